@@ -1,0 +1,1 @@
+"""The domain: pure logic over files. Imports nothing of Flask, SQLAlchemy or Huey."""

@@ -1,0 +1,350 @@
+"""The stay-open exiftool session: batch reads and writes over one long-lived process.
+
+exiftool costs about 0.2 s to start, so a worker keeps one process open with
+``-stay_open True -@ -`` and sends it commands: one argument per line, then
+``-execute<N>``. Its answer ends with ``{ready<N>}`` on stdout and (through ``-echo4``)
+on stderr, which is how a batch's end is found.
+
+Why not PyExifTool: it has no timeout on a batch (a hung exiftool hangs the worker) and
+it cannot pass a file name that is not valid UTF-8. This module is small and owns both.
+
+File names are never trusted as arguments:
+
+* every path is made absolute, so it starts with ``/`` and is never taken for an option
+  (``-x.jpg``, ``-@``) or a comment (``#``);
+* a path that a line-based argument file cannot carry (a newline or other control
+  character, bytes that are not UTF-8) is reached through a symlink with a plain name in a
+  private folder, and the answer is mapped back to the real path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import selectors
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DATE_TAGS",
+    "READ_TAGS",
+    "ExifTool",
+    "ExifToolError",
+    "ExifToolNotFound",
+    "ExifToolTimeout",
+    "exiftool_path",
+]
+
+# The tags mediafix reads; asking for these alone keeps exiftool's answer small and fast.
+DATE_TAGS: tuple[str, ...] = (
+    "DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal", "OffsetTime",
+    "OffsetTimeDigitized", "SubSecTimeDigitized", "SubSecTime", "CreateDate", "ModifyDate",
+    "DateTimeDigitized", "DateCreated", "TimeCreated", "DigitalCreationDate",
+    "DigitalCreationTime", "GPSDateStamp", "GPSTimeStamp", "MediaCreateDate",
+    "TrackCreateDate", "CreationDate", "DateTime", "DateTimeCreated", "ContentCreateDate",
+    "TimeZone", "TimeZoneOffset",
+)
+READ_TAGS: tuple[str, ...] = (
+    "FileType", "FileTypeExtension", "MIMEType", "ImageWidth", "ImageHeight",
+    "ExifImageWidth", "ExifImageHeight", "Orientation", "Rotation", "Make", "Model",
+    "Software", "LensModel", "SerialNumber", "ImageUniqueID", "ContentIdentifier",
+    "MediaGroupUUID", "BurstUUID", "GPSLatitude", "GPSLongitude", "Duration",
+    "HandlerVendorID", "Encoder", "CompressorName", "Title", "Subject", "Keywords",
+    *DATE_TAGS,
+)
+
+_READ_ARGS: tuple[str, ...] = (
+    "-j", "-G1", "-a", "-n", "-api", "largefilesupport=1", "-charset", "filename=utf8",
+    *(f"-{t}" for t in READ_TAGS),
+)
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class ExifToolError(RuntimeError):
+    """exiftool could not do what was asked."""
+
+
+class ExifToolNotFound(ExifToolError):
+    """The exiftool program is not installed."""
+
+
+class ExifToolTimeout(ExifToolError):
+    """exiftool did not answer within the batch's time limit (it has been restarted)."""
+
+
+def exiftool_path() -> str:
+    """Where the exiftool program is, or raise ExifToolNotFound with what to do."""
+    found = shutil.which("exiftool")
+    if not found:
+        raise ExifToolNotFound(
+            "exiftool is not installed: run 'sudo apt-get install libimage-exiftool-perl' "
+            "(or 'make run', which installs it)"
+        )
+    return found
+
+
+def _needs_alias(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # surrogate-escaped bytes: not valid UTF-8
+        return True
+    return bool(_UNSAFE.search(path))
+
+
+class ExifTool:
+    """One stay-open exiftool process.
+
+    Use as a context manager or call ``close()``. Not thread-safe across batches by design;
+    a lock keeps one command in flight. A process that died, or that overran ``timeout``
+    seconds on a batch, is restarted for the next command.
+    """
+
+    def __init__(self, executable: str | None = None, timeout: float = 120.0) -> None:
+        self.executable = executable or exiftool_path()
+        self.timeout = timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._seq = 0
+        self._lock = threading.Lock()
+        self._alias_dir: str | None = None
+        self.restarts = 0
+
+    # -- process lifecycle -------------------------------------------------------------
+    def start(self) -> None:
+        if self.running:
+            return
+        if self._proc is not None:  # it died since the last command: count it, reap it
+            self._kill()
+        self._proc = subprocess.Popen(
+            [self.executable, "-stay_open", "True", "-@", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # a Ctrl-C for the worker is not exiftool's to handle
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def close(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                try:
+                    assert proc.stdin is not None
+                    proc.stdin.write(b"-stay_open\nFalse\n")
+                    proc.stdin.flush()
+                    proc.wait(timeout=5)
+                except (OSError, subprocess.TimeoutExpired):
+                    proc.kill()
+                    proc.wait()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+        if self._alias_dir:
+            shutil.rmtree(self._alias_dir, ignore_errors=True)
+            self._alias_dir = None
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            with contextlib.suppress(OSError):
+                proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+        self.restarts += 1
+
+    def __enter__(self) -> ExifTool:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the protocol --------------------------------------------------------------
+    def execute(self, args: Sequence[str], timeout: float | None = None) -> tuple[str, str]:
+        """Run one command; return (stdout, stderr) as text.
+
+        Each argument must be one line; callers pass paths through ``_safe_paths``.
+        """
+        for arg in args:
+            if "\n" in arg or "\r" in arg:
+                raise ValueError("an exiftool argument cannot contain a line break")
+        with self._lock:
+            for attempt in (1, 2):
+                self.start()
+                try:
+                    return self._execute_once(args, timeout or self.timeout)
+                except BrokenPipeError:
+                    # exiftool died between commands (killed, crashed): restart once.
+                    self._kill()
+                    if attempt == 2:
+                        raise ExifToolError("exiftool stopped unexpectedly") from None
+        raise AssertionError("unreachable")
+
+    def _execute_once(self, args: Sequence[str], timeout: float) -> tuple[str, str]:
+        proc = self._proc
+        assert proc is not None and proc.stdin and proc.stdout and proc.stderr
+        self._seq += 1
+        marker = f"{{ready{self._seq}}}".encode()
+        payload = "".join(f"{a}\n" for a in args) + f"-echo4\n{{ready{self._seq}}}\n"
+        payload += f"-execute{self._seq}\n"
+        proc.stdin.write(payload.encode("utf-8", "surrogateescape"))
+        proc.stdin.flush()
+
+        out, err = bytearray(), bytearray()
+        done = {proc.stdout.fileno(): False, proc.stderr.fileno(): False}
+        bufs = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            sel.register(proc.stderr, selectors.EVENT_READ)
+            while not all(done.values()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._kill()
+                    raise ExifToolTimeout(f"exiftool gave no answer within {timeout:.0f} s")
+                for key, _ in sel.select(remaining):
+                    fd = key.fd  # type: ignore[attr-defined]
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        self._kill()
+                        raise ExifToolError("exiftool stopped unexpectedly")
+                    buf = bufs[fd]
+                    buf += chunk
+                    if buf.rstrip().endswith(marker):
+                        done[fd] = True
+                        sel.unregister(key.fileobj)
+        text_out = bytes(out).rstrip()[: -len(marker)].decode("utf-8", "replace")
+        text_err = bytes(err).rstrip()[: -len(marker)].decode("utf-8", "replace")
+        return text_out, text_err
+
+    # -- paths ---------------------------------------------------------------------
+    def _safe_paths(self, paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str]]:
+        """(real absolute path, the name to hand exiftool) for each path."""
+        pairs = []
+        for i, p in enumerate(paths):
+            real = os.path.abspath(os.fspath(p))
+            given = real
+            if _needs_alias(real):
+                if self._alias_dir is None:
+                    self._alias_dir = tempfile.mkdtemp(prefix="mediafix-exiftool-")
+                suffix = Path(real).suffix
+                if not suffix.isascii() or _UNSAFE.search(suffix) or len(suffix) > 8:
+                    suffix = ""
+                given = os.path.join(self._alias_dir, f"f{self._seq}_{i}{suffix}")
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(given)
+                os.symlink(os.fsencode(real), given)
+            pairs.append((real, given))
+        return pairs
+
+    def _drop_aliases(self, pairs: list[tuple[str, str]]) -> None:
+        for real, given in pairs:
+            if given != real:
+                with contextlib.suppress(OSError):
+                    os.unlink(given)
+
+    # -- public API ------------------------------------------------------------------
+    def read_metadata(
+        self, paths: Sequence[str | os.PathLike[str]], timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """Metadata of each path, in order: a dict of ``Group:Tag`` -> value.
+
+        A file exiftool cannot read gets ``{"Error": "..."}``; a whole batch that times out
+        gets that error on every file. Never raises for a bad file.
+        """
+        if not paths:
+            return []
+        pairs = self._safe_paths(paths)
+        try:
+            out, err = self.execute([*_READ_ARGS, *(g for _, g in pairs)], timeout)
+        except ExifToolError as exc:
+            if len(pairs) > 1 and not isinstance(exc, ExifToolNotFound):
+                # One bad file must not cost its neighbours their metadata: retry one by one.
+                self._drop_aliases(pairs)
+                return [self._read_one(real, timeout) for real, _ in pairs]
+            return [{"Error": str(exc)} for _ in pairs]
+        finally:
+            self._drop_aliases(pairs)
+        return self._match(pairs, out, err)
+
+    def _read_one(self, path: str, timeout: float | None) -> dict[str, Any]:
+        pairs = self._safe_paths([path])
+        try:
+            out, err = self.execute([*_READ_ARGS, pairs[0][1]], timeout)
+        except ExifToolError as exc:
+            return {"Error": str(exc)}
+        finally:
+            self._drop_aliases(pairs)
+        return self._match(pairs, out, err)[0]
+
+    @staticmethod
+    def _match(pairs: list[tuple[str, str]], out: str, err: str) -> list[dict[str, Any]]:
+        try:
+            records = json.loads(out) if out.strip() else []
+        except json.JSONDecodeError:
+            records = []
+        by_source = {r.get("SourceFile"): r for r in records if isinstance(r, dict)}
+        errors: dict[str, str] = {}
+        for line in err.splitlines():
+            m = re.match(r"(?:Error|Warning): (.*?) - (/.*)$", line)
+            if m:
+                errors.setdefault(m.group(2), m.group(1))
+        result = []
+        for real, given in pairs:
+            rec = by_source.get(given)
+            if rec is None:
+                result.append({"Error": errors.get(given, "exiftool could not read this file")})
+                continue
+            rec = dict(rec)
+            rec["SourceFile"] = real
+            result.append(rec)
+        return result
+
+    def write_tags(
+        self,
+        path: str | os.PathLike[str],
+        tags: Mapping[str, Any],
+        extra_args: Sequence[str] = (),
+        timeout: float | None = None,
+    ) -> None:
+        """Write ``tags`` into ``path`` in place (no ``_original`` backup is left).
+
+        Only ever called on mediafix's own temporary copies, never on a user's file.
+        """
+        pairs = self._safe_paths([path])
+        args = ["-overwrite_original", "-charset", "filename=utf8", *extra_args]
+        for name, value in tags.items():
+            values = value if isinstance(value, list | tuple) else [value]
+            if not values:
+                args.append(f"-{name}=")
+            for v in values:
+                text = str(v)
+                if "\n" in text or "\r" in text:
+                    raise ValueError(f"a value for {name} cannot contain a line break")
+                args.append(f"-{name}={text}")
+        args.append(pairs[0][1])
+        try:
+            out, err = self.execute(args, timeout)
+        finally:
+            self._drop_aliases(pairs)
+        if "1 image files updated" not in out and "1 image files unchanged" not in out:
+            message = err.strip().splitlines()[0] if err.strip() else out.strip() or "no answer"
+            raise ExifToolError(f"exiftool could not write {os.fspath(path)!r}: {message}")
+
+    def version(self) -> str:
+        out, _ = self.execute(["-ver"])
+        return out.strip()

@@ -1,0 +1,29 @@
+"""Small value types shared by the date modules."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Precision(str, Enum):
+    """How much of a timestamp a source really knows (a folder named 2004 knows a year)."""
+
+    SUBSECOND = "subsecond"
+    SECOND = "second"
+    MINUTE = "minute"
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+    @property
+    def rank(self) -> int:
+        """0 for the finest precision; larger is coarser."""
+        return list(Precision).index(self)
+
+
+class TimeMeaning(str, Enum):
+    """What clock a source's digits are read on."""
+
+    LOCAL = "local"  # wall-clock time where the photo was taken; offset unknown
+    UTC = "utc"  # the UTC instant
+    EPOCH_MS = "epoch_ms"  # milliseconds since 1970 (an instant, usually a download time)

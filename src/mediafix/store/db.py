@@ -1,0 +1,134 @@
+"""Engine, sessions and migrations for the library database.
+
+SQLite (the one-machine default) gets WAL, a busy timeout and foreign keys on every
+connection, so a web process and several workers can share the file. PostgreSQL is used
+as it comes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["make_engine", "get_engine", "session_scope", "upgrade", "current_revision",
+           "database_label", "MIGRATIONS_DIR"]
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # pysqlite's default deferred BEGIN lets two writers both read, then one fails to upgrade
+    # its lock ("database is locked" without waiting). BEGIN IMMEDIATE takes the write lock
+    # up front, so busy_timeout applies and writers queue instead of failing.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with mediafix's connection settings."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            parsed,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            **kwargs,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True, **kwargs)
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def get_engine(url: str) -> Engine:
+    """One engine per URL per process (after a fork, call ``dispose_engines``)."""
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = make_engine(url)
+    return engine
+
+
+def dispose_engines() -> None:
+    """Forget pooled connections inherited across ``fork``: a child must open its own."""
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+    _ENGINES.clear()
+
+
+@contextlib.contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["url"] = url
+    return cfg
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` (idempotent, safe to run at each start)."""
+    from alembic import command
+
+    engine = get_engine(url)
+    cfg = _alembic_config(url)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current_revision(url: str) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with get_engine(url).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def has_tables(url: str) -> bool:
+    return inspect(get_engine(url)).has_table("files")
+
+
+def database_label(url: str) -> str:
+    """The URL without its password, for messages."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return os.path.abspath(parsed.database or ":memory:")
+    return parsed.render_as_string(hide_password=True)
