@@ -15,7 +15,9 @@ from mediafix.config import get_settings
 from mediafix.media.exiftool import ExifTool
 
 IN_CI = os.environ.get("CI") == "true"
-PG_ADMIN_URL = os.environ.get("MEDIAFIX_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "MEDIAFIX_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
@@ -79,8 +81,9 @@ def _pg_available() -> bool:
     try:
         import psycopg
 
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-                             connect_timeout=3):
+        with psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=postgres", connect_timeout=3
+        ):
             return True
     except Exception:
         return False
@@ -96,8 +99,9 @@ def pg_url() -> Iterator[str]:
     import psycopg
 
     name = f"mediafix_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
     yield url
@@ -106,6 +110,7 @@ def pg_url() -> Iterator[str]:
     engine = _ENGINES.pop(url, None)
     if engine is not None:
         engine.dispose()
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-                         autocommit=True) as conn:
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

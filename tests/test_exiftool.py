@@ -27,8 +27,9 @@ HOSTILE_NAMES = [
 
 
 def test_reads_dates_in_a_batch(tmp_path: Path, exiftool: ExifTool) -> None:
-    a = make_jpeg(tmp_path / "a.jpg", 1, DateTimeOriginal="2019:09:19 05:38:57",
-                  OffsetTimeOriginal="+02:00")
+    a = make_jpeg(
+        tmp_path / "a.jpg", 1, DateTimeOriginal="2019:09:19 05:38:57", OffsetTimeOriginal="+02:00"
+    )
     b = make_jpeg(tmp_path / "b.jpg", 2, DateTimeOriginal="2020:01:02 03:04:05")
     records = exiftool.read_metadata([a, b])
     assert [r["SourceFile"] for r in records] == [str(a), str(b)]
@@ -96,8 +97,9 @@ def test_a_hung_exiftool_times_out(tmp_path: Path) -> None:
 
 def test_write_tags_round_trip(tmp_path: Path, exiftool: ExifTool) -> None:
     path = make_jpeg(tmp_path / "-w.jpg", 9)
-    exiftool.write_tags(path, {"DateTimeOriginal": "2013:03:04 05:06:07",
-                               "XMP:Subject": ["beach", "family"]})
+    exiftool.write_tags(
+        path, {"DateTimeOriginal": "2013:03:04 05:06:07", "XMP:Subject": ["beach", "family"]}
+    )
     (record,) = exiftool.read_metadata([path])
     assert record["ExifIFD:DateTimeOriginal"] == "2013:03:04 05:06:07"
     assert record["XMP-dc:Subject"] == ["beach", "family"]

@@ -28,25 +28,50 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATA_DIR", "~/.local/share/mediafix",
-            "Where mediafix keeps its database, queue, thumbnails, uploads and journals."),
-    Setting("OUTPUT_DIR", "~/Pictures/mediafix-output",
-            "Where the archive is written (OUTPUT/YYYY/YYYYMMDD_HHMMSS.ext)."),
-    Setting("DATABASE_URL", "sqlite:///DATA_DIR/mediafix.db",
-            "SQLAlchemy URL of the library database; postgresql://... to scale out."),
-    Setting("QUEUE_URL", "sqlite:///DATA_DIR/queue.db",
-            "Where the job queue lives: a SQLite file, redis://... or postgresql://..."),
+    Setting(
+        "DATA_DIR",
+        "~/.local/share/mediafix",
+        "Where mediafix keeps its database, queue, thumbnails, uploads and journals.",
+    ),
+    Setting(
+        "OUTPUT_DIR",
+        "~/Pictures/mediafix-output",
+        "Where the archive is written (OUTPUT/YYYY/YYYYMMDD_HHMMSS.ext).",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "sqlite:///DATA_DIR/mediafix.db",
+        "SQLAlchemy URL of the library database; postgresql://... to scale out.",
+    ),
+    Setting(
+        "QUEUE_URL",
+        "sqlite:///DATA_DIR/queue.db",
+        "Where the job queue lives: a SQLite file, redis://... or postgresql://...",
+    ),
     Setting("WORKERS", "number of CPU cores", "Worker processes for scans and the job consumer."),
-    Setting("TIMEZONE", "the system's zone",
-            "Home time zone (IANA name such as Europe/Berlin) for files that carry no UTC offset."),
-    Setting("DUPLICATE_THRESHOLD", "10",
-            "Largest perceptual-hash distance (in bits of 64) at which two photos are near duplicates."),
-    Setting("REVIEW_CONFIDENCE", "0.6",
-            "Files whose date confidence is below this are sent to review."),
-    Setting("PASSWORD", "(none)",
-            "When set, every web page and API call needs a login with this password."),
-    Setting("IMPORT_ROOTS", "(none)",
-            "Server folders the web app may import from, separated by ':' (os.pathsep)."),
+    Setting(
+        "TIMEZONE",
+        "the system's zone",
+        "Home time zone (IANA name such as Europe/Berlin) for files that carry no UTC offset.",
+    ),
+    Setting(
+        "DUPLICATE_THRESHOLD",
+        "10",
+        "Largest perceptual-hash distance (in bits of 64) at which two photos are near duplicates.",
+    ),
+    Setting(
+        "REVIEW_CONFIDENCE", "0.6", "Files whose date confidence is below this are sent to review."
+    ),
+    Setting(
+        "PASSWORD",
+        "(none)",
+        "When set, every web page and API call needs a login with this password.",
+    ),
+    Setting(
+        "IMPORT_ROOTS",
+        "(none)",
+        "Server folders the web app may import from, separated by ':' (os.pathsep).",
+    ),
 )
 
 

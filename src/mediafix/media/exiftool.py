@@ -45,24 +45,71 @@ __all__ = [
 
 # The tags mediafix reads; asking for these alone keeps exiftool's answer small and fast.
 DATE_TAGS: tuple[str, ...] = (
-    "DateTimeOriginal", "SubSecTimeOriginal", "OffsetTimeOriginal", "OffsetTime",
-    "OffsetTimeDigitized", "SubSecTimeDigitized", "SubSecTime", "CreateDate", "ModifyDate",
-    "DateTimeDigitized", "DateCreated", "TimeCreated", "DigitalCreationDate",
-    "DigitalCreationTime", "GPSDateStamp", "GPSTimeStamp", "MediaCreateDate",
-    "TrackCreateDate", "CreationDate", "DateTime", "DateTimeCreated", "ContentCreateDate",
-    "TimeZone", "TimeZoneOffset",
+    "DateTimeOriginal",
+    "SubSecTimeOriginal",
+    "OffsetTimeOriginal",
+    "OffsetTime",
+    "OffsetTimeDigitized",
+    "SubSecTimeDigitized",
+    "SubSecTime",
+    "CreateDate",
+    "ModifyDate",
+    "DateTimeDigitized",
+    "DateCreated",
+    "TimeCreated",
+    "DigitalCreationDate",
+    "DigitalCreationTime",
+    "GPSDateStamp",
+    "GPSTimeStamp",
+    "MediaCreateDate",
+    "TrackCreateDate",
+    "CreationDate",
+    "DateTime",
+    "DateTimeCreated",
+    "ContentCreateDate",
+    "TimeZone",
+    "TimeZoneOffset",
 )
 READ_TAGS: tuple[str, ...] = (
-    "FileType", "FileTypeExtension", "MIMEType", "ImageWidth", "ImageHeight",
-    "ExifImageWidth", "ExifImageHeight", "Orientation", "Rotation", "Make", "Model",
-    "Software", "LensModel", "SerialNumber", "ImageUniqueID", "ContentIdentifier",
-    "MediaGroupUUID", "BurstUUID", "GPSLatitude", "GPSLongitude", "Duration",
-    "HandlerVendorID", "Encoder", "CompressorName", "Title", "Subject", "Keywords",
+    "FileType",
+    "FileTypeExtension",
+    "MIMEType",
+    "ImageWidth",
+    "ImageHeight",
+    "ExifImageWidth",
+    "ExifImageHeight",
+    "Orientation",
+    "Rotation",
+    "Make",
+    "Model",
+    "Software",
+    "LensModel",
+    "SerialNumber",
+    "ImageUniqueID",
+    "ContentIdentifier",
+    "MediaGroupUUID",
+    "BurstUUID",
+    "GPSLatitude",
+    "GPSLongitude",
+    "Duration",
+    "HandlerVendorID",
+    "Encoder",
+    "CompressorName",
+    "Title",
+    "Subject",
+    "Keywords",
     *DATE_TAGS,
 )
 
 _READ_ARGS: tuple[str, ...] = (
-    "-j", "-G1", "-a", "-n", "-api", "largefilesupport=1", "-charset", "filename=utf8",
+    "-j",
+    "-G1",
+    "-a",
+    "-n",
+    "-api",
+    "largefilesupport=1",
+    "-charset",
+    "filename=utf8",
     *(f"-{t}" for t in READ_TAGS),
 )
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
@@ -217,7 +264,7 @@ class ExifTool:
                     self._kill()
                     raise ExifToolTimeout(f"exiftool gave no answer within {timeout:.0f} s")
                 for key, _ in sel.select(remaining):
-                    fd = key.fd  # type: ignore[attr-defined]
+                    fd = key.fd
                     chunk = os.read(fd, 65536)
                     if not chunk:
                         self._kill()

@@ -7,14 +7,71 @@ from dataclasses import dataclass
 __all__ = ["MEDIA_EXTENSIONS", "RAW_EXTENSIONS", "SIDECAR_EXTENSIONS", "FileType", "sniff"]
 
 RAW_EXTENSIONS = frozenset(
-    ".arw .cr2 .cr3 .crw .dng .erf .kdc .mrw .nef .nrw .orf .pef .raf .raw .rw2 .rwl .sr2 .srf .srw .x3f".split()
+    [
+        ".arw",
+        ".cr2",
+        ".cr3",
+        ".crw",
+        ".dng",
+        ".erf",
+        ".kdc",
+        ".mrw",
+        ".nef",
+        ".nrw",
+        ".orf",
+        ".pef",
+        ".raf",
+        ".raw",
+        ".rw2",
+        ".rwl",
+        ".sr2",
+        ".srf",
+        ".srw",
+        ".x3f",
+    ]
 )
 SIDECAR_EXTENSIONS = frozenset({".json", ".xmp", ".aae"})
-IMAGE_EXTENSIONS = frozenset(
-    ".jpg .jpeg .jpe .jfif .png .gif .webp .heic .heif .hif .avif .tif .tiff .bmp .jxl .mpo".split()
-) | RAW_EXTENSIONS
+IMAGE_EXTENSIONS = (
+    frozenset(
+        [
+            ".jpg",
+            ".jpeg",
+            ".jpe",
+            ".jfif",
+            ".png",
+            ".gif",
+            ".webp",
+            ".heic",
+            ".heif",
+            ".hif",
+            ".avif",
+            ".tif",
+            ".tiff",
+            ".bmp",
+            ".jxl",
+            ".mpo",
+        ]
+    )
+    | RAW_EXTENSIONS
+)
 VIDEO_EXTENSIONS = frozenset(
-    ".mov .mp4 .m4v .3gp .3g2 .avi .mts .m2ts .ts .mkv .webm .wmv .mpg .mpeg .qt".split()
+    [
+        ".mov",
+        ".mp4",
+        ".m4v",
+        ".3gp",
+        ".3g2",
+        ".avi",
+        ".mts",
+        ".m2ts",
+        ".ts",
+        ".mkv",
+        ".webm",
+        ".wmv",
+        ".mpg",
+        ".mpeg",
+        ".qt",
+    ]
 )
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 
@@ -56,8 +113,24 @@ _FTYP: dict[bytes, FileType] = {
     b"M4B ": FileType("other", "m4a", ".m4a"),
     b"M4V ": FileType("video", "mp4", ".m4v"),
 }
-_MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"dash",
-               b"MSNV", b"XAVC", b"mmp4", b"NDAS", b"f4v ", b"M4VH", b"M4VP"}
+_MP4_BRANDS = {
+    b"isom",
+    b"iso2",
+    b"iso4",
+    b"iso5",
+    b"iso6",
+    b"mp41",
+    b"mp42",
+    b"avc1",
+    b"dash",
+    b"MSNV",
+    b"XAVC",
+    b"mmp4",
+    b"NDAS",
+    b"f4v ",
+    b"M4VH",
+    b"M4VP",
+}
 
 
 def _sniff_ftyp(head: bytes) -> FileType:
@@ -67,15 +140,15 @@ def _sniff_ftyp(head: bytes) -> FileType:
     if major in _MP4_BRANDS:
         # Some HEIF files name "mif1" only among the compatible brands.
         size = int.from_bytes(head[0:4], "big")
-        compat = head[16:min(size, len(head))]
-        brands = {compat[i:i + 4] for i in range(0, len(compat) - 3, 4)}
+        compat = head[16 : min(size, len(head))]
+        brands = {compat[i : i + 4] for i in range(0, len(compat) - 3, 4)}
         if brands & {b"heic", b"heix"} and major not in (b"mp41", b"mp42", b"isom"):
             return _FTYP[b"heic"]
         return FileType("video", "mp4", ".mp4")
     size = int.from_bytes(head[0:4], "big")
-    compat = head[16:min(size, len(head))]
+    compat = head[16 : min(size, len(head))]
     for i in range(0, len(compat) - 3, 4):
-        brand = compat[i:i + 4]
+        brand = compat[i : i + 4]
         if brand in _FTYP:
             return _FTYP[brand]
         if brand in _MP4_BRANDS:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Precision(str, Enum):
+class Precision(StrEnum):
     """How much of a timestamp a source really knows (a folder named 2004 knows a year)."""
 
     SUBSECOND = "subsecond"
@@ -21,7 +21,7 @@ class Precision(str, Enum):
         return list(Precision).index(self)
 
 
-class TimeMeaning(str, Enum):
+class TimeMeaning(StrEnum):
     """What clock a source's digits are read on."""
 
     LOCAL = "local"  # wall-clock time where the photo was taken; offset unknown

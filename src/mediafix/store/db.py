@@ -17,8 +17,15 @@ from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["make_engine", "get_engine", "session_scope", "upgrade", "current_revision",
-           "database_label", "MIGRATIONS_DIR"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "current_revision",
+    "database_label",
+    "get_engine",
+    "make_engine",
+    "session_scope",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000

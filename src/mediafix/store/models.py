@@ -65,7 +65,7 @@ class FsPath(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
         if value is not None and value.startswith(_RAW_PREFIX):
-            return os.fsdecode(base64.b64decode(value[len(_RAW_PREFIX):]))
+            return os.fsdecode(base64.b64decode(value[len(_RAW_PREFIX) :]))
         return value
 
 
@@ -105,6 +105,9 @@ class File(Base):
     make: Mapped[str | None] = mapped_column(String(128))
     model: Mapped[str | None] = mapped_column(String(128))
     content_id: Mapped[str | None] = mapped_column(String(128))  # Apple Live Photo pairing
+    bundle: Mapped[str | None] = mapped_column(
+        String(160)
+    )  # Live Photo / RAW+JPEG members share it
     taken_at: Mapped[datetime | None] = mapped_column(DateTime)  # local wall clock
     utc_offset: Mapped[int | None] = mapped_column(Integer)  # minutes east of UTC
     offset_source: Mapped[str | None] = mapped_column(String(64))
@@ -122,6 +125,9 @@ class File(Base):
     error: Mapped[str | None] = mapped_column(Text)
     output_path: Mapped[str | None] = mapped_column(FsPath)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    # A worker's claim while it probes the file ("host:pid:token"); stale claims are released.
+    claim: Mapped[str | None] = mapped_column(String(96))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     scanned_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 
     __table_args__ = (
@@ -131,7 +137,9 @@ class File(Base):
         Index("ix_files_sha256", "sha256"),
         Index("ix_files_taken_at", "taken_at"),
         Index("ix_files_kind", "kind"),
-        Index("ix_files_job_id", "job_id"),
+        Index("ix_files_job_id_status", "job_id", "status"),
+        Index("ix_files_claim", "claim"),
+        Index("ix_files_bundle", "bundle"),
     )
 
 
@@ -153,6 +161,9 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Which worker runs it ("host:pid") and when it last said so: a dead worker's job resumes.
+    worker: Mapped[str | None] = mapped_column(String(96))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_jobs_status_type", "status", "type"),)
 

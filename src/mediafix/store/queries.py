@@ -9,8 +9,13 @@ from sqlalchemy.orm import Session
 
 from mediafix.store.models import File, Setting
 
-__all__ = ["effective_settings", "set_setting", "exact_duplicate_count", "files_by_kind",
-           "status_counts"]
+__all__ = [
+    "effective_settings",
+    "exact_duplicate_count",
+    "files_by_kind",
+    "set_setting",
+    "status_counts",
+]
 
 
 def effective_settings(session: Session) -> dict[str, Any]:
@@ -43,4 +48,6 @@ def files_by_kind(session: Session) -> dict[str, int]:
 
 
 def status_counts(session: Session) -> dict[str, int]:
-    return {k: n for k, n in session.execute(select(File.status, func.count()).group_by(File.status))}
+    return {
+        k: n for k, n in session.execute(select(File.status, func.count()).group_by(File.status))
+    }

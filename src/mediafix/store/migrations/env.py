@@ -15,7 +15,7 @@ def run() -> None:
     connection = config.attributes.get("connection")
     if connection is None:
         url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
-        with get_engine(url).begin() as conn:
+        with get_engine(str(url)).begin() as conn:
             _run(conn)
     else:
         _run(connection)

@@ -35,6 +35,8 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(), nullable=True),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.Column("worker", sa.String(length=96), nullable=True),
+        sa.Column("heartbeat_at", sa.DateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_jobs")),
     )
     with op.batch_alter_table("jobs", schema=None) as batch_op:
@@ -68,6 +70,7 @@ def upgrade() -> None:
         sa.Column("make", sa.String(length=128), nullable=True),
         sa.Column("model", sa.String(length=128), nullable=True),
         sa.Column("content_id", sa.String(length=128), nullable=True),
+        sa.Column("bundle", sa.String(length=160), nullable=True),
         sa.Column("taken_at", sa.DateTime(), nullable=True),
         sa.Column("utc_offset", sa.Integer(), nullable=True),
         sa.Column("offset_source", sa.String(length=64), nullable=True),
@@ -85,6 +88,8 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("output_path", mediafix.store.models.FsPath(), nullable=True),
         sa.Column("job_id", sa.Integer(), nullable=True),
+        sa.Column("claim", sa.String(length=96), nullable=True),
+        sa.Column("claimed_at", sa.DateTime(), nullable=True),
         sa.Column("scanned_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
         sa.ForeignKeyConstraint(
             ["job_id"], ["jobs.id"], name=op.f("fk_files_job_id_jobs"), ondelete="SET NULL"
@@ -93,7 +98,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("path", name=op.f("uq_files_path")),
     )
     with op.batch_alter_table("files", schema=None) as batch_op:
-        batch_op.create_index("ix_files_job_id", ["job_id"], unique=False)
+        batch_op.create_index("ix_files_bundle", ["bundle"], unique=False)
+        batch_op.create_index("ix_files_claim", ["claim"], unique=False)
+        batch_op.create_index("ix_files_job_id_status", ["job_id", "status"], unique=False)
         batch_op.create_index("ix_files_kind", ["kind"], unique=False)
         batch_op.create_index("ix_files_root_rel_path", ["root", "rel_path"], unique=False)
         batch_op.create_index("ix_files_sha256", ["sha256"], unique=False)
@@ -188,7 +195,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_files_sha256")
         batch_op.drop_index("ix_files_root_rel_path")
         batch_op.drop_index("ix_files_kind")
-        batch_op.drop_index("ix_files_job_id")
+        batch_op.drop_index("ix_files_job_id_status")
+        batch_op.drop_index("ix_files_claim")
+        batch_op.drop_index("ix_files_bundle")
 
     op.drop_table("files")
     op.drop_table("settings")

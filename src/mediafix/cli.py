@@ -1,0 +1,288 @@
+"""The ``mediafix`` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from mediafix import __version__
+from mediafix.config import Settings, get_settings
+from mediafix.media.exiftool import ExifToolError
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print one line for a person and exit non-zero."""
+    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise SystemExit(code)
+
+
+class MediafixGroup(click.Group):
+    """Turns the errors a user can meet into one line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = str(first["loc"][0]).upper() if first.get("loc") else "setting"
+            fail(f"MEDIAFIX_{field}: {first['msg']}")
+        except ExifToolError as exc:
+            fail(str(exc))
+        except OperationalError as exc:
+            fail(f"database error: {str(exc.orig).splitlines()[0] if exc.orig else exc}")
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _prepare(settings: Settings) -> Any:
+    """Create the data folder and bring the database schema up to date."""
+    from mediafix.store.db import get_engine, upgrade
+
+    settings.ensure_dirs()
+    upgrade(settings.database_url)
+    return get_engine(settings.database_url)
+
+
+@click.group(cls=MediafixGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mediafix")
+def main() -> None:
+    """mediafix: turn folders of family photos and videos into a clean, dated archive."""
+
+
+def _existing_paths(paths: Sequence[str]) -> list[str]:
+    result = []
+    for p in paths:
+        if not os.path.lexists(p):
+            fail(f"no such file or folder: {p}")
+        result.append(os.path.abspath(p))
+    return result
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-w", "--workers", type=click.IntRange(1, 64), help="Processes (default: cores).")
+def scan(paths: tuple[str, ...], workers: int | None) -> None:
+    """Probe and date every photo and video under PATHS into the library."""
+    from mediafix.library import ScanSummary
+    from mediafix.library import scan as run_scan
+    from mediafix.pipeline import iter_found
+
+    settings = _settings()
+    roots = _existing_paths(paths)
+    engine = _prepare(settings)
+    total = sum(1 for _ in iter_found(roots))
+    with _progress() as bar:
+        task = bar.add_task("scanning", total=total, rate="")
+
+        def progress(summary: ScanSummary, _total: int | None) -> None:
+            bar.update(
+                task,
+                completed=summary.probed + summary.unchanged,
+                rate=f"{summary.rate:.1f} files/s",
+            )
+
+        summary = run_scan(roots, settings, engine, workers=workers, on_progress=progress)
+        bar.update(task, completed=total)
+    table = Table(title="scan summary", show_header=False, box=None)
+    table.add_row("files seen", str(summary.seen))
+    table.add_row("probed", str(summary.probed))
+    table.add_row("unchanged (skipped)", str(summary.unchanged))
+    for kind, n in sorted(summary.by_kind.items()):
+        table.add_row(f"  {kind}", str(n))
+    table.add_row("errors", str(summary.errors))
+    table.add_row("to review (uncertain date)", str(summary.review))
+    table.add_row("exact duplicates in library", str(summary.exact_duplicates))
+    table.add_row("time", f"{summary.seconds:.1f} s ({summary.rate:.1f} files/s)")
+    out.print(table)
+    for path, error in summary.error_samples[:10]:
+        out.print(f"  [red]![/] {path}: {error}", markup=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list (a stable contract).")
+@click.option("-w", "--workers", type=click.IntRange(1, 64), help="Processes (default: cores).")
+def inspect(paths: tuple[str, ...], as_json: bool, workers: int | None) -> None:
+    """Probe and date files without a database, and print what was found."""
+    from mediafix.library import analyse_options
+    from mediafix.pipeline import batched, inspect_record, iter_found, run_parallel
+
+    settings = _settings()
+    roots = _existing_paths(paths)
+    options = analyse_options(settings)
+    founds = list(iter_found(roots))
+    n_workers = workers or min(settings.workers, max(1, len(founds) // 8))
+    records: list[dict[str, Any]] = []
+    for items in run_parallel(batched(founds), options, n_workers):
+        records.extend(inspect_record(i) for i in items)
+    order = {f.path: n for n, f in enumerate(founds)}
+    records.sort(key=lambda r: order.get(r["path"], 0))
+    if as_json:
+        sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=True) + "\n")
+        return
+    table = Table(show_lines=False)
+    for col in ("file", "kind", "taken at", "offset", "confidence", "source", "note"):
+        table.add_column(col, overflow="fold")
+    for r in records:
+        conf = "" if r["confidence"] is None else f"{r['confidence']:.2f} {r['confidence_level']}"
+        table.add_row(
+            os.path.relpath(r["path"]) if len(r["path"]) > 60 else r["path"],
+            r["kind"],
+            r["taken_at"] or "-",
+            r["utc_offset"] or "",
+            conf,
+            r["source"] or "",
+            r["error"] or r["reason"] or "",
+        )
+    out.print(table)
+
+
+@main.command()
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes (default: MEDIAFIX_WORKERS, the number of cores).",
+)
+def worker(workers: int | None) -> None:
+    """Run the job consumer: the processes that do imports, grouping and output."""
+    from mediafix.jobs import queue_label
+    from mediafix.jobs.consumer import run_consumer
+
+    settings = _settings()
+    _prepare(settings)
+    n = workers or settings.workers
+    console.print(f"mediafix worker: {n} process(es) on queue {queue_label(settings)}")
+    run_consumer(n)
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--wait", is_flag=True, help="Follow the job with a progress bar until it ends.")
+def import_(paths: tuple[str, ...], wait: bool) -> None:
+    """Enqueue an import of PATHS for the workers (what the web page's import does)."""
+    from mediafix.jobs import tasks
+
+    settings = _settings()
+    roots = _existing_paths(paths)
+    _prepare(settings)
+    job_id = tasks.enqueue_import(roots)
+    if not wait:
+        out.print(f"import job {job_id} queued (follow it with: mediafix jobs)")
+        return
+    _follow(job_id)
+
+
+def _follow(job_id: int) -> None:
+    import time
+
+    from mediafix.jobs import tasks
+
+    with _progress() as bar:
+        task = bar.add_task(f"job {job_id}", total=None, rate="")
+        while True:
+            data = tasks.wait_for(job_id, timeout=0)
+            total = data.get("progress_total") or None
+            rate = f"{data['rate']:.1f} files/s" if data.get("rate") else data.get("message") or ""
+            bar.update(task, completed=data.get("progress_current", 0), total=total, rate=rate)
+            if data.get("status") in ("completed", "failed", "cancelled"):
+                break
+            time.sleep(0.5)
+    status = data.get("status")
+    line = f"job {job_id} {status}: {data.get('message') or ''}"
+    if status == "completed":
+        out.print(line)
+    else:
+        fail(data.get("error") or line)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("-n", "--limit", default=20, show_default=True, help="How many recent jobs.")
+def jobs(as_json: bool, limit: int) -> None:
+    """List recent jobs with their progress."""
+    from sqlalchemy import select
+
+    from mediafix.store.db import session_scope
+    from mediafix.store.jobs import job_dict
+    from mediafix.store.models import Job
+
+    settings = _settings()
+    engine = _prepare(settings)
+    with session_scope(engine) as s:
+        rows = [job_dict(j) for j in s.scalars(select(Job).order_by(Job.id.desc()).limit(limit))]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table()
+    for col in ("id", "type", "status", "progress", "message"):
+        table.add_column(col)
+    for j in rows:
+        progress = f"{j['progress_current']}/{j['progress_total']}" if j["progress_total"] else ""
+        table.add_row(
+            str(j["id"]), j["type"], j["status"], progress, j["error"] or j["message"] or ""
+        )
+    out.print(table)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the library database to the current schema."""
+    from mediafix.store.db import current_revision, database_label
+
+    settings = _settings()
+    _prepare(settings)
+    out.print(
+        f"database {database_label(settings.database_url)} is at revision "
+        f"{current_revision(settings.database_url)}"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,394 @@
+"""Background tasks: thin shells over ``library`` and ``store`` that keep job rows true.
+
+An import is split so several workers (on one machine or many) share it:
+
+* ``import_files(job)`` walks the folders, registers each new or changed file as a row
+  with status ``new``, and enqueues ``probe_files`` batches as it goes;
+* ``probe_files(job, ids)`` claims its rows (a file is never probed twice), probes and
+  dates them, and saves the result; the batch that finds nothing left finishes the job
+  and chains ``group_duplicates`` and ``make_thumbnails``.
+
+Every task is idempotent: a batch re-run after a crash finds its files already done or
+claims them again once ``recover`` has released a dead worker's claims.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from huey import crontab
+from huey.exceptions import TaskLockedException
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from mediafix.config import get_settings
+from mediafix.jobs import huey
+from mediafix.library import analyse_options, save_analysed
+from mediafix.media.discover import Found
+from mediafix.pipeline import analyse_batch, batched, close_worker_exiftool, iter_found
+from mediafix.store import jobs as jobrows
+from mediafix.store import queries
+from mediafix.store.db import dispose_engines, get_engine, session_scope, upgrade
+from mediafix.store.models import File, Job
+
+log = logging.getLogger("mediafix.jobs")
+
+PROBE_BATCH = 16
+REGISTER_CHUNK = 256
+_schema_ready: set[str] = set()
+
+
+def engine() -> Engine:
+    settings = get_settings()
+    url = settings.database_url
+    if url not in _schema_ready:
+        settings.ensure_dirs()
+        upgrade(url)
+        _schema_ready.add(url)
+    return get_engine(url)
+
+
+@contextmanager
+def heartbeat_thread(job_id: int, every: float = 10.0) -> Iterator[None]:
+    """Keep the job's heartbeat fresh while a long step runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                with session_scope(engine()) as s:
+                    jobrows.heartbeat(s, job_id)
+            except Exception:  # a missed beat is harmless; the next one retries
+                log.debug("heartbeat failed", exc_info=True)
+
+    thread = threading.Thread(target=beat, daemon=True, name=f"heartbeat-{job_id}")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+
+
+def _fail(job_id: int, exc: BaseException) -> None:
+    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    with session_scope(engine()) as s:
+        jobrows.finish_job(s, job_id, "failed", message=f"failed: {message}", error=message)
+
+
+# -- import ------------------------------------------------------------------------------
+
+
+@huey.task(name="mediafix.import_files", retries=0)
+def import_files(job_id: int) -> None:
+    """Discover files for an import job and enqueue their probe batches."""
+    eng = engine()
+    with session_scope(eng) as s:
+        started = jobrows.try_start(s, job_id, exclusive_types=("import",))
+        job = s.get(Job, job_id)
+        if job is None:
+            return
+        if not started:
+            if job.status == "pending":  # another import runs: try again shortly
+                import_files.schedule((job_id,), delay=3)
+            return
+        paths = list(job.params.get("paths", []))
+    try:
+        with heartbeat_thread(job_id):
+            _register(eng, job_id, paths)
+    except Exception as exc:
+        log.exception("import %s failed", job_id)
+        _fail(job_id, exc)
+        return
+    _maybe_finish_import(eng, job_id)
+
+
+def _register(eng: Engine, job_id: int, paths: list[str]) -> None:
+    total = unchanged = errors = 0
+    for chunk in batched(iter_found(paths), REGISTER_CHUNK):
+        with session_scope(eng) as s:
+            if jobrows.heartbeat(s, job_id, message=f"finding files: {total + unchanged} so far"):
+                return
+            ids, skipped = _register_chunk(s, job_id, chunk)
+        unchanged += skipped
+        total += len(ids)
+        for batch in batched(ids, PROBE_BATCH):  # type: ignore[arg-type]
+            probe_files(job_id, list(batch))
+        with session_scope(eng) as s:
+            # Files of this job probed so far (a resumed import counts earlier work too).
+            done = jobrows.done_file_count(s, job_id)
+            pending = jobrows.unfinished_file_count(s, job_id)
+            jobrows.set_progress(s, job_id, current=done, total=done + pending)
+    with session_scope(eng) as s:
+        job = s.get(Job, job_id)
+        if job is not None:
+            job.params = {
+                **job.params,
+                "discovered": True,
+                "unchanged": unchanged,
+                "found_errors": errors,
+            }
+            job.message = f"found {total + unchanged} files ({unchanged} unchanged since last scan)"
+
+
+def _register_chunk(s: Any, job_id: int, chunk: list[Found]) -> tuple[list[int], int]:
+    """Upsert rows for a chunk of found files; return the ids that need probing."""
+    rows = {
+        r.path: r for r in s.scalars(select(File).where(File.path.in_([f.path for f in chunk])))
+    }
+    ids: list[int] = []
+    unchanged = 0
+    fresh: list[File] = []
+    for f in chunk:
+        row = rows.get(f.path)
+        if (
+            row is not None
+            and row.status not in ("new", "probing")
+            and f.error is None
+            and (row.size, row.mtime) == (f.size, f.mtime)
+        ):
+            unchanged += 1
+            continue
+        if row is not None and row.status == "probing" and row.job_id == job_id:
+            continue  # being probed right now by this job's worker
+        if row is None:
+            row = File(
+                path=f.path,
+                root=f.root,
+                rel_path=f.rel_path,
+                name=os.path.basename(f.path),
+                kind="other",
+                ext_mismatch=False,
+                candidates=[],
+                meta={},
+                tags=[],
+                sidecars=[],
+            )
+            s.add(row)
+            fresh.append(row)
+        row.root, row.rel_path, row.size, row.mtime = f.root, f.rel_path, f.size, f.mtime
+        row.sidecars = list(f.sidecars)
+        row.status, row.job_id, row.claim, row.claimed_at = "new", job_id, None, None
+        row.error = f.error
+        if row.id is not None:
+            ids.append(row.id)
+    s.flush()
+    ids.extend(r.id for r in fresh)
+    return ids, unchanged
+
+
+@huey.task(name="mediafix.probe_files", retries=0)
+def probe_files(job_id: int, file_ids: list[int]) -> None:
+    """Probe and date one batch of an import's files."""
+    eng = engine()
+    settings = get_settings()
+    with session_scope(eng) as s:
+        job = s.get(Job, job_id)
+        if job is None or job.status in jobrows.FINISHED or job.cancel_requested:
+            return
+        token, rows = jobrows.claim_files(s, file_ids)
+        founds = [
+            Found(r.path, r.root, r.rel_path, r.size, r.mtime, list(r.sidecars or []), r.error)
+            for r in rows
+        ]
+        options = analyse_options(settings, s)
+        review = float(
+            queries.effective_settings(s).get("review_confidence") or settings.review_confidence
+        )
+    if founds:
+        try:
+            items = analyse_batch(founds, options)
+        except Exception as exc:  # a bug, not a bad file: give the files back, fail loudly
+            log.exception("probe batch failed")
+            with session_scope(eng) as s:
+                for r in s.scalars(select(File).where(File.claim == token)):
+                    r.status, r.claim, r.error = "error", None, f"internal error: {exc}"
+            raise
+        log.info("job %s: probed files %s", job_id, ",".join(str(r.id) for r in rows))
+        save_analysed(eng, items, review, job_id)
+        with session_scope(eng) as s:
+            for r in s.scalars(select(File).where(File.claim == token)):
+                r.claim = None
+    _maybe_finish_import(eng, job_id)
+
+
+def _maybe_finish_import(eng: Engine, job_id: int) -> None:
+    with session_scope(eng) as s:
+        job = s.get(Job, job_id)
+        if job is None or job.status in jobrows.FINISHED:
+            return
+        pending = jobrows.unfinished_file_count(s, job_id)
+        done = jobrows.done_file_count(s, job_id)
+        cancelled = job.cancel_requested
+        discovered = bool(job.params.get("discovered"))
+        jobrows.set_progress(
+            s,
+            job_id,
+            current=done,
+            total=done + pending,
+            message=f"probed {done} of {done + pending} files",
+        )
+    if cancelled:
+        with session_scope(eng) as s:
+            jobrows.finish_job(
+                s,
+                job_id,
+                "cancelled",
+                message=f"cancelled after {done} files ({pending} not probed)",
+            )
+        return
+    if pending or not discovered:
+        return
+    with session_scope(eng) as s:
+        n_err = (
+            s.scalar(
+                select(func.count(File.id)).where(File.job_id == job_id, File.status == "error")
+            )
+            or 0
+        )
+        unchanged = int((s.get(Job, job_id) or Job(params={})).params.get("unchanged", 0))
+        won = jobrows.finish_job(
+            s,
+            job_id,
+            "completed",
+            message=f"{done} files probed, {unchanged} unchanged, {n_err} with errors",
+        )
+    if won:
+        group_duplicates()
+        make_thumbnails(job_id)
+
+
+# -- follow-ups --------------------------------------------------------------------------
+
+
+@huey.task(name="mediafix.group_duplicates", retries=2, retry_delay=5)
+def group_duplicates() -> None:
+    """Regroup the library's duplicates (cheap: hashes are already in the rows)."""
+    try:
+        from mediafix import duplicates  # type: ignore[attr-defined]
+    except ImportError:  # grouping arrives with the duplicates feature
+        return
+    with huey.lock_task("mediafix.group"):
+        duplicates.regroup(engine(), get_settings())
+
+
+@huey.task(name="mediafix.make_thumbnails", retries=1, retry_delay=5)
+def make_thumbnails(job_id: int | None = None) -> None:
+    """Build missing thumbnails for a job's files (or the whole library)."""
+    try:
+        from mediafix import thumbnails  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    thumbnails.build_missing(engine(), get_settings(), job_id)
+
+
+# -- recovery ----------------------------------------------------------------------------
+
+
+@huey.task(name="mediafix.recover")
+def recover(startup: bool = False) -> dict[str, int]:
+    """Resume what dead workers left: release their claims, re-enqueue their work.
+
+    Files a dead worker had claimed go back to ``new`` and into fresh batches; an import
+    whose discovering worker died is restarted (it re-registers only what is not done).
+    At consumer start, pending jobs are enqueued again too, in case the queue lost them
+    (a Redis without persistence); running a job twice is harmless, ``try_start`` admits one.
+    """
+    eng = engine()
+    with session_scope(eng) as s:
+        released = jobrows.release_dead_claims(s)
+        resume = [(j.id, j.type) for j in jobrows.abandoned_jobs(s)]
+        for job_id, type_ in resume:
+            job = s.get(Job, job_id)
+            if job is not None and type_ in TASK_FOR_TYPE:
+                job.status, job.worker, job.message = (
+                    "pending",
+                    None,
+                    "resuming after a worker stopped",
+                )
+        if startup:
+            resume += [
+                (j.id, j.type)
+                for j in s.scalars(select(Job).where(Job.status == "pending"))
+                if (j.id, j.type) not in resume
+            ]
+    by_job: dict[int, list[int]] = {}
+    for owner, fid in released:
+        if owner is not None:
+            by_job.setdefault(owner, []).append(fid)
+    for job_id, fids in by_job.items():
+        for batch in batched(sorted(fids), PROBE_BATCH):  # type: ignore[arg-type]
+            probe_files(job_id, list(batch))
+    requeued = 0
+    for job_id, type_ in resume:
+        task = TASK_FOR_TYPE.get(type_)
+        if task is not None:
+            task(job_id)
+            requeued += 1
+    if released or requeued:
+        log.info("recovered %d file claims and %d jobs", len(released), requeued)
+    return {"released": len(released), "jobs": requeued}
+
+
+@huey.periodic_task(crontab(minute="*"), name="mediafix.recover_periodic")
+def recover_periodic() -> None:
+    recover.call_local()
+
+
+@huey.on_startup()
+def _fresh_process() -> None:
+    # Process workers are forked from the consumer: never share its database connections.
+    dispose_engines()
+
+
+@huey.on_shutdown()
+def _close_exiftool() -> None:
+    close_worker_exiftool()
+
+
+TASK_FOR_TYPE: dict[str, Any] = {"import": import_files}
+
+
+def enqueue_import(paths: list[str]) -> int:
+    """Create an import job for ``paths`` and enqueue it; returns the job id."""
+    with session_scope(engine()) as s:
+        job = jobrows.create_job(
+            s,
+            "import",
+            {"paths": [os.path.abspath(p) for p in paths]},
+            message="waiting for a worker",
+        )
+        job_id = job.id
+    import_files(job_id)
+    return job_id
+
+
+def wait_for(job_id: int, timeout: float | None = None, poll: float = 0.5) -> dict[str, Any]:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with session_scope(engine()) as s:
+            job = s.get(Job, job_id)
+            data = jobrows.job_dict(job) if job else {}
+        if not data or data["status"] in jobrows.FINISHED:
+            return data
+        if deadline is not None and time.monotonic() > deadline:
+            return data
+        time.sleep(poll)
+
+
+__all__ = [
+    "TaskLockedException",
+    "enqueue_import",
+    "group_duplicates",
+    "import_files",
+    "make_thumbnails",
+    "probe_files",
+    "recover",
+    "wait_for",
+]

@@ -1,0 +1,515 @@
+"""The table of file-name date patterns, each with its clock and the trust it deserves.
+
+A name is evidence, not truth: cameras write their local clock into ``IMG_20190919_053857``,
+Pixels write UTC into ``PXL_...``, WhatsApp keeps only the day it received a file, and a
+13-digit number is at best the instant a picture was downloaded. Each row of ``PATTERNS``
+says which, and carries a real-looking example with the value it must give, so a new camera
+format is one row and its test comes with it.
+
+Rules of the table:
+
+* rows are tried in order against the whole name with ``regex.match`` and the **first row
+  that matches decides**: if its digits are impossible (month 13, 25 o'clock, a date in the
+  future) the name gives no date at all, rather than a weaker guess from a later row;
+* rows that may find their date anywhere in the name start with ``{ANY}`` (see ``_PARTS``);
+* named groups: ``Y M D`` date (``Y`` may be two digits), ``h m s`` time, ``f`` milliseconds,
+  ``ampm``/``ampm_pre`` a 12-hour marker after/before the time, ``tz`` a UTC offset,
+  ``ms``/``sec`` an epoch in milliseconds/seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from operator import itemgetter
+
+from mediafix.media.values import Precision, TimeMeaning
+
+__all__ = [
+    "PATTERNS",
+    "NameDate",
+    "Pattern",
+    "parse_filename",
+    "parse_folder",
+    "strip_copy_suffix",
+]
+
+_FLAGS = re.IGNORECASE | re.DOTALL
+_MIN_YEAR = 1826  # the oldest surviving photograph; anything earlier is a wrong clock
+_EPOCH = datetime(1970, 1, 1)
+_MIN_EPOCH = datetime(2000, 1, 1)  # an epoch name is a download/app time: digital era only
+_SLACK = timedelta(days=1)  # names a few hours "ahead" are time zones, not the future
+
+# Building blocks, written into rows as {Y}, {M}... (plain str.replace, so regex braces
+# such as \d{1,2} stay as they are).
+_PARTS = {
+    "{Y}": r"(?P<Y>(?:18|19|20)\d\d)",  # separated dates: a scan may be from the 1890s
+    "{YC}": r"(?P<Y>(?:19|20)\d\d)",  # compact digit runs: 18xx is far likelier an id
+    "{M}": r"(?P<M>\d\d)",
+    "{D}": r"(?P<D>\d\d)",
+    "{h}": r"(?P<h>\d\d)",
+    "{h12}": r"(?P<h>\d{1,2})",
+    "{m}": r"(?P<m>\d\d)",
+    "{s}": r"(?P<s>\d\d)",
+    "{f}": r"(?P<f>\d{3})",
+    # 12-hour marker after the time: "AM", "pm", "a. m.", "p.m." (not the "am" of "amazing").
+    "{AMPM}": r"(?:\s*(?P<ampm>[ap])\.?\s?m(?![^\W\d_])\.?)?",
+    "{B}": r"(?<![^\W_])",  # not glued to a letter or digit ("_" and "-" are fine)
+    "{ND}": r"(?!\d)",  # not the start of a longer digit run
+    # "anywhere": hop from one digit run to the next (only runs can start a date), atomically,
+    # so a miss costs one attempt per run instead of one per character.
+    "{ANY}": r"(?>\D*)(?:(?>\d+)(?>\D+))*?",
+}
+
+
+def _rx(template: str) -> re.Pattern[str]:
+    for token, part in _PARTS.items():
+        template = template.replace(token, part)
+    return re.compile(template, _FLAGS)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One family of dated names: how to read it, on which clock, and how far to trust it.
+
+    ``precision`` is what the row's ``example`` gives; a name of the same row may be finer
+    (an optional millisecond part) and a ``NameDate`` always states its own.
+    ``expected`` is ISO: ``2019-09-19`` for a day, ``...T05:38:57`` for seconds and
+    ``...T05:38:57.123`` with milliseconds.
+    """
+
+    name: str
+    regex: re.Pattern[str]
+    meaning: TimeMeaning
+    precision: Precision
+    confidence: float
+    example: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class NameDate:
+    """A date read from a name (or folders): naive wall clock if LOCAL, naive UTC otherwise."""
+
+    value: datetime
+    precision: Precision
+    meaning: TimeMeaning
+    pattern: str
+    confidence: float
+
+
+_L, _U, _E = TimeMeaning.LOCAL, TimeMeaning.UTC, TimeMeaning.EPOCH_MS
+_SUB, _SEC, _DAY = Precision.SUBSECOND, Precision.SECOND, Precision.DAY
+
+# fmt: off
+PATTERNS: tuple[Pattern, ...] = (
+    # Google Pixel writes UTC with milliseconds, then .MP/.NIGHT/.PORTRAIT/~2 after it.
+    Pattern("pixel", _rx(r"PXL_{YC}{M}{D}_{h}{m}{s}{f}?{ND}"), _U, _SUB, 0.85,
+            "PXL_20210304_101532123.MP.jpg", "2021-03-04T10:15:32.123"),
+    # Pixel/GCam bursts: the time sits inside BURST<17 digits> after a frame counter.
+    Pattern("burst", _rx(r"(?>[^_]*_)*?BURST{YC}{M}{D}{h}{m}{s}{f}{ND}"), _L, _SUB, 0.8,
+            "00000IMG_00000_BURST20190919053857123_COVER.jpg", "2019-09-19T05:38:57.123"),
+    # OneDrive camera upload from an iPhone: UTC with milliseconds.
+    Pattern("onedrive_ios", _rx(r"{YC}{M}{D}_{h}{m}{s}{f}?_iOS"), _U, _SUB, 0.75,
+            "20190919_053857000_iOS.jpg", "2019-09-19T05:38:57.000"),
+    # Android camera apps (Huawei, Xiaomi, older Pixel, Motorola's glued milliseconds,
+    # Insta360...); anything may follow: _HDR, _1, ~2, _BURST001_COVER, (1), -edited.
+    Pattern("camera_app",
+            _rx(r"(?:IMG|VID|PANO|MVIMG|TRIM|LMC)[_-]{YC}{M}{D}[_-]{h}{m}{s}(?:_?{f})?{ND}"),
+            _L, _SEC, 0.8, "IMG_20190919_053857.jpg", "2019-09-19T05:38:57"),
+    # Oppo, Realme, OnePlus: no separators at all.
+    Pattern("oppo", _rx(r"(?:IMG|VID)_?{YC}{M}{D}{h}{m}{s}{ND}"), _L, _SEC, 0.8,
+            "IMG20210304101532.jpg", "2021-03-04T10:15:32"),
+    # Samsung and LG: bare date_time, then (0), _001 burst counters or " - Copy".
+    Pattern("samsung", _rx(r"{YC}{M}{D}_{h}{m}{s}{ND}"), _L, _SEC, 0.8,
+            "20190919_053857.jpg", "2019-09-19T05:38:57"),
+    # DJI drones and Osmo (new style; the old DJI_0001 carries no date).
+    Pattern("dji", _rx(r"DJI_{YC}{M}{D}_?{h}{m}{s}{ND}"), _L, _SEC, 0.8,
+            "DJI_20210304101532_0001_D.JPG", "2021-03-04T10:15:32"),
+    # Windows Camera app and Windows Phone.
+    Pattern("windows_camera", _rx(r"(?:WIN|WP)_{YC}{M}{D}_{h}_?{m}_?{s}{ND}"), _L, _SEC, 0.8,
+            "WIN_20210304_10_15_32_Pro.jpg", "2021-03-04T10:15:32"),
+    # Other apps that name by local capture time with a word in front.
+    Pattern("camera_word",
+            _rx(r"(?:Camera|CAM|Photo|Picture|Video|Movie|Snapshot|Foto)[_-]{YC}{M}{D}[_-]"
+                r"{h}{m}{s}{ND}"),
+            _L, _SEC, 0.7, "Camera_20190919_053857.jpg", "2019-09-19T05:38:57"),
+    # Android screenshots (Samsung/Pixel/KDE): Screenshot_20190919-053857_AppName.
+    Pattern("screenshot_android",
+            _rx(r"Screen(?:shot|_?Recording)_{YC}{M}{D}[-_]{h}{m}{s}{ND}"), _L, _SEC, 0.8,
+            "Screenshot_20190919-053857_WhatsApp.jpg", "2019-09-19T05:38:57"),
+    # Xiaomi and older stock Android: all dashes, optional milliseconds, then the app id.
+    Pattern("screenshot_android_dashed",
+            _rx(r"Screen(?:shot|_?Recording)_{Y}-{M}-{D}-{h}-{m}-{s}(?:-{f})?{ND}"),
+            _L, _SUB, 0.8,
+            "Screenshot_2019-09-19-05-38-57-123_com.whatsapp.jpg", "2019-09-19T05:38:57.123"),
+    # macOS (English): 24-hour, or 12-hour with a one-digit hour and AM/PM.
+    Pattern("screenshot_macos",
+            _rx(r"(?:Screen ?Shot|Screen Recording)\s+{Y}-{M}-{D}\s+at\s+"
+                r"{h12}\.{m}\.{s}{ND}{AMPM}"),
+            _L, _SEC, 0.8, "Screen Shot 2019-09-19 at 5.38.57 AM.png", "2019-09-19T05:38:57"),
+    # Windows 11 Snipping Tool (screenshots and recordings).
+    Pattern("screenshot_windows", _rx(r"Screen(?:shot| Recording)\s+{Y}-{M}-{D}\s+{h}{m}{s}{ND}"),
+            _L, _SEC, 0.75, "Screenshot 2021-03-04 101532.png", "2021-03-04T10:15:32"),
+    # GNOME screenshots and screencasts (and "Screenshot From" in newer releases).
+    Pattern("screenshot_gnome",
+            _rx(r"Screen(?:shot|cast)\s+from\s+{Y}-{M}-{D}\s+{h}[-:.]{m}[-:.]{s}{ND}"),
+            _L, _SEC, 0.8,
+            "Screenshot from 2021-03-04 10-15-32.png", "2021-03-04T10:15:32"),
+    # WhatsApp on the phone: only the day the file was received.
+    Pattern("whatsapp", _rx(r"(?:IMG|VID|AUD|PTT|STK|DOC)-{YC}{M}{D}-WA\d"), _L, _DAY, 0.5,
+            "IMG-20190919-WA0001.jpg", "2019-09-19"),
+    # WhatsApp Web/Desktop in any language: "WhatsApp <words> date <word> H.MM.SS [AM|p. m.]".
+    Pattern("whatsapp_web",
+            _rx(r"WhatsApp[\s_-]\D{0,24}?{Y}-{M}-{D}\D{1,12}?{h12}[.:_]{m}[.:_]{s}{ND}{AMPM}"),
+            _L, _SEC, 0.6,
+            "WhatsApp Video 2021-03-04 at 10.15.32 PM.mp4", "2021-03-04T22:15:32"),
+    # Signal Desktop and Android.
+    Pattern("signal",
+            _rx(r"signal(?:-attachment)?-{Y}-{M}-{D}-{h}-?{m}-?{s}(?:-{f})?{ND}"),
+            _L, _SEC, 0.55, "signal-2021-03-04-101532.jpg", "2021-03-04T10:15:32"),
+    # Telegram Desktop.
+    Pattern("telegram",
+            _rx(r"(?:photo|video|file|sticker|audio|voice|round|animation|image)_"
+                r"{Y}-{M}-{D}[_ ]{h}[-.]{m}[-.]{s}{ND}"),
+            _L, _SEC, 0.55, "photo_2021-03-04_10-15-32.jpg", "2021-03-04T10:15:32"),
+    # Dropbox camera uploads (named from the photo's own EXIF time), -1 on collisions.
+    Pattern("dropbox", _rx(r"{Y}-{M}-{D} {h}\.{m}\.{s}{ND}{AMPM}"), _L, _SEC, 0.7,
+            "2019-09-19 05.38.57.jpg", "2019-09-19T05:38:57"),
+    # Facebook saves with epoch seconds (only behind its own prefix: 10 digits are common).
+    Pattern("epoch_seconds", _rx(r"FB_IMG_(?P<sec>1\d{9}){ND}"), _E, _SEC, 0.3,
+            "FB_IMG_1568871537.jpg", "2019-09-19T05:38:57"),
+    # WhatsApp chat export from iOS: a message counter, the kind, then the time sent.
+    Pattern("whatsapp_export",
+            _rx(r"\d+-(?:PHOTO|VIDEO|AUDIO|GIF|STICKER|DOC)-{Y}-{M}-{D}-{h}-{m}-{s}{ND}"),
+            _L, _SEC, 0.6, "00000012-PHOTO-2021-03-04-10-15-32.jpg", "2021-03-04T10:15:32"),
+    # iOS "share as file" in dotted-date locales: "Foto 04.03.21, 10 15 32" (day first).
+    Pattern("ios_share",
+            _rx(r"{ANY}(?<!\d){D}\.{M}\.(?P<Y>\d\d(?:\d\d)?),?\s+{h}[ .]{m}[ .]{s}{ND}"),
+            _L, _SEC, 0.45, "Foto 04.03.21, 10 15 32.jpg", "2021-03-04T10:15:32"),
+    # ISO 8601 with Z or an offset: an instant, read as UTC.
+    Pattern("iso_utc",
+            _rx(r"{ANY}{B}{Y}-?{M}-?{D}T{h}[:-]?{m}[:-]?{s}(?:[.,]{f}\d*)?"
+                r"(?:Z|(?P<tz>[+-]\d\d:?\d\d))(?![^\W\d_])"),
+            _U, _SEC, 0.6, "2019-09-19T05:38:57Z.jpg", "2019-09-19T05:38:57"),
+    # Compact date and time anywhere: date_20170101_010101, Lightroom 20190919-053857,
+    # 20190919053857, 20190919T053857, with optional glued milliseconds (an "_001" after the
+    # time is a counter, not milliseconds).
+    Pattern("compact_datetime",
+            _rx(r"{ANY}{B}{YC}{M}{D}[ T_-]?{h}{m}{s}(?:\.?{f})?{ND}"),
+            _L, _SEC, 0.6, "date_20170101_010101.jpg", "2017-01-01T01:01:01"),
+    # Separated date and time anywhere: 2019_09_19_05_38_57, 2019-09-19T05:38:57,
+    # 2019-09-19-05h38m57, Sony/Canon "2019-09-19 05-38-57", "Photo 2021-03-04 10 15 32",
+    # NVIDIA "Game 2021.03.04 - 10.15.32.12", ChromeOS "Screenshot 2021-03-04 10.15.32 PM".
+    Pattern("separated_datetime",
+            _rx(r"{ANY}{B}{Y}[-_.:]{M}[-_.:]{D}(?: - |[ T_.-]){h}[-_.: h]?{m}[-_.: m]?{s}s?"
+                r"(?:[-.,]{f})?{ND}{AMPM}"),
+            _L, _SEC, 0.6, "2019-09-19_05-38-57.jpg", "2019-09-19T05:38:57"),
+    # Localized screenshots and the like: date, any connecting word, H.MM.SS, 12-hour
+    # markers after ("p. m.") or before (下午, 午後, 오후) the time.
+    Pattern("date_at_time",
+            _rx(r"{ANY}(?<!\d){Y}-{M}-{D}\D{1,16}?"
+                r"(?P<ampm_pre>上午|下午|午前|午後|오전|오후)?\s*{h12}\.{m}\.{s}{ND}{AMPM}"),
+            _L, _SEC, 0.65,
+            "Bildschirmfoto 2021-03-04 um 10.15.32.png", "2021-03-04T10:15:32"),
+    # Dash cams and action cams (Viofo, Garmin, Akaso): 2021_0304_101532_001F.MP4.
+    Pattern("dashcam", _rx(r"{ANY}{B}{YC}_{M}{D}_{h}{m}{s}{ND}"), _L, _SEC, 0.6,
+            "2021_0304_101532_001F.MP4", "2021-03-04T10:15:32"),
+    # A separated date alone.
+    Pattern("date", _rx(r"{ANY}{B}{Y}[-_.]{M}[-_.]{D}{ND}"), _L, _DAY, 0.5,
+            "2019-09-19.jpg", "2019-09-19"),
+    # A dotted day-first date alone (German/Dutch/... custom).
+    Pattern("date_dmy", _rx(r"{ANY}{B}{D}\.{M}\.{Y}{ND}"), _L, _DAY, 0.4,
+            "Geburtstag 19.09.2019.jpg", "2019-09-19"),
+    # A compact date alone: IMG_20190919, WP_20140304_001, Blackberry IMG-20190919-00123.
+    Pattern("compact_date", _rx(r"{ANY}{B}{YC}{M}{D}{ND}"), _L, _DAY, 0.4,
+            "IMG_20190919.jpg", "2019-09-19"),
+    # Epoch milliseconds: Facebook, Messenger received_, WeChat mmexport, bare numbers.
+    Pattern("epoch_ms", _rx(r"{ANY}(?:(?<=mmexport)|{B})(?P<ms>1\d{12}){ND}"), _E, _SUB, 0.3,
+            "FB_IMG_1568871537123.jpg", "2019-09-19T05:38:57.123"),
+)
+# fmt: on
+
+# Every dated name has a year followed closely by a month-like pair, a 10+ digit epoch or a
+# dotted dd.mm.yy: most undated names (IMG_1234, DSC_0001, P1200042, "Holidays 2004") stop
+# here after one cheap search. (A test checks that no row's match is ever filtered out.)
+_PREFILTER = re.compile(r"(?:1[89]|20)\d\d\D{0,3}[01]\d|1\d{9}|\d\d\.\d\d\.\d\d")
+# Apps whose digits are ids that can look like dates.
+_UNDATED = re.compile(r"Snapchat-\d+(?!\d)", _FLAGS)
+# Android keeps trashed/pending files as .trashed-<epoch>-<original name>.
+_TRASH_PREFIX = re.compile(r"\.(?:trashed|pending)-\d+-")
+
+
+# The named groups a row may use, in the order ``_value`` takes them.
+_FIELDS = ("Y", "M", "D", "h", "m", "s", "f", "ampm", "ampm_pre", "tz", "ms", "sec")
+_Digits = tuple[str | None, ...]
+_Reader = Callable[[tuple[str | None, ...]], _Digits]
+
+
+def _reader(regex: re.Pattern[str]) -> _Reader:
+    """A C-speed getter: ``match.groups() + (None,)`` -> the row's groups in ``_FIELDS`` order
+    (a field the row lacks reads the appended None)."""
+    missing = regex.groups  # index of the appended None
+    return itemgetter(*(regex.groupindex.get(name, missing + 1) - 1 for name in _FIELDS))
+
+
+def _combine(patterns: Sequence[Pattern]) -> re.Pattern[str]:
+    """One alternation of all rows, so the first matching row is found in a single C call.
+
+    Alternatives are tried in order at position 0 (every row is anchored by ``match``), which
+    is exactly "first row wins"; group ``i + 1`` is row ``i``. Rows' own groups become
+    non-capturing here (many groups make the engine's backtracking slower); the winning row's
+    own regex then reads the digits.
+    """
+    flags = patterns[0].regex.flags
+    alternatives = []
+    for p in patterns:
+        if p.regex.flags != flags:
+            raise ValueError(f"row {p.name!r}: every row must use the same flags")
+        if p.regex.groups != len(p.regex.groupindex) or not set(p.regex.groupindex) <= set(_FIELDS):
+            raise ValueError(f"row {p.name!r}: groups must be named, from {_FIELDS}")
+        alternatives.append("(" + re.sub(r"\(\?P<\w+>", "(?:", p.regex.pattern) + ")")
+    return re.compile("|".join(alternatives), flags)
+
+
+_COMBINED = _combine(PATTERNS)
+_READERS = tuple(_reader(p.regex) for p in PATTERNS)
+_NONE = (None,)
+
+_AM_WORDS = frozenset({"上午", "午前", "오전"})
+
+
+def _hour24(hour: int, marker: str) -> int | None:
+    """12-hour clock to 24: 12 AM is 0, 12 PM is 12; None for hours a 12-hour clock lacks."""
+    if not 1 <= hour <= 12:
+        return None
+    am = marker[0] in "aA" or marker in _AM_WORDS
+    return hour % 12 if am else hour % 12 + 12
+
+
+def _epoch(ms: str | None, sec: str | None, limit: datetime) -> tuple[datetime, Precision] | None:
+    if ms is not None:
+        value, precision = _EPOCH + timedelta(milliseconds=int(ms)), _SUB
+    else:
+        value, precision = _EPOCH + timedelta(seconds=int(sec or 0)), _SEC
+    return (value, precision) if _MIN_EPOCH <= value <= limit else None
+
+
+def _value(digits: _Digits, now: datetime) -> tuple[datetime, Precision] | None:
+    """The groups of one match (in ``_FIELDS`` order) -> (value, precision), or None when
+    they are not a possible date."""
+    y, mo, d, h, mi, s, f, ampm, ampm_pre, tz, ms, sec = digits
+    limit = now + _SLACK
+    if y is None or mo is None or d is None:
+        return _epoch(ms, sec, limit) if ms is not None or sec is not None else None
+    year = int(y)
+    if len(y) == 2:  # dd.mm.yy: the most recent century that is not in the future
+        year += 2000 if 2000 + year <= now.year else 1900
+    if year < _MIN_YEAR:
+        return None
+    try:
+        if s is None:
+            value, precision = datetime(year, int(mo), int(d)), _DAY
+        else:
+            hour = int(h or 0)
+            marker = ampm or ampm_pre
+            if marker:
+                hour24 = _hour24(hour, marker)
+                if hour24 is None:
+                    return None
+                hour = hour24
+            micro = 0 if f is None else int(f) * 1000
+            value = datetime(year, int(mo), int(d), hour, int(mi or 0), int(s), micro)
+            precision = _SEC if f is None else _SUB
+    except ValueError:
+        return None
+    if tz:
+        off = tz.replace(":", "")
+        offset = timedelta(hours=int(off[1:3]), minutes=int(off[3:5]))
+        value = value - offset if off[0] == "+" else value + offset
+    return (value, precision) if value <= limit else None
+
+
+def _parse_with(index: int, name: str, now: datetime) -> NameDate | None:
+    """Read ``name`` with row ``index`` alone (the tests also use it to check the order)."""
+    pattern = PATTERNS[index]
+    match = pattern.regex.match(name)
+    if match is None:
+        return None
+    found = _value(_READERS[index](match.groups() + _NONE), now)
+    if found is None:
+        return None
+    return NameDate(found[0], found[1], pattern.meaning, pattern.name, pattern.confidence)
+
+
+def _clean(name: str) -> str:
+    """Drop Android's ``.trashed-<epoch>-`` in front of the original name."""
+    return _TRASH_PREFIX.sub("", name, count=1) if name[:1] == "." else name
+
+
+def parse_filename(name: str, *, now: datetime | None = None) -> NameDate | None:
+    """The date a file's base name carries, per the first row of ``PATTERNS`` that matches.
+
+    ``now`` (naive local) bounds the future; it defaults to the clock at call time.
+    """
+    name = _clean(name)
+    if _PREFILTER.search(name) is None:
+        return None
+    match = _COMBINED.match(name)
+    if match is None or match.lastindex is None or _UNDATED.match(name):
+        return None
+    return _parse_with(match.lastindex - 1, name, now or datetime.now())
+
+
+# --- folders -------------------------------------------------------------------------------
+
+_FOLDER_CONFIDENCE = {Precision.DAY: 0.35, Precision.MONTH: 0.3, Precision.YEAR: 0.25}
+_FOLDER_DATE = re.compile(
+    r"(?<![^\W_])(?P<Y>(?:18|19|20)\d\d)(?P<sep>[-_. ]?)(?P<M>\d\d)(?P=sep)(?P<D>\d\d)(?!\d)"
+    r"|(?<![^\W_])(?P<D2>\d\d)\.(?P<M2>\d\d)\.(?P<Y2>(?:18|19|20)\d\d)(?!\d)"
+)
+_FOLDER_MONTH = re.compile(r"(?<![^\W_])(?P<Y>(?:18|19|20)\d\d)[-_.]?(?P<M>\d\d)(?!\d)")
+_FOLDER_YEAR = re.compile(r"(?<![^\W_])((?:18|19|20)\d\d)(?![^\W_])")
+_PURE_YEAR = re.compile(r"\s*(?:18|19|20)\d\d\s*")
+_LEADING_NUMBER = re.compile(r"(\d{1,2})(?:$|[\s_.-])")
+_WORD = re.compile(r"[^\W\d_]+")
+_MONTH_NAMES: dict[str, int] = {}
+for _number, _names in enumerate(
+    (
+        "january jan januar janvier enero januari gennaio janeiro",
+        "february feb februar février febrero februari febbraio fevereiro",
+        "march mar märz maerz mars marzo maart março",
+        "april apr avril abril aprile",
+        "may mai mayo mei maggio maio",
+        "june jun juni juin junio giugno junho",
+        "july jul juli juillet julio luglio julho",
+        "august aug août agosto augustus",
+        "september sep sept septembre septiembre settembre setembro",
+        "october oct oktober octobre octubre ottobre outubro",
+        "november nov novembre noviembre novembro",
+        "december dec dezember décembre diciembre dicembre dezembro",
+    ),
+    start=1,
+):
+    for _word in _names.split():
+        _MONTH_NAMES[_word] = _number
+
+
+def _month_word(part: str) -> int | None:
+    """The one month a folder name spells ("Mai 2019", "05 May"), if exactly one."""
+    months = {_MONTH_NAMES[w] for w in _WORD.findall(part.casefold()) if w in _MONTH_NAMES}
+    return months.pop() if len(months) == 1 else None
+
+
+def _leading(part: str | None, low: int, high: int) -> int | None:
+    """A child folder that is a month or day number: "05", "9", "11 - November"."""
+    if part is None:
+        return None
+    match = _LEADING_NUMBER.match(part.strip())
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number if low <= number <= high else None
+
+
+def _folder_value(y: int, m: int = 1, d: int = 1) -> datetime | None:
+    if y < _MIN_YEAR:
+        return None
+    try:
+        return datetime(y, m, d)
+    except ValueError:
+        return None
+
+
+def _folder_part(parts: Sequence[str], i: int) -> tuple[datetime, Precision] | None:
+    """The date folder ``i`` states, completed by numeric month/day folders below it."""
+    part = parts[i]
+    child = parts[i + 1] if i + 1 < len(parts) else None
+    grandchild = parts[i + 2] if i + 2 < len(parts) else None
+    match = _FOLDER_DATE.search(part)
+    if match is not None:
+        y, m, d = (
+            (match["Y"], match["M"], match["D"])
+            if match["Y"]
+            else (match["Y2"], match["M2"], match["D2"])
+        )
+        value = _folder_value(int(y), int(m), int(d))
+        return (value, Precision.DAY) if value else None
+    match = _FOLDER_MONTH.search(part)
+    if match is not None and 1 <= int(match["M"]) <= 12:
+        y, m = int(match["Y"]), int(match["M"])
+        day = _leading(child, 1, 31)
+        value = _folder_value(y, m, day) if day else None
+        if value:
+            return value, Precision.DAY
+        value = _folder_value(y, m)
+        return (value, Precision.MONTH) if value else None
+    years = set(_FOLDER_YEAR.findall(part))
+    if len(years) != 1:
+        return None
+    y = int(years.pop())
+    month = _month_word(part)
+    if month is None and _PURE_YEAR.fullmatch(part):
+        month = _leading(child, 1, 12) or (_month_word(child) if child else None)
+        if month is not None:
+            day = _leading(grandchild, 1, 31)
+            value = _folder_value(y, month, day) if day else None
+            if value:
+                return value, Precision.DAY
+    if month is not None:
+        value = _folder_value(y, month)
+        return (value, Precision.MONTH) if value else None
+    value = _folder_value(y)
+    return (value, Precision.YEAR) if value else None
+
+
+def parse_folder(parts: Sequence[str], *, now: datetime | None = None) -> NameDate | None:
+    """The date the folders state, deepest first: an event folder beats the year above it.
+
+    ``["2019", "2019-05-21 Trip"]`` is a day, ``["2022", "11", "09"]`` a day,
+    ``["2019", "05"]`` a month, ``["Holidays 2004"]`` a year (never 2004-01-01 00:00 as if
+    known). Folders are often named after the fact, so confidence stays low.
+    """
+    limit = (now or datetime.now()) + _SLACK
+    for i in range(len(parts) - 1, -1, -1):
+        found = _folder_part(parts, i)
+        if found is None or found[0] > limit:
+            continue
+        value, precision = found
+        return NameDate(
+            value, precision, TimeMeaning.LOCAL, "folder", _FOLDER_CONFIDENCE[precision]
+        )
+    return None
+
+
+# --- copy suffixes -------------------------------------------------------------------------
+
+_COPY_SUFFIX = re.compile(
+    r"(?:"
+    r"\s*-\s*(?:copy|kopie|copie|copia|kopia|kopio|kopi)(?:\s*\(\d+\))?"  # Windows " - Copy (2)"
+    r"|\s+(?:copy|kopie)(?:\s+\d+)?"  # macOS "name copy 2"
+    r"|-(?:edited|bearbeitet|editado|modifié|modificato|bewerkt|edytowane|redigeret"
+    r"|redigerad|muokattu|COLLAGE|ANIMATION|EFFECTS)"  # Google Photos / Takeout
+    r"|\s*\(\d{1,3}\)"  # " (1)", "(1)"
+    r"|~\d+"  # "~2"
+    r"|[-_]\d"  # "-2", "_1": one digit is never part of a time
+    r"|(?<=\d\d\d\d\d\d)[-_]\d\d"  # "_12" after a compact time, not the "-57" of 05-38-57
+    r")$",
+    re.IGNORECASE,
+)
+
+
+def strip_copy_suffix(stem: str) -> str:
+    """``stem`` without the marks copies and edits add, so a copy finds its original.
+
+    Two-digit counters are removed only after a six-digit run (``_053857_12``), so the
+    seconds of ``2019-09-19-05-38-57`` and the month of ``Trip 2019-09`` stay; three digits
+    (milliseconds, burst frames) always stay.
+    """
+    while True:
+        shorter = _COPY_SUFFIX.sub("", stem, count=1)
+        if shorter == stem or not shorter.strip():
+            return stem
+        stem = shorter

@@ -1,0 +1,260 @@
+"""The scan pipeline: discover -> probe -> date, in parallel, into the library.
+
+``STAGES`` below is the order of the per-file work a worker process does on a batch;
+the CLI (``mediafix scan`` / ``inspect``) and the background jobs both call ``scan_batches``
+or ``analyse_batch``, so there is one way files become facts.
+
+Each worker process owns one exiftool; batches keep that process busy and let progress
+move and cancellation be prompt. Memory is bounded: discovery is a generator and only a
+few batches are in flight at once.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mediafix.media.dates import DateOptions, DateVerdict, date_file
+from mediafix.media.discover import Found, discover
+from mediafix.media.exiftool import ExifTool
+from mediafix.media.probe import Probe, meta_value, probe_batch
+
+__all__ = [
+    "STAGES",
+    "AnalyseOptions",
+    "Analysed",
+    "analyse_batch",
+    "batched",
+    "iter_found",
+    "run_parallel",
+]
+
+BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class AnalyseOptions:
+    """What a worker needs to know to analyse files (picklable: crosses process lines)."""
+
+    timezone: str = "UTC"
+    quicktime_local_models: tuple[str, ...] = ()
+
+    def date_options(self) -> DateOptions:
+        return DateOptions(
+            home_zone=ZoneInfo(self.timezone),
+            quicktime_local_models=frozenset(self.quicktime_local_models),
+        )
+
+
+@dataclass
+class Analysed:
+    """One file after the per-file stages: where it was found, its probe, its date verdict."""
+
+    found: Found
+    probe: Probe
+    verdict: DateVerdict | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# -- the per-file stages -----------------------------------------------------------------
+
+
+def stage_probe(items: list[Analysed], et: ExifTool, options: AnalyseOptions) -> None:
+    """Fill each item's probe (one exiftool round trip for the batch)."""
+    todo = [i for i in items if i.found.error is None]
+    for item, probe in zip(todo, probe_batch([i.found.path for i in todo], et), strict=True):
+        item.probe = probe
+    for item in items:
+        if item.found.error is not None:
+            item.probe.error = item.found.error
+
+
+def stage_date(items: list[Analysed], et: ExifTool, options: AnalyseOptions) -> None:
+    """Date every media file from its metadata, name, folders, sidecars and mtime."""
+    date_options = options.date_options()
+    for item in items:
+        if item.probe.kind not in ("image", "video"):
+            continue
+        item.verdict = date_file(
+            item.found.path,
+            item.probe.metadata,
+            item.probe.mtime,
+            root=item.found.root,
+            sidecars=item.found.sidecars,
+            options=date_options,
+        )
+
+
+Stage = Callable[[list[Analysed], ExifTool, AnalyseOptions], None]
+STAGES: tuple[Stage, ...] = (stage_probe, stage_date)
+
+
+# -- workers -----------------------------------------------------------------------------
+
+_exiftool: ExifTool | None = None
+
+
+def _worker_exiftool() -> ExifTool:
+    global _exiftool
+    if _exiftool is None:
+        _exiftool = ExifTool()
+        _exiftool.start()
+        atexit.register(_exiftool.close)
+    return _exiftool
+
+
+def close_worker_exiftool() -> None:
+    global _exiftool
+    if _exiftool is not None:
+        _exiftool.close()
+        _exiftool = None
+
+
+def analyse_batch(
+    founds: Sequence[Found], options: AnalyseOptions, exiftool: ExifTool | None = None
+) -> list[Analysed]:
+    """Run every stage on one batch. Never raises for a bad file."""
+    et = exiftool or _worker_exiftool()
+    items = [Analysed(found=f, probe=Probe(path=f.path)) for f in founds]
+    for stage in STAGES:
+        stage(items, et, options)
+    return items
+
+
+def _worker_init() -> None:
+    # Workers ignore Ctrl-C: the parent decides when to stop and closes the pool.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def batched(items: Iterable[Found], size: int = BATCH_SIZE) -> Iterator[list[Found]]:
+    batch: list[Found] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def iter_found(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Found]:
+    """Discover every file under each path (a path may be a single file)."""
+    for p in paths:
+        yield from discover(p)
+
+
+def run_parallel(
+    batches: Iterable[list[Found]],
+    options: AnalyseOptions,
+    workers: int,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[list[Analysed]]:
+    """Analyse batches across ``workers`` processes, yielding results as they complete.
+
+    At most ``2 * workers`` batches are in flight, so memory does not grow with the
+    library. With ``workers == 1`` the work runs in this process (no pool to start).
+    """
+    if workers <= 1:
+        et = ExifTool()
+        try:
+            for batch in batches:
+                if should_stop():
+                    return
+                yield analyse_batch(batch, options, et)
+        finally:
+            et.close()
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+        pending: set[Future[list[Analysed]]] = set()
+        source = iter(batches)
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(pending) < workers * 2 and not should_stop():
+                    try:
+                        batch = next(source)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending.add(pool.submit(analyse_batch, batch, options))
+                if not pending:
+                    return
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+                if should_stop():
+                    exhausted = True
+        finally:
+            for fut in pending:
+                fut.cancel()
+
+
+# -- JSON for `mediafix inspect` ---------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def inspect_record(item: Analysed) -> dict[str, Any]:
+    """The ``mediafix inspect --json`` object for one file (a stable contract)."""
+    probe = item.probe
+    v = item.verdict
+    record: dict[str, Any] = {
+        "path": probe.path,
+        "kind": probe.kind,
+        "error": probe.error,
+        "taken_at": None,
+        "utc_offset": None,
+        "taken_at_utc": None,
+        "confidence": 0.0 if v is None else None,
+        "confidence_level": "none",
+        "source": None,
+        "reason": None,
+        "candidates": [],
+    }
+    if v is not None:
+        d = v.to_dict()
+        for key in (
+            "taken_at",
+            "utc_offset",
+            "taken_at_utc",
+            "confidence",
+            "confidence_level",
+            "source",
+            "reason",
+            "candidates",
+            "offset_source",
+            "precision",
+        ):
+            record[key] = d.get(key)
+    record.update(
+        {
+            "sha256": probe.sha256,
+            "phash": probe.phash,
+            "width": probe.width,
+            "height": probe.height,
+            "format": probe.format,
+            "ext_mismatch": probe.ext_mismatch,
+            "size": probe.size,
+            "orientation": probe.orientation,
+            "camera": " ".join(x for x in (probe.make, probe.model) if x) or None,
+            "sidecars": item.found.sidecars,
+        }
+    )
+    return record
+
+
+def content_id(probe: Probe) -> str | None:
+    value = meta_value(probe.metadata, "ContentIdentifier") or meta_value(
+        probe.metadata, "MediaGroupUUID"
+    )
+    return str(value) if value else None
