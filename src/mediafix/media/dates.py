@@ -41,11 +41,14 @@ __all__ = [
     "DateCandidate",
     "DateOptions",
     "DateVerdict",
+    "FactoryClock",
     "SequenceItem",
     "SourceTrust",
     "date_file",
+    "format_offset",
     "infer_sequences",
     "level_for",
+    "parse_datetime",
 ]
 
 log = logging.getLogger(__name__)
@@ -572,7 +575,7 @@ def _factory_clock(value: datetime) -> str | None:
 def _exif_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]]) -> None:
     """EXIF (and maker-note) DateTimeOriginal, CreateDate, ModifyDate with sub-seconds and
     their OffsetTime* tags."""
-    exif_groups = ("ExifIFD", "IFD0", "SubIFD", "")
+    exif_groups = ("ExifIFD", "IFD0", "SubIFD", "EXIF", "")  # -G1 names, -G0 and none
     specs = (
         ("DateTimeOriginal", "exif:DateTimeOriginal", "SubSecTimeOriginal",
          ("OffsetTimeOriginal", "OffsetTimeDigitized", "OffsetTime")),
@@ -592,12 +595,12 @@ def _exif_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]]) -> 
         if found is None:
             continue
         group, value = found
-        if tag == "ModifyDate" and group.lower() not in ("ifd0", ""):
+        if tag == "ModifyDate" and group.lower() not in ("ifd0", "exif", ""):
             continue  # IFD1:ModifyDate is the thumbnail's
         parsed = col.parse(f"EXIF {tag}", value)
         if parsed is None:
             continue
-        from_exif = group.lower() in ("exififd", "ifd0", "subifd", "")
+        from_exif = group.lower() in ("exififd", "ifd0", "subifd", "exif", "")
         offset_source = None
         if from_exif:
             micro = _subsec_micro((_first(idx, subsec_tag, "exif") or ("", None))[1])
@@ -730,7 +733,8 @@ def _video_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]],
     if found is not None:
         parsed = col.parse("QuickTime CreationDate", found[1])
         if parsed is not None:
-            src = "quicktime:Keys" if found[0].lower() == "keys" else f"quicktime:{found[0]}"
+            src = ("quicktime:Keys" if found[0].lower() in ("keys", "quicktime")
+                   else f"quicktime:{found[0]}")
             col.add(_raw("quicktime:CreationDate", parsed, _L, offset_source=src))
     for tag, source in (("DateTimeOriginal", "quicktime:DateTimeOriginal"),
                         ("ContentCreateDate", "quicktime:ContentCreateDate")):

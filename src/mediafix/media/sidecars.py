@@ -406,7 +406,8 @@ def read_xmp_dates(path: str) -> dict[str, str]:
     prefix the file chose. A broken, empty or DTD-carrying file gives ``{}``.
     """
     data = _read_bytes(path)
-    if not data or _DTD.search(data):
+    # (NULs dropped so a UTF-16 file cannot hide its DTD from the check)
+    if not data or _DTD.search(data.replace(b"\x00", b"")):
         return {}
     try:
         root = ET.fromstring(data)
