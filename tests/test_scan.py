@@ -187,3 +187,17 @@ def _reset_engines() -> Iterator[None]:
     from mediafix.store.db import dispose_engines
 
     dispose_engines()
+
+
+def test_scan_infers_dates_inside_a_camera_sequence(settings_env: Path, tmp_path: Path) -> None:
+    root = tmp_path / "roll"
+    make_jpeg(root / "IMG_0100.JPG", 1, DateTimeOriginal="2018:08:01 10:00:00", Model="X100")
+    make_jpeg(root / "IMG_0101.JPG", 2)  # stripped: no date of its own
+    make_jpeg(root / "IMG_0102.JPG", 3, DateTimeOriginal="2018:08:01 10:04:00", Model="X100")
+    os.utime(root / "IMG_0101.JPG", (1_700_000_000, 1_700_000_000))  # a copy date, not the shot
+    _scan(root)
+    row = _rows()["IMG_0101.JPG"]
+    assert row.date_source == "inferred:sequence"
+    assert row.taken_at.isoformat() == "2018-08-01T10:02:00"
+    assert row.confidence_level in ("low", "medium")
+    assert "IMG_0100" in row.date_reason and "IMG_0102" in row.date_reason

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 
 from mediafix.config import get_settings
 from mediafix.jobs import huey
-from mediafix.library import analyse_options, save_analysed
+from mediafix.library import analyse_options, infer_sequences_in, save_analysed
 from mediafix.media.discover import Found
 from mediafix.pipeline import analyse_batch, batched, close_worker_exiftool, iter_found
 from mediafix.store import jobs as jobrows
@@ -260,6 +260,11 @@ def _maybe_finish_import(eng: Engine, job_id: int) -> None:
             message=f"{done} files probed, {unchanged} unchanged, {n_err} with errors",
         )
     if won:
+        settings = get_settings()
+        with session_scope(eng) as s:
+            review = float(queries.effective_settings(s).get("review_confidence")
+                           or settings.review_confidence)
+        infer_sequences_in(eng, settings, review)
         group_duplicates()
         make_thumbnails(job_id)
 
