@@ -214,3 +214,54 @@ def test_sigkill_mid_import_resumes_without_duplicates(
     # may have been redone, because their results were never saved.
     assert len(seen) == 200
     assert sum(1 for c in seen.values() if c > 1) <= 2 * 16
+
+
+def _redis_url() -> str:
+    import random
+
+    import redis
+
+    db = random.randint(1, 15)
+    url = f"redis://127.0.0.1:6379/{db}"
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.flushdb()
+    except Exception:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis at 127.0.0.1:6379 is not reachable (CI needs it)")
+        pytest.skip("Redis at 127.0.0.1:6379 is not reachable")
+    return url
+
+
+@pytest.mark.postgres
+def test_two_workers_share_an_import_on_postgres_and_redis(
+    worker_env: dict[str, str], tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis_url = _redis_url()
+    env = {**worker_env, "MEDIAFIX_DATABASE_URL": pg_url, "MEDIAFIX_QUEUE_URL": redis_url}
+    monkeypatch.setenv("MEDIAFIX_DATABASE_URL", pg_url)
+    monkeypatch.setenv("MEDIAFIX_QUEUE_URL", redis_url)
+    get_settings.cache_clear()
+    upgrade(pg_url)
+    photos = tmp_path / "photos"
+    make_library(photos, 300)
+    job_id = enqueue(env, photos)
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    workers = [Worker(env, logs[0], workers=1), Worker(env, logs[1], workers=1)]
+    try:
+        wait_until(lambda: job_state(job_id)["status"] in ("completed", "failed"), timeout=180)
+    finally:
+        for w in workers:
+            w.stop()
+    assert job_state(job_id)["status"] == "completed"
+    seen = probed_ids(*logs)
+    assert len(seen) == 300  # none lost
+    assert max(seen.values()) == 1  # none probed twice
+    per_worker = [sum(probed_ids(log).values()) for log in logs]
+    assert all(n > 0 for n in per_worker), per_worker  # both took a share
+    with session_scope(get_engine(pg_url)) as s:
+        assert s.scalar(select(func.count(File.id))) == 300
+        assert s.scalar(select(func.count(File.id)).where(File.status.in_(("new", "probing")))) == 0
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
