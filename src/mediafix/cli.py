@@ -124,6 +124,9 @@ def scan(paths: tuple[str, ...], workers: int | None) -> None:
 
         summary = run_scan(roots, settings, engine, workers=workers, on_progress=progress)
         bar.update(task, completed=total)
+    from mediafix.duplicates import regroup
+
+    groups = regroup(engine, settings)
     table = Table(title="scan summary", show_header=False, box=None)
     table.add_row("files seen", str(summary.seen))
     table.add_row("probed", str(summary.probed))
@@ -133,6 +136,9 @@ def scan(paths: tuple[str, ...], workers: int | None) -> None:
     table.add_row("errors", str(summary.errors))
     table.add_row("to review (uncertain date)", str(summary.review))
     table.add_row("exact duplicates in library", str(summary.exact_duplicates))
+    table.add_row(
+        "duplicate groups (exact/near/burst)", f"{groups.exact}/{groups.near}/{groups.burst}"
+    )
     table.add_row("time", f"{summary.seconds:.1f} s ({summary.rate:.1f} files/s)")
     out.print(table)
     for path, error in summary.error_samples[:10]:
@@ -176,6 +182,52 @@ def inspect(paths: tuple[str, ...], as_json: bool, workers: int | None) -> None:
             r["error"] or r["reason"] or "",
         )
     out.print(table)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a stable contract).")
+@click.option(
+    "--threshold",
+    type=click.IntRange(0, 32),
+    help="Regroup with this near-duplicate distance and remember it.",
+)
+@click.option(
+    "--type",
+    "kinds",
+    multiple=True,
+    type=click.Choice(["exact", "near", "burst"]),
+    help="Only groups of this type (repeatable).",
+)
+def dupes(as_json: bool, threshold: int | None, kinds: tuple[str, ...]) -> None:
+    """List the duplicate groups in the library (after `mediafix scan`)."""
+    from mediafix.duplicates import groups_json, regroup
+    from mediafix.store import queries
+    from mediafix.store.db import session_scope
+
+    settings = _settings()
+    engine = _prepare(settings)
+    if threshold is not None:
+        with session_scope(engine) as s:
+            queries.set_setting(s, "duplicate_threshold", threshold)
+        regroup(engine, settings)
+    with session_scope(engine) as s:
+        data = groups_json(s, kinds or None)
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
+        return
+    if not data["groups"]:
+        out.print("no duplicate groups (run `mediafix scan PATH` first)")
+        return
+    for g in data["groups"]:
+        out.print(f"[bold]#{g['id']} {g['type']}[/] - {'; '.join(g['reasons'][:3])}", markup=True)
+        for m in g["members"]:
+            mark = "[green]keep[/]   " if m["keep"] else "[red]discard[/]"
+            size = f"{m['width']}x{m['height']}" if m["width"] else ""
+            out.print(f"   {mark} {m['path']}  {size} d={m['distance']}", markup=True)
+    counts: dict[str, int] = {}
+    for g in data["groups"]:
+        counts[g["type"]] = counts.get(g["type"], 0) + 1
+    out.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + " groups")
 
 
 @main.command()

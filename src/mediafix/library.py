@@ -238,10 +238,16 @@ def count_files(session: Session) -> int:
 def _row_verdict(row: Any) -> DateVerdict:
     precision = Precision(row.date_precision) if row.date_precision else None
     return DateVerdict(
-        taken_at=row.taken_at, utc_offset=row.utc_offset, offset_source=row.offset_source,
-        taken_at_utc=row.taken_at_utc, confidence=row.confidence or 0.0,
-        level=row.confidence_level or "none", source=row.date_source,
-        reason=row.date_reason or "", precision=precision, candidates=(),
+        taken_at=row.taken_at,
+        utc_offset=row.utc_offset,
+        offset_source=row.offset_source,
+        taken_at_utc=row.taken_at_utc,
+        confidence=row.confidence or 0.0,
+        level=row.confidence_level or "none",
+        source=row.date_source,
+        reason=row.date_reason or "",
+        precision=precision,
+        candidates=(),
     )
 
 
@@ -251,23 +257,36 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
     undated_sources = (None, "file:mtime", "folder")
     with session_scope(engine) as session:
         rows = session.execute(
-            select(File.id, File.path, File.model, File.taken_at, File.utc_offset,
-                   File.offset_source, File.taken_at_utc, File.confidence,
-                   File.confidence_level, File.date_source, File.date_reason,
-                   File.date_precision)
-            .where(File.kind.in_(("image", "video")), File.status.in_(("review", "ready")))
+            select(
+                File.id,
+                File.path,
+                File.model,
+                File.taken_at,
+                File.utc_offset,
+                File.offset_source,
+                File.taken_at_utc,
+                File.confidence,
+                File.confidence_level,
+                File.date_source,
+                File.date_reason,
+                File.date_precision,
+            ).where(File.kind.in_(("image", "video")), File.status.in_(("review", "ready")))
         ).all()
         folders: dict[str, list[Any]] = {}
         for row in rows:
             folders.setdefault(os.path.dirname(row.path), []).append(row)
-        items = []
+        items: list[SequenceItem] = []
         for folder, members in folders.items():
             if not any(m.date_source in undated_sources for m in members):
                 continue
             items.extend(
-                SequenceItem(key=m.id, folder=folder, camera=m.model,
-                             name=os.path.splitext(os.path.basename(m.path))[0],
-                             verdict=_row_verdict(m))
+                SequenceItem(
+                    key=m.id,
+                    folder=folder,
+                    camera=m.model,
+                    name=os.path.splitext(os.path.basename(m.path))[0],
+                    verdict=_row_verdict(m),
+                )
                 for m in members
             )
         if not items:
@@ -275,16 +294,17 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
         options = analyse_options(settings, session).date_options()
         changed = infer_sequences(items, options)
         for file_id, verdict in changed.items():
-            row = session.get(File, file_id)
-            if row is None:
+            target = session.get(File, file_id)
+            if target is None:
                 continue
             new = [c.to_dict() for c in verdict.candidates]
-            row.taken_at, row.utc_offset = verdict.taken_at, verdict.utc_offset
-            row.offset_source, row.taken_at_utc = verdict.offset_source, verdict.taken_at_utc
-            row.confidence, row.confidence_level = verdict.confidence, verdict.level
-            row.date_source, row.date_reason = verdict.source, verdict.reason
-            row.date_precision = verdict.precision.value if verdict.precision else None
-            row.candidates = new + [c for c in (row.candidates or [])
-                                    if c.get("source") != "inferred:sequence"]
-            row.status = "ready" if verdict.confidence >= review_confidence else "review"
+            target.taken_at, target.utc_offset = verdict.taken_at, verdict.utc_offset
+            target.offset_source, target.taken_at_utc = verdict.offset_source, verdict.taken_at_utc
+            target.confidence, target.confidence_level = verdict.confidence, verdict.level
+            target.date_source, target.date_reason = verdict.source, verdict.reason
+            target.date_precision = verdict.precision.value if verdict.precision else None
+            target.candidates = new + [
+                c for c in (target.candidates or []) if c.get("source") != "inferred:sequence"
+            ]
+            target.status = "ready" if verdict.confidence >= review_confidence else "review"
         return len(changed)

@@ -262,8 +262,9 @@ def _maybe_finish_import(eng: Engine, job_id: int) -> None:
     if won:
         settings = get_settings()
         with session_scope(eng) as s:
-            review = float(queries.effective_settings(s).get("review_confidence")
-                           or settings.review_confidence)
+            review = float(
+                queries.effective_settings(s).get("review_confidence") or settings.review_confidence
+            )
         infer_sequences_in(eng, settings, review)
         group_duplicates()
         make_thumbnails(job_id)
@@ -275,12 +276,9 @@ def _maybe_finish_import(eng: Engine, job_id: int) -> None:
 @huey.task(name="mediafix.group_duplicates", retries=2, retry_delay=5)
 def group_duplicates() -> None:
     """Regroup the library's duplicates (cheap: hashes are already in the rows)."""
-    try:
-        from mediafix import duplicates  # type: ignore[attr-defined]
-    except ImportError:  # grouping arrives with the duplicates feature
-        return
-    with huey.lock_task("mediafix.group"):
-        duplicates.regroup(engine(), get_settings())
+    from mediafix import duplicates
+
+    duplicates.regroup(engine(), get_settings())
 
 
 @huey.task(name="mediafix.make_thumbnails", retries=1, retry_delay=5)

@@ -37,6 +37,7 @@ one :class:`FingerprintError` whose message is one readable line.
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -74,8 +75,9 @@ HASH_SAMPLE = 32
 HASH_BLOCK = 8
 # Fraction of the thumbnail's width faded by the Tukey window (half of it on each side).
 WINDOW_TAPER = 0.6
-# Shortest side asked of the decoder: twice the thumbnail, so the final shrink averages.
-DRAFT_SIDE = 64
+# Shortest side asked of the decoder: four times the thumbnail, so the final shrink
+# averages the same way whatever the decoder (DCT scaling, HEIC thumbnail, box reduce).
+DRAFT_SIDE = 128
 # A thumbnail whose grey levels span less than this (of 255) has no structure to hash:
 # its bits would be noise, and every blank frame would "match" every other one.
 FLAT_RANGE = 2.0
@@ -298,11 +300,8 @@ def _window(n: int, taper: float) -> np.ndarray:
 
 def _pixels_in(exc: Exception) -> str:
     """The pixel count Pillow names in a DecompressionBombError, as words."""
-    words = str(exc).split()
-    for index, word in enumerate(words):
-        if word == "size" and index + 1 < len(words) and words[index + 1].isdigit():
-            return f"{int(words[index + 1]):,} pixels"
-    return "too many pixels"
+    match = re.search(r"(\d+) pixels", str(exc))
+    return f"{int(match.group(1)):,} pixels" if match else "too many pixels"
 
 
 def _describe(exc: Exception) -> str:

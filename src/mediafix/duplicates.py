@@ -1,0 +1,262 @@
+"""Duplicate groups in the library: exact, near and burst, with a suggested keeper.
+
+``regroup`` rebuilds every group from what the rows already hold (sha256, perceptual hash,
+size, format, camera, dates), so changing the threshold costs seconds, not a rescan.
+People's decisions are ``Decision`` rows and are applied again after every regroup:
+"not duplicates" keeps two files apart, keep/discard choices stay chosen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from mediafix.config import Settings
+from mediafix.media.bundles import BundleInput, assign_bundles
+from mediafix.media.keeper import KeeperInput, choose_keeper, classify_group, keeper_ranks
+from mediafix.media.similarity import group_near
+from mediafix.store import queries
+from mediafix.store.db import session_scope
+from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember, File
+
+__all__ = ["RegroupSummary", "groups_json", "regroup", "threshold_for"]
+
+# Tags that say a file still carries what the camera wrote.
+_CAMERA_TAGS = ("Make", "Model", "DateTimeOriginal", "CreationDate")
+
+
+@dataclass
+class RegroupSummary:
+    exact: int = 0
+    near: int = 0
+    burst: int = 0
+    files_in_groups: int = 0
+    bundles: int = 0
+    seconds: float = 0.0
+
+
+def threshold_for(settings: Settings, session: Session) -> int:
+    value = queries.effective_settings(session).get("duplicate_threshold")
+    return int(value) if value is not None else settings.duplicate_threshold
+
+
+def _keeper_input(index: int, row: Any) -> KeeperInput:
+    meta = row.meta or {}
+    has_camera = any(k.split(":", 1)[-1] in _CAMERA_TAGS for k in meta)
+    camera = " ".join(x for x in (row.make, row.model) if x) or None
+    return KeeperInput(
+        index=index,
+        path=row.path,
+        format=row.format or "unknown",
+        width=row.width,
+        height=row.height,
+        size=row.size or 0,
+        has_camera_metadata=has_camera,
+        taken_at=row.taken_at_utc or row.taken_at,
+        metadata_count=len(meta),
+        camera=camera,
+    )
+
+
+def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
+    """Rebuild all duplicate groups and bundles; returns counts."""
+    started = time.monotonic()
+    summary = RegroupSummary()
+    with session_scope(engine) as s:
+        threshold = threshold_for(settings, s)
+        rows = s.scalars(
+            select(File)
+            .where(File.kind.in_(("image", "video")), File.sha256.is_not(None), File.size > 0)
+            .order_by(File.id)
+        ).all()
+        _update_bundles(rows, summary)
+        decisions = s.scalars(
+            select(Decision).where(Decision.kind.in_(("keep", "discard", "not_duplicate")))
+        ).all()
+        s.execute(delete(DuplicateMember))
+        s.execute(delete(DuplicateGroup))
+        s.flush()
+
+        by_sha: dict[str, list[File]] = defaultdict(list)
+        for row in rows:
+            by_sha[row.sha256].append(row)  # type: ignore[index]
+
+        # Exact copies: one group per content hash; its best copy represents it below.
+        representatives: list[File] = []
+        for copies in by_sha.values():
+            if len(copies) == 1:
+                representatives.append(copies[0])
+                continue
+            inputs = [_keeper_input(i, r) for i, r in enumerate(copies)]
+            keeper, reasons = choose_keeper(inputs)
+            reasons = ["byte-identical copies (same size and SHA-256)", *reasons]
+            _store(s, "exact", copies, keeper, reasons, {i: 0 for i in range(len(copies))})
+            summary.exact += 1
+            summary.files_in_groups += len(copies)
+            representatives.append(copies[keeper])
+
+        # Near copies among the distinct images.
+        images = [r for r in representatives if r.kind == "image" and r.phash]
+        if len(images) > 1:
+            hashes = np.array(
+                [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
+                dtype=np.uint64,
+            )
+            inputs = [_keeper_input(i, r) for i, r in enumerate(images)]
+            ranks = keeper_ranks(inputs)
+            forbidden = _forbidden_pairs(images, decisions)
+            for group in group_near(hashes, threshold, rank=ranks, forbidden=forbidden):
+                members = [images[i] for i in group.members]
+                member_inputs = [_keeper_input(n, r) for n, r in enumerate(members)]
+                kind = classify_group(member_inputs)
+                keeper, reasons = choose_keeper(member_inputs)
+                distances = {n: group.distances.get(i, 0) for n, i in enumerate(group.members)}
+                lead = (
+                    "similar frames shot seconds apart: review them, nothing is discarded "
+                    "by default"
+                    if kind == "burst"
+                    else f"the same picture (perceptual distance {max(distances.values())} "
+                    f"of 64 bits, threshold {threshold})"
+                )
+                _store(s, kind, members, keeper, [lead, *reasons], distances)
+                summary.files_in_groups += len(members)
+                if kind == "burst":
+                    summary.burst += 1
+                else:
+                    summary.near += 1
+        _apply_decisions(s, decisions)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _update_bundles(rows: Any, summary: RegroupSummary) -> None:
+    keys = assign_bundles(
+        [BundleInput(r.id, r.path, r.kind, r.format or "", r.content_id) for r in rows]
+    )
+    for row in rows:
+        key = keys.get(row.id)
+        if key is not None and len(key) > 160:
+            key = key[:100] + "~" + hashlib.sha1(key.encode("utf-8", "replace")).hexdigest()
+        if row.bundle != key:
+            row.bundle = key
+    summary.bundles = len(set(keys.values()))
+
+
+def _forbidden_pairs(images: list[File], decisions: Any) -> set[frozenset[int]]:
+    index_by_sha: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(images):
+        index_by_sha[r.sha256].append(i)  # type: ignore[index]
+    pairs: set[frozenset[int]] = set()
+    for d in decisions:
+        if d.kind != "not_duplicate" or not d.sha256 or not d.other_sha256:
+            continue
+        for a in index_by_sha.get(d.sha256, []):
+            for b in index_by_sha.get(d.other_sha256, []):
+                if a != b:
+                    pairs.add(frozenset((a, b)))
+    return pairs
+
+
+def _store(
+    s: Session,
+    kind: str,
+    members: list[File],
+    keeper: int,
+    reasons: list[str],
+    distances: dict[int, int],
+) -> None:
+    group = DuplicateGroup(
+        type=kind, keeper_id=members[keeper].id, reasons=reasons, status="pending"
+    )
+    s.add(group)
+    for n, row in enumerate(members):
+        # A burst's frames are different shots: all are kept unless a person says otherwise.
+        keep = kind == "burst" or n == keeper
+        group.members.append(
+            DuplicateMember(file_id=row.id, distance=int(distances.get(n, 0)), keep=keep)
+        )
+
+
+def _apply_decisions(s: Session, decisions: Any) -> None:
+    """Re-apply people's keep/discard choices (by file, or by content for a moved file)."""
+    s.flush()
+    choice_by_file: dict[int, bool] = {}
+    choice_by_sha: dict[str, bool] = {}
+    for d in sorted(decisions, key=lambda d: d.id):
+        if d.kind not in ("keep", "discard"):
+            continue
+        if d.file_id is not None:
+            choice_by_file[d.file_id] = d.kind == "keep"
+        elif d.sha256:
+            choice_by_sha[d.sha256] = d.kind == "keep"
+    if not choice_by_file and not choice_by_sha:
+        return
+    groups = s.scalars(select(DuplicateGroup)).all()
+    for group in groups:
+        decided = 0
+        for m in group.members:
+            sha = s.get(File, m.file_id).sha256 if choice_by_sha else None  # type: ignore[union-attr]
+            if m.file_id in choice_by_file:
+                m.keep = choice_by_file[m.file_id]
+                decided += 1
+            elif sha and sha in choice_by_sha and group.type != "exact":
+                m.keep = choice_by_sha[sha]
+                decided += 1
+        if decided == len(group.members):
+            group.status = "resolved"
+
+
+def group_dict(group: DuplicateGroup, files: dict[int, File]) -> dict[str, Any]:
+    """The JSON shape of one group (``mediafix dupes --json``, ``GET /review/duplicates``)."""
+    keeper = files.get(group.keeper_id) if group.keeper_id else None
+    members = []
+    for m in group.members:
+        f = files.get(m.file_id)
+        if f is None:
+            continue
+        members.append(
+            {
+                "path": f.path,
+                "keep": bool(m.keep),
+                "distance": m.distance,
+                "file_id": f.id,
+                "size": f.size,
+                "width": f.width,
+                "height": f.height,
+                "format": f.format,
+                "taken_at": f.taken_at.isoformat(timespec="seconds") if f.taken_at else None,
+                "camera": " ".join(x for x in (f.make, f.model) if x) or None,
+                "bundle": f.bundle,
+            }
+        )
+    return {
+        "id": group.id,
+        "type": group.type,
+        "status": group.status,
+        "keeper": keeper.path if keeper else None,
+        "reasons": list(group.reasons or []),
+        "members": members,
+    }
+
+
+def groups_json(session: Session, kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
+    query = select(DuplicateGroup).order_by(DuplicateGroup.id)
+    if kinds:
+        query = query.where(DuplicateGroup.type.in_(kinds))
+    groups = session.scalars(query).all()
+    ids = {m.file_id for g in groups for m in g.members}
+    files = {f.id: f for f in session.scalars(select(File).where(File.id.in_(ids)))} if ids else {}
+    return {"groups": [group_dict(g, files) for g in groups]}
+
+
+def path_label(path: str) -> str:
+    return os.path.basename(path)

@@ -1,0 +1,265 @@
+"""Which copy of a duplicate group to keep, and why, in words.
+
+Every member is scored on the criteria of an ordered list; the first criterion that tells two
+members apart decides between them, the file path breaks a complete tie (so the choice never
+depends on the order in which files were found). The default order:
+
+1. ORIGINAL: a file with camera metadata (Make/Model/DateTimeOriginal) is the original; a
+   copy that lost it (WhatsApp, a screenshot, a web download) is not.
+2. RESOLUTION: more pixels.
+3. FORMAT: the camera's own format (RAW, HEIC) over a lossless copy (TIFF, PNG) over a
+   re-encoded JPEG/AVIF over web formats (WebP, GIF, BMP).
+4. QUALITY: more bytes per pixel, which only means something between files of one format.
+5. RICHER_METADATA: more useful tags (GPS, lens, time offset...).
+6. EARLIER: the earlier capture time.
+
+:func:`classify_group` tells a burst (different shots seconds apart, to keep by default)
+from near duplicates (copies of one shot); its rule is in :func:`classify_pair`.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+__all__ = [
+    "BURST_GAP",
+    "DEFAULT_ORDER",
+    "FORMAT_RANK",
+    "Criterion",
+    "KeeperInput",
+    "choose_keeper",
+    "classify_group",
+    "classify_pair",
+    "keeper_ranks",
+    "keeper_score",
+]
+
+
+@dataclass(frozen=True)
+class KeeperInput:
+    """What the keeper choice needs to know about one member of a group.
+
+    ``format`` is a lower-case name ("jpeg", "heic", "png", "webp", "raw", "avif", "tiff"...);
+    ``has_camera_metadata`` means Make/Model/DateTimeOriginal are present; ``taken_at`` keeps
+    sub-seconds when the file has them; ``metadata_count`` counts useful tags; ``camera`` is
+    "Make Model" when known (used to tell bursts from copies).
+    """
+
+    index: int
+    path: str
+    format: str
+    width: int | None
+    height: int | None
+    size: int
+    has_camera_metadata: bool
+    taken_at: datetime | None
+    metadata_count: int
+    camera: str | None = None
+
+
+class Criterion(StrEnum):
+    """A reason to prefer one copy over another; ``text`` is how it reads on screen."""
+
+    text: str
+
+    def __new__(cls, value: str, text: str) -> Criterion:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.text = text
+        return member
+
+    ORIGINAL = "original", "original with camera metadata over a copy without"
+    RESOLUTION = "resolution", "more pixels"
+    FORMAT = "format", "original format (HEIC/RAW) over a re-encoded JPEG"
+    QUALITY = "quality", "more bytes per pixel in the same format"
+    RICHER_METADATA = "metadata", "richer metadata"
+    EARLIER = "earlier", "earlier capture time"
+
+
+DEFAULT_ORDER: tuple[Criterion, ...] = (
+    Criterion.ORIGINAL,
+    Criterion.RESOLUTION,
+    Criterion.FORMAT,
+    Criterion.QUALITY,
+    Criterion.RICHER_METADATA,
+    Criterion.EARLIER,
+)
+
+# Higher is better; every format has its own value so that a FORMAT tie means one format.
+FORMAT_RANK: dict[str, float] = {
+    "raw": 9.0, "dng": 8.9, "heic": 8.0, "heif": 7.9, "tiff": 7.0, "png": 6.9,
+    "jxl": 6.0, "jpeg": 5.0, "avif": 4.9, "webp": 4.0, "gif": 3.0, "bmp": 2.9,
+}
+_FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff", "hif": "heif", "cr2": "raw", "cr3": "raw",
+                   "nef": "raw", "arw": "raw", "orf": "raw", "rw2": "raw", "raf": "raw"}
+# Two shots from one camera at most this far apart (and not at the same instant) are a burst.
+BURST_GAP = timedelta(seconds=10)
+
+
+def keeper_score(
+    member: KeeperInput, order: Sequence[Criterion] = DEFAULT_ORDER
+) -> tuple[float, ...]:
+    """The member's value on each criterion of ``order``; a larger tuple is a better keeper."""
+    return tuple(_value(member, criterion) for criterion in order)
+
+
+def keeper_ranks(
+    members: Sequence[KeeperInput], order: Sequence[Criterion] = DEFAULT_ORDER
+) -> list[float]:
+    """One number per member (same order as given), higher = better keeper.
+
+    Ready to pass as ``rank`` to :func:`mediafix.media.similarity.group_near`; complete ties
+    are broken by path, so no two members get the same number.
+    """
+    ranked = _best_first(members, order)
+    rank = {id(member): float(len(ranked) - position) for position, member in enumerate(ranked)}
+    return [rank[id(member)] for member in members]
+
+
+def choose_keeper(
+    members: Sequence[KeeperInput], order: Sequence[Criterion] = DEFAULT_ORDER
+) -> tuple[int, list[str]]:
+    """The keeper's ``index`` and the reasons, in words, it beat the other members.
+
+    The first reason names the kept file ("keeps IMG_1.HEIC"); each further one is a
+    criterion on which it is better than at least one other member ("4032x3024 over
+    1600x1200", "original camera metadata, which IMG_1-WA.jpg lacks").
+    """
+    if not members:
+        raise ValueError("choose_keeper needs at least one member")
+    ranked = _best_first(members, order)
+    keeper, others = ranked[0], ranked[1:]
+    reasons = [f"keeps {_name(keeper)}"]
+    for criterion in order:
+        mine = _value(keeper, criterion)
+        beaten = [other for other in others if _value(other, criterion) < mine]
+        if beaten:
+            closest = max(beaten, key=lambda other: _value(other, criterion))
+            reasons.append(_phrase(criterion, keeper, closest, beaten))
+    if len(reasons) == 1 and others:
+        reasons.append("all copies are equal on every criterion; the first by file name is kept")
+    return keeper.index, reasons
+
+
+def classify_pair(
+    a: KeeperInput, b: KeeperInput, gap: timedelta = BURST_GAP
+) -> Literal["near", "burst"]:
+    """"burst" when two similar images are different shots, "near" when they are copies.
+
+    The rule: both files still carry camera metadata, name the same camera, and were taken
+    at different instants at most ``gap`` apart (sub-seconds count: 10:00:00.20 and
+    10:00:00.45 are two shots). The same instant, a missing time or camera, or one file
+    stripped of its metadata means a copy. Known limit: two frames of one second from a
+    camera that writes no sub-seconds look like copies.
+    """
+    if not (a.has_camera_metadata and b.has_camera_metadata):
+        return "near"
+    if not a.camera or not b.camera or _norm(a.camera) != _norm(b.camera):
+        return "near"
+    if a.taken_at is None or b.taken_at is None:
+        return "near"
+    apart = abs(_instant(a.taken_at) - _instant(b.taken_at))
+    if apart == 0 or apart > gap.total_seconds():
+        return "near"
+    return "burst"
+
+
+def classify_group(
+    members: Sequence[KeeperInput], gap: timedelta = BURST_GAP
+) -> Literal["near", "burst"]:
+    """"burst" as soon as two members are different shots, else "near".
+
+    One pair of distinct shots is enough: such a group is not offered for discarding by
+    default, because nothing in it is certainly a redundant copy.
+    """
+    for position, first in enumerate(members):
+        for second in members[position + 1 :]:
+            if classify_pair(first, second, gap) == "burst":
+                return "burst"
+    return "near"
+
+
+# --------------------------------------------------------------------------- internals
+
+
+def _best_first(members: Sequence[KeeperInput], order: Sequence[Criterion]) -> list[KeeperInput]:
+    return sorted(
+        members,
+        key=lambda member: (tuple(-value for value in keeper_score(member, order)),
+                            member.path, member.index),
+    )
+
+
+def _format(member: KeeperInput) -> str:
+    name = member.format.lower().lstrip(".")
+    return _FORMAT_ALIASES.get(name, name)
+
+
+def _pixels(member: KeeperInput) -> int:
+    return (member.width or 0) * (member.height or 0)
+
+
+def _value(member: KeeperInput, criterion: Criterion) -> float:
+    if criterion is Criterion.ORIGINAL:
+        return 1.0 if member.has_camera_metadata else 0.0
+    if criterion is Criterion.RESOLUTION:
+        return float(_pixels(member))
+    if criterion is Criterion.FORMAT:
+        return FORMAT_RANK.get(_format(member), 0.0)
+    if criterion is Criterion.QUALITY:
+        pixels = _pixels(member)
+        return member.size / pixels if pixels else 0.0
+    if criterion is Criterion.RICHER_METADATA:
+        return float(member.metadata_count)
+    if criterion is Criterion.EARLIER:
+        return -_instant(member.taken_at) if member.taken_at else -math.inf
+    raise ValueError(f"unknown criterion {criterion!r}")
+
+
+def _instant(moment: datetime) -> float:
+    """Seconds since 1970; a time without zone is read as UTC (all are compared alike)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _name(member: KeeperInput) -> str:
+    return posixpath.basename(member.path.replace("\\", "/")) or member.path
+
+
+def _size(member: KeeperInput) -> str:
+    return f"{member.width}x{member.height}" if member.width and member.height else "unknown size"
+
+
+def _phrase(
+    criterion: Criterion, keeper: KeeperInput, closest: KeeperInput, beaten: list[KeeperInput]
+) -> str:
+    if criterion is Criterion.ORIGINAL:
+        names = ", ".join(_name(other) for other in beaten[:3])
+        more = f" and {len(beaten) - 3} more" if len(beaten) > 3 else ""
+        verb = "lacks" if len(beaten) == 1 else "lack"
+        return f"original camera metadata, which {names}{more} {verb}"
+    if criterion is Criterion.RESOLUTION:
+        return f"{_size(keeper)} over {_size(closest)}"
+    if criterion is Criterion.FORMAT:
+        return f"original format {_format(keeper).upper()} over {_format(closest).upper()}"
+    if criterion is Criterion.QUALITY:
+        return (f"more bytes per pixel ({_value(keeper, criterion):.2f} over "
+                f"{_value(closest, criterion):.2f}) in the same format")
+    if criterion is Criterion.RICHER_METADATA:
+        return f"richer metadata ({keeper.metadata_count} tags over {closest.metadata_count})"
+    if criterion is Criterion.EARLIER:
+        later = closest.taken_at.isoformat(sep=" ") if closest.taken_at else "no date"
+        taken = keeper.taken_at.isoformat(sep=" ") if keeper.taken_at else "no date"
+        return f"taken earlier ({taken}, before {later})"
+    return criterion.text
+
+
+def _norm(camera: str) -> str:
+    return " ".join(camera.lower().split())

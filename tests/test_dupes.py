@@ -1,0 +1,157 @@
+"""`mediafix dupes`: exact, near and burst groups from a real scan, decisions that stick."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from mediafix.cli import main
+from mediafix.config import get_settings
+from mediafix.duplicates import regroup
+from mediafix.store.db import get_engine, session_scope
+from mediafix.store.models import Decision, File
+from tests.conftest import make_jpeg, scene, write_tags
+
+
+@pytest.fixture(autouse=True)
+def _reset_engines() -> Iterator[None]:
+    yield
+    from mediafix.store.db import dispose_engines
+
+    dispose_engines()
+
+
+@pytest.fixture
+def dupes_library(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    original = make_jpeg(
+        root / "camera" / "IMG_1000.JPG",
+        11,
+        (1600, 1200),
+        DateTimeOriginal="2020:07:04 12:00:00",
+        Make="Canon",
+        Model="EOS R",
+    )
+    # WhatsApp-like copy: smaller, recompressed, metadata stripped.
+    wa = Image.open(original).resize((800, 600), Image.Resampling.LANCZOS)
+    (root / "whatsapp").mkdir(parents=True)
+    wa.save(root / "whatsapp" / "IMG-20200704-WA0001.jpg", "JPEG", quality=70)
+    # A byte-identical backup copy.
+    (root / "backup").mkdir()
+    shutil.copy2(original, root / "backup" / "IMG_1000.JPG")
+    # A different photo.
+    make_jpeg(
+        root / "camera" / "IMG_1001.JPG",
+        99,
+        (1600, 1200),
+        DateTimeOriginal="2020:07:04 13:00:00",
+        Make="Canon",
+        Model="EOS R",
+    )
+    # A burst: two frames of one scene, one camera, half a second apart, slightly different.
+    base = scene(55, (1600, 1200))
+    for n, (shift, subsec) in enumerate(((0, "10"), (6, "60"))):
+        frame = base.copy()
+        ImageDraw.Draw(frame).ellipse((700 + shift * 10, 500, 800 + shift * 10, 600), fill="white")
+        path = root / "burst" / f"IMG_20{n}.JPG"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.save(path, "JPEG", quality=92)
+        write_tags(
+            path,
+            DateTimeOriginal="2020:07:05 09:30:00",
+            SubSecTimeOriginal=subsec,
+            Make="Apple",
+            Model="iPhone 12",
+        )
+    return root
+
+
+def _dupes(*args: str) -> dict:  # type: ignore[type-arg]
+    result = CliRunner().invoke(main, ["dupes", "--json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _scan(root: Path) -> None:
+    result = CliRunner().invoke(main, ["scan", "-w", "1", str(root)])
+    assert result.exit_code == 0, result.output
+
+
+def test_groups_and_keepers(settings_env: Path, dupes_library: Path) -> None:
+    _scan(dupes_library)
+    data = _dupes()
+    by_type: dict[str, list[dict]] = {}  # type: ignore[type-arg]
+    for g in data["groups"]:
+        assert set(g) >= {"id", "type", "keeper", "reasons", "members"}
+        for m in g["members"]:
+            assert set(m) >= {"path", "keep", "distance"}
+        by_type.setdefault(g["type"], []).append(g)
+
+    (exact,) = by_type["exact"]
+    assert {Path(m["path"]).parent.name for m in exact["members"]} == {"camera", "backup"}
+    assert sum(m["keep"] for m in exact["members"]) == 1
+
+    (near,) = by_type["near"]
+    names = {Path(m["path"]).name for m in near["members"]}
+    assert names == {"IMG_1000.JPG", "IMG-20200704-WA0001.jpg"}
+    assert Path(near["keeper"]).name == "IMG_1000.JPG"  # the original, not the WhatsApp copy
+    assert any("1600x1200" in r for r in near["reasons"])
+    kept = [m for m in near["members"] if m["keep"]]
+    assert len(kept) == 1 and Path(kept[0]["path"]).name == "IMG_1000.JPG"
+
+    (burst,) = by_type["burst"]
+    assert all(m["keep"] for m in burst["members"])  # never suggested for discarding
+    assert not any("IMG_1001" in m["path"] for g in data["groups"] for m in g["members"])
+
+
+def test_not_duplicates_survives_a_rescan(settings_env: Path, dupes_library: Path) -> None:
+    _scan(dupes_library)
+    near = next(g for g in _dupes()["groups"] if g["type"] == "near")
+    engine = get_engine(get_settings().database_url)
+    with session_scope(engine) as s:
+        a, b = (
+            s.scalars(select(File).where(File.path == m["path"])).one() for m in near["members"]
+        )
+        s.add(
+            Decision(
+                kind="not_duplicate",
+                file_id=a.id,
+                sha256=a.sha256,
+                other_sha256=b.sha256,
+                payload={},
+            )
+        )
+    regroup(engine, get_settings())
+    assert not [g for g in _dupes()["groups"] if g["type"] == "near"]
+    # A rescan (touching a file so it is probed again) keeps the decision.
+    wa = next(dupes_library.rglob("IMG-20200704-WA0001.jpg"))
+    wa.touch()
+    _scan(dupes_library)
+    assert not [g for g in _dupes()["groups"] if g["type"] == "near"]
+
+
+def test_threshold_change_regroups_without_reprobing(
+    settings_env: Path, dupes_library: Path
+) -> None:
+    _scan(dupes_library)
+    engine = get_engine(get_settings().database_url)
+    with session_scope(engine) as s:
+        before = {f.path: f.scanned_at for f in s.scalars(select(File))}
+    tight = _dupes("--threshold", "0")
+    assert not [
+        g
+        for g in tight["groups"]
+        if g["type"] == "near" and any(m["distance"] > 0 for m in g["members"])
+    ]
+    loose = _dupes("--threshold", "12")
+    assert [g for g in loose["groups"] if g["type"] == "near"]
+    with session_scope(engine) as s:
+        after = {f.path: f.scanned_at for f in s.scalars(select(File))}
+    assert before == after  # nothing was probed again
