@@ -88,12 +88,15 @@ def group_near(
     """
     values = _as_uint64(hashes)
     n = len(values)
+    if rank is not None and len(rank) != n:
+        raise ValueError(f"rank has {len(rank)} values for {n} hashes")
     pairs = hamming_pairs(values, threshold)
     if len(pairs) == 0:
         return []
-    preference = _preference_order(values, rank)
-    position = np.empty(n, dtype=np.int64)
-    position[preference] = np.arange(n)
+    involved = np.unique(pairs[:, :2])  # only files with a neighbour can be grouped
+    scores = None if rank is None else np.asarray(rank, dtype=np.float64)[involved]
+    preference = involved[_preference_order(values[involved], scores, involved)]
+    position = dict(zip(preference.tolist(), range(len(preference)), strict=True))
     neighbours: dict[int, dict[int, int]] = {}
     for i, j, distance in pairs.tolist():
         neighbours.setdefault(i, {})[j] = distance
@@ -144,15 +147,12 @@ def _as_uint64(hashes: np.ndarray | Sequence[int]) -> np.ndarray:
     return array.ravel().astype(np.uint64)
 
 
-def _preference_order(values: np.ndarray, rank: Sequence[float] | None) -> np.ndarray:
-    """Indexes best first: rank descending, then hash ascending, then index."""
-    n = len(values)
-    index = np.arange(n)
-    if rank is None:
+def _preference_order(
+    values: np.ndarray, scores: np.ndarray | None, index: np.ndarray
+) -> np.ndarray:
+    """Positions best first: score descending, then hash ascending, then index."""
+    if scores is None:
         return np.lexsort((index, values))
-    scores = np.asarray(rank, dtype=np.float64)
-    if scores.shape != (n,):
-        raise ValueError(f"rank has {scores.size} values for {n} hashes")
     return np.lexsort((index, values, -scores))
 
 
