@@ -155,3 +155,20 @@ def test_threshold_change_regroups_without_reprobing(
     with session_scope(engine) as s:
         after = {f.path: f.scanned_at for f in s.scalars(select(File))}
     assert before == after  # nothing was probed again
+
+
+def test_reencoded_video_is_a_near_copy(settings_env: Path, tmp_path: Path) -> None:
+    pytest.importorskip("av")
+    from tests.videogen import make_video
+
+    root = tmp_path / "videos"
+    make_video(root / "VID_20200101_120000.mp4", seed=7)
+    make_video(root / "sent" / "VID-20200101-WA0003.mp4", seed=7, scale=0.5)  # re-encoded
+    make_video(root / "other.mp4", seed=8)
+    _scan(root)
+    groups = [g for g in _dupes()["groups"] if g["type"] == "near"]
+    assert len(groups) == 1
+    names = {Path(m["path"]).name for m in groups[0]["members"]}
+    assert names == {"VID_20200101_120000.mp4", "VID-20200101-WA0003.mp4"}
+    assert Path(groups[0]["keeper"]).name == "VID_20200101_120000.mp4"  # the larger original
+    assert "video" in groups[0]["reasons"][0]

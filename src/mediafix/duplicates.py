@@ -24,6 +24,7 @@ from mediafix.config import Settings
 from mediafix.media.bundles import BundleInput, assign_bundles
 from mediafix.media.keeper import KeeperInput, choose_keeper, classify_group, keeper_ranks
 from mediafix.media.similarity import group_near
+from mediafix.media.video import VideoPrint, video_groups
 from mediafix.store import queries
 from mediafix.store.db import session_scope
 from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember, File
@@ -133,9 +134,42 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                     summary.burst += 1
                 else:
                     summary.near += 1
+        _group_videos(s, representatives, threshold, summary)
         _apply_decisions(s, decisions)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _duration(row: File) -> float:
+    for key, value in (row.meta or {}).items():
+        if key.endswith(":Duration"):
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                continue
+    return 0.0
+
+
+def _group_videos(s: Session, rows: list[File], threshold: int, summary: RegroupSummary) -> None:
+    """Re-encoded copies of one video: every sampled frame within the threshold."""
+    videos = [r for r in rows if r.kind == "video" and r.phash and len(r.phash) % 16 == 0]
+    if len(videos) < 2:
+        return
+    inputs = [_keeper_input(i, r) for i, r in enumerate(videos)]
+    ranks = keeper_ranks(inputs)
+    order = sorted(range(len(videos)), key=lambda i: -ranks[i])
+    prints = [VideoPrint.from_hex(videos[i].phash or "", _duration(videos[i])) for i in order]
+    for group in video_groups(prints, threshold):
+        members = [videos[order[i]] for i in group]
+        keeper, reasons = choose_keeper([_keeper_input(n, r) for n, r in enumerate(members)])
+        lead = f"the same video (every sampled frame within {threshold} bits, same duration)"
+        first = prints[group[0]]
+        distances = {n: max((a ^ b).bit_count() for a, b in
+                            zip(first.hashes, prints[i].hashes, strict=True))
+                     for n, i in enumerate(group)}
+        _store(s, "near", members, keeper, [lead, *reasons], distances)
+        summary.near += 1
+        summary.files_in_groups += len(members)
 
 
 def _update_bundles(rows: Any, summary: RegroupSummary) -> None:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mediafix.media import fingerprint
+from mediafix.media import fingerprint, video
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.kinds import MEDIA_EXTENSIONS, FileType, sniff
 
@@ -217,6 +217,18 @@ def _video_facts(probe: Probe, md: Mapping[str, Any]) -> None:
     if width and height and rotation % 180 == 90:
         width, height = height, width
     probe.width, probe.height = width, height
+    if not video.AVAILABLE:
+        return  # exact copies are still found by hash; the README says how to add PyAV
+    try:
+        vprint = video.video_fingerprint(probe.path)
+    except video.VideoError:
+        # Still a video to keep: it just cannot be matched against re-encoded copies.
+        return
+    if not any(vprint.hashes):
+        return  # blank frames only: nothing to compare
+    probe.phash = vprint.hex()
+    if not meta_value(md, "Duration"):
+        probe.metadata["Composite:Duration"] = round(vprint.duration, 3)
 
 
 def probe_batch(paths: Sequence[str | os.PathLike[str]], exiftool: ExifTool) -> list[Probe]:

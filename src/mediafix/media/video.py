@@ -1,0 +1,178 @@
+"""Video fingerprints: a perceptual hash of a few frames, for re-encoded copies.
+
+A phone video sent through a messenger comes back re-encoded, smaller and without its
+metadata; its bytes share nothing with the original, but its frames look the same. The
+fingerprint is the 64-bit pHash of the frames at 20 %, 40 %, 60 % and 80 % of the
+duration, concatenated (256 bits), plus the duration. Two videos are near copies when
+their durations agree within a few percent and every frame pair is within the threshold.
+
+Decoding needs PyAV (``pip install av``, wheels bundle FFmpeg). Without it, videos are
+still found as exact duplicates by their SHA-256, and ``AVAILABLE`` says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from mediafix.media.fingerprint import phash_dct
+
+__all__ = [
+    "AVAILABLE",
+    "FRAMES",
+    "UNAVAILABLE_REASON",
+    "VideoError",
+    "VideoPrint",
+    "video_fingerprint",
+    "video_groups",
+]
+
+try:  # PyAV is optional: the archive works without it, minus re-encoded video matching
+    import av
+
+    AVAILABLE = True
+    UNAVAILABLE_REASON = ""
+except ImportError:  # pragma: no cover - exercised only where the wheel does not install
+    av = None  # type: ignore[assignment]
+    AVAILABLE = False
+    UNAVAILABLE_REASON = "re-encoded video copies are not detected: install PyAV (pip install av)"
+
+FRAMES = (0.2, 0.4, 0.6, 0.8)
+DURATION_TOLERANCE = 0.03  # 3 % (a re-encode may trim a few frames at either end)
+
+
+class VideoError(Exception):
+    """A video whose frames cannot be decoded (one line for a person)."""
+
+
+@dataclass(frozen=True)
+class VideoPrint:
+    duration: float  # seconds
+    hashes: tuple[int, ...]  # one 64-bit pHash per sampled frame
+
+    def hex(self) -> str:
+        return "".join(format(h, "016x") for h in self.hashes)
+
+    @classmethod
+    def from_hex(cls, value: str, duration: float) -> VideoPrint:
+        return cls(duration, tuple(int(value[i : i + 16], 16) for i in range(0, len(value), 16)))
+
+
+def _grey(frame: object, rotation: int) -> np.ndarray:
+    image: Image.Image = frame.to_image()  # type: ignore[attr-defined]
+    image.draft("L", (128, 128))
+    image = image.convert("L")
+    image.thumbnail((256, 256))
+    if rotation % 360:
+        # The stream says how to turn the stored pixels for display (counter-clockwise).
+        image = image.rotate(rotation, expand=True)
+    return np.asarray(image, dtype=np.float32)
+
+
+def video_fingerprint(path: str) -> VideoPrint:
+    """Fingerprint of the video at ``path``; raises VideoError when it cannot be decoded."""
+    if not AVAILABLE:
+        raise VideoError(UNAVAILABLE_REASON)
+    try:
+        with av.open(path, metadata_errors="ignore") as container:
+            if not container.streams.video:
+                raise VideoError("no video stream")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            duration = _duration(container, stream)
+            hashes = []
+            for fraction in FRAMES:
+                frame = _frame_at(container, stream, duration * fraction)
+                if frame is None:
+                    break
+                rotation = int(getattr(frame, "rotation", 0) or 0)
+                value = phash_dct(_grey(frame, rotation))
+                hashes.append(value if value is not None else 0)
+    except VideoError:
+        raise
+    except Exception as exc:  # PyAV raises many error types for broken files
+        raise VideoError(
+            f"video frames cannot be decoded ({str(exc).splitlines()[0][:120]})"
+        ) from None
+    if not hashes:
+        raise VideoError("video frames cannot be decoded (no frame found)")
+    return VideoPrint(duration, tuple(hashes))
+
+
+def _duration(container: object, stream: object) -> float:
+    if getattr(stream, "duration", None) and getattr(stream, "time_base", None):
+        return float(stream.duration * stream.time_base)  # type: ignore[attr-defined]
+    if getattr(container, "duration", None):
+        return float(container.duration) / 1_000_000  # type: ignore[attr-defined]
+    return 0.0
+
+
+def _frame_at(container: object, stream: object, seconds: float) -> object | None:
+    tb = stream.time_base  # type: ignore[attr-defined]
+    if seconds > 0 and tb:
+        with contextlib.suppress(Exception):
+            container.seek(int(seconds / tb), stream=stream, any_frame=False, backward=True)  # type: ignore[attr-defined]
+    target = seconds / tb if tb else 0
+    last = None
+    for n, frame in enumerate(container.decode(stream)):  # type: ignore[attr-defined]
+        last = frame
+        if frame.pts is None or frame.pts >= target or n > 240:
+            return frame
+    return last
+
+
+def video_groups(prints: Sequence[VideoPrint | None], threshold: int) -> list[list[int]]:
+    """Indexes of videos that are copies of each other (every frame within ``threshold``).
+
+    Groups form around the first member (input is expected best-first), never by chaining.
+    """
+    items = [(i, p) for i, p in enumerate(prints) if p is not None and p.hashes]
+    items.sort(key=lambda x: x[1].duration)
+    placed: set[int] = set()
+    groups = []
+    for pos, (i, a) in enumerate(items):
+        if i in placed:
+            continue
+        members = [i]
+        for j, b in items[pos + 1 :]:
+            if b.duration > a.duration * (1 + DURATION_TOLERANCE) + 0.5:
+                break
+            if j in placed or len(a.hashes) != len(b.hashes):
+                continue
+            if all(
+                (x ^ y).bit_count() <= threshold for x, y in zip(a.hashes, b.hashes, strict=True)
+            ):
+                members.append(j)
+        if len(members) > 1:
+            placed.update(members)
+            groups.append(members)
+    return groups
+
+
+def thumbnail_frame(path: str) -> Image.Image:
+    """The first frame of a video as an RGB image (for the review pages)."""
+    if not AVAILABLE:
+        raise VideoError(UNAVAILABLE_REASON)
+    try:
+        with av.open(path, metadata_errors="ignore") as container:
+            stream = container.streams.video[0]
+            for frame in container.decode(stream):
+                image: Image.Image = frame.to_image()
+                rotation = int(getattr(frame, "rotation", 0) or 0)
+                return image.rotate(rotation, expand=True) if rotation % 360 else image
+    except Exception as exc:
+        raise VideoError(
+            f"video frames cannot be decoded ({str(exc).splitlines()[0][:120]})"
+        ) from None
+    raise VideoError("no video frame found")
+
+
+def to_jpeg(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, "JPEG", quality=85)
+    return buf.getvalue()
