@@ -56,7 +56,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "DUPLICATE_THRESHOLD",
-        "10",
+        "8",
         "Largest perceptual-hash distance (in bits of 64) at which two photos are near duplicates.",
     ),
     Setting(
@@ -116,7 +116,7 @@ class Settings(BaseSettings):
     queue_url: str = ""
     workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     timezone: str = Field(default_factory=system_timezone)
-    duplicate_threshold: int = Field(default=10, ge=0, le=64)
+    duplicate_threshold: int = Field(default=8, ge=0, le=64)
     review_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     password: str = ""
     import_roots: str = ""

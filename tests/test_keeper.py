@@ -1,0 +1,134 @@
+"""keeper: the suggested copy to keep, its reasons in words, bursts vs copies."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from mediafix.media.keeper import (
+    DEFAULT_ORDER,
+    Criterion,
+    KeeperInput,
+    choose_keeper,
+    classify_group,
+    classify_pair,
+    keeper_ranks,
+    keeper_score,
+)
+from mediafix.media.similarity import group_near
+
+SHOT = datetime(2023, 7, 14, 18, 30, 5, 250_000)
+
+
+def member(index: int, path: str, **changes: object) -> KeeperInput:
+    base = KeeperInput(
+        index=index, path=path, format="jpeg", width=4032, height=3024, size=3_000_000,
+        has_camera_metadata=True, taken_at=SHOT, metadata_count=20, camera="Apple iPhone 12",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_original_heic_beats_whatsapp_copy() -> None:
+    original = member(0, "/photos/IMG_1.HEIC", format="heic", size=2_400_000)
+    whatsapp = member(1, "/chat/IMG-20230714-WA0003.jpg", width=1600, height=1200,
+                      size=210_000, has_camera_metadata=False, taken_at=None,
+                      metadata_count=2, camera=None)
+    index, reasons = choose_keeper([whatsapp, original])
+    assert index == 0
+    assert reasons[0] == "keeps IMG_1.HEIC"
+    assert "original camera metadata, which IMG-20230714-WA0003.jpg lacks" in reasons
+    assert "4032x3024 over 1600x1200" in reasons
+    assert "original format HEIC over JPEG" in reasons
+
+
+def test_format_decides_between_full_size_copies() -> None:
+    heic = member(0, "b/IMG_2.HEIC", format="heic", size=2_000_000)
+    jpeg = member(1, "a/IMG_2.jpg", size=4_000_000)
+    index, reasons = choose_keeper([jpeg, heic])
+    assert index == 0
+    assert reasons == ["keeps IMG_2.HEIC", "original format HEIC over JPEG"]
+
+
+def test_quality_decides_within_one_format() -> None:
+    better = member(0, "x/1.jpg", size=5_000_000)
+    worse = member(1, "x/2.jpg", size=1_000_000)
+    index, reasons = choose_keeper([worse, better])
+    assert index == 0
+    assert any(reason.startswith("more bytes per pixel") for reason in reasons)
+
+
+def test_complete_tie_is_broken_by_path() -> None:
+    first, second = member(7, "/b/same.jpg"), member(3, "/a/same.jpg")
+    assert choose_keeper([first, second])[0] == 3
+    assert choose_keeper([second, first])[0] == 3
+    assert "equal on every criterion" in choose_keeper([first, second])[1][-1]
+
+
+def test_order_can_be_changed() -> None:
+    small_original = member(0, "o.jpg", width=1600, height=1200)
+    big_copy = member(1, "c.jpg", has_camera_metadata=False, metadata_count=1)
+    assert choose_keeper([small_original, big_copy])[0] == 0
+    order = (Criterion.RESOLUTION, Criterion.ORIGINAL)
+    assert choose_keeper([small_original, big_copy], order)[0] == 1
+
+
+def test_criteria_carry_display_text() -> None:
+    assert Criterion.ORIGINAL.text == "original with camera metadata over a copy without"
+    assert Criterion("format") is Criterion.FORMAT
+    assert {c.value for c in DEFAULT_ORDER} == {c.value for c in Criterion}
+
+
+def test_earlier_and_richer_metadata_reasons() -> None:
+    early = member(0, "a.jpg", taken_at=SHOT, metadata_count=30)
+    late = member(1, "b.jpg", taken_at=SHOT + timedelta(hours=1), metadata_count=30)
+    assert choose_keeper([late, early])[0] == 0
+    rich = member(2, "c.jpg", metadata_count=40)
+    index, reasons = choose_keeper([early, rich])
+    assert index == 2
+    assert "richer metadata (40 tags over 30)" in reasons
+
+
+def test_ranks_feed_group_near() -> None:
+    members = [
+        member(0, "copy.jpg", width=1600, height=1200, has_camera_metadata=False),
+        member(1, "IMG_9.HEIC", format="heic"),
+        member(2, "other.jpg", width=800, height=600),
+    ]
+    ranks = keeper_ranks(members)
+    assert ranks.index(max(ranks)) == 1
+    assert len(set(ranks)) == 3
+    hashes = np.array([0b111, 0b011, 0b001], dtype=np.uint64)
+    groups = group_near(hashes, 8, rank=ranks)
+    assert [g.keeper for g in groups] == [choose_keeper(members)[0]]
+    assert keeper_score(members[1]) > keeper_score(members[0])
+
+
+def test_burst_vs_copy() -> None:
+    frame1 = member(0, "IMG_1.jpg", taken_at=SHOT)
+    frame2 = member(1, "IMG_2.jpg", taken_at=SHOT + timedelta(milliseconds=300))
+    assert classify_pair(frame1, frame2) == "burst"  # sub-seconds tell the shots apart
+    same_instant = member(2, "IMG_1 copy.jpg", taken_at=SHOT)
+    assert classify_pair(frame1, same_instant) == "near"
+    stripped = member(3, "IMG_1-WA.jpg", has_camera_metadata=False, camera=None)
+    assert classify_pair(frame1, stripped) == "near"
+    other_camera = member(4, "DSC_1.jpg", camera="NIKON D750",
+                          taken_at=SHOT + timedelta(seconds=1))
+    assert classify_pair(frame1, other_camera) == "near"
+    much_later = member(5, "IMG_3.jpg", taken_at=SHOT + timedelta(minutes=2))
+    assert classify_pair(frame1, much_later) == "near"
+    assert classify_group([frame1, same_instant, frame2]) == "burst"
+    assert classify_group([frame1, same_instant, stripped]) == "near"
+
+
+def test_camera_name_comparison_ignores_case_and_spaces() -> None:
+    a = member(0, "a.jpg", camera="Apple  iPhone 12")
+    b = member(1, "b.jpg", camera="apple iphone 12", taken_at=SHOT + timedelta(seconds=2))
+    assert classify_pair(a, b) == "burst"
+
+
+def test_empty_group_is_an_error() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        choose_keeper([])
