@@ -24,6 +24,7 @@ import json
 import os
 import re
 import selectors
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -138,6 +139,21 @@ def exiftool_path() -> str:
     return found
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to kill exiftool when its parent dies.
+
+    A stay-open exiftool whose worker was SIGKILLed would otherwise live on, waiting for
+    commands on a pipe nobody will write to.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the orphan is reaped at its next command
+        pass
+
+
 def _needs_alias(path: str) -> bool:
     try:
         path.encode("utf-8")
@@ -175,6 +191,7 @@ class ExifTool:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # a Ctrl-C for the worker is not exiftool's to handle
+            preexec_fn=_die_with_parent,
         )
 
     @property

@@ -1,0 +1,165 @@
+"""Tags for a file: from its folder names, from ``{tag1,tag2}`` in its name, and from the user.
+
+Folder tags: the folders of the file's path relative to its source root are read from the
+file outwards; names that say nothing about the content (camera roll and app folders,
+years, dates, export folders: the ``GENERIC_FOLDERS`` rows) are passed over, and the
+``depth`` nearest remaining names become tags (outer first). So
+``Italy 2019/DCIM/100APPLE/IMG_1.JPG`` is tagged ``Italy 2019``.
+
+Name tags: the original PhotoTimeFixer syntax, ``IMG_1234 {Anna,Birthday}.jpg``; the braces are
+removed from the name the file keeps (undated files keep their own name).
+
+Every tag is cleaned the same way (``clean_tag``) so it fits all three places it is written:
+XMP ``dc:subject``, IPTC ``Keywords`` (at most 64 bytes) and Windows ``XPKeywords`` (``;``
+separates tags there, so a tag never contains one).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+__all__ = [
+    "DEFAULT_DEPTH",
+    "GENERIC_FOLDERS",
+    "MAX_TAG_BYTES",
+    "Generic",
+    "clean_tag",
+    "file_tags",
+    "folder_tags",
+    "is_generic_folder",
+    "merge_tags",
+    "name_tags",
+]
+
+DEFAULT_DEPTH = 2
+MAX_TAG_BYTES = 64  # IPTC Keywords' limit; the strictest of the three places a tag goes
+
+
+@dataclass(frozen=True)
+class Generic:
+    """A kind of folder name that is no tag; ``example`` must match ``pattern`` (tested)."""
+
+    name: str
+    pattern: str  # matched against the whole folder name, case-insensitively
+    example: str
+
+
+_MONTHS = (
+    "jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?"
+    "|oct(ober)?|nov(ember)?|dec(ember)?"
+)
+
+# Order does not matter (any row makes a name generic); each row carries its own example.
+GENERIC_FOLDERS: tuple[Generic, ...] = (
+    Generic("camera folder", r"dcim|camera|camera roll|kamera|appareil photo|100media", "DCIM"),
+    Generic("DCF numbered folder", r"\d{3}[a-z0-9_]{5}", "100APPLE"),
+    Generic("WhatsApp folder", r"whatsapp( (images|video|animated gifs|documents|audio|"
+            r"stickers|voice notes|profile photos))?", "WhatsApp Images"),
+    Generic("messenger folder", r"(telegram|signal|viber|messenger) ?(images|video|photos)?",
+            "Telegram Images"),
+    Generic("sent or received", r"sent|private|received|shared", "Sent"),
+    Generic("picture library", r"(my )?(pictures|photos|images|fotos|bilder|videos|movies|"
+            r"video|media|gallery|camera uploads)", "Pictures"),
+    Generic("screenshots", r"screenshots?|screen ?recordings?|screen ?shots|bildschirmfotos",
+            "Screenshots"),
+    Generic("downloads", r"downloads?", "Download"),
+    Generic("export or backup", r"takeout|google photos|google fotos|icloud photos|"
+            r"photos library|onedrive|dropbox|backups?|exports?|imports?|uploads?|"
+            r"new folder|neuer ordner|untitled folder|unsorted|misc|all photos|recents?",
+            "Takeout"),
+    Generic("Takeout year folder", r"photos from \d{4}", "Photos from 2019"),
+    Generic("year", r"(19|20)\d{2}", "2019"),
+    Generic("year-month or date", r"(19|20)\d{2}([-_. ]?\d{2}){1,2}([-_. ]?\d{2}){0,3}",
+            "2019-09-19"),
+    Generic("day-month-year", r"\d{1,2}[-_. ]\d{1,2}[-_. ](19|20)?\d{2}", "19.09.2019"),
+    Generic("month and year", rf"({_MONTHS})[-_. ]*(19|20)\d{{2}}|(19|20)\d{{2}}[-_. ]*({_MONTHS})",
+            "September 2019"),
+    Generic("numbered copy of a generic name", r"(camera|pictures|photos|images|dcim) ?\(\d+\)",
+            "Camera (1)"),
+)
+_GENERIC_RE = re.compile(
+    "|".join(f"(?:{g.pattern})" for g in GENERIC_FOLDERS), re.IGNORECASE
+)
+_BRACES = re.compile(r"\s*\{([^{}]*)\}\s*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def is_generic_folder(name: str) -> bool:
+    """True when a folder name says nothing about what is in it (``DCIM``, ``2019``...)."""
+    text = " ".join(name.split())
+    if not text or text.startswith("."):  # hidden folders (.thumbnails, .trash) carry no topic
+        return True
+    return _GENERIC_RE.fullmatch(text) is not None
+
+
+def clean_tag(text: str) -> str:
+    """One tag as written: NFC, single spaces, no control characters or ``;``, <= 64 bytes.
+
+    Returns "" for a tag that is empty once cleaned.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub(" ", text).replace(";", ",")
+    text = " ".join(text.split()).strip(" ,")
+    encoded = text.encode("utf-8")
+    if len(encoded) > MAX_TAG_BYTES:
+        text = encoded[:MAX_TAG_BYTES].decode("utf-8", "ignore").rstrip(" ,")
+    return text
+
+
+def merge_tags(*groups: Iterable[str]) -> tuple[str, ...]:
+    """Cleaned tags of all groups in order, without repeats (case-insensitive, first wins)."""
+    seen: set[str] = set()
+    merged: list[str] = []
+    for group in groups:
+        for raw in group:
+            tag = clean_tag(raw)
+            if tag and tag.casefold() not in seen:
+                seen.add(tag.casefold())
+                merged.append(tag)
+    return tuple(merged)
+
+
+def name_tags(filename: str) -> tuple[tuple[str, ...], str]:
+    """(tags, name without them) for ``IMG_1 {Anna,Birthday}.jpg`` -> ((Anna, Birthday), IMG_1.jpg).
+
+    Only the stem is searched, so the extension is kept as it was.
+    """
+    stem, dot, ext = filename.rpartition(".")
+    if not dot or not stem:  # no extension (or a dot-file): the whole name is the stem
+        stem, ext = filename, ""
+    found: list[str] = []
+    for match in _BRACES.finditer(stem):
+        found.extend(match.group(1).split(","))
+    if not found and "{" not in stem:
+        return (), filename
+    cleaned = " ".join(_BRACES.sub(" ", stem).split())
+    name = f"{cleaned}.{ext}" if ext else cleaned
+    return merge_tags(found), name
+
+
+def folder_tags(rel_path: str, depth: int = DEFAULT_DEPTH) -> tuple[str, ...]:
+    """Tags from the folders in ``rel_path`` (relative to the source root; the last part is
+    the file's name): the ``depth`` nearest non-generic folder names, outer first."""
+    if depth <= 0:
+        return ()
+    parts = PurePosixPath(rel_path.replace("\\", "/")).parts[:-1]
+    picked: list[str] = []
+    for folder in reversed(parts):
+        if folder in ("", ".", "..") or is_generic_folder(folder):
+            continue
+        picked.append(folder)
+        if len(picked) == depth:
+            break
+    return merge_tags(reversed(picked))
+
+
+def file_tags(
+    rel_path: str, user_tags: Iterable[str] = (), depth: int = DEFAULT_DEPTH
+) -> tuple[str, ...]:
+    """All tags of one file: folders, then ``{...}`` in its name, then the user's own."""
+    from_name, _ = name_tags(PurePosixPath(rel_path.replace("\\", "/")).name)
+    return merge_tags(folder_tags(rel_path, depth), from_name, user_tags)
