@@ -318,6 +318,102 @@ def jobs(as_json: bool, limit: int) -> None:
     out.print(table)
 
 
+@main.command()
+@click.argument("output", required=False, type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--include-review", is_flag=True, help="Also plan files whose date awaits review.")
+def plan(output: str | None, as_json: bool, include_review: bool) -> None:
+    """Show where every kept file would go in OUTPUT (a dry run: nothing is written)."""
+    from mediafix.output import ignored_files, plan_json, preview
+
+    settings = _settings()
+    engine = _prepare(settings)
+    the_plan = preview(engine, settings, output, include_review=include_review)
+    ignored = ignored_files(engine)
+    if as_json:
+        data = plan_json(the_plan, ignored)
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
+        return
+    table = Table(title=f"plan for {the_plan.output_dir}")
+    for col in ("source", "target", "why"):
+        table.add_column(col, overflow="fold")
+    for item in the_plan.items:
+        target = os.path.relpath(item.target, the_plan.output_dir)
+        why = item.skip_reason if item.action == "skip" else item.reason
+        table.add_row(item.source, ("(skip) " if item.action == "skip" else "") + target, why)
+    out.print(table)
+    for path, reason in the_plan.held:
+        out.print(f"  held back: {path}: {reason}")
+    for d in the_plan.discarded:
+        out.print(f"  not written: {d.source}: {d.reason}")
+    for path, reason in ignored:
+        out.print(f"  ignored: {path}: {reason}")
+    counts = {**the_plan.counts(), "ignored": len(ignored)}
+    out.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@main.command()
+@click.argument("output", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--move", is_flag=True, help="Remove each source after its output is verified (default: copy)."
+)
+@click.option("--include-review", is_flag=True, help="Also write files whose date awaits review.")
+def apply(output: str | None, move: bool, include_review: bool) -> None:
+    """Write the kept files into OUTPUT/YYYY/YYYYMMDD_HHMMSS.ext, journaled for undo."""
+    from mediafix.output import run_apply
+
+    settings = _settings()
+    engine = _prepare(settings)
+    with _progress() as bar:
+        task = bar.add_task("writing", total=None, rate="")
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        the_plan, result = run_apply(
+            engine, settings, output, move=move, include_review=include_review, on_progress=progress
+        )
+    table = Table(title="apply summary", show_header=False, box=None)
+    table.add_row("written", str(result.written))
+    table.add_row("already there (skipped)", str(result.skipped))
+    table.add_row("sidecars", str(result.sidecars))
+    if move:
+        table.add_row("sources removed after verification", str(result.moved))
+    table.add_row("held back (review)", str(len(the_plan.held)))
+    table.add_row("not written (discarded duplicates)", str(len(the_plan.discarded)))
+    table.add_row("failed", str(len(result.failed)))
+    table.add_row("journal (for undo)", result.journal)
+    out.print(table)
+    for source, error in result.failed[:20]:
+        out.print(f"  [red]![/] {source}: {error}", markup=True)
+    if result.failed:
+        raise SystemExit(1)
+
+
+@main.command()
+@click.argument("journal", required=False, type=click.Path(dir_okay=False))
+def undo(journal: str | None) -> None:
+    """Undo the apply recorded in JOURNAL (default: the last apply)."""
+    from mediafix.output import last_journal, undo_journal
+
+    settings = _settings()
+    engine = _prepare(settings)
+    path = journal or last_journal(settings)
+    if not path:
+        fail("no apply to undo (no journal in the data folder)")
+    if not os.path.isfile(path):
+        fail(f"no such journal: {path}")
+    result = undo_journal(engine, path)
+    out.print(
+        f"removed {len(result.removed)} files, restored {len(result.restored)} sources, "
+        f"{result.already_undone} already undone"
+    )
+    for p, why in result.refused:
+        out.print(f"  [yellow]kept[/] {p}: {why}", markup=True)
+    if result.refused:
+        fail(f"{len(result.refused)} output files changed since the apply and were kept")
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

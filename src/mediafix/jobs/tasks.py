@@ -285,10 +285,133 @@ def group_duplicates() -> None:
 def make_thumbnails(job_id: int | None = None) -> None:
     """Build missing thumbnails for a job's files (or the whole library)."""
     try:
-        from mediafix import thumbnails  # type: ignore[attr-defined]
+        from mediafix import thumbnails
     except ImportError:
         return
     thumbnails.build_missing(engine(), get_settings(), job_id)
+
+
+# -- output ------------------------------------------------------------------------------
+
+
+@huey.task(name="mediafix.write_output", retries=0)
+def write_output(job_id: int) -> None:
+    """Plan and apply the output (one at a time: two applies never run together)."""
+    from mediafix import output
+
+    eng = engine()
+    with session_scope(eng) as s:
+        if not jobrows.try_start(s, job_id, exclusive_types=("output", "undo")):
+            job = s.get(Job, job_id)
+            if job is not None and job.status == "pending":
+                write_output.schedule((job_id,), delay=3)
+            return
+        job = s.get(Job, job_id)
+        params = dict(job.params) if job else {}
+
+    def progress(done: int, total: int) -> None:
+        with session_scope(eng) as s:
+            jobrows.set_progress(
+                s, job_id, current=done, total=total, message=f"writing {done} of {total}"
+            )
+
+    def should_stop() -> bool:
+        with session_scope(eng) as s:
+            return jobrows.heartbeat(s, job_id)
+
+    try:
+        with heartbeat_thread(job_id):
+            plan, result = output.run_apply(
+                eng,
+                get_settings(),
+                params.get("output"),
+                move=bool(params.get("move")),
+                include_review=bool(params.get("include_review")),
+                on_progress=progress,
+                should_stop=should_stop,
+            )
+    except Exception as exc:
+        log.exception("output job %s failed", job_id)
+        _fail(job_id, exc)
+        return
+    message = (
+        f"{result.written} written, {result.skipped} already there, "
+        f"{len(result.failed)} failed, {len(plan.held)} held for review"
+    )
+    with session_scope(eng) as s:
+        job = s.get(Job, job_id)
+        if job is not None:
+            job.params = {
+                **job.params,
+                "journal": result.journal,
+                "failed": [{"path": p, "error": e} for p, e in result.failed[:200]],
+            }
+        status = "cancelled" if result.cancelled else "completed"
+        jobrows.finish_job(
+            s,
+            job_id,
+            status,
+            message=message,
+            error=f"{len(result.failed)} files could not be written" if result.failed else None,
+        )
+
+
+@huey.task(name="mediafix.undo_output", retries=0)
+def undo_output(job_id: int) -> None:
+    """Undo one apply (its journal is in the job's params, or the last one)."""
+    from mediafix import output
+
+    eng = engine()
+    with session_scope(eng) as s:
+        if not jobrows.try_start(s, job_id, exclusive_types=("output", "undo")):
+            job = s.get(Job, job_id)
+            if job is not None and job.status == "pending":
+                undo_output.schedule((job_id,), delay=3)
+            return
+        job = s.get(Job, job_id)
+        journal = (job.params if job else {}).get("journal") or output.last_journal(get_settings())
+    if not journal:
+        with session_scope(eng) as s:
+            jobrows.finish_job(
+                s, job_id, "failed", message="nothing to undo", error="no apply to undo"
+            )
+        return
+    try:
+        result = output.undo_journal(eng, journal)
+    except Exception as exc:
+        _fail(job_id, exc)
+        return
+    with session_scope(eng) as s:
+        message = f"removed {len(result.removed)} files, restored {len(result.restored)} sources"
+        if result.refused:
+            message += f"; kept {len(result.refused)} that changed since"
+        jobrows.finish_job(
+            s,
+            job_id,
+            "completed",
+            message=message,
+            error="; ".join(f"{p}: {w}" for p, w in result.refused[:5]) or None,
+        )
+
+
+def enqueue_output(
+    move: bool = False, include_review: bool = False, output_dir: str | None = None
+) -> int:
+    with session_scope(engine()) as s:
+        job = jobrows.create_job(
+            s, "output", {"move": move, "include_review": include_review, "output": output_dir}
+        )
+        job_id = job.id
+    write_output(job_id)
+    return job_id
+
+
+def enqueue_undo(journal: str | None = None) -> int:
+    with session_scope(engine()) as s:
+        job = jobrows.create_job(s, "undo", {"journal": journal})
+        job_id = job.id
+    undo_output(job_id)
+    return job_id
 
 
 # -- recovery ----------------------------------------------------------------------------
@@ -355,7 +478,11 @@ def _close_exiftool() -> None:
     close_worker_exiftool()
 
 
-TASK_FOR_TYPE: dict[str, Any] = {"import": import_files}
+TASK_FOR_TYPE: dict[str, Any] = {
+    "import": import_files,
+    "output": write_output,
+    "undo": undo_output,
+}
 
 
 def enqueue_import(paths: list[str]) -> int:

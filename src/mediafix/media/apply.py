@@ -50,7 +50,7 @@ import os
 import secrets
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -90,6 +90,29 @@ class ApplyError(Exception):
 
 class TargetExists(FileExistsError):
     """A target that is not ours already exists: apply never overwrites (STYLE habit 7)."""
+
+
+def _as_xmp(write: Mapping[str, Any]) -> dict[str, Any]:
+    """The same dates and tags for an XMP sidecar (EXIF, IPTC and QuickTime cannot go there)."""
+    out = {k: v for k, v in write.items() if k.startswith("XMP")}
+    stamp = None
+    if "EXIF:DateTimeOriginal" in write:
+        stamp = str(write["EXIF:DateTimeOriginal"])
+        if write.get("EXIF:SubSecTimeOriginal"):
+            stamp += f".{write['EXIF:SubSecTimeOriginal']}"
+        stamp += str(write.get("EXIF:OffsetTimeOriginal") or "")
+    elif "Keys:CreationDate" in write:
+        stamp = str(write["Keys:CreationDate"])
+    elif "QuickTime:CreateDate" in write:
+        stamp = f"{write['QuickTime:CreateDate']}Z"
+    if stamp:
+        out["XMP-exif:DateTimeOriginal"] = stamp
+        out["XMP-xmp:CreateDate"] = stamp
+    return out
+
+
+class MetadataWriteError(ApplyError):
+    """The corrected metadata could not be written into this file safely."""
 
 
 class DigestError(ApplyError):
@@ -818,6 +841,20 @@ class _Run:
         outcome.source_removed = True
 
     def write(self, item: PlanItem, outcome: ItemOutcome) -> None:
+        try:
+            self._write(item, outcome)
+        except MetadataWriteError as exc:
+            # Broken metadata in the source (bad IFD entries, damaged markers) must not cost
+            # the user the photo: write it unchanged, with the dates in an XMP sidecar.
+            sidecar = item.target + ".xmp"
+            if os.path.lexists(sidecar):
+                raise
+            self._write(replace(item, metadata_sidecar=sidecar, write=_as_xmp(item.write)),
+                        outcome)
+            outcome.message = (f"metadata could not be written into the file ({exc}); "
+                               "written unchanged with an XMP sidecar")
+
+    def _write(self, item: PlanItem, outcome: ItemOutcome) -> None:
         folder = os.path.dirname(item.target)
         created = _makedirs(folder)
         files: list[tuple[str, str, str, str | None]] = []  # (tmp, target, sha, source)
@@ -903,15 +940,18 @@ class _Run:
             if item.sha256 and source_sha != item.sha256:
                 raise ApplyError("the source changed since it was scanned (its sha256 differs)")
             if item.write and not item.metadata_sidecar:
-                before = image_data_digest(tmp, item.format)
-                write = _with_existing_xpkeywords(self.exiftool, tmp, item.write)
                 try:
-                    self.exiftool.write_tags(tmp, write, _extra_args(write))
-                except ExifToolError as exc:  # name the file as the user will know it
-                    raise ApplyError(str(exc).replace(tmp, item.target)) from exc
-                _verify_tags(self.exiftool, tmp, write)
-                if image_data_digest(tmp, item.format) != before:
-                    raise ApplyError("the image data changed while writing metadata")
+                    before = image_data_digest(tmp, item.format)
+                    write = _with_existing_xpkeywords(self.exiftool, tmp, item.write)
+                    try:
+                        self.exiftool.write_tags(tmp, write, _extra_args(write))
+                    except ExifToolError as exc:  # name the file as the user will know it
+                        raise ApplyError(str(exc).replace(tmp, item.target)) from exc
+                    _verify_tags(self.exiftool, tmp, write)
+                    if image_data_digest(tmp, item.format) != before:
+                        raise ApplyError("the image data changed while writing metadata")
+                except ApplyError as exc:
+                    raise MetadataWriteError(str(exc)) from exc
                 size = os.path.getsize(tmp)
         except BaseException:
             _remove(tmp)

@@ -1,0 +1,107 @@
+"""`mediafix plan`, `apply` and `undo` on a scanned library, through the command line."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mediafix.cli import main
+from mediafix.media.exiftool import ExifTool
+from tests.conftest import make_jpeg
+
+
+@pytest.fixture(autouse=True)
+def _reset_engines() -> Iterator[None]:
+    yield
+    from mediafix.store.db import dispose_engines
+
+    dispose_engines()
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def scanned(settings_env: Path, tmp_path: Path) -> Path:
+    src = tmp_path / "photos"
+    make_jpeg(
+        src / "Trip to Rome" / "IMG_0001 {beach,family}.JPG",
+        1,
+        DateTimeOriginal="2019:09:19 05:38:57",
+        OffsetTimeOriginal="+02:00",
+        Make="Apple",
+        Model="iPhone 8",
+    )
+    make_jpeg(src / "misc" / "wrong.jpg", 2, DateTimeOriginal="2020:01:02 03:04:05")
+    (src / "misc" / "wrong.jpg").rename(src / "misc" / "wrong.png")  # a JPEG named .png
+    make_jpeg(src / "misc" / "nodate.jpg", 3)
+    os.utime(src / "misc" / "nodate.jpg", (1_500_000_000, 1_500_000_000))
+    (src / "misc" / "readme.txt").write_text("hello")
+    _run("scan", "-w", "1", str(src))
+    return src
+
+
+def test_plan_apply_twice_undo(scanned: Path, tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    before = _hashes(scanned)
+    plan = json.loads(_run("plan", str(out), "--json"))
+    targets = {Path(i["source"]).name: i["target"] for i in plan["items"]}
+    assert targets["IMG_0001 {beach,family}.JPG"] == str(out / "2019" / "20190919_053857.jpg")
+    assert targets["wrong.png"] == str(out / "2020" / "20200102_030405.jpg")  # real type wins
+    assert {Path(h["path"]).name for h in plan["held"]} == {"nodate.jpg"}  # awaits review
+    assert {Path(i["path"]).name for i in plan["ignored"]} == {"readme.txt"}
+    assert not out.exists()  # a plan writes nothing
+
+    _run("apply", str(out))
+    written = out / "2019" / "20190919_053857.jpg"
+    assert written.is_file() and (out / "2020" / "20200102_030405.jpg").is_file()
+    with ExifTool() as et:
+        (meta,) = et.read_metadata([written])
+    assert meta["ExifIFD:DateTimeOriginal"] == "2019:09:19 05:38:57"
+    assert meta["ExifIFD:OffsetTimeOriginal"] == "+02:00"
+    assert set(meta["XMP-dc:Subject"]) == {"Trip to Rome", "beach", "family"}
+    assert os.stat(written).st_mtime == pytest.approx(1568864337, abs=1)  # 03:38:57Z
+    assert _hashes(scanned) == before  # copy mode never touches a source
+
+    outputs = _hashes(out)
+    second = _run("apply", str(out))
+    assert _hashes(out) == outputs  # idempotent: nothing new
+    assert "already there" in second
+
+    _run("undo")
+    assert not [p for p in out.rglob("*") if p.is_file()]
+    assert _hashes(scanned) == before
+
+
+def test_include_review_sends_undated_files_to_undated(scanned: Path, tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    _run("apply", str(out), "--include-review")
+    assert (out / "undated" / "nodate.jpg").is_file()
+
+
+def test_undo_refuses_a_changed_output(scanned: Path, tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    _run("apply", str(out))
+    edited = out / "2019" / "20190919_053857.jpg"
+    edited.write_bytes(edited.read_bytes() + b"edited")
+    result = CliRunner().invoke(main, ["undo"])
+    assert result.exit_code != 0
+    assert edited.is_file()  # a file the user changed is never deleted
+    assert "changed" in result.output
