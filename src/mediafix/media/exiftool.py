@@ -24,8 +24,8 @@ import json
 import os
 import re
 import selectors
-import signal
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
