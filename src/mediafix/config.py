@@ -72,6 +72,11 @@ SETTINGS: tuple[Setting, ...] = (
         "(none)",
         "Server folders the web app may import from, separated by ':' (os.pathsep).",
     ),
+    Setting(
+        "UPLOAD_RETENTION_DAYS",
+        "7",
+        "Days an upload is kept after all its files were written to the output.",
+    ),
 )
 
 
@@ -120,6 +125,7 @@ class Settings(BaseSettings):
     review_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     password: str = ""
     import_roots: str = ""
+    upload_retention_days: float = Field(default=7.0, ge=0)
 
     @field_validator("data_dir", "output_dir", mode="after")
     @classmethod

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from huey import crontab
@@ -80,6 +82,18 @@ def _fail(job_id: int, exc: BaseException) -> None:
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     with session_scope(engine()) as s:
         jobrows.finish_job(s, job_id, "failed", message=f"failed: {message}", error=message)
+    remove_scratch(job_id)
+
+
+def scratch_dir(job_id: int) -> Path:
+    """A job's own temporary folder (removed when the job ends)."""
+    path = get_settings().data_dir / "scratch" / str(job_id)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def remove_scratch(job_id: int) -> None:
+    shutil.rmtree(get_settings().data_dir / "scratch" / str(job_id), ignore_errors=True)
 
 
 # -- import ------------------------------------------------------------------------------
@@ -260,6 +274,7 @@ def _maybe_finish_import(eng: Engine, job_id: int) -> None:
             message=f"{done} files probed, {unchanged} unchanged, {n_err} with errors",
         )
     if won:
+        remove_scratch(job_id)
         settings = get_settings()
         with session_scope(eng) as s:
             review = float(
@@ -347,6 +362,7 @@ def write_output(job_id: int) -> None:
                 "failed": [{"path": p, "error": e} for p, e in result.failed[:200]],
             }
         status = "cancelled" if result.cancelled else "completed"
+        remove_scratch(job_id)
         jobrows.finish_job(
             s,
             job_id,
@@ -412,6 +428,59 @@ def enqueue_undo(journal: str | None = None) -> int:
         job_id = job.id
     undo_output(job_id)
     return job_id
+
+
+# -- storage hygiene -----------------------------------------------------------------------
+
+DONE_MARKER = ".mediafix-written"
+
+
+def cleanup_uploads(now: float | None = None) -> list[str]:
+    """Remove uploads whose files are all in the output, once the retention period passed.
+
+    The first time an upload folder is seen complete, a marker with that time is left in
+    it; the folder goes ``MEDIAFIX_UPLOAD_RETENTION_DAYS`` later. A folder that gets new
+    work (a rescan, an undo that restores files) loses its marker and waits again.
+    """
+    from mediafix.output import plan_inputs
+
+    settings = get_settings()
+    uploads = settings.data_dir / "uploads"
+    if not uploads.is_dir():
+        return []
+    now = time.time() if now is None else now
+    removed = []
+    with session_scope(engine()) as s:
+        pending = {
+            os.path.abspath(p.path)
+            for p in plan_inputs(s)
+            if p.keep and p.status != "written"
+        }
+        scanned = {os.path.abspath(p) for p in s.scalars(select(File.path))}
+    for folder in sorted(p for p in uploads.iterdir() if p.is_dir()):
+        prefix = str(folder) + os.sep
+        marker = folder / DONE_MARKER
+        mine = [p for p in scanned if p.startswith(prefix)]
+        if not mine or any(p.startswith(prefix) for p in pending):
+            marker.unlink(missing_ok=True)  # not scanned yet, or still to be written
+            continue
+        if not marker.exists():
+            marker.write_text(f"{now}\n")
+            continue
+        try:
+            since = float(marker.read_text().strip() or now)
+        except (OSError, ValueError):
+            since = now
+        if now - since >= settings.upload_retention_days * 86400:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(str(folder))
+            log.info("removed upload %s (written to the output)", folder)
+    return removed
+
+
+@huey.periodic_task(crontab(minute="17"), name="mediafix.cleanup_uploads")
+def cleanup_uploads_periodic() -> None:
+    cleanup_uploads()
 
 
 # -- recovery ----------------------------------------------------------------------------
