@@ -414,6 +414,23 @@ def undo(journal: str | None) -> None:
         fail(f"{len(result.refused)} output files changed since the apply and were kept")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Also run the job consumer (off when workers run elsewhere).")
+@click.option("-w", "--workers", type=click.IntRange(1, 64),
+              help="Worker processes of the embedded consumer (default: cores).")
+def serve(host: str, port: int, worker: bool, workers: int | None) -> None:
+    """Run the web app (with an embedded worker unless --no-worker)."""
+    from mediafix.web.serve import run
+
+    settings = _settings()
+    _prepare(settings)
+    run(host=host, port=port, embedded_worker=worker, workers=workers)
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

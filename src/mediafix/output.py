@@ -227,3 +227,17 @@ def plan_json(plan: Plan, ignored: list[tuple[str, str]] | None = None) -> dict[
     data["ignored"] = [{"path": p, "reason": r} for p, r in ignored or []]
     data["counts"]["ignored"] = len(data["ignored"])
     return data
+
+
+def enqueue_output(move: bool = False, include_review: bool = False) -> int:
+    """Queue an output job (plan + apply) for the workers; returns its job id."""
+    from mediafix.jobs import tasks
+
+    return tasks.enqueue_output(move=move, include_review=include_review)
+
+
+def undo_last() -> int:
+    """Queue an undo of the last apply that still has something to undo."""
+    from mediafix.jobs import tasks
+
+    return tasks.enqueue_undo(None)
