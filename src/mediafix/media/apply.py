@@ -47,6 +47,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import secrets
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -79,6 +80,9 @@ __all__ = [
 ]
 
 TMP_PREFIX = ".mediafix-tmp-"
+# Exactly the names ``_new_tmp`` makes (16 hex digits, then the extension), and exiftool's
+# own temporary file while it rewrites one of them (``<name>_exiftool_tmp``).
+_OUR_TMP_NAME = re.compile(re.escape(TMP_PREFIX) + r"[0-9a-f]{16}(\.[^.]*)?(_exiftool_tmp)?\Z")
 _JOURNAL_SUFFIX = ".jsonl"
 _CHUNK = 1024 * 1024
 _VERIFIABLE = frozenset(READ_TAGS)
@@ -226,8 +230,14 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _clean_tmp(folders: Iterable[str]) -> int:
-    """Remove leftovers of a killed run (ours only: they carry our prefix)."""
+def _clean_tmp(folders: Iterable[str], *, exact: bool = False) -> int:
+    """Remove leftovers of a killed run (ours only: they carry our prefix).
+
+    ``exact``: only names ``_new_tmp`` could have made. Used in the user's *source*
+    folders (undo restores moved files there through a temporary copy): found by the
+    hostile-file suite, a user's own photo named ``.mediafix-tmp-holiday.jpg`` was deleted
+    by ``undo`` and replaced by its corrected output copy.
+    """
     removed = 0
     for folder in folders:
         try:
@@ -235,7 +245,8 @@ def _clean_tmp(folders: Iterable[str]) -> int:
         except OSError:
             continue
         for entry in entries:
-            if entry.name.startswith(TMP_PREFIX) and entry.is_file(follow_symlinks=False):
+            ours = _OUR_TMP_NAME.match(entry.name) if exact else entry.name.startswith(TMP_PREFIX)
+            if ours and entry.is_file(follow_symlinks=False):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed += 1
@@ -1180,7 +1191,7 @@ def undo(journal_path: str) -> UndoResult:
             undone.add(target)
     journal = _Journal(journal_path)
     try:
-        _clean_tmp(sorted({os.path.dirname(e.source) for e in entries.values()}))
+        _clean_tmp(sorted({os.path.dirname(e.source) for e in entries.values()}), exact=True)
         for target in reversed(list(entries)):
             if target in undone:
                 result.already_undone += 1

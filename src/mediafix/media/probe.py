@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,13 +21,24 @@ from mediafix.media import fingerprint, video
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.kinds import MEDIA_EXTENSIONS, FileType, sniff
 
-__all__ = ["MAX_IN_MEMORY", "Probe", "meta_value", "probe_batch", "probe_file"]
+__all__ = [
+    "MAX_INFLATED_METADATA",
+    "MAX_IN_MEMORY",
+    "Probe",
+    "boxed_video_damage",
+    "meta_value",
+    "metadata_bomb",
+    "probe_batch",
+    "probe_file",
+]
 
 # Images up to this size are read into memory once (hash + decode from the same bytes);
 # larger files are hashed as a stream and not fingerprinted.
 MAX_IN_MEMORY = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
 _DECODABLE = frozenset({"jpeg", "png", "gif", "webp", "heic", "heif", "avif", "tiff", "bmp", "mpo"})
+# Videos in ISO base media files (boxes), whose top level is checked for a cut-short file.
+_BOXED_VIDEO = frozenset({"mp4", "mov", "3gp", "3g2"})
 
 # Where a tag is looked for first: the file's own EXIF before XMP copies or maker notes.
 _GROUP_ORDER = (
@@ -211,6 +224,13 @@ def _image_facts(probe: Probe, data: bytes | None, md: Mapping[str, Any]) -> Non
 
 
 def _video_facts(probe: Probe, md: Mapping[str, Any]) -> None:
+    if probe.format in _BOXED_VIDEO and probe.size is not None:
+        # Found by the hostile-file suite: a video cut short (an interrupted copy or
+        # download) read as a healthy file, because exiftool only warns and a failed frame
+        # decode is not an error (codecs PyAV lacks). The box structure says it plainly.
+        damage = boxed_video_damage(probe.path, probe.size)
+        if damage:
+            probe.fail(damage)
     width = _int(meta_value(md, "ImageWidth"))
     height = _int(meta_value(md, "ImageHeight"))
     rotation = _int(meta_value(md, "Rotation")) or 0
@@ -231,14 +251,140 @@ def _video_facts(probe: Probe, md: Mapping[str, Any]) -> None:
         probe.metadata["Composite:Duration"] = round(vprint.duration, 3)
 
 
+def boxed_video_damage(path: str, size: int) -> str | None:
+    """Why an MP4/MOV/3GP file is structurally incomplete (one line), or None.
+
+    Walks the top-level boxes only (a few small reads, whatever the file's size): a box
+    that runs past the end of the file means the file was cut short; a file without its
+    index (``moov``) cannot be played. Independent of codecs, so it works without PyAV.
+    """
+    kinds: set[bytes] = set()
+    pos = 0
+    try:
+        with open(path, "rb") as fh:
+            while pos + 8 <= size:
+                fh.seek(pos)
+                head = fh.read(16)
+                box_size, kind = struct.unpack(">I4s", head[:8])
+                if box_size == 1:  # 64-bit size follows
+                    if len(head) < 16:
+                        return "the video is truncated (its last box header is cut off)"
+                    box_size = struct.unpack(">Q", head[8:16])[0]
+                elif box_size == 0:  # the box runs to the end of the file
+                    box_size = size - pos
+                name = kind.decode("latin-1")
+                if box_size < 8:
+                    return f"the video is damaged (box {name!r} at byte {pos} has no size)"
+                if pos + box_size > size:
+                    missing = pos + box_size - size
+                    return (
+                        f"the video is truncated ({missing:,} bytes of its {name!r} box "
+                        "are missing)"
+                    )
+                kinds.add(kind)
+                pos += box_size
+    except (OSError, struct.error):
+        return None  # the hash pass read this file: leave the verdict to the other checks
+    if b"moov" not in kinds:
+        return "the video has no index ('moov' box): it cannot be played"
+    return None
+
+
+# exiftool inflates a PNG's compressed text and ICC chunks whole, with no limit: found by
+# the hostile-file suite, a 1 MB PNG whose zTXt inflates to 1 GiB cost exiftool 8-12 s and
+# 2-3 GB of memory (on a small NAS, the OOM killer). No real metadata is this large.
+MAX_INFLATED_METADATA = 64 * 1024 * 1024
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_COMPRESSED = frozenset({b"zTXt", b"iTXt", b"iCCP"})
+
+
+def metadata_bomb(path: str) -> str | None:
+    """Why the file at ``path`` must not be handed to exiftool (one line), or None.
+
+    Only PNG files are looked at (by content): their compressed chunks are inflated here,
+    in pieces, just far enough to know whether they stay under ``MAX_INFLATED_METADATA``.
+    """
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8) != _PNG_SIGNATURE:
+                return None
+            inflated = 0
+            while len(head := fh.read(8)) == 8:
+                length, kind = struct.unpack(">I4s", head)
+                end = fh.tell() + length + 4  # data and CRC
+                if kind == b"IEND":
+                    break
+                if kind in _PNG_COMPRESSED:
+                    inflated += _inflated_size(fh, kind, length, MAX_INFLATED_METADATA - inflated)
+                    if inflated > MAX_INFLATED_METADATA:
+                        name = kind.decode("latin-1")
+                        return (
+                            f"metadata not read: its compressed PNG {name} data inflates to "
+                            f"over {MAX_INFLATED_METADATA // 2**20} MB (a decompression bomb)"
+                        )
+                fh.seek(end)
+    except (OSError, struct.error):
+        return None  # the probe reports an unreadable file itself
+    return None
+
+
+def _inflated_size(fh: Any, kind: bytes, length: int, budget: int) -> int:
+    """Bytes the zlib stream in this chunk inflates to, counted up to ``budget + 1``."""
+    head = fh.read(min(length, 65536))
+    keyword_end = head.find(b"\0")
+    if keyword_end < 0:
+        return 0
+    start = keyword_end + 2  # keyword, NUL, compression method (zTXt, iCCP)
+    if kind == b"iTXt":  # keyword NUL flag method language NUL translated-keyword NUL text
+        if head[keyword_end + 1 : keyword_end + 2] != b"\1":
+            return 0  # not compressed
+        lang_end = head.find(b"\0", keyword_end + 3)
+        translated_end = head.find(b"\0", lang_end + 1) if lang_end >= 0 else -1
+        if translated_end < 0:
+            return 0
+        start = translated_end + 1
+    inflater = zlib.decompressobj()
+    total = 0
+    pending = head[start:]
+    left = length - len(head)
+    try:
+        while True:
+            while pending:
+                total += len(inflater.decompress(pending, budget + 1 - total))
+                if total > budget or inflater.eof:
+                    return total
+                pending = inflater.unconsumed_tail
+            if left <= 0:
+                return total
+            pending = fh.read(min(left, _CHUNK))
+            if not pending:
+                return total
+            left -= len(pending)
+    except zlib.error:
+        return total  # a broken stream: exiftool stops at the same place
+
+
 def probe_batch(paths: Sequence[str | os.PathLike[str]], exiftool: ExifTool) -> list[Probe]:
     """Probe many files with one exiftool round trip for their metadata."""
     readable = []
+    refused: dict[str, str] = {}
     for p in paths:
         try:
             if stat.S_ISREG(os.stat(p).st_mode) and os.path.getsize(p) > 0:
-                readable.append(os.path.abspath(os.fspath(p)))
+                path = os.path.abspath(os.fspath(p))
+                bomb = metadata_bomb(path)
+                if bomb:
+                    refused[path] = bomb
+                else:
+                    readable.append(path)
         except OSError:
             pass
     records = dict(zip(readable, exiftool.read_metadata(readable), strict=True)) if readable else {}
-    return [probe_file(p, records.get(os.path.abspath(os.fspath(p)))) for p in paths]
+    probes = []
+    for p in paths:
+        path = os.path.abspath(os.fspath(p))
+        probe = probe_file(p, records.get(path))
+        if path in refused:
+            probe.error = refused[path]  # the cause; a decode failure would be its consequence
+        probes.append(probe)
+    return probes
