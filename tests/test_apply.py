@@ -394,12 +394,16 @@ def test_move_removes_sources_only_after_verification_and_undo_restores(
               real_input(dup, src, 3, keep=False, discard_reason="exact copy of good.jpg")]
     good_sha, dup_sha = sha(good), sha(dup)
     plan = make_plan(inputs, str(out), journal_dir=str(journal))
+    corrupt_sha = sha(corrupt)
     result = apply_plan(plan, et, str(journal), move=True)
-    assert result.written == 1 and result.moved == 1 and result.trashed == 1
-    assert [s for s, _ in result.failed] == [str(corrupt)]
-    assert result.failed[0][1] == "cannot check the jpeg image data: damaged JPEG marker"
+    assert result.failed == []
+    assert result.written == 2 and result.moved == 2 and result.trashed == 1
     assert not good.exists() and not side.exists()  # moved after verification
-    assert corrupt.exists()  # its output failed: the source stays
+    # Its metadata cannot be written safely: copied unchanged, the dates in a sidecar.
+    (corrupt_out,) = [o for o in result.outcomes if o.source == str(corrupt)]
+    assert "XMP sidecar" in (corrupt_out.message or "")
+    assert sha(corrupt_out.target) == corrupt_sha
+    assert os.path.isfile(corrupt_out.target + ".xmp")
     trash = out / ".trash" / "src" / "dup" / "good copy.jpg"
     assert not dup.exists() and sha(trash) == dup_sha  # discarded: moved, never unlinked
     output = plan.items[0].target if plan.items[0].source == str(good) else (
@@ -410,7 +414,8 @@ def test_move_removes_sources_only_after_verification_and_undo_restores(
 
     output_sha = sha(output)
     back = undo(result.journal)
-    assert back.ok and sorted(back.restored) == sorted([str(good), str(dup)])
+    assert back.ok and sorted(back.restored) == sorted([str(good), str(corrupt), str(dup)])
+    assert sha(corrupt) == corrupt_sha
     # A moved file comes back with its corrected metadata (the original bytes were not
     # kept; documented); its pixels are the original ones. The trash comes back exactly.
     assert sha(good) == output_sha and good_sha != output_sha
@@ -458,18 +463,21 @@ def test_a_failing_item_is_reported_and_the_run_goes_on(
     out.mkdir()
     (out / "2017").write_text("a file where the year folder should be")
     result = apply_plan(plan, et, str(journal))
-    assert result.written == 1
     errors = dict(result.failed)
+    assert set(errors) == {str(changed), str(blocked)}
     assert errors[str(changed)] == "the source changed since it was scanned (its sha256 differs)"
     assert errors[str(blocked)].startswith("File exists") and "2017" in errors[str(blocked)]
-    assert errors[str(corrupt)] == "cannot check the jpeg image data: damaged JPEG marker"
-    target = str(out / "2015" / "20150919_053857.jpg")
-    assert errors[str(refused)] == (f"exiftool could not write {target!r}: Error: Corrupted "
-                                    f"JPEG image - {target}")
-    assert [o.status for o in result.outcomes].count("failed") == 4
+    # Files whose metadata exiftool cannot write are still written: unchanged + XMP sidecar.
+    messages = {o.source: o.message or "" for o in result.outcomes}
+    assert "damaged JPEG marker" in messages[str(corrupt)]
+    assert "Corrupted JPEG image" in messages[str(refused)]
+    assert result.written == 3
+    assert [o.status for o in result.outcomes].count("failed") == 2
     # nothing half-written, no temporary file, no empty year folder
-    assert files_under(out) == {"2019/20190919_053857.jpg", "2017"}
-    assert sorted(os.listdir(out)) == ["2017", "2019"]
+    assert files_under(out) == {"2019/20190919_053857.jpg", "2017",
+                                "2016/20160919_053857.jpg", "2016/20160919_053857.jpg.xmp",
+                                "2015/20150919_053857.jpg", "2015/20150919_053857.jpg.xmp"}
+    assert sorted(os.listdir(out)) == ["2015", "2016", "2017", "2019"]
 
 
 def test_a_write_that_does_not_read_back_fails(dirs: tuple[Path, Path, Path],
@@ -480,8 +488,9 @@ def test_a_write_that_does_not_read_back_fails(dirs: tuple[Path, Path, Path],
     bogus = dict(plan.items[0].write, **{"EXIF:DateTimeOriginal": "not a date"})
     plan.items[0] = replace(plan.items[0], write=bogus)
     result = apply_plan(plan, et, str(journal))
-    assert result.failed == [(str(photo), "EXIF:DateTimeOriginal did not read back after "
-                                          "writing")]
+    # Neither the file nor the XMP sidecar fallback can hold it: the item fails, cleanly.
+    assert [s for s, _ in result.failed] == [str(photo)]
+    assert "did not read back" in result.failed[0][1]
     assert files_under(out) == set()
 
 

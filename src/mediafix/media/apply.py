@@ -860,8 +860,12 @@ class _Run:
             sidecar = item.target + ".xmp"
             if os.path.lexists(sidecar):
                 raise
-            self._write(replace(item, metadata_sidecar=sidecar, write=_as_xmp(item.write)),
-                        outcome)
+            try:
+                self._write(replace(item, metadata_sidecar=sidecar, write=_as_xmp(item.write)),
+                            outcome)
+            except ApplyError:
+                raise ApplyError(f"{exc} (an XMP sidecar could not hold the dates either)") \
+                    from exc
             outcome.message = (f"metadata could not be written into the file ({exc}); "
                                "written unchanged with an XMP sidecar")
 
