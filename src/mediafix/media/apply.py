@@ -863,7 +863,7 @@ class _Run:
             try:
                 self._write(replace(item, metadata_sidecar=sidecar, write=_as_xmp(item.write)),
                             outcome)
-            except ApplyError:
+            except (ApplyError, ExifToolError):
                 raise ApplyError(f"{exc} (an XMP sidecar could not hold the dates either)") \
                     from exc
             outcome.message = (f"metadata could not be written into the file ({exc}); "
