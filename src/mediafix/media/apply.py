@@ -875,6 +875,7 @@ class _Run:
         files: list[tuple[str, str, str, str | None]] = []  # (tmp, target, sha, source)
         try:
             main_tmp, source_sha, size = self.prepare_main(item, folder)
+            files = [(main_tmp, item.target, "", None)]  # cleaned up if the sidecars fail
             files = [*self.prepare_sidecars(item), (main_tmp, item.target, "", None)]
             output_sha = (sha256_file(main_tmp) if item.write and not item.metadata_sidecar
                           else source_sha)
