@@ -9,8 +9,9 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The folder `make run` works on (override: make run PHOTOS=/path/to/photos).
-PHOTOS ?= $(HOME)/Pictures
+# Where `make run` listens (override: make run PORT=8080).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: setup run test lint check-python system-deps test-deps clean
 
@@ -34,10 +35,8 @@ setup: $(STAMP) system-deps
 
 run: setup
 	@$(BIN)/mediafix db upgrade
-	@if [ -d "$(PHOTOS)" ]; then \
-		echo "==> scanning $(PHOTOS) (override with: make run PHOTOS=/path/to/photos)"; \
-		$(BIN)/mediafix scan "$(PHOTOS)"; \
-	else echo "no folder $(PHOTOS): run 'make run PHOTOS=/path/to/photos'"; exit 1; fi
+	@echo "==> starting mediafix with an embedded worker (Ctrl-C stops it)"
+	@$(BIN)/mediafix serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	@$(BIN)/ruff check src tests bench

@@ -123,6 +123,20 @@ class DigestError(ApplyError):
     """The file's structure could not be read to check its image data."""
 
 
+class OutputFullError(ApplyError):
+    """The output disk has no room to write the metadata: no fallback can help."""
+
+
+def _no_room_for_a_copy(folder: str, path: str) -> bool:
+    """True when the disk of ``folder`` cannot hold another copy of ``path`` (exiftool
+    writes the new file beside the old one before it renames it)."""
+    try:
+        st = os.statvfs(folder)
+        return st.f_bavail * st.f_frsize < os.path.getsize(path) + 64 * 1024
+    except OSError:
+        return False
+
+
 # -- small file helpers --------------------------------------------------------------
 
 def sha256_file(path: str) -> str:
@@ -962,10 +976,20 @@ class _Run:
                     try:
                         self.exiftool.write_tags(tmp, write, _extra_args(write))
                     except ExifToolError as exc:  # name the file as the user will know it
+                        if _no_room_for_a_copy(folder, tmp):
+                            # Found by the fault suite: exiftool only says "Error writing
+                            # output file", and a full disk was taken for bad metadata (the
+                            # photo went out unchanged with an XMP sidecar, for good).
+                            raise OutputFullError(
+                                f"{os.strerror(errno.ENOSPC)}: {item.target} (writing its "
+                                "metadata needs room for a second copy)"
+                            ) from exc
                         raise ApplyError(str(exc).replace(tmp, item.target)) from exc
                     _verify_tags(self.exiftool, tmp, write)
                     if image_data_digest(tmp, item.format) != before:
                         raise ApplyError("the image data changed while writing metadata")
+                except OutputFullError:
+                    raise
                 except ApplyError as exc:
                     raise MetadataWriteError(str(exc)) from exc
                 size = os.path.getsize(tmp)

@@ -1,0 +1,175 @@
+"""Template filters and the values every page shows (navigation counts, paging links)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, request, url_for
+from sqlalchemy.exc import SQLAlchemyError
+
+from mediafix.store import review
+from mediafix.web.context import db
+
+__all__ = ["Pager", "init_app", "thumb_url"]
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Offset paging of a list: which slice is shown and the links around it."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_item(self) -> int:
+        return 0 if self.total == 0 else self.offset + 1
+
+    @property
+    def last_item(self) -> int:
+        return min(self.total, self.offset + self.per_page)
+
+    def url(self, page: int) -> str:
+        args: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+        args["page"] = str(page)
+        return url_for(request.endpoint or "pages.home", **args)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "page": self.page,
+            "per_page": self.per_page,
+            "total": self.total,
+            "pages": self.pages,
+        }
+
+
+def url_with(**changes: Any) -> str:
+    """This page's URL with some query parameters changed (None removes one; page resets)."""
+    args: dict[str, Any] = request.args.to_dict()
+    args.pop("page", None)
+    for key, value in changes.items():
+        if value is None or value == "":
+            args.pop(key, None)
+        else:
+            args[key] = str(value)
+    return url_for(request.endpoint or "pages.home", **{**(request.view_args or {}), **args})
+
+
+def thumb_url(file_id: int, sha256: str | None = None) -> str:
+    return url_for("thumbs.thumb", file_id=file_id, v=(sha256 or "")[:12] or None)
+
+
+def human_size(n: int | None) -> str:
+    return review.human_size(n)
+
+
+def number(n: int | float | None) -> str:
+    if n is None:
+        return "–"
+    if isinstance(n, float) and not n.is_integer():
+        return f"{n:,.1f}"
+    return f"{int(n):,}"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {sec:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def when(value: str | datetime | None) -> str:
+    """A timestamp as a person reads it: '2019-09-19 05:38'."""
+    if not value:
+        return "–"
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.rstrip("Z"))
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def taken(value: datetime | None, precision: str | None = None) -> str:
+    if value is None:
+        return "no date"
+    formats = {"year": "%Y", "month": "%Y-%m", "day": "%Y-%m-%d", "minute": "%Y-%m-%d %H:%M"}
+    return value.strftime(formats.get(precision or "", "%Y-%m-%d %H:%M:%S"))
+
+
+def percent(current: int, total: int) -> int:
+    if not total:
+        return 0
+    return max(0, min(100, int(current * 100 / total)))
+
+
+def plural(n: int | None, word: str, many: str | None = None) -> str:
+    """``3|plural("file")`` -> "3 files"; ``1|plural("file")`` -> "1 file"."""
+    count = n or 0
+    return f"{number(count)} {word if count == 1 else (many or word + 's')}"
+
+
+def clock(value: str | None) -> str:
+    """An ISO timestamp as a person reads it, without fractions of a second."""
+    if not value:
+        return "–"
+    text = str(value).replace("T", " ")
+    if "." in text[19:20]:
+        text = text[:19] + text[19:].split(".", 1)[1].lstrip("0123456789")
+    return text
+
+
+def short_dir(path: str | None, keep: int = 2) -> str:
+    """The last ``keep`` folders of a file's path: "…/My photos/scans"."""
+    if not path:
+        return ""
+    parts = [p for p in os.path.dirname(path).split(os.sep) if p]
+    if len(parts) <= keep:
+        return os.path.dirname(path)
+    return "…/" + "/".join(parts[-keep:])
+
+
+def confidence_label(value: float | None) -> str:
+    return "–" if value is None else f"{round(value * 100)} %"
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(human_size, "size")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(duration, "duration")
+    app.add_template_filter(when, "when")
+    app.add_template_filter(confidence_label, "confidence")
+    app.add_template_filter(plural, "plural")
+    app.add_template_filter(clock, "clock")
+    app.add_template_filter(short_dir, "short_dir")
+    app.add_template_filter(os.path.basename, "basename")
+    app.add_template_filter(os.path.dirname, "dirname")
+    app.add_template_global(thumb_url, "thumb_url")
+    app.add_template_global(url_with, "url_with")
+    app.add_template_global(taken, "taken")
+    app.add_template_global(percent, "percent")
+    app.add_template_global(review.format_offset, "format_offset")
+
+    @app.context_processor
+    def _badges() -> dict[str, Any]:
+        def badges() -> dict[str, int]:
+            try:
+                return review.badge_counts(db())
+            except SQLAlchemyError:
+                return {"duplicates": 0, "dates": 0}
+
+        return {"badges": badges}

@@ -1,0 +1,230 @@
+"""Output: the plan as a preview, apply (a job), undo the last apply, and browse the archive.
+
+The plan itself comes from ``mediafix.output`` through :mod:`output_adapter`; while that
+module is missing these pages answer 503 "output is not available yet" (browsing the
+output folder works regardless).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select
+
+from mediafix.store import queries
+from mediafix.store.models import File
+from mediafix.web import output_adapter
+from mediafix.web.context import (
+    abort_with,
+    body,
+    db,
+    engine,
+    int_arg,
+    release_db,
+    settings,
+    wants_json,
+)
+from mediafix.web.helpers import Pager
+
+bp = Blueprint("output", __name__)
+
+PER_PAGE = 200
+BROWSE_PER_PAGE = 120
+
+
+def output_dir() -> Path:
+    value = queries.effective_settings(db()).get("output_dir")
+    return Path(str(value)).expanduser() if value else settings().output_dir
+
+
+def move_default() -> bool:
+    value = queries.effective_settings(db()).get("move")
+    return bool(value) if value is not None else False
+
+
+def _unavailable(exc: output_adapter.OutputUnavailable) -> ResponseReturnValue:
+    if wants_json():
+        return jsonify(error=str(exc)), 503
+    return render_template("output_unavailable.html", message=str(exc)), 503
+
+
+@bp.get("/output")
+def preview() -> ResponseReturnValue:
+    release_db()
+    try:
+        plan = output_adapter.preview(engine(), settings())
+    except output_adapter.OutputUnavailable as exc:
+        return _unavailable(exc)
+    if wants_json():
+        return jsonify(plan)
+    items = list(plan.get("items") or [])
+    root = str(plan.get("output") or output_dir())
+    years: Counter[str] = Counter()
+    for item in items:
+        years[_top_folder(root, str(item.get("target") or ""))] += 1
+    page = int_arg("page", 1, 1)
+    pager = Pager(page, PER_PAGE, len(items))
+    return render_template(
+        "output.html",
+        plan=plan,
+        root=root,
+        counts=plan.get("counts") or {},
+        items=items[pager.offset : pager.offset + PER_PAGE],
+        held=list(plan.get("held") or [])[:200],
+        discarded=list(plan.get("discarded") or [])[:200],
+        years=sorted(years.items()),
+        pager=pager,
+        move=move_default(),
+    )
+
+
+def _top_folder(root: str, target: str) -> str:
+    rel = os.path.relpath(target, root) if target.startswith(root) else target
+    return rel.split(os.sep, 1)[0] if os.sep in rel else "."
+
+
+def _move_flag(params: Any) -> bool:
+    value = params.get("move")
+    if value is None or value == "":
+        return move_default()
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("1", "true", "yes", "on", "move"):
+        return True
+    if text in ("0", "false", "no", "off", "copy"):
+        return False
+    abort_with(400, 'move must be true or false ("copy")')
+
+
+@bp.post("/output/apply")
+def apply() -> ResponseReturnValue:
+    move = _move_flag(body())
+    release_db()  # the job is created in a session of its own
+    try:
+        job_id = output_adapter.enqueue_output(move)
+    except output_adapter.OutputUnavailable as exc:
+        return _unavailable(exc)
+    if wants_json():
+        return jsonify(job_id=job_id, move=move), 202
+    return redirect(url_for("jobs.job", job_id=job_id))
+
+
+@bp.post("/output/undo")
+def undo() -> ResponseReturnValue:
+    release_db()
+    try:
+        job_id = output_adapter.undo_last()
+    except output_adapter.OutputUnavailable as exc:
+        return _unavailable(exc)
+    if wants_json():
+        return jsonify(job_id=job_id), 202
+    return redirect(url_for("jobs.job", job_id=job_id))
+
+
+def _inside_output(rel: str) -> Path:
+    root = output_dir().resolve()
+    if "\x00" in rel:
+        abort_with(400, "the path contains a NUL character")
+    target = (root / rel.lstrip("/")).resolve()
+    if target != root and not target.is_relative_to(root):
+        abort_with(403, "that path is outside the output folder")
+    return target
+
+
+@bp.get("/output/browse")
+def browse() -> ResponseReturnValue:
+    """The output folder's sub-folders (years) and files, a page at a time."""
+    rel = request.args.get("path", "")
+    root = output_dir().resolve()
+    folder = _inside_output(rel)
+    if not folder.exists():
+        if folder == root:
+            data: dict[str, Any] = {
+                "output": os.fspath(root),
+                "path": "",
+                "folders": [],
+                "files": [],
+                "total_files": 0,
+            }
+            if wants_json():
+                return jsonify(data)
+            return render_template("output_browse.html", data=data, pager=Pager(1, 1, 0), crumbs=[])
+        abort_with(404, f"no folder {rel!r} in the output")
+    if not folder.is_dir():
+        abort_with(400, f"{rel!r} is a file, not a folder")
+    folders: list[dict[str, Any]] = []
+    names: list[os.DirEntry[str]] = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                count = sum(1 for e in os.scandir(entry.path) if not e.name.startswith("."))
+                folders.append(
+                    {"name": entry.name, "path": _rel(root, entry.path), "entries": count}
+                )
+            elif entry.is_file(follow_symlinks=False):
+                names.append(entry)
+    folders.sort(key=lambda d: d["name"])
+    names.sort(key=lambda e: e.name)
+    page = int_arg("page", 1, 1)
+    pager = Pager(page, BROWSE_PER_PAGE, len(names))
+    shown = names[pager.offset : pager.offset + BROWSE_PER_PAGE]
+    ids = (
+        dict(
+            db()
+            .execute(
+                select(File.output_path, File.id).where(
+                    File.output_path.in_([e.path for e in shown])
+                )
+            )
+            .all()
+        )
+        if shown
+        else {}
+    )
+    files = []
+    for entry in shown:
+        st = entry.stat(follow_symlinks=False)
+        files.append(
+            {
+                "name": entry.name,
+                "path": _rel(root, entry.path),
+                "size": st.st_size,
+                "file_id": ids.get(entry.path),
+            }
+        )
+    data = {
+        "output": os.fspath(root),
+        "path": _rel(root, os.fspath(folder)),
+        "folders": folders,
+        "files": files,
+        "total_files": len(names),
+        **pager.as_dict(),
+    }
+    if wants_json():
+        return jsonify(data)
+    crumbs = []
+    parts = Path(data["path"]).parts if data["path"] else ()
+    for n in range(len(parts)):
+        crumbs.append({"name": parts[n], "path": "/".join(parts[: n + 1])})
+    return render_template("output_browse.html", data=data, pager=pager, crumbs=crumbs)
+
+
+def _rel(root: Path, path: str) -> str:
+    rel = os.path.relpath(path, root)
+    return "" if rel == "." else rel.replace(os.sep, "/")
+
+
+@bp.get("/output/file")
+def output_file() -> ResponseReturnValue:
+    target = _inside_output(request.args.get("path", ""))
+    if not target.is_file():
+        abort_with(404, "no such file in the output")
+    return send_file(target, conditional=True, max_age=0)

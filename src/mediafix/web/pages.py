@@ -1,0 +1,50 @@
+"""The overview page (where a person starts) and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from flask.typing import ResponseReturnValue
+from sqlalchemy import select, text
+
+from mediafix.store import jobs as jobrows
+from mediafix.store import review
+from mediafix.store.models import Job
+from mediafix.web import output_adapter
+from mediafix.web.context import db, respond
+from mediafix.web.queue import queue_depth
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    s = db()
+    summary = review.overview(s)
+    recent = [jobrows.job_dict(j) for j in s.scalars(select(Job).order_by(Job.id.desc()).limit(5))]
+    summary["recent_jobs"] = recent
+    summary["output_available"] = output_adapter.available()
+    return respond(summary, "home.html", summary=summary, jobs=recent)
+
+
+@bp.get("/healthz")
+def healthz() -> ResponseReturnValue:
+    """200 when the database and the queue answer, else 503 naming what failed."""
+    result: dict[str, object] = {"status": "ok"}
+    failed = False
+    try:
+        db().execute(text("SELECT 1"))
+        result["database"] = "ok"
+    except Exception as exc:
+        failed = True
+        result["database"] = f"error: {' '.join(str(exc).split())[:200]}"
+    try:
+        result["queue"] = "ok"
+        result["queue_depth"] = queue_depth()
+    except Exception as exc:
+        failed = True
+        result["queue"] = f"error: {' '.join(str(exc).split())[:200]}"
+        result["queue_depth"] = None
+    if failed:
+        result["status"] = "error"
+        return jsonify(result), 503
+    return jsonify(result), 200

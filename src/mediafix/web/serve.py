@@ -1,0 +1,109 @@
+"""``mediafix serve``: the whole product on one machine - the web app and its workers.
+
+``run`` starts the job consumer as a child process (``mediafix worker -w N``), serves the
+app (with waitress when it is installed, else werkzeug's threaded server) and, on exit,
+stops the consumer gracefully: SIGTERM, a wait for the running batch, SIGKILL only if it
+hangs.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import types
+from typing import Any
+
+from mediafix.config import get_settings
+
+__all__ = ["run", "start_worker", "stop_worker"]
+
+STOP_TIMEOUT = 30.0  # seconds a worker may take to finish its batch on SIGTERM
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def start_worker(workers: int | None = None) -> subprocess.Popen[bytes]:
+    """The embedded consumer: ``python -m mediafix.cli worker -w N`` with this environment."""
+    n = workers or get_settings().workers
+    return subprocess.Popen([sys.executable, "-m", "mediafix.cli", "worker", "-w", str(n)])
+
+
+def stop_worker(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> int | None:
+    """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; returns the exit code."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(timeout=10)
+
+
+def _serve(app: Any, host: str, port: int, threads: int) -> None:
+    try:
+        import waitress
+    except ImportError:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+        return
+    waitress.serve(app, host=host, port=port, threads=threads, max_request_body_size=2**46)
+
+
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    embedded_worker: bool = True,
+    workers: int | None = None,
+    threads: int = 8,
+) -> None:
+    """Serve mediafix at ``http://host:port/`` until interrupted (Ctrl-C or SIGTERM)."""
+    from mediafix.web import create_app
+
+    settings = get_settings()
+    app = create_app()
+    proc = start_worker(workers) if embedded_worker else None
+
+    def _terminate(_signum: int, _frame: types.FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"mediafix is running at http://{shown}:{port}/  (Ctrl-C stops it)", flush=True)
+    if host not in LOCAL_HOSTS and not settings.password:
+        print(
+            "warning: mediafix listens beyond this machine without a password; "
+            "set MEDIAFIX_PASSWORD",
+            file=sys.stderr,
+            flush=True,
+        )
+    if proc is not None:
+        print(f"worker process {proc.pid} started (pid {os.getpid()} serves the pages)", flush=True)
+    try:
+        _serve(app, host, port, threads)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc is not None:
+            print("stopping the worker...", flush=True)
+            stop_worker(proc)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m mediafix.web.serve [--host H] [--port P] [--no-worker] [-w N]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="mediafix serve", description=run.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("-w", "--workers", type=int, default=None)
+    parser.add_argument("--no-worker", action="store_true", help="Do not start a worker.")
+    args = parser.parse_args(argv)
+    run(args.host, args.port, embedded_worker=not args.no_worker, workers=args.workers)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

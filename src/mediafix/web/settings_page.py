@@ -1,0 +1,145 @@
+"""Settings a person may change in the page; stored in the settings table for the next job.
+
+Keys: ``duplicate_threshold`` (0..32 bits), ``review_confidence`` (0..1), ``output_dir``
+(an absolute folder), ``timezone`` (an IANA name) and ``move`` (copy or move on apply).
+What is not set in the page comes from the environment (``MEDIAFIX_*``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+
+from mediafix.store import queries
+from mediafix.web import queue
+from mediafix.web.context import abort_with, body, db, settings, wants_json
+
+bp = Blueprint("settings", __name__)
+
+KEYS = ("duplicate_threshold", "review_confidence", "output_dir", "timezone", "move")
+HELP = {
+    "duplicate_threshold": "How different two photos may be and still count as near duplicates "
+    "(bits of 64 in their perceptual hash; 0 = only identical pictures, 10 is a good start).",
+    "review_confidence": "Files whose date confidence is below this go to date review "
+    "(0.6: only clear dates pass on their own).",
+    "output_dir": "Where the archive is written: OUTPUT/YYYY/YYYYMMDD_HHMMSS.ext.",
+    "timezone": "Your home time zone, for photos that do not say where they were taken.",
+    "move": "Copy (safe, the default) or move the files into the archive when applying.",
+}
+
+
+@lru_cache(maxsize=1)
+def zones() -> list[str]:
+    return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+
+
+def current() -> dict[str, Any]:
+    """Each setting's value now, and whether the page or the environment set it."""
+    stored = queries.effective_settings(db())
+    env = settings()
+    defaults: dict[str, Any] = {
+        "duplicate_threshold": env.duplicate_threshold,
+        "review_confidence": env.review_confidence,
+        "output_dir": os.fspath(env.output_dir),
+        "timezone": env.timezone,
+        "move": False,
+    }
+    values = {k: stored.get(k, defaults[k]) for k in KEYS}
+    sources = {k: ("page" if k in stored else "environment") for k in KEYS}
+    return {"settings": values, "sources": sources, "defaults": defaults}
+
+
+def validate(params: Any) -> dict[str, Any]:
+    """The settings in ``params`` as stored values (400 naming the first bad one)."""
+    clean: dict[str, Any] = {}
+    unknown = [k for k in params if k not in KEYS and k not in ("csrf_token",)]
+    if unknown:
+        abort_with(400, f"unknown setting {unknown[0]!r} (settings: {', '.join(KEYS)})")
+    if "duplicate_threshold" in params:
+        raw = params["duplicate_threshold"]
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            abort_with(400, f"duplicate_threshold must be a whole number, not {raw!r}")
+        if not 0 <= value <= 32:
+            abort_with(400, "duplicate_threshold must be between 0 and 32")
+        clean["duplicate_threshold"] = value
+    if "review_confidence" in params:
+        raw = params["review_confidence"]
+        try:
+            conf = float(raw)
+        except (TypeError, ValueError):
+            abort_with(400, f"review_confidence must be a number from 0 to 1, not {raw!r}")
+        if not 0.0 <= conf <= 1.0 or conf != conf:
+            abort_with(400, "review_confidence must be between 0 and 1")
+        clean["review_confidence"] = round(conf, 3)
+    if "output_dir" in params:
+        raw = str(params["output_dir"] or "").strip()
+        if not raw or not os.path.isabs(os.path.expanduser(raw)) or "\x00" in raw:
+            abort_with(400, "output_dir must be an absolute folder path (starting with /)")
+        path = Path(os.path.expanduser(raw))
+        if path.exists() and not path.is_dir():
+            abort_with(400, f"output_dir {raw} is a file, not a folder")
+        data = settings().data_dir
+        if path.resolve() == data or path.resolve().is_relative_to(data):
+            abort_with(400, "output_dir must not be inside mediafix's own data folder")
+        clean["output_dir"] = os.fspath(path)
+    if "timezone" in params:
+        raw = str(params["timezone"] or "").strip()
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            abort_with(400, f"unknown time zone {raw!r} (use an IANA name like Europe/Berlin)")
+        clean["timezone"] = raw
+    if "move" in params:
+        raw = params["move"]
+        if isinstance(raw, bool):
+            clean["move"] = raw
+        elif str(raw).lower() in ("1", "true", "yes", "on", "move"):
+            clean["move"] = True
+        elif str(raw).lower() in ("0", "false", "no", "off", "copy"):
+            clean["move"] = False
+        else:
+            abort_with(400, 'move must be true ("move") or false ("copy")')
+    return clean
+
+
+@bp.get("/settings")
+def page() -> ResponseReturnValue:
+    data = current()
+    if wants_json():
+        return jsonify(data)
+    return render_template("settings.html", data=data, zones=zones(), help=HELP)
+
+
+@bp.post("/settings")
+def save() -> ResponseReturnValue:
+    params = dict(body())
+    params.pop("csrf_token", None)
+    clean = validate(params)
+    s = db()
+    before = queries.effective_settings(s)
+    for key, value in clean.items():
+        queries.set_setting(s, key, value)
+    s.commit()
+    regroup = (
+        "duplicate_threshold" in clean
+        and before.get("duplicate_threshold", settings().duplicate_threshold)
+        != clean["duplicate_threshold"]
+    )
+    if regroup:
+        queue.enqueue_regroup()
+    if wants_json():
+        return jsonify({**current(), "regrouping": regroup})
+    flash(
+        "Settings saved."
+        + (" Duplicate groups are being rebuilt with the new threshold." if regroup else ""),
+        "success",
+    )
+    return redirect(url_for("settings.page"))

@@ -1,0 +1,142 @@
+"""Output: preview, apply and undo through the adapter (503 while it is missing), browsing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from mediafix.store.models import Job
+from mediafix.web import output_adapter
+from tests.test_web_support import SCRIPT, Web, web_app
+
+
+@pytest.fixture
+def web(settings_env: Path) -> Iterator[Web]:
+    with web_app() as w:
+        yield w
+
+
+@pytest.fixture
+def missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if ``mediafix.output`` were not written yet."""
+
+    def absent(name: str) -> Any:
+        raise output_adapter.OutputUnavailable()
+
+    monkeypatch.setattr(output_adapter, "_module", absent)
+
+
+def test_preview_apply_undo_answer_503_while_output_is_missing(web: Web, missing: None) -> None:
+    preview = web.get_json("/output")
+    assert preview.status_code == 503
+    assert preview.json == {"error": "output is not available yet"}
+    page = web.client.get("/output")
+    assert page.status_code == 503 and "Not available yet" in page.get_data(as_text=True)
+    for url in ("/output/apply", "/output/undo"):
+        response = web.client.post(url, json={}, headers=SCRIPT)
+        assert response.status_code == 503, url
+        assert response.json["error"] == "output is not available yet"
+    assert web.get_json("/").json["output_available"] is False
+    assert web.client.get("/output/browse").status_code == 200  # browsing needs no plan
+
+
+def test_only_a_missing_module_counts_as_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(name: str) -> Any:
+        raise ModuleNotFoundError("No module named 'numpy'", name="numpy")
+
+    monkeypatch.setattr(output_adapter.importlib, "import_module", broken)
+    with pytest.raises(ModuleNotFoundError):
+        output_adapter.undo_last()
+
+    def gone(name: str) -> Any:
+        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+    monkeypatch.setattr(output_adapter.importlib, "import_module", gone)
+    with pytest.raises(output_adapter.OutputUnavailable):
+        output_adapter.undo_last()
+
+
+def test_preview_shows_the_plan(web: Web) -> None:
+    web.add_file("IMG_1.jpg", tags=["Anna"])
+    web.add_file("scan.jpg", status="review", date_reason="only a file date")
+    plan = web.get_json("/output").json
+    assert {"output", "items", "held", "counts"} <= set(plan)
+    assert plan["output"] == str(web.settings.output_dir)
+    (item,) = plan["items"]
+    assert item["source"] == "/photos/trip/IMG_1.jpg"
+    assert item["target"] == str(web.settings.output_dir / "2019" / "20190919_053801.jpg")
+    assert [h["path"] for h in plan["held"]] == ["/photos/trip/scan.jpg"]
+    html = web.client.get("/output").get_data(as_text=True)
+    assert "2019/20190919_053801.jpg" in html and "Held back" in html
+    assert "Write the archive" in html
+
+
+def test_apply_enqueues_an_output_job(web: Web) -> None:
+    web.add_file()
+    response = web.client.post("/output/apply", json={"move": False}, headers=SCRIPT)
+    assert response.status_code == 202
+    job_id = response.json["job_id"]
+    assert response.json["move"] is False
+    with web.session() as s:
+        job = s.get(Job, job_id)
+        assert job is not None and job.type == "output" and job.params["move"] is False
+    assert [name for name, _ in web.pending()] == ["mediafix.write_output"]
+
+
+def test_apply_uses_the_move_setting_and_checks_the_flag(web: Web) -> None:
+    web.client.post("/settings", json={"move": True}, headers=SCRIPT)
+    response = web.client.post("/output/apply", json={}, headers=SCRIPT)
+    assert response.json["move"] is True
+    bad = web.client.post("/output/apply", json={"move": "perhaps"}, headers=SCRIPT)
+    assert bad.status_code == 400 and "move must be" in bad.json["error"]
+
+
+def test_apply_from_the_page_goes_to_the_job(web: Web) -> None:
+    response = web.client.post("/output/apply", data={"move": "false", "csrf_token": web.csrf()})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/jobs/")
+
+
+def test_undo_enqueues_an_undo_job(web: Web) -> None:
+    response = web.client.post("/output/undo", headers=SCRIPT)
+    assert response.status_code == 202
+    with web.session() as s:
+        job = s.scalars(select(Job)).one()
+        assert job.id == response.json["job_id"] and job.type == "undo"
+
+
+def test_browse_the_output_by_year(web: Web) -> None:
+    out = web.settings.output_dir
+    (out / "2019").mkdir(parents=True)
+    (out / "2019" / "20190919_053801.jpg").write_bytes(b"jpeg")
+    (out / "2019" / ".hidden").write_bytes(b"x")
+    file_id = web.add_file(output_path=str(out / "2019" / "20190919_053801.jpg"))
+    top = web.get_json("/output/browse").json
+    assert top["folders"] == [{"name": "2019", "path": "2019", "entries": 1}]
+    year = web.get_json("/output/browse?path=2019").json
+    assert year["files"] == [
+        {"name": "20190919_053801.jpg", "path": "2019/20190919_053801.jpg", "size": 4,
+         "file_id": file_id},
+    ]  # fmt: skip
+    html = web.client.get("/output/browse?path=2019").get_data(as_text=True)
+    assert f"/thumbs/{file_id}" in html
+    served = web.client.get("/output/file?path=2019/20190919_053801.jpg")
+    assert served.status_code == 200 and served.data == b"jpeg"
+
+
+def test_browse_stays_inside_the_output(web: Web, tmp_path: Path) -> None:
+    web.settings.output_dir.mkdir(parents=True)
+    (tmp_path / "secret.txt").write_text("no")
+    for url in (
+        "/output/browse?path=../",
+        "/output/browse?path=/etc",
+        "/output/file?path=../secret.txt",
+    ):
+        response = web.get_json(url)
+        assert response.status_code in (403, 404), url
+    assert web.get_json("/output/browse?path=../").status_code == 403
+    assert web.get_json("/output/browse?path=2030").status_code == 404
+    assert web.get_json("/output/file?path=nothing.jpg").status_code == 404

@@ -1,0 +1,124 @@
+"""Settings: stored in the settings table, validated, used by the next job."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mediafix.store import queries
+from tests.test_web_support import SCRIPT, Web, web_app
+
+
+@pytest.fixture
+def web(settings_env: Path) -> Iterator[Web]:
+    with web_app() as w:
+        yield w
+
+
+def save(web: Web, **values: Any) -> Any:
+    return web.client.post("/settings", json=values, headers=SCRIPT)
+
+
+def stored(web: Web) -> dict[str, Any]:
+    with web.session() as s:
+        return queries.effective_settings(s)
+
+
+def test_defaults_come_from_the_environment(web: Web) -> None:
+    data = web.get_json("/settings").json
+    assert data["settings"]["timezone"] == "Europe/Berlin"
+    assert data["settings"]["output_dir"] == str(web.settings.output_dir)
+    assert data["settings"]["move"] is False
+    assert set(data["sources"].values()) == {"environment"}
+
+
+def test_save_every_setting(web: Web, tmp_path: Path) -> None:
+    response = save(
+        web,
+        duplicate_threshold=12,
+        review_confidence=0.75,
+        output_dir=str(tmp_path / "archive"),
+        timezone="America/New_York",
+        move=True,
+    )
+    assert response.status_code == 200
+    assert response.json["settings"]["duplicate_threshold"] == 12
+    assert response.json["sources"]["timezone"] == "page"
+    assert stored(web) == {
+        "duplicate_threshold": 12,
+        "review_confidence": 0.75,
+        "output_dir": str(tmp_path / "archive"),
+        "timezone": "America/New_York",
+        "move": True,
+    }
+
+
+def test_a_new_threshold_regroups(web: Web) -> None:
+    assert save(web, duplicate_threshold=14).json["regrouping"] is True
+    assert ("mediafix.group_duplicates", ()) in web.pending()
+    assert save(web, duplicate_threshold=14).json["regrouping"] is False
+    assert len(web.pending()) == 1
+
+
+def test_the_new_zone_reads_typed_dates(web: Web) -> None:
+    save(web, timezone="Asia/Tokyo")
+    file_id = web.add_file(status="review")
+    record = web.client.post(
+        f"/review/timestamps/{file_id}", json={"taken_at": "2020-01-01 10:00"}, headers=SCRIPT
+    ).json
+    assert record["utc_offset"] == "+09:00"
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"duplicate_threshold": 99}, "between 0 and 32"),
+        ({"duplicate_threshold": "many"}, "whole number"),
+        ({"review_confidence": 1.5}, "between 0 and 1"),
+        ({"review_confidence": "high"}, "number from 0 to 1"),
+        ({"output_dir": "relative/folder"}, "absolute"),
+        ({"timezone": "Mars/Olympus"}, "unknown time zone"),
+        ({"timezone": "../../etc/passwd"}, "unknown time zone"),
+        ({"move": "sometimes"}, "move must be"),
+        ({"colour": "blue"}, "unknown setting"),
+    ],
+)
+def test_bad_values_are_400_and_change_nothing(
+    web: Web, values: dict[str, Any], words: str
+) -> None:
+    response = save(web, **values)
+    assert response.status_code == 400
+    assert words in response.json["error"]
+    assert stored(web) == {}
+
+
+def test_output_dir_must_not_be_a_file_or_the_data_folder(web: Web, tmp_path: Path) -> None:
+    afile = tmp_path / "file.txt"
+    afile.write_text("x")
+    assert save(web, output_dir=str(afile)).status_code == 400
+    inside = save(web, output_dir=str(web.settings.data_dir / "out"))
+    assert inside.status_code == 400 and "data folder" in inside.json["error"]
+
+
+def test_page_form_saves_and_says_so(web: Web) -> None:
+    response = web.client.post(
+        "/settings",
+        data={"timezone": "Europe/Paris", "move": "false", "csrf_token": web.csrf()},
+        follow_redirects=True,
+    )
+    html = response.get_data(as_text=True)
+    assert "Settings saved." in html and 'value="Europe/Paris"' in html
+    assert stored(web)["timezone"] == "Europe/Paris"
+    assert 'list="zones"' in html and "Pacific/Auckland" in html
+
+
+def test_malformed_json_is_400(web: Web) -> None:
+    response = web.client.post(
+        "/settings", data="{'a': 1}", content_type="application/json", headers=SCRIPT
+    )
+    assert response.status_code == 400
+    not_object = web.client.post("/settings", json=[1, 2], headers=SCRIPT)
+    assert not_object.status_code == 400 and "object" in not_object.json["error"]
