@@ -70,7 +70,6 @@ FAULTS: list[Fault] = [
         "transaction that follows a second import (new copies), start another",
         "the killed regroup leaves the old groups exactly; after the restart the groups "
         "match the files' hashes",
-        "nothing runs the regroup again: the new copies stay ungrouped until the next import",
     ),
     Fault(
         "test_sigkill_apply[exiftool:4]",
@@ -93,7 +92,6 @@ FAULTS: list[Fault] = [
         "test_postgres_stops_mid_import_and_the_job_finishes_when_it_is_back",
         "the same without a worker restart",
         "the job completes once the database is back",
-        "probe batches that met the missing database are dropped; the job stays 'running' for ever",
     ),
     Fault(
         "test_output_disk_full[tmpfs]",
@@ -282,12 +280,6 @@ def _exact_groups() -> dict[str, list[int]]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the regroup task dies with its worker and nothing runs it again: "
-    "jobs/tasks.py recover(startup=True) should enqueue group_duplicates "
-    "(see docs/reliability.md)",
-)
 def test_sigkill_grouping(fault_env: dict[str, str], tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     originals = _dated_photos(photos / "camera", 20)
@@ -500,12 +492,6 @@ def test_postgres_stops_mid_import_then_a_worker_restart_finishes_it(
 
 @pytest.mark.slow
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="probe batches that meet a missing database are dropped, and the job stays "
-    "'running' for its live worker: jobs/tasks.py probe_files needs retries with a "
-    "per-task claim token (see docs/reliability.md)",
-)
 def test_postgres_stops_mid_import_and_the_job_finishes_when_it_is_back(
     pg_env: dict[str, str], cluster: Cluster, tmp_path: Path
 ) -> None:

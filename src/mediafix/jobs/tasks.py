@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from huey import crontab
-from huey.exceptions import TaskLockedException
+from huey.exceptions import RetryTask, TaskLockedException
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 from mediafix.config import get_settings
 from mediafix.jobs import huey
@@ -199,14 +200,28 @@ def _register_chunk(s: Any, job_id: int, chunk: list[Found]) -> tuple[list[int],
 
 @huey.task(name="mediafix.probe_files", retries=0)
 def probe_files(job_id: int, file_ids: list[int]) -> None:
-    """Probe and date one batch of an import's files."""
+    """Probe and date one batch of an import's files.
+
+    When the database is unreachable (a PostgreSQL restart, a dropped connection), the
+    batch is retried a few seconds later instead of being lost with the job left running.
+    """
+    try:
+        _probe_files(job_id, file_ids)
+    except OperationalError as exc:
+        log.warning("job %s: database unreachable, retrying the batch: %s", job_id,
+                    str(exc).splitlines()[0])
+        raise RetryTask(delay=3) from exc
+
+
+def _probe_files(job_id: int, file_ids: list[int]) -> None:
     eng = engine()
     settings = get_settings()
     with session_scope(eng) as s:
         job = s.get(Job, job_id)
         if job is None or job.status in jobrows.FINISHED or job.cancel_requested:
             return
-        token, rows = jobrows.claim_files(s, file_ids)
+        key = f"j{job_id}b{min(file_ids)}n{len(file_ids)}" if file_ids else None
+        token, rows = jobrows.claim_files(s, file_ids, key)
         founds = [
             Found(r.path, r.root, r.rel_path, r.size, r.mtime, list(r.sidecars or []), r.error)
             for r in rows
@@ -508,6 +523,9 @@ def recover(startup: bool = False) -> dict[str, int]:
                     "resuming after a worker stopped",
                 )
         if startup:
+            # A regroup killed with its worker left the old groups (its transaction rolled
+            # back); the new files are grouped again now.
+            group_duplicates()
             resume += [
                 (j.id, j.type)
                 for j in s.scalars(select(Job).where(Job.status == "pending"))

@@ -248,12 +248,28 @@ def request_cancel(session: Session, job_id: int) -> Job | None:
     return job
 
 
-def claim_files(session: Session, file_ids: list[int]) -> tuple[str, list[File]]:
-    """Claim the still-unprobed files among ``file_ids`` for this worker (atomic per row)."""
-    token = f"{worker_id()}:{uuid.uuid4().hex[:12]}"
+def claim_files(
+    session: Session, file_ids: list[int], key: str | None = None
+) -> tuple[str, list[File]]:
+    """Claim the still-unprobed files among ``file_ids`` for this worker (atomic per row).
+
+    With ``key`` (stable for one batch, letters and digits only), a retried batch takes
+    back the files it had claimed before its database connection failed, whichever worker
+    process runs the retry.
+    """
+    token = f"{worker_id()}:{key or uuid.uuid4().hex[:12]}"
     session.execute(
         update(File)
-        .where(File.id.in_(file_ids), File.status == "new", File.claim.is_(None))
+        .where(
+            File.id.in_(file_ids),
+            or_(
+                and_(File.status == "new", File.claim.is_(None)),
+                # the same batch retried, maybe in another worker process of this machine
+                and_(File.status == "probing", File.claim.like(f"%:{key}"))
+                if key
+                else File.id.is_(None),
+            ),
+        )
         .values(status="probing", claim=token, claimed_at=utcnow())
         .execution_options(synchronize_session=False)
     )
