@@ -83,21 +83,9 @@ def release_db() -> None:
 
 def make_read_engine(url: str) -> Engine:
     """An engine for reading: on SQLite, transactions BEGIN DEFERRED (a snapshot, no lock)."""
-    from sqlalchemy import event
-
     from mediafix.store import db as storedb
 
-    read = storedb.make_engine(url)
-    if read.dialect.name == "sqlite":
-        immediate = getattr(storedb, "_sqlite_begin", None)
-        if immediate is not None and event.contains(read, "begin", immediate):
-            event.remove(read, "begin", immediate)
-
-        @event.listens_for(read, "begin")
-        def _deferred(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
-
-    return read
+    return storedb.make_engine(url, immediate=False)
 
 
 def close_db(_exc: BaseException | None = None) -> None:
