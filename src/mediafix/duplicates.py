@@ -9,7 +9,6 @@ People's decisions are ``Decision`` rows and are applied again after every regro
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from mediafix.media.bundles import BundleInput, assign_bundles
 from mediafix.media.keeper import KeeperInput, choose_keeper, classify_group, keeper_ranks
 from mediafix.media.similarity import group_near
 from mediafix.media.video import VideoPrint, video_groups
-from mediafix.store import queries
+from mediafix.store import queries, review
 from mediafix.store.db import session_scope
 from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember, File
 
@@ -249,48 +248,11 @@ def _apply_decisions(s: Session, decisions: Any) -> None:
             group.status = "resolved"
 
 
-def group_dict(group: DuplicateGroup, files: dict[int, File]) -> dict[str, Any]:
-    """The JSON shape of one group (``mediafix dupes --json``, ``GET /review/duplicates``)."""
-    keeper = files.get(group.keeper_id) if group.keeper_id else None
-    members = []
-    for m in group.members:
-        f = files.get(m.file_id)
-        if f is None:
-            continue
-        members.append(
-            {
-                "path": f.path,
-                "keep": bool(m.keep),
-                "distance": m.distance,
-                "file_id": f.id,
-                "size": f.size,
-                "width": f.width,
-                "height": f.height,
-                "format": f.format,
-                "taken_at": f.taken_at.isoformat(timespec="seconds") if f.taken_at else None,
-                "camera": " ".join(x for x in (f.make, f.model) if x) or None,
-                "bundle": f.bundle,
-            }
-        )
-    return {
-        "id": group.id,
-        "type": group.type,
-        "status": group.status,
-        "keeper": keeper.path if keeper else None,
-        "reasons": list(group.reasons or []),
-        "members": members,
-    }
-
-
 def groups_json(session: Session, kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """``mediafix dupes --json``: every group, in the shape the review page's API uses."""
     query = select(DuplicateGroup).order_by(DuplicateGroup.id)
     if kinds:
         query = query.where(DuplicateGroup.type.in_(kinds))
     groups = session.scalars(query).all()
-    ids = {m.file_id for g in groups for m in g.members}
-    files = {f.id: f for f in session.scalars(select(File).where(File.id.in_(ids)))} if ids else {}
-    return {"groups": [group_dict(g, files) for g in groups]}
-
-
-def path_label(path: str) -> str:
-    return os.path.basename(path)
+    files = review.files_by_id(session, {m.file_id for g in groups for m in g.members})
+    return {"groups": [review.group_dict(g, files) for g in groups]}

@@ -269,6 +269,7 @@ def group_dict(group: DuplicateGroup, files: dict[int, File]) -> dict[str, Any]:
                 "camera": camera(f),
                 "kind": f.kind,
                 "sha256": f.sha256,
+                "bundle": f.bundle,
             }
         )
     return {
