@@ -208,8 +208,9 @@ def probe_files(job_id: int, file_ids: list[int]) -> None:
     try:
         _probe_files(job_id, file_ids)
     except OperationalError as exc:
-        log.warning("job %s: database unreachable, retrying the batch: %s", job_id,
-                    str(exc).splitlines()[0])
+        log.warning(
+            "job %s: database unreachable, retrying the batch: %s", job_id, str(exc).splitlines()[0]
+        )
         raise RetryTask(delay=3) from exc
 
 
@@ -324,20 +325,28 @@ def make_thumbnails(job_id: int | None = None) -> None:
 # -- output ------------------------------------------------------------------------------
 
 
+def _start_output_job(eng: Engine, task: Any, job_id: int) -> dict[str, Any] | None:
+    """Start an output or undo job, one at a time; None when it must not run now (a job
+    still waiting for another to end is tried again in a few seconds)."""
+    with session_scope(eng) as s:
+        if not jobrows.try_start(s, job_id, exclusive_types=("output", "undo")):
+            job = s.get(Job, job_id)
+            if job is not None and job.status == "pending":
+                task.schedule((job_id,), delay=3)
+            return None
+        job = s.get(Job, job_id)
+        return dict(job.params) if job else {}
+
+
 @huey.task(name="mediafix.write_output", retries=0)
 def write_output(job_id: int) -> None:
     """Plan and apply the output (one at a time: two applies never run together)."""
     from mediafix import output
 
     eng = engine()
-    with session_scope(eng) as s:
-        if not jobrows.try_start(s, job_id, exclusive_types=("output", "undo")):
-            job = s.get(Job, job_id)
-            if job is not None and job.status == "pending":
-                write_output.schedule((job_id,), delay=3)
-            return
-        job = s.get(Job, job_id)
-        params = dict(job.params) if job else {}
+    params = _start_output_job(eng, write_output, job_id)
+    if params is None:
+        return
 
     def progress(done: int, total: int) -> None:
         with session_scope(eng) as s:
@@ -393,14 +402,10 @@ def undo_output(job_id: int) -> None:
     from mediafix import output
 
     eng = engine()
-    with session_scope(eng) as s:
-        if not jobrows.try_start(s, job_id, exclusive_types=("output", "undo")):
-            job = s.get(Job, job_id)
-            if job is not None and job.status == "pending":
-                undo_output.schedule((job_id,), delay=3)
-            return
-        job = s.get(Job, job_id)
-        journal = (job.params if job else {}).get("journal") or output.last_journal(get_settings())
+    params = _start_output_job(eng, undo_output, job_id)
+    if params is None:
+        return
+    journal = params.get("journal") or output.last_journal(get_settings())
     if not journal:
         with session_scope(eng) as s:
             jobrows.finish_job(
@@ -467,9 +472,7 @@ def cleanup_uploads(now: float | None = None) -> list[str]:
     removed = []
     with session_scope(engine()) as s:
         pending = {
-            os.path.abspath(p.path)
-            for p in plan_inputs(s)
-            if p.keep and p.status != "written"
+            os.path.abspath(p.path) for p in plan_inputs(s) if p.keep and p.status != "written"
         }
         scanned = {os.path.abspath(p) for p in s.scalars(select(File.path))}
     for folder in sorted(p for p in uploads.iterdir() if p.is_dir()):
