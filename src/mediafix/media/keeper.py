@@ -24,8 +24,9 @@ import posixpath
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Literal
+
+from mediafix.media.values import Labelled
 
 __all__ = [
     "BURST_GAP",
@@ -63,16 +64,9 @@ class KeeperInput:
     camera: str | None = None
 
 
-class Criterion(StrEnum):
+class Criterion(Labelled):
     """A reason to prefer one copy over another; ``text`` is how it reads on screen."""
 
-    text: str
-
-    def __new__(cls, value: str, text: str) -> Criterion:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.text = text
-        return member
 
     ORIGINAL = "original", "original with camera metadata over a copy without"
     RESOLUTION = "resolution", "more pixels"

@@ -42,7 +42,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -56,6 +55,7 @@ from mediafix.media.apply import (
 )
 from mediafix.media.kinds import RAW_EXTENSIONS
 from mediafix.media.tags import DEFAULT_DEPTH, file_tags, name_tags
+from mediafix.media.values import Labelled
 
 __all__ = [
     "TRASH_DIR",
@@ -79,32 +79,18 @@ _EXT_SPELLINGS = {".jpeg": ".jpg", ".jpe": ".jpg", ".jfif": ".jpg", ".tiff": ".t
                   ".hif": ".heif", ".qt": ".mov", ".m2ts": ".mts", ".mpeg": ".mpg"}
 
 
-class Action(StrEnum):
+class Action(Labelled):
     """What apply does with an item; each member carries its words for people."""
 
-    text: str
-
-    def __new__(cls, value: str, text: str) -> Action:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.text = text
-        return member
 
     COPY = "copy", "write to the output"
     SKIP = "skip", "already in the output"
     DISCARD = "discard", "not written (discarded); moved to the trash folder when moving"
 
 
-class WriteMode(StrEnum):
+class WriteMode(Labelled):
     """Where a file's corrected metadata goes."""
 
-    text: str
-
-    def __new__(cls, value: str, text: str) -> WriteMode:
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.text = text
-        return member
 
     EXIF = "exif", "EXIF dates and keywords inside the file"
     QUICKTIME = "quicktime", "QuickTime dates (UTC) and Keys:CreationDate inside the file"

@@ -5,6 +5,21 @@ from __future__ import annotations
 from enum import StrEnum
 
 
+class Labelled(StrEnum):
+    """A string enum whose members carry their words for people: ``X = "value", "text"``.
+
+    Forms, the CLI and reasons read ``member.text``; code and JSON use the value.
+    """
+
+    text: str
+
+    def __new__(cls, value: str, text: str) -> Labelled:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.text = text
+        return member
+
+
 class Precision(StrEnum):
     """How much of a timestamp a source really knows (a folder named 2004 knows a year)."""
 
