@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from huey import crontab
-from huey.exceptions import RetryTask, TaskLockedException
+from huey.exceptions import RetryTask
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -315,10 +315,8 @@ def group_duplicates() -> None:
 @huey.task(name="mediafix.make_thumbnails", retries=1, retry_delay=5)
 def make_thumbnails(job_id: int | None = None) -> None:
     """Build missing thumbnails for a job's files (or the whole library)."""
-    try:
-        from mediafix import thumbnails
-    except ImportError:
-        return
+    from mediafix import thumbnails
+
     thumbnails.build_missing(engine(), get_settings(), job_id)
 
 
@@ -603,7 +601,6 @@ def wait_for(job_id: int, timeout: float | None = None, poll: float = 0.5) -> di
 
 
 __all__ = [
-    "TaskLockedException",
     "enqueue_import",
     "group_duplicates",
     "import_files",
