@@ -161,3 +161,41 @@ def test_probe_file_without_exiftool_metadata(tmp_path: Path) -> None:
     path.write_bytes(buf.getvalue())
     p = probe_file(path)
     assert (p.kind, p.width, p.height, p.error) == ("image", 50, 40, None)
+
+
+def test_byte_copies_are_decoded_once(
+    tmp_path: Path, exiftool: ExifTool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mediafix.media import fingerprint, probe
+
+    original = make_jpeg(
+        tmp_path / "a" / "IMG_1.jpg", 5, (900, 700), Orientation="Rotate 90 CW"
+    )
+    copy = tmp_path / "b" / "IMG_1 (1).jpg"
+    copy.parent.mkdir()
+    copy.write_bytes(original.read_bytes())
+    other = make_jpeg(tmp_path / "a" / "IMG_2.jpg", 6, (900, 700))
+    decoded: list[int] = []
+    real = fingerprint.image_facts
+
+    def counting(data: bytes) -> fingerprint.ImageFacts:
+        decoded.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(fingerprint, "image_facts", counting)
+    monkeypatch.setattr(probe, "_FACTS_MEMO", type(probe._FACTS_MEMO)())
+    a, b, c = probe_batch([original, copy, other], exiftool)
+    assert len(decoded) == 2  # the copy reused the original's decode
+    assert (b.width, b.height, b.orientation, b.phash) == (a.width, a.height, 6, a.phash)
+    assert (a.width, a.height) == (700, 900)
+    assert c.phash != a.phash
+
+
+def test_largest_files_are_probed_first(tmp_path: Path) -> None:
+    from mediafix.pipeline import iter_found, largest_first
+
+    for name, size in [("small.jpg", 10), ("big.jpg", 3000), ("mid.jpg", 200), ("mid2.jpg", 200)]:
+        (tmp_path / name).write_bytes(b"x" * size)
+    order = [Path(f.path).name for f in largest_first(iter_found([tmp_path]))]
+    assert order[0] == "big.jpg" and order[-1] == "small.jpg"
+    assert set(order[1:3]) == {"mid.jpg", "mid2.jpg"}

@@ -27,6 +27,7 @@ from mediafix.pipeline import (
     batched,
     content_id,
     iter_found,
+    largest_first,
     run_parallel,
 )
 from mediafix.store import queries
@@ -186,7 +187,7 @@ def scan(
             with session_scope(engine) as session:
                 todo, unchanged = _changed(chunk, session)
             summary.unchanged += unchanged
-            yield from batched(todo)
+            yield from batched(largest_first(todo))
 
     for items in run_parallel(todo_batches(), options, workers or settings.workers, should_stop):
         save_analysed(engine, items, review_confidence, job_id)

@@ -32,6 +32,7 @@ __all__ = [
     "analyse_batch",
     "batched",
     "iter_found",
+    "largest_first",
     "run_parallel",
 ]
 
@@ -143,6 +144,16 @@ def batched(items: Iterable[Found], size: int = BATCH_SIZE) -> Iterator[list[Fou
             batch = []
     if batch:
         yield batch
+
+
+def largest_first(found: Iterable[Found]) -> list[Found]:
+    """``found`` ordered for probing: biggest files first, equal sizes side by side.
+
+    Big files go out while every worker is busy, so the last batches are quick ones and no
+    worker idles at the end; byte-for-byte copies (same size) land in one batch, where the
+    probe reuses the first one's decode.
+    """
+    return sorted(found, key=lambda f: -(f.size or 0))
 
 
 def iter_found(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Found]:

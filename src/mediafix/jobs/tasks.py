@@ -34,7 +34,13 @@ from mediafix.config import get_settings
 from mediafix.jobs import huey
 from mediafix.library import analyse_options, infer_sequences_in, save_analysed
 from mediafix.media.discover import Found
-from mediafix.pipeline import analyse_batch, batched, close_worker_exiftool, iter_found
+from mediafix.pipeline import (
+    analyse_batch,
+    batched,
+    close_worker_exiftool,
+    iter_found,
+    largest_first,
+)
 from mediafix.store import jobs as jobrows
 from mediafix.store import queries
 from mediafix.store.db import dispose_engines, get_engine, session_scope, upgrade
@@ -130,7 +136,7 @@ def _register(eng: Engine, job_id: int, paths: list[str]) -> None:
         with session_scope(eng) as s:
             if jobrows.heartbeat(s, job_id, message=f"finding files: {total + unchanged} so far"):
                 return
-            ids, skipped = _register_chunk(s, job_id, chunk)
+            ids, skipped = _register_chunk(s, job_id, largest_first(chunk))
         unchanged += skipped
         total += len(ids)
         for batch in batched(ids, PROBE_BATCH):  # type: ignore[arg-type]

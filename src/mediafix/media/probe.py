@@ -12,6 +12,7 @@ import os
 import stat
 import struct
 import zlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +37,11 @@ __all__ = [
 # larger files are hashed as a stream and not fingerprinted.
 MAX_IN_MEMORY = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
+# Image facts are a pure function of the bytes, so a byte-for-byte copy (a backup, a
+# forwarded photo, a second Takeout export) reuses the first copy's decode. Batches come
+# ordered by size, which puts copies side by side; a small memo per process is enough.
+_FACTS_MEMO: OrderedDict[str, fingerprint.ImageFacts] = OrderedDict()
+_FACTS_MEMO_SIZE = 1024
 _DECODABLE = frozenset({"jpeg", "png", "gif", "webp", "heic", "heif", "avif", "tiff", "bmp", "mpo"})
 # Videos in ISO base media files (boxes), whose top level is checked for a cut-short file.
 _BOXED_VIDEO = frozenset({"mp4", "mov", "3gp", "3g2"})
@@ -213,7 +219,7 @@ def _image_facts(probe: Probe, data: bytes | None, md: Mapping[str, Any]) -> Non
         probe.fail("too large to fingerprint (over 256 MB)")
         return
     try:
-        facts = fingerprint.image_facts(data)
+        facts = _facts_of(data, probe.sha256)
     except fingerprint.FingerprintError as exc:
         probe.fail(str(exc))
         return
@@ -221,6 +227,20 @@ def _image_facts(probe: Probe, data: bytes | None, md: Mapping[str, Any]) -> Non
     probe.orientation = facts.orientation
     if facts.phash is not None:
         probe.phash = format(facts.phash, f"0{max(facts.hash_bits // 4, 1)}x")
+
+
+def _facts_of(data: bytes, digest: str | None) -> fingerprint.ImageFacts:
+    if digest is None:
+        return fingerprint.image_facts(data)
+    facts = _FACTS_MEMO.get(digest)
+    if facts is None:
+        facts = fingerprint.image_facts(data)
+        _FACTS_MEMO[digest] = facts
+        if len(_FACTS_MEMO) > _FACTS_MEMO_SIZE:
+            _FACTS_MEMO.popitem(last=False)
+    else:
+        _FACTS_MEMO.move_to_end(digest)
+    return facts
 
 
 def _video_facts(probe: Probe, md: Mapping[str, Any]) -> None:
