@@ -80,3 +80,22 @@ def test_foreign_keys_enforced(tmp_path: Path) -> None:
         s.delete(s.scalars(select(Job)).one())
     with session_scope(get_engine(url)) as s:
         assert s.scalars(select(File)).one().job_id is None  # ON DELETE SET NULL ran
+
+
+@pytest.mark.postgres
+def test_concurrent_upgrades_of_a_fresh_postgres_database(pg_url: str, tmp_path: Path) -> None:
+    """Compose starts web and worker together; both run `db upgrade` on an empty database."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MEDIAFIX_DATABASE_URL": pg_url, "MEDIAFIX_DATA_DIR": str(tmp_path)}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mediafix.cli", "db", "upgrade"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in runs]
+    assert [code for code, _ in results] == [0, 0, 0], results
+    _check_schema(pg_url)

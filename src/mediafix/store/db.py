@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -110,6 +110,9 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
+_UPGRADE_LOCK = 0x6D656469  # any fixed number; "medi"
+
+
 def _alembic_config(url: str) -> Any:
     from alembic.config import Config
 
@@ -126,6 +129,10 @@ def upgrade(url: str, revision: str = "head") -> None:
     engine = get_engine(url)
     cfg = _alembic_config(url)
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Web and workers all upgrade at start; on a fresh database two CREATE TYPE/TABLE
+            # runs would collide, so they take turns (the lock ends with the transaction).
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
