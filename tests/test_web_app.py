@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from mediafix.web import create_app, queue, serve
-from tests.test_web_support import JSON, Web, web_app
+from tests.test_web_support import JSON, SCRIPT, Web, web_app
 
 
 @pytest.fixture
@@ -160,3 +160,31 @@ def test_every_api_route_is_documented(web: Web) -> None:
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         assert f"\n  {path}:\n" in openapi, f"{rule.rule} is not in docs/openapi.yaml"
         assert re.sub(r"<[^>]+>", "<>", rule.rule) in api, f"{rule.rule} is not in docs/api.md"
+
+
+def test_an_id_too_large_for_the_database_is_404(web: Web) -> None:
+    """Found by tests/test_openapi_fuzz.py: SQLite could not bind the number (a 500)."""
+    group = web.add_group("near", [web.add_file(), web.add_file()])
+    huge = "99753214976706366930944"
+    gets = (f"/files/{huge}", f"/thumbs/{huge}", f"/jobs/{2**31}", f"/review/duplicates/{huge}")
+    for url in gets:
+        response = web.get_json(url)
+        assert response.status_code == 404, url
+        assert "ids go up to" in response.json["error"]
+    # POST too: not a 405 because the GET rule for the same path was looked at first
+    for url in (f"/review/duplicates/{huge}", f"/review/timestamps/{huge}", f"/jobs/{huge}/cancel"):
+        response = web.client.post(url, json={"action": "suggestion"}, headers=SCRIPT)
+        assert response.status_code == 404, url
+    assert web.get_json(f"/review/duplicates/{group}").status_code == 200
+
+
+def test_json_bodies_are_strict(web: Web) -> None:
+    """Found probing the API (issue #8): Python's parser takes NaN and Infinity (which then
+    broke int(): a 500) and fails with RecursionError on deep nesting (a 500)."""
+    for data in ('{"duplicate_threshold": Infinity}', '{"review_confidence": NaN}',
+                 "[" * 100_000 + "]" * 100_000):  # fmt: skip
+        response = web.client.post(
+            "/settings", data=data, content_type="application/json", headers=SCRIPT
+        )
+        assert response.status_code == 400, data[:40]
+        assert response.json == {"error": "malformed JSON in the request body"}

@@ -278,3 +278,13 @@ def test_a_full_disk_is_507_and_leaves_no_parts(web: Web, monkeypatch: pytest.Mo
     assert response.status_code == 507
     assert response.json == {"error": "could not store the upload: No space left on device"}
     assert not any((uploads(web) / ".staging").rglob("part-*"))
+
+
+def test_a_path_too_long_is_400(rooted: Web, tmp_path: Path) -> None:
+    """Found probing the API (issue #8): Path.exists() raises for a name longer than the
+    file system allows instead of answering False (a 500)."""
+    long = tmp_path / "photos" / ("a" * 300)
+    created = rooted.client.post("/imports", json={"path": str(long)}, headers=SCRIPT)
+    assert created.status_code == 400 and "too long" in created.json["error"]
+    browsed = rooted.get_json(f"/imports/browse?path={long}")
+    assert browsed.status_code == 400 and "too long" in browsed.json["error"]

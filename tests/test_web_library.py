@@ -189,3 +189,33 @@ def test_library_stays_fast_at_20000_files(web: Web) -> None:
         assert response.status_code == 200, url
         assert took < 1.5, f"{url} took {took:.2f} s"
     assert len(web.get_json("/library?tag=Big&per_page=500").json) == 200
+
+
+def test_hostile_filters_and_ids_are_400_not_500(web: Web) -> None:
+    """Found probing the API (issue #8): int("²") raised although "²".isdigit(); a file id
+    beyond the database's INTEGER broke the query; a number as "q" broke the LIKE."""
+    ids = library(web)
+    for year in ("²", "1" * 5000):
+        response = web.get_json(f"/library?year={year}")
+        assert response.status_code == 400 and "year must be" in response.json["error"]
+    huge = web.client.post(
+        "/library/tags", json={"file_ids": [10**20, 2**31], "add": ["x"]}, headers=SCRIPT
+    )
+    assert huge.status_code == 400 and "which files" in huge.json["error"]
+    some = web.client.post(
+        "/library/tags", json={"file_ids": [ids["old"], 10**20], "add": ["x"]}, headers=SCRIPT
+    )
+    assert some.json["updated"] == 1 and some.json["files"] == 1
+    by_number = web.client.post(
+        "/library/tags", json={"filter": {"q": 5}, "add": ["x"]}, headers=SCRIPT
+    )
+    assert by_number.status_code == 200 and by_number.json["files"] == 0
+
+
+def test_a_tag_filter_is_cleaned_like_the_tags(web: Web) -> None:
+    """A NUL in ?tag= broke PostgreSQL's JSONB query (a 500, found probing issue #8); the
+    filter is cleaned the way stored tags are, so it can only find what could be stored."""
+    ids = library(web)
+    assert ids_of(web, "?tag=Italy%00") == [ids["old"]]
+    assert ids_of(web, "?tag=%20Italy%20") == [ids["old"]]
+    assert ids_of(web, "?tag=%00") == ids_of(web, "")

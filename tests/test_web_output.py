@@ -140,3 +140,13 @@ def test_browse_stays_inside_the_output(web: Web, tmp_path: Path) -> None:
     assert web.get_json("/output/browse?path=../").status_code == 403
     assert web.get_json("/output/browse?path=2030").status_code == 404
     assert web.get_json("/output/file?path=nothing.jpg").status_code == 404
+
+
+def test_a_path_too_long_is_400(web: Web) -> None:
+    """Found by tests/test_openapi_fuzz.py: Path.exists() raises for a name longer than
+    the file system allows instead of answering False (a 500)."""
+    web.settings.output_dir.mkdir(parents=True)
+    for url in ("/output/browse?path=" + "0" * 300, "/output/file?path=" + "a/" * 3000):
+        response = web.get_json(url)
+        assert response.status_code == 400, url
+        assert "too long" in response.json["error"]

@@ -122,3 +122,14 @@ def test_malformed_json_is_400(web: Web) -> None:
     assert response.status_code == 400
     not_object = web.client.post("/settings", json=[1, 2], headers=SCRIPT)
     assert not_object.status_code == 400 and "object" in not_object.json["error"]
+
+
+def test_hostile_values_are_400_not_500(web: Web, tmp_path: Path) -> None:
+    """Found probing the API (issue #8): ZoneInfo raises OSError for a folder ("Europe") or
+    a name too long, and Path.exists() raises for a path too long."""
+    for zone in ("Europe", "a" * 300):
+        response = save(web, timezone=zone)
+        assert response.status_code == 400 and "unknown time zone" in response.json["error"]
+    too_long = save(web, output_dir=str(tmp_path / ("a" * 300)))
+    assert too_long.status_code == 400 and "too long" in too_long.json["error"]
+    assert stored(web) == {}

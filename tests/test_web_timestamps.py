@@ -279,3 +279,22 @@ def test_parsers() -> None:
     assert parse_date("2019/09/19 5:38") == (datetime(2019, 9, 19, 5, 38), "minute")
     with pytest.raises(ValueError, match="zero"):
         parse_shift("0")
+
+
+def test_huge_numbers_are_400_not_500(web: Web) -> None:
+    """Found probing the API (issue #8): a numeric shift skipped parse_shift's bounds and
+    overflowed timedelta; bulk file ids of thousands of digits broke int(), and ids beyond
+    the database's INTEGER broke the query."""
+    file_id = uncertain(web)
+    for params in ({"shift_minutes": 10**20}, {"shift": -(10**9)}):
+        response = web.client.post(f"/review/timestamps/{file_id}", json=params, headers=SCRIPT)
+        assert response.status_code == 400 and "hundred years" in response.json["error"]
+    for ids in (["9" * 5000], [10**20, 2**31]):
+        response = web.client.post(
+            "/review/timestamps/bulk", json={"file_ids": ids, "accept": True}, headers=SCRIPT
+        )
+        assert response.status_code == 400 and "which files" in response.json["error"]
+    shifted = web.client.post(
+        f"/review/timestamps/{file_id}", json={"shift_minutes": 120}, headers=SCRIPT
+    )
+    assert shifted.status_code == 200 and shifted.json["taken_at"] == "2023-11-15T01:13:20"

@@ -57,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings.ensure_dirs()
     app = Flask(__name__)
     app.request_class = UploadRequest
+    app.url_map.converters["int"] = context.IdConverter  # ids a database can hold
     app.config.from_mapping(
         MEDIAFIX_PASSWORD=settings.password,
         # Whole uploads are large but finite; one request carries a batch of files.

@@ -9,22 +9,31 @@ or a friendly page, never a traceback.
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 from flask import Flask, abort, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import IntegerConverter
 
 from mediafix.config import Settings
 
 __all__ = [
+    "MAX_ID",
+    "IdConverter",
     "WebState",
     "abort_with",
+    "as_id",
     "body",
+    "check_lookup",
     "db",
     "engine",
     "int_arg",
@@ -101,6 +110,26 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(close_db)
 
 
+MAX_ID = 2**31 - 1  # the largest value of an INTEGER id column (PostgreSQL's int4)
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in a route: a whole number an id column can hold; a larger one is a 404.
+
+    Found by tests/test_openapi_fuzz.py: ``GET /files/99753214976706366930944`` was a 500
+    (SQLite: "Python int too large to convert to SQLite INTEGER"; PostgreSQL: "integer out
+    of range").
+    """
+
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        if number > MAX_ID:
+            # Not a ValidationError: werkzeug would answer 405 when a rule for another
+            # method has the same path (POST /review/duplicates/<id> after its GET).
+            raise NotFound(f"no such id: {value} (ids go up to {MAX_ID})")
+        return number
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -121,6 +150,10 @@ def abort_with(status: int, message: str) -> NoReturn:
     abort(status, description=message)
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
 def body() -> Mapping[str, Any]:
     """The request's parameters: its JSON object, or its form (lists kept for repeated keys).
 
@@ -130,8 +163,12 @@ def body() -> Mapping[str, Any]:
         raw = request.get_data(cache=True)
         if not raw.strip():
             return {}
-        data = request.get_json(silent=True)
-        if data is None:
+        try:
+            # Strict JSON, found fuzzing the API (issue #8): Python's parser takes NaN and
+            # Infinity (an Infinity reaching int() was a 500) and raises RecursionError for
+            # arrays nested a few thousand deep (a 500 too).
+            data = json.loads(raw, parse_constant=_not_json)
+        except (ValueError, RecursionError):
             abort_with(400, "malformed JSON in the request body")
         if not isinstance(data, dict):
             abort_with(400, "the JSON body must be an object")
@@ -146,6 +183,39 @@ def as_list(value: Any) -> list[Any]:
     if isinstance(value, list | tuple):
         return list(value)
     return [value]
+
+
+def as_id(value: Any) -> int | None:
+    """``value`` (a whole number, or its digits) as an id the database can look up, or None.
+
+    Larger numbers name no row, and the database driver fails on them instead of finding
+    nothing (found fuzzing the API, issue #8).
+    """
+    text = str(value).strip()
+    if not text.isdecimal() or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
+_MISSING = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # what Path.exists() ignores
+
+
+def check_lookup(path: Path, shown: str, denied: int = 403) -> None:
+    """Stop the request when the system refuses to look ``path`` up at all.
+
+    ``Path.exists()`` and ``is_dir()`` answer False for a missing path but raise for a name
+    longer than the file system allows (400 here) or a folder that may not be searched
+    (``denied``); such requests were 500s (found fuzzing the API, issue #8).
+    """
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno in _MISSING:
+            return
+        if exc.errno == errno.ENAMETOOLONG:
+            abort_with(400, f"the path is too long: {shown[:80]}...")
+        abort_with(denied, f"cannot read {shown}: {exc.strerror or exc}")
 
 
 def int_arg(name: str, default: int, low: int = 0, high: int = 1_000_000_000) -> int:

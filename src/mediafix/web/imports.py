@@ -21,7 +21,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
 from mediafix.web import queue
-from mediafix.web.context import abort_with, body, settings, wants_json
+from mediafix.web.context import abort_with, body, check_lookup, settings, wants_json
 from mediafix.web.uploads import (
     UPLOAD_ID,
     InsufficientStorage,
@@ -163,6 +163,7 @@ def resolve_in_roots(raw: object) -> Path:
             f"{raw} is outside the folders the web page may import from "
             f"({', '.join(os.fspath(r) for r in roots)})",
         )
+    check_lookup(real, raw)
     if not real.exists():
         abort_with(404, f"no such file or folder on the server: {raw}")
     return real

@@ -11,7 +11,16 @@ from flask.typing import ResponseReturnValue
 from mediafix.media.tags import clean_tag, file_tags
 from mediafix.store import review
 from mediafix.store.models import File
-from mediafix.web.context import abort_with, as_list, body, db, int_arg, is_htmx, wants_json
+from mediafix.web.context import (
+    MAX_ID,
+    abort_with,
+    as_list,
+    body,
+    db,
+    int_arg,
+    is_htmx,
+    wants_json,
+)
 from mediafix.web.helpers import Pager
 from mediafix.web.security import safe_next
 from mediafix.web.timestamps import _list_headers, home_zone
@@ -31,9 +40,10 @@ def _filter(args: Any) -> review.LibraryFilter:
     if year == "none":
         flt.undated = True
     elif year:
-        if not str(year).isdigit() or not 1800 <= int(year) <= 2200:
+        text = str(year)  # int() refuses "²" (a digit) and 5000 digits: were 500s (issue #8)
+        if not (text.isdecimal() and len(text) <= 4) or not 1800 <= int(text) <= 2200:
             abort_with(400, f"year must be a year like 2019, not {year!r}")
-        flt.year = int(year)
+        flt.year = int(text)
     status = args.get("status") or None
     if status is not None and status not in review.FILE_STATUSES:
         abort_with(400, f"unknown status {status!r}")
@@ -42,8 +52,9 @@ def _filter(args: Any) -> review.LibraryFilter:
     if kind is not None and kind not in KINDS:
         abort_with(400, f"kind must be one of {', '.join(KINDS)}")
     flt.kind = kind
-    flt.tag = args.get("tag") or None
-    flt.q = args.get("q") or None
+    # Cleaned the way stored tags are: a NUL broke PostgreSQL's JSONB query (a 500, issue #8).
+    flt.tag = clean_tag(str(args.get("tag") or "")) or None
+    flt.q = str(args.get("q") or "") or None  # a number in a JSON filter was a 500 (#8)
     flt.review = str(args.get("review") or "") in ("1", "true", "on", "yes")
     return flt
 
@@ -144,9 +155,11 @@ def tags() -> ResponseReturnValue:
         ids = []
         for value in as_list(params.get("file_ids")):
             try:
-                ids.append(int(value))
+                number = int(value)
             except (TypeError, ValueError):
                 abort_with(400, f"file_ids must be whole numbers, not {value!r}")
+            if abs(number) <= MAX_ID:  # a larger one is no file's and broke the query (#8)
+                ids.append(number)
         if not ids:
             abort_with(400, 'say which files: "file_ids" (a list) or "filter"')
     if len(ids) > TAG_LIMIT:

@@ -22,6 +22,7 @@ from mediafix.web import output_adapter
 from mediafix.web.context import (
     abort_with,
     body,
+    check_lookup,
     db,
     engine,
     int_arg,
@@ -134,6 +135,7 @@ def _inside_output(rel: str) -> Path:
     target = (root / rel.lstrip("/")).resolve()
     if target != root and not target.is_relative_to(root):
         abort_with(403, "that path is outside the output folder")
+    check_lookup(target, rel)
     return target
 
 

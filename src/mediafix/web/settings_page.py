@@ -18,7 +18,7 @@ from flask.typing import ResponseReturnValue
 
 from mediafix.store import queries
 from mediafix.web import queue
-from mediafix.web.context import abort_with, body, db, settings, wants_json
+from mediafix.web.context import abort_with, body, check_lookup, db, settings, wants_json
 
 bp = Blueprint("settings", __name__)
 
@@ -84,6 +84,7 @@ def validate(params: Any) -> dict[str, Any]:
         if not raw or not os.path.isabs(os.path.expanduser(raw)) or "\x00" in raw:
             abort_with(400, "output_dir must be an absolute folder path (starting with /)")
         path = Path(os.path.expanduser(raw))
+        check_lookup(path, raw, denied=400)
         if path.exists() and not path.is_dir():
             abort_with(400, f"output_dir {raw} is a file, not a folder")
         data = settings().data_dir
@@ -94,7 +95,7 @@ def validate(params: Any) -> dict[str, Any]:
         raw = str(params["timezone"] or "").strip()
         try:
             ZoneInfo(raw)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe", 300 x "a" (#8)
             abort_with(400, f"unknown time zone {raw!r} (use an IANA name like Europe/Berlin)")
         clean["timezone"] = raw
     if "move" in params:

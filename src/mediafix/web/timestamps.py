@@ -19,6 +19,7 @@ from mediafix.store import queries, review
 from mediafix.store.models import File
 from mediafix.web.context import (
     abort_with,
+    as_id,
     as_list,
     body,
     db,
@@ -126,7 +127,8 @@ def _change_for(f: File, params: Any) -> review.DateChange:
             return review.DateChange(value, offset, source, precision, "typed")
         shift = params.get("shift_minutes") or params.get("shift")
         if shift not in (None, ""):
-            return _shifted(f, int(shift) if isinstance(shift, int) else parse_shift(str(shift)))
+            # parse_shift bounds a number too (an unchecked one overflowed timedelta: #8).
+            return _shifted(f, parse_shift(shift if isinstance(shift, int) else str(shift)))
     except ValueError as exc:
         abort_with(400, str(exc))
     abort_with(
@@ -204,7 +206,7 @@ def bulk() -> ResponseReturnValue:
     ``"shift": "+2h"``, ``"accept": true`` or ``"taken_at"`` (+ ``"utc_offset"``)."""
     params = body()
     s = db()
-    ids = [int(i) for i in as_list(params.get("file_ids")) if str(i).strip().isdigit()]
+    ids = [i for i in map(as_id, as_list(params.get("file_ids"))) if i is not None]
     folder = params.get("folder")
     if not ids and not folder:
         abort_with(400, 'say which files: "file_ids" (a list) or "folder" (its absolute path)')
