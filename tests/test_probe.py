@@ -199,3 +199,17 @@ def test_largest_files_are_probed_first(tmp_path: Path) -> None:
     order = [Path(f.path).name for f in largest_first(iter_found([tmp_path]))]
     assert order[0] == "big.jpg" and order[-1] == "small.jpg"
     assert set(order[1:3]) == {"mid.jpg", "mid2.jpg"}
+
+
+def test_balanced_batches_end_small(tmp_path: Path) -> None:
+    from mediafix.media.discover import Found
+    from mediafix.pipeline import balanced_batches
+
+    found = [Found(path=f"/p/{i}", root="/p", rel_path=str(i), size=i, mtime=0.0)
+             for i in range(200)]
+    batches = list(balanced_batches(found, workers=2, size=32))
+    flat = [f.size for b in batches for f in b]
+    assert sorted(flat, reverse=True) == flat == list(range(199, -1, -1))  # all, biggest first
+    sizes = [len(b) for b in batches]
+    assert sizes[0] == 32 and max(sizes[-4:]) <= 8  # the tail is in small batches
+    assert list(balanced_batches([], workers=2)) == []

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests import test_faults, test_hostile
+from tests import test_openapi_fuzz as fuzz
 from tests.hostile import CASES, Case
 from tests.test_faults import FAULTS, Fault
 
@@ -58,6 +59,7 @@ def render_summary() -> str:
     names = sum(1 for c in CASES if c.id.startswith("name-"))
     errors = sum(1 for c in CASES if c.expect == "error")
     passing = sum(1 for f in FAULTS if not f.expected_failure)
+    operations = len(list(fuzz.SCHEMA.get_all_operations()))
     lines = [
         "| suite | door | cases | result |",
         "|---|---|---|---|",
@@ -73,6 +75,12 @@ def render_summary() -> str:
         f"{names} | only absolute paths and mediafix's own options reach exiftool |",
         f"| faults | SIGKILL, PostgreSQL stop, full disk | {len(FAULTS)} | {passing} hold; "
         f"{len(FAULTS) - passing} expected failures (fixes described below) |",
+        f"| hostile requests | schemathesis on `docs/openapi.yaml`, through WSGI | "
+        f"{operations} operations x (examples + coverage + {fuzz.MAX_EXAMPLES} generated) | "
+        "no 5xx; every status, content type, body and header as documented |",
+        f"| hostile requests | the same with a password set and no credentials | "
+        f"{operations} operations x {fuzz.LOCKED_EXAMPLES} | 401 with a JSON error, except "
+        f"{' and '.join(f'`{op}`' for op in sorted(fuzz.OPEN))} |",
     ]
     return "\n".join(lines) + "\n"
 

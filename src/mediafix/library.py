@@ -24,10 +24,10 @@ from mediafix.media.values import Precision
 from mediafix.pipeline import (
     Analysed,
     AnalyseOptions,
+    balanced_batches,
     batched,
     content_id,
     iter_found,
-    largest_first,
     run_parallel,
 )
 from mediafix.store import queries
@@ -181,15 +181,17 @@ def scan(
             or settings.review_confidence
         )
 
+    n_workers = workers or settings.workers
+
     def todo_batches() -> Iterator[list[Found]]:
         for chunk in batched(iter_found(paths), LOOKUP_CHUNK):
             summary.seen += len(chunk)
             with session_scope(engine) as session:
                 todo, unchanged = _changed(chunk, session)
             summary.unchanged += unchanged
-            yield from batched(largest_first(todo))
+            yield from balanced_batches(todo, n_workers)
 
-    for items in run_parallel(todo_batches(), options, workers or settings.workers, should_stop):
+    for items in run_parallel(todo_batches(), options, n_workers, should_stop):
         save_analysed(engine, items, review_confidence, job_id)
         for item in items:
             summary.probed += 1

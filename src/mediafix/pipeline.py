@@ -12,6 +12,7 @@ few batches are in flight at once.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -22,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from mediafix.media.dates import DateOptions, DateVerdict, date_file
 from mediafix.media.discover import Found, discover
-from mediafix.media.exiftool import ExifTool
+from mediafix.media.exiftool import ExifTool, ExifToolError
 from mediafix.media.probe import Probe, meta_value, probe_batch
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "AnalyseOptions",
     "Analysed",
     "analyse_batch",
+    "balanced_batches",
     "batched",
     "iter_found",
     "largest_first",
@@ -133,6 +135,10 @@ def _worker_init() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Start exiftool now, so perl loads while the parent is still finding files; if it
+    # cannot start, the first batch says so for each of its files.
+    with contextlib.suppress(ExifToolError):
+        _worker_exiftool()
 
 
 def batched(items: Iterable[Found], size: int = BATCH_SIZE) -> Iterator[list[Found]]:
@@ -144,6 +150,25 @@ def batched(items: Iterable[Found], size: int = BATCH_SIZE) -> Iterator[list[Fou
             batch = []
     if batch:
         yield batch
+
+
+def balanced_batches(
+    found: Iterable[Found], workers: int, size: int = BATCH_SIZE
+) -> Iterator[list[Found]]:
+    """``found`` in batches for ``workers`` processes, largest files first.
+
+    Full batches while there is plenty left, then small ones, so that at the end no
+    worker sits idle while another works through a whole batch.
+    """
+    ordered = largest_first(found)
+    done, total = 0, len(ordered)
+    while total - done > workers * size:
+        yield ordered[done : done + size]
+        done += size
+    small = max(1, -(-(total - done) // (workers * 4)))
+    while done < total:
+        yield ordered[done : done + small]
+        done += small
 
 
 def largest_first(found: Iterable[Found]) -> list[Found]:
