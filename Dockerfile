@@ -19,7 +19,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY src ./src
-RUN pip install '.[video]' && pip install waitress
+RUN pip install '.[video]'
 
 COPY docker/entrypoint.sh /usr/local/bin/mediafix-entrypoint
 RUN chmod 0755 /usr/local/bin/mediafix-entrypoint \

@@ -146,6 +146,24 @@ def test_stop_worker_terminates_then_waits() -> None:
     assert proc.poll() is not None
 
 
+def test_serve_on_a_taken_port_is_one_clear_line(settings_env: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "mediafix.cli", "serve", "--port", str(port)],
+            capture_output=True, text=True, timeout=60,
+        )
+    assert done.returncode != 0
+    assert done.stderr.strip() == (
+        f"mediafix: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert "running at" not in done.stdout  # no URL printed for a server that is not there
+
+
 def test_every_api_route_is_documented(web: Web) -> None:
     """docs/api.md and docs/openapi.yaml name every route (STYLE habit 12)."""
     import re

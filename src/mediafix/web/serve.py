@@ -1,7 +1,7 @@
 """``mediafix serve``: the whole product on one machine - the web app and its workers.
 
 ``run`` starts the job consumer as a child process (``mediafix worker -w N``), serves the
-app (with waitress when it is installed, else werkzeug's threaded server) and, on exit,
+app (werkzeug's threaded server, which streams uploads) and, on exit,
 stops the consumer gracefully: SIGTERM, a wait for the running batch, SIGKILL only if it
 hangs.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import types
@@ -41,15 +42,25 @@ def stop_worker(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) ->
         return proc.wait(timeout=10)
 
 
-def _serve(app: Any, host: str, port: int, threads: int) -> None:
-    try:
-        import waitress
-    except ImportError:
-        from werkzeug.serving import run_simple
+def _listen(app: Any, host: str, port: int) -> Any:
+    # werkzeug's threaded server hands the app the request body as a stream, so an upload
+    # goes straight to DATA_DIR/uploads (waitress would first spool it to the system's temp
+    # folder: twice the disk for a 50 GB upload). make_server rather than run_simple: no
+    # development-server banner for people who run this on purpose. The socket is bound
+    # here so that a taken port is one line from us, not werkzeug's two and its exit.
+    from werkzeug.serving import make_server
 
-        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
-        return
-    waitress.serve(app, host=host, port=port, threads=threads, max_request_body_size=2**46)
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise SystemExit(f"mediafix: cannot listen on {host}:{port}: {reason}") from exc
+    with sock:
+        return make_server(host, port, app, threaded=True, fd=sock.fileno())
 
 
 def run(
@@ -57,13 +68,13 @@ def run(
     port: int = 8000,
     embedded_worker: bool = True,
     workers: int | None = None,
-    threads: int = 8,
 ) -> None:
     """Serve mediafix at ``http://host:port/`` until interrupted (Ctrl-C or SIGTERM)."""
     from mediafix.web import create_app
 
     settings = get_settings()
     app = create_app()
+    server = _listen(app, host, port)
     proc = start_worker(workers) if embedded_worker else None
 
     def _terminate(_signum: int, _frame: types.FrameType | None) -> None:
@@ -82,10 +93,11 @@ def run(
     if proc is not None:
         print(f"worker process {proc.pid} started (pid {os.getpid()} serves the pages)", flush=True)
     try:
-        _serve(app, host, port, threads)
+        server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
+        server.server_close()
         signal.signal(signal.SIGTERM, previous)
         if proc is not None:
             print("stopping the worker...", flush=True)
