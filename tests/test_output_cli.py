@@ -5,14 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from mediafix import output
 from mediafix.cli import main
+from mediafix.config import get_settings
 from mediafix.media.exiftool import ExifTool
+from mediafix.media.plan import Plan
+from mediafix.store.db import get_engine
 from tests.conftest import make_jpeg
 
 
@@ -105,3 +111,69 @@ def test_undo_refuses_a_changed_output(scanned: Path, tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert edited.is_file()  # a file the user changed is never deleted
     assert "changed" in result.output
+
+
+def _backdate(root: Path) -> None:
+    """Make every folder and file under ``root`` an hour old: a preview only keeps a plan
+    whose folders have settled (a change within an mtime's resolution could go unseen)."""
+    old = time.time() - 3600
+    for p in [*sorted(root.rglob("*"), reverse=True), root]:
+        os.utime(p, (old, old))
+
+
+def _targets(plan: Plan) -> dict[str, str]:
+    return {Path(i.source).name: i.target for i in plan.items}
+
+
+@pytest.mark.parametrize("change_counter", [True, False], ids=["data_version", "rows"])
+def test_preview_is_kept_only_while_nothing_it_read_changed(
+    scanned: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change_counter: bool
+) -> None:
+    if not change_counter:  # as on PostgreSQL: the rows are read again and compared
+        monkeypatch.setattr(output, "_change_counter", lambda engine: None)
+    settings = get_settings()
+    engine = get_engine(settings.database_url)
+    out = settings.output_dir
+    first = output.preview(engine, settings)
+    assert output.preview(engine, settings) is first  # nothing changed: the same plan
+    assert output.preview(engine, settings, include_review=True) is not first
+
+    # A date confirmed by another connection (a worker, the CLI) is seen at once.
+    with sqlite3.connect(settings.data_dir / "mediafix.db") as db:
+        db.execute("UPDATE files SET taken_at = '2019-09-19 06:00:00.000000' "
+                   "WHERE name LIKE 'IMG_0001%'")
+    second = output.preview(engine, settings)
+    assert _targets(second)["IMG_0001 {beach,family}.JPG"] == str(
+        out / "2019" / "20190919_060000.jpg")
+
+    # Someone else's file appears at the target: the next preview steps around it ...
+    (out / "2019").mkdir(parents=True)
+    (out / "2019" / "20190919_060000.jpg").write_bytes(b"not ours")
+    _backdate(out)
+    third = output.preview(engine, settings)
+    assert _targets(third)["IMG_0001 {beach,family}.JPG"] == str(
+        out / "2019" / "20190919_060000_1.jpg")
+    assert output.preview(engine, settings) is third  # settled folders: kept
+    # ... and when that name is taken too (a name added to a folder it looked in) ...
+    (out / "2019" / "20190919_060000_1.jpg").write_bytes(b"not ours either")
+    fourth = output.preview(engine, settings)
+    assert _targets(fourth)["IMG_0001 {beach,family}.JPG"] == str(
+        out / "2019" / "20190919_060000_2.jpg")
+    # ... or when a file it compared changes in place (same name, now our bytes).
+    _backdate(out)
+    settled = output.preview(engine, settings)
+    assert settled is not fourth and settled == fourth  # an mtime moved: planned again
+    assert output.preview(engine, settings) is settled
+    source = scanned / "Trip to Rome" / "IMG_0001 {beach,family}.JPG"
+    folder = os.stat(out / "2019")
+    (out / "2019" / "20190919_060000.jpg").write_bytes(source.read_bytes())
+    os.utime(out / "2019", ns=(folder.st_atime_ns, folder.st_mtime_ns))  # names unchanged
+    fifth = output.preview(engine, settings)
+    (item,) = [i for i in fifth.items if Path(i.source) == source]
+    assert item.target == str(out / "2019" / "20190919_060000.jpg")
+    assert item.action.value == "skip" and "identical" in (item.skip_reason or "")
+
+    # An apply writes a journal: what it wrote is then "already written".
+    _run("apply")
+    after = output.preview(engine, settings)
+    assert all(i.action.value == "skip" for i in after.items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,35 @@ def test_a_path_too_long_is_400(web: Web) -> None:
         response = web.get_json(url)
         assert response.status_code == 400, url
         assert "too long" in response.json["error"]
+
+
+def test_a_folder_the_server_cannot_read_is_said_not_a_500(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A NAS share with a sub-folder this process may not list. Root reads any folder
+    whatever its mode, so the refusal is injected where the listing happens."""
+    out = web.settings.output_dir
+    for year in ("2019", "2020"):
+        (out / year).mkdir(parents=True)
+        (out / year / f"{year}0101_000000.jpg").write_bytes(b"jpeg")
+    locked = str(out / "2020")
+    real_scandir = os.scandir
+
+    def scandir(path: Any = ".") -> Any:
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", locked)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    top = web.get_json("/output/browse")
+    assert top.status_code == 200
+    assert top.json["folders"] == [
+        {"name": "2019", "path": "2019", "entries": 1},
+        {"name": "2020", "path": "2020", "entries": None},
+    ]
+    assert "cannot be read" in web.client.get("/output/browse").get_data(as_text=True)
+    inside = web.get_json("/output/browse?path=2020")
+    assert inside.status_code == 403
+    assert inside.json == {"error": "cannot read '2020': Permission denied"}
+    page = web.client.get("/output/browse?path=2020")
+    assert page.status_code == 403 and "Permission denied" in page.get_data(as_text=True)

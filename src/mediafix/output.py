@@ -7,20 +7,25 @@ The CLI (``mediafix plan/apply/undo``), the ``output`` job and the web page call
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, select, type_coerce
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mediafix.config import Settings
 from mediafix.media.apply import ApplyResult, UndoResult, apply_plan, read_journal, undo
 from mediafix.media.exiftool import ExifTool
-from mediafix.media.plan import Plan, PlanInput, make_plan
+from mediafix.media.plan import DiskReads, Plan, PlanInput, make_plan
 from mediafix.store import queries
 from mediafix.store.db import session_scope
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
@@ -56,6 +61,42 @@ def journal_dir(settings: Settings) -> str:
     return str(path)
 
 
+def _json_list(value: Any) -> tuple[Any, ...]:
+    """A JSON list column read as text (SQLite) or as a value (a driver that decodes JSON)."""
+    if isinstance(value, str):
+        if value == "[]":  # nearly every row: skip the decoder
+            return ()
+        value = json.loads(value)
+    return tuple(value or ())
+
+
+# What a plan needs of a file: no ``meta`` or ``candidates`` (the big JSON blobs), no ORM
+# objects. ``sidecars`` and ``tags`` come as their JSON text, decoded only when not empty.
+_PLAN_COLUMNS = (
+    File.id,
+    File.path,
+    File.root,
+    File.rel_path,
+    File.sha256,
+    File.kind,
+    File.format,
+    File.ext,
+    File.size,
+    File.taken_at,
+    File.utc_offset,
+    File.taken_at_utc,
+    File.date_precision,
+    File.status,
+    File.error,
+    File.bundle,
+    type_coerce(File.sidecars, Text),
+    type_coerce(File.tags, Text),
+    File.date_source,
+    File.confidence_level,
+    File.date_reason,
+)
+
+
 def plan_inputs(session: Session) -> list[PlanInput]:
     """One ``PlanInput`` per media file, with the duplicate decisions applied.
 
@@ -63,21 +104,40 @@ def plan_inputs(session: Session) -> list[PlanInput]:
     RAW + JPEG) stay whole: a bundle is discarded only when one of its members is discarded
     and none is kept by a group, otherwise every member is written.
     """
-    rows = session.scalars(
-        select(File).where(File.kind.in_(("image", "video"))).order_by(File.id)
-    ).all()
-    keep_by_file: dict[int, bool] = {}
-    reason_by_file: dict[int, str] = {}
-    groups = session.execute(
+    return _inputs(*_library_rows(session))
+
+
+_Rows = list[tuple[Any, ...]]
+
+
+def _library_rows(session: Session) -> tuple[_Rows, _Rows]:
+    """Everything a plan reads from the library: the media files (``_PLAN_COLUMNS``) and
+    the duplicate group members, as plain tuples (so two reads compare with ``==``)."""
+    # Core rows through the session's connection: no ORM loading machinery per row.
+    connection = session.connection()
+    rows = connection.execute(
+        select(*_PLAN_COLUMNS).where(File.kind.in_(("image", "video"))).order_by(File.id)
+    )
+    groups = connection.execute(
         select(
             DuplicateMember.file_id,
             DuplicateMember.keep,
             DuplicateGroup.id,
             DuplicateGroup.type,
             DuplicateGroup.keeper_id,
-        ).join(DuplicateGroup, DuplicateGroup.id == DuplicateMember.group_id)
-    ).all()
-    paths = {r.id: r.path for r in rows}
+        )
+        .join(DuplicateGroup, DuplicateGroup.id == DuplicateMember.group_id)
+        # A file discarded by two groups is told of the last: in group order, as SQLite
+        # has always read this join (and the rows must compare equal from read to read).
+        .order_by(DuplicateMember.group_id, DuplicateMember.file_id)
+    )
+    return [tuple(r) for r in rows.all()], [tuple(g) for g in groups.all()]
+
+
+def _inputs(rows: _Rows, groups: _Rows) -> list[PlanInput]:
+    keep_by_file: dict[int, bool] = {}
+    reason_by_file: dict[int, str] = {}
+    paths = {r[0]: r[1] for r in rows}
     for file_id, keep, group_id, kind, keeper_id in groups:
         if keep:
             keep_by_file[file_id] = True
@@ -86,63 +146,209 @@ def plan_inputs(session: Session) -> list[PlanInput]:
             keeper = os.path.basename(paths.get(keeper_id or -1, "")) or "another copy"
             reason_by_file[file_id] = f"{kind} duplicate of {keeper} (group #{group_id})"
 
-    by_bundle: dict[str, list[File]] = defaultdict(list)
+    by_bundle: dict[str, list[int]] = defaultdict(list)
     for r in rows:
-        if r.bundle:
-            by_bundle[r.bundle].append(r)
+        if r[15]:  # bundle
+            by_bundle[r[15]].append(r[0])
     for members in by_bundle.values():
-        states = [keep_by_file.get(m.id) for m in members]
+        states = [keep_by_file.get(m) for m in members]
         discard = False in states and True not in states
         for m in members:
             if discard:
-                keep_by_file[m.id] = False
-                reason_by_file.setdefault(m.id, "its bundle partner is a discarded duplicate")
-            elif keep_by_file.get(m.id) is False:
-                keep_by_file[m.id] = True  # a kept partner keeps the whole bundle
+                keep_by_file[m] = False
+                reason_by_file.setdefault(m, "its bundle partner is a discarded duplicate")
+            elif keep_by_file.get(m) is False:
+                keep_by_file[m] = True  # a kept partner keeps the whole bundle
 
     inputs = []
-    for r in rows:
-        keep = keep_by_file.get(r.id, True)
+    for (file_id, path, root, rel_path, sha256, kind, fmt, ext, size, taken_at, utc_offset,
+         taken_at_utc, date_precision, status, error, bundle, sidecars, tags, date_source,
+         confidence_level, date_reason) in rows:
+        keep = keep_by_file.get(file_id, True)
         # A date that only comes from the file's mtime is a copy date, not a capture date:
         # such a file is written to undated/ unless a person confirmed a date.
-        mtime_only = r.date_source in (None, "file:mtime")
+        mtime_only = date_source in (None, "file:mtime")
         inputs.append(
             PlanInput(
-                file_id=r.id,
-                path=r.path,
-                root=r.root,
-                rel_path=r.rel_path,
-                sha256=r.sha256,
-                kind=r.kind,
-                format=r.format or "unknown",
-                ext=r.ext or "",
-                size=r.size,
-                taken_at=None if mtime_only else r.taken_at,
-                utc_offset=None if mtime_only else r.utc_offset,
-                taken_at_utc=None if mtime_only else r.taken_at_utc,
-                date_precision=r.date_precision,
-                status=r.status,
-                error=r.error,
+                file_id=file_id,
+                path=path,
+                root=root,
+                rel_path=rel_path,
+                sha256=sha256,
+                kind=kind,
+                format=fmt or "unknown",
+                ext=ext or "",
+                size=size,
+                taken_at=None if mtime_only else taken_at,
+                utc_offset=None if mtime_only else utc_offset,
+                taken_at_utc=None if mtime_only else taken_at_utc,
+                date_precision=date_precision,
+                status=status,
+                error=error,
                 keep=keep,
-                discard_reason=None if keep else reason_by_file.get(r.id),
-                bundle=r.bundle,
-                sidecars=tuple(r.sidecars or ()),
-                tags=tuple(r.tags or ()),
+                discard_reason=None if keep else reason_by_file.get(file_id),
+                bundle=bundle,
+                sidecars=_json_list(sidecars),
+                tags=_json_list(tags),
                 review_reason=(
-                    f"date uncertain ({r.confidence_level or 'none'} confidence): "
-                    f"{r.date_reason or 'no date found'}"
+                    f"date uncertain ({confidence_level or 'none'} confidence): "
+                    f"{date_reason or 'no date found'}"
                 )
-                if r.status == "review"
+                if status == "review"
                 else None,
             )
         )
     return inputs
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """A plan and everything it was made from (the last preview of this process)."""
+
+    key: tuple[Any, ...]  # database, output folders, include_review, journals
+    version: tuple[Any, ...] | None  # the database's change counter when the rows were read
+    out: str
+    rows: _Rows | None  # without a change counter: the rows, to compare (tens of MB)
+    groups: _Rows | None
+    disk: tuple[Any, ...]
+    plan: Plan
+
+
+_last_preview: _Planned | None = None
+# A folder or file changed this recently may change again within its mtime's resolution
+# (or a clock apart): a plan that read it is not kept (git's "racy clean" rule).
+_SETTLED_NS = 5 * 10**9
+
+
+class _ChangeCounter:
+    """SQLite's ``PRAGMA data_version`` on a read-only connection of its own: it changes
+    whenever another connection (this process's pool, a worker, the CLI) commits a change,
+    so while it stands still the library's rows are as they were (no need to read them).
+    ``None`` when unknown (PostgreSQL, an in-memory database, any error)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._which: tuple[Any, ...] = ()  # process, file, its inode; a serial number
+        self._serial = 0
+
+    def __call__(self, engine: Engine) -> tuple[Any, ...] | None:
+        url = engine.url
+        path = url.database
+        if url.get_backend_name() != "sqlite" or not path or path == ":memory:" or (
+            path.startswith("file:")
+        ):
+            return None
+        path = os.path.abspath(path)
+        with self._lock:
+            try:
+                st = os.stat(path)
+                which = (os.getpid(), path, st.st_dev, st.st_ino)
+                if self._conn is None or self._which[:-1] != which:
+                    if self._conn is not None and self._which[0] == os.getpid():
+                        self._conn.close()
+                    self._conn = None
+                    self._serial += 1
+                    self._conn = sqlite3.connect(
+                        Path(path).as_uri() + "?mode=ro",
+                        uri=True,
+                        check_same_thread=False,
+                        isolation_level=None,
+                    )
+                    self._which = (*which, self._serial)
+                (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+            except (OSError, sqlite3.Error):
+                self._conn = None
+                return None
+            return (*self._which, version)
+
+
+_change_counter = _ChangeCounter()
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _disk_state(reads: DiskReads, journals: str) -> tuple[Any, ...]:
+    """The state of what a plan read from disk: the journals (append-only), the folders it
+    looked in (their mtime changes with every name added or removed), the files it hashed."""
+    try:
+        with os.scandir(journals) as entries:
+            names = sorted(e.name for e in entries if e.name.endswith(".jsonl"))
+    except OSError:
+        names = []
+    return (
+        tuple((n, _stat(os.path.join(journals, n))) for n in names),
+        tuple((f, _stat(f)) for f in sorted(reads.folders)),
+        tuple((f, _stat(f)) for f in sorted(reads.files)),
+    )
+
+
+def _settled(disk: tuple[Any, ...], started_ns: int) -> bool:
+    return all(
+        state is None or state[1] < started_ns - _SETTLED_NS
+        for part in disk
+        for _path, state in part
+    )
+
+
 def preview(
     engine: Engine, settings: Settings, output: str | None = None, *, include_review: bool = False
 ) -> Plan:
-    """The plan for the library as it stands (writes nothing)."""
+    """The plan for the library as it stands (writes nothing).
+
+    Planning a big library takes a while, so the last plan is kept and given again while
+    the library, the journals and what the plan read from the output folder are unchanged:
+    with SQLite while nothing was committed since (``_ChangeCounter``), otherwise while
+    the rows read again compare equal; and while the journals' and the folders' mtimes are
+    as they were. The plan returned may be that shared one: read it, never change it.
+    """
+    global _last_preview
+    journals = journal_dir(settings)
+    key = (str(engine.url), output, str(settings.output_dir), include_review, journals)
+    version = _change_counter(engine)  # before the rows: a commit after it shows next time
+    last = _last_preview if _last_preview is not None and _last_preview.key == key else None
+    if (
+        last is not None
+        and version is not None
+        and version == last.version
+        and last.disk == _disk_state(last.plan.reads, journals)
+    ):
+        return last.plan
+    with session_scope(engine) as s:
+        out = output_dir_for(settings, s, output)
+        rows, groups = _library_rows(s)
+    if (
+        last is not None
+        and last.rows is not None
+        and last.out == out
+        and last.rows == rows
+        and last.groups == groups
+        and last.disk == _disk_state(last.plan.reads, journals)
+    ):
+        return last.plan
+    started_ns = time.time_ns()
+    plan = make_plan(
+        _inputs(rows, groups), out, include_review=include_review, journal_dir=journals
+    )
+    disk = _disk_state(plan.reads, journals)
+    if not _settled(disk, started_ns):
+        _last_preview = None
+    elif version is not None:
+        _last_preview = _Planned(key, version, out, None, None, disk, plan)
+    else:
+        _last_preview = _Planned(key, None, out, rows, groups, disk, plan)
+    return plan
+
+
+def _fresh_plan(
+    engine: Engine, settings: Settings, output: str | None, *, include_review: bool
+) -> Plan:
     with session_scope(engine) as s:
         out = output_dir_for(settings, s, output)
         inputs = plan_inputs(s)
@@ -160,7 +366,7 @@ def run_apply(
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[Plan, ApplyResult]:
     """Plan and apply; record each written file's output path in its row."""
-    plan = preview(engine, settings, output, include_review=include_review)
+    plan = _fresh_plan(engine, settings, output, include_review=include_review)
     with ExifTool() as et:
         result = apply_plan(
             plan,

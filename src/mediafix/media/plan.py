@@ -54,13 +54,14 @@ from mediafix.media.apply import (
     sha256_file,
 )
 from mediafix.media.kinds import RAW_EXTENSIONS
-from mediafix.media.tags import DEFAULT_DEPTH, file_tags, name_tags
+from mediafix.media.tags import DEFAULT_DEPTH, file_tags, folder_tags, merge_tags, name_tags
 from mediafix.media.values import Labelled
 
 __all__ = [
     "TRASH_DIR",
     "WRITE_MODES",
     "Action",
+    "DiskReads",
     "Plan",
     "PlanInput",
     "PlanItem",
@@ -198,6 +199,16 @@ class PlanItem:
         return data
 
 
+@dataclass(frozen=True)
+class DiskReads:
+    """What of the disk a plan looked at: the folders whose entries it read or tested (a
+    name added or removed there changes the folder's mtime) and the files whose bytes it
+    compared. The plan stays right while these are as they were (and the journals too)."""
+
+    folders: frozenset[str] = frozenset()
+    files: frozenset[str] = frozenset()
+
+
 @dataclass
 class Plan:
     """The whole output plan: items to write or skip, files held back, files discarded."""
@@ -207,6 +218,7 @@ class Plan:
     held: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     discarded: list[PlanItem] = field(default_factory=list)
     undated_dir: str = "undated"
+    reads: DiskReads = field(default_factory=DiskReads, compare=False, repr=False)
 
     def counts(self) -> dict[str, int]:
         undated = os.path.join(self.output_dir, self.undated_dir) + os.sep
@@ -505,6 +517,29 @@ class _Disk:
     def __init__(self) -> None:
         self._folders: dict[str, dict[str, list[str]]] = {}
         self._hashes: dict[str, str | None] = {}
+        self._tested: set[str] = set()  # folders a name was looked up in
+        self._live: set[str] = set()  # unfinished journaled outputs checked by their hash
+
+    def reads(self) -> DiskReads:
+        return DiskReads(frozenset(self._folders.keys() | self._tested),
+                         frozenset(self._hashes.keys() | self._live))
+
+    def lexists(self, path: str) -> bool:
+        self._tested.add(os.path.dirname(path))
+        return os.path.lexists(path)
+
+    def live(self, entry: JournalEntry) -> bool:
+        """``apply.output_is_live``, remembered as read."""
+        self._tested.add(os.path.dirname(entry.target))
+        if not entry.done:
+            self._live.add(entry.target)
+        return output_is_live(entry)
+
+    def mine(self, entry: JournalEntry | None, sha: str | None) -> bool:
+        """Whether a journal entry records its (still present) target as written from
+        ``sha``."""
+        return entry is not None and sha is not None and entry.source_sha256 == sha and (
+            self.live(entry))
 
     def names(self, folder: str, base: str) -> list[str]:
         index = self._folders.get(folder)
@@ -534,12 +569,6 @@ class _Disk:
         return self._hashes[path]
 
 
-def _mine(entry: JournalEntry | None, sha: str | None) -> bool:
-    """Whether a journal entry records its (still present) target as written from ``sha``."""
-    return entry is not None and sha is not None and entry.source_sha256 == sha and (
-        output_is_live(entry))
-
-
 class _Planner:
     def __init__(self, output_dir: str, index: JournalIndex, tag_depth: int,
                  undated_dir: str) -> None:
@@ -550,6 +579,40 @@ class _Planner:
         self.disk = _Disk()
         self.claimed: set[tuple[str, str]] = set()  # (folder, base casefolded)
         self.used_journal: set[str] = set()
+        # Per source folder (the rel_path up to its last "/"): its folder tags, and the
+        # file tags of a file there with no tags of its own; the trash folder per root.
+        self._folder_tags: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._trash_folders: dict[tuple[str, str], str] = {}
+
+    def trash_folder(self, inp: PlanInput) -> str:
+        """Where a discarded file goes: its root's name, then its own folders, sanitized."""
+        rel = inp.rel_path.replace("\\", "/")
+        cut = rel.rfind("/") + 1
+        key = (inp.root, rel[:cut])
+        folder = self._trash_folders.get(key)
+        if folder is None:
+            root_name = sanitize_stem(os.path.basename(os.path.normpath(inp.root)) or "source")
+            folder = os.path.join(self.output_dir, TRASH_DIR, root_name,
+                                  *(sanitize_stem(p) for p in PurePosixPath(rel).parts[:-1]))
+            if rel[cut:] not in ("", ".", ".."):  # else its parts are not those of rel[:cut]
+                self._trash_folders[key] = folder
+        return folder
+
+    def file_tags(self, m: PlanInput) -> tuple[str, ...]:
+        """``tags.file_tags`` of ``m``, the folder part worked out once per source folder."""
+        rel = m.rel_path.replace("\\", "/")
+        cut = rel.rfind("/") + 1
+        name = rel[cut:]
+        if name in ("", ".", ".."):  # its parts are not those of rel[:cut]: as it comes
+            return file_tags(m.rel_path, m.tags, self.tag_depth)
+        known = self._folder_tags.get(rel[:cut])
+        if known is None:  # every path in this folder has the same folders
+            folder = folder_tags(rel, self.tag_depth)
+            known = self._folder_tags[rel[:cut]] = (folder, merge_tags(folder))
+        from_name = name_tags(name)[0] if "{" in name else ()
+        if not from_name and not m.tags:
+            return known[1]
+        return merge_tags(known[0], from_name, m.tags)
 
     # -- unit layout ---------------------------------------------------------------
     def make_unit(self, members: list[PlanInput]) -> _Unit:
@@ -583,7 +646,7 @@ class _Planner:
                             continue
                         if exact and entry.source != m.path:
                             continue
-                        if output_is_live(entry):
+                        if self.disk.live(entry):
                             unit.reserved[m.file_id] = entry.target
                             self.used_journal.add(entry.target)
                             break
@@ -629,7 +692,7 @@ class _Planner:
             return False
         sha = hit.member.sha256
         if hit.role == "file":
-            if _mine(self.index.by_target.get(path), sha):
+            if self.disk.mine(self.index.by_target.get(path), sha):
                 return True
             return sha is not None and self.disk.sha256(path) == sha
         # A sidecar: ours if an entry of this member's (even an unfinished one) lists it
@@ -650,8 +713,10 @@ class _Planner:
             base = unit.base if n == 0 else f"{unit.base}_{n}"
             key = (unit.folder, base.casefold())
             if key not in self.claimed:
-                wanted = self.targets(unit, base)
                 existing = self.disk.names(unit.folder, base)
+                if not existing:
+                    break
+                wanted = self.targets(unit, base)
                 if all(self.owns(unit, unit.folder, name, wanted) for name in existing):
                     break
             n += 1
@@ -663,7 +728,7 @@ class _Planner:
 
     # -- items ----------------------------------------------------------------------
     def items(self, unit: _Unit) -> list[PlanItem]:
-        all_tags = [file_tags(m.rel_path, m.tags, self.tag_depth) for m in unit.members]
+        all_tags = [self.file_tags(m) for m in unit.members]
         tags = tuple(dict.fromkeys(t for group in all_tags for t in group))
         wanted = self.targets(unit, unit.base)
         out = []
@@ -677,7 +742,7 @@ class _Planner:
                 (t.source, os.path.join(unit.folder, name))
                 for name, t in wanted.items()
                 if t.member is m and t.source is not None
-            )
+            ) if m.sidecars else ()  # only its own sidecars have a source
             meta_sidecar = None
             if mode is WriteMode.SIDECAR and write:
                 meta_sidecar = os.path.join(unit.folder, f"{unit.base}{ext}.xmp")
@@ -685,11 +750,11 @@ class _Planner:
             action, skip = Action.COPY, None
             if m.file_id in unit.reserved:
                 action, skip = Action.SKIP, "already written by an earlier apply (journal)"
-            elif os.path.lexists(target):
+            elif self.disk.lexists(target):
                 # place() only lets a base through whose existing files are this unit's.
                 action = Action.SKIP
                 skip = ("already written by an earlier apply (journal)"
-                        if _mine(self.index.by_target.get(target), m.sha256)
+                        if self.disk.mine(self.index.by_target.get(target), m.sha256)
                         else "an identical file is already at the target")
             out.append(PlanItem(
                 file_id=m.file_id, source=m.path, target=target, reason=reason,
@@ -732,10 +797,7 @@ class _Planner:
 
     # -- discarded files -----------------------------------------------------------
     def trash_item(self, inp: PlanInput) -> PlanItem:
-        root_name = sanitize_stem(os.path.basename(os.path.normpath(inp.root)) or "source")
-        rel = PurePosixPath(inp.rel_path.replace("\\", "/"))
-        folder = os.path.join(self.output_dir, TRASH_DIR, root_name,
-                              *(sanitize_stem(p) for p in rel.parts[:-1]))
+        folder = self.trash_folder(inp)
         stem, ext = _split_name(os.path.basename(inp.path))
         stem, ext = sanitize_stem(stem), _sanitize_tail(ext)
         reason = inp.discard_reason or "discarded duplicate"
@@ -745,11 +807,11 @@ class _Planner:
             path = os.path.join(folder, name)
             key = (folder, name.casefold())
             if key not in self.claimed:
-                if not os.path.lexists(path):
+                if not self.disk.lexists(path):
                     skip = None
                     break
                 entry = self.index.by_target.get(path)
-                if _mine(entry, inp.sha256) or (
+                if self.disk.mine(entry, inp.sha256) or (
                         inp.sha256 and self.disk.sha256(path) == inp.sha256):
                     skip = "already in the trash folder"
                     break
@@ -830,4 +892,5 @@ def make_plan(
     for unit in sorted(units, key=lambda u: (u.folder, u.base.casefold())):
         plan.items.extend(planner.items(unit))
     plan.discarded = [planner.trash_item(inp) for inp in discarded]
+    plan.reads = planner.disk.reads()
     return plan

@@ -65,9 +65,7 @@ def preview() -> ResponseReturnValue:
         return jsonify(plan)
     items = list(plan.get("items") or [])
     root = str(plan.get("output") or output_dir())
-    years: Counter[str] = Counter()
-    for item in items:
-        years[_top_folder(root, str(item.get("target") or ""))] += 1
+    years = _years(root, items)
     page = int_arg("page", 1, 1)
     pager = Pager(page, PER_PAGE, len(items))
     return render_template(
@@ -82,6 +80,26 @@ def preview() -> ResponseReturnValue:
         pager=pager,
         move=move_default(),
     )
+
+
+def _years(root: str, items: list[dict[str, Any]]) -> Counter[str]:
+    """Items per top folder of the output (``_top_folder``), worked out once per folder."""
+    by_folder: dict[str, list[str]] = {}
+    for item in items:
+        target = str(item.get("target") or "")
+        by_folder.setdefault(target.rpartition(os.sep)[0], []).append(target)
+    years: Counter[str] = Counter()
+    for folder, targets in by_folder.items():
+        # A plain folder at least as long as the root: every file name in it gives the same
+        # answer (whether it starts with the root, and its relative path's first part).
+        if len(folder) >= len(root) and folder == os.path.normpath(folder) and all(
+            t.rpartition(os.sep)[2] not in ("", ".", "..") for t in targets
+        ):
+            years[_top_folder(root, targets[0])] += len(targets)
+        else:
+            for target in targets:
+                years[_top_folder(root, target)] += 1
+    return years
 
 
 def _top_folder(root: str, target: str) -> str:
@@ -162,17 +180,19 @@ def browse() -> ResponseReturnValue:
         abort_with(400, f"{rel!r} is a file, not a folder")
     folders: list[dict[str, Any]] = []
     names: list[os.DirEntry[str]] = []
-    with os.scandir(folder) as it:
-        for entry in it:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                count = sum(1 for e in os.scandir(entry.path) if not e.name.startswith("."))
-                folders.append(
-                    {"name": entry.name, "path": _rel(root, entry.path), "entries": count}
-                )
-            elif entry.is_file(follow_symlinks=False):
-                names.append(entry)
+    try:
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append({"name": entry.name, "path": _rel(root, entry.path),
+                                    "entries": _count_entries(entry.path)})
+                elif entry.is_file(follow_symlinks=False):
+                    names.append(entry)
+    except OSError as exc:  # a folder the server may not read (a NAS share's permissions)
+        abort_with(403, f"cannot read {rel or 'the output folder'!r}: "
+                        f"{exc.strerror or exc.__class__.__name__}")
     folders.sort(key=lambda d: d["name"])
     names.sort(key=lambda e: e.name)
     page = int_arg("page", 1, 1)
@@ -193,12 +213,15 @@ def browse() -> ResponseReturnValue:
     )
     files = []
     for entry in shown:
-        st = entry.stat(follow_symlinks=False)
+        try:
+            size: int | None = entry.stat(follow_symlinks=False).st_size
+        except OSError:  # removed since the listing
+            size = None
         files.append(
             {
                 "name": entry.name,
                 "path": _rel(root, entry.path),
-                "size": st.st_size,
+                "size": size,
                 "file_id": ids.get(entry.path),
             }
         )
@@ -217,6 +240,15 @@ def browse() -> ResponseReturnValue:
     for n in range(len(parts)):
         crumbs.append({"name": parts[n], "path": "/".join(parts[: n + 1])})
     return render_template("output_browse.html", data=data, pager=pager, crumbs=crumbs)
+
+
+def _count_entries(path: str) -> int | None:
+    """Visible entries of a sub-folder; ``None`` when it cannot be read."""
+    try:
+        with os.scandir(path) as it:
+            return sum(1 for e in it if not e.name.startswith("."))
+    except OSError:
+        return None
 
 
 def _rel(root: Path, path: str) -> str:
