@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +77,49 @@ def test_video_frame(tmp_path: Path) -> None:
     video = make_video(tmp_path / "v.mp4", size=(320, 240), seconds=1.0)
     make_thumbnail(video, tmp_path / "t.jpg", size=160)
     assert size_of(tmp_path / "t.jpg") == (160, 120)
+
+
+_THREADED_VIDEO_THUMBNAILS = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from mediafix.thumbnails import ThumbnailError, make_thumbnail
+
+videos = sys.argv[1:]
+def one(job):
+    n, path = job
+    try:
+        make_thumbnail(path, Path(path).parent / "thumbs" / f"{n}.jpg", size=160)
+        return 1
+    except ThumbnailError:
+        return 0
+with ThreadPoolExecutor(4) as pool:  # as build_missing makes them
+    print(sum(pool.map(one, enumerate(videos * 4))))
+"""
+
+
+def test_damaged_videos_in_threads_do_not_deadlock(tmp_path: Path) -> None:
+    """Found in a worker that never stopped: with FFmpeg's log sent to Python, a decoder
+    thread reporting a damaged H.264 frame waited for the GIL that the thread freeing its
+    decoder held while waiting for it. Run in a child process: a deadlock cannot be
+    interrupted, only killed."""
+    videos = []
+    for seed in range(3):
+        good = make_video(tmp_path / f"v{seed}.mp4", seed=seed, size=(640, 480), seconds=3,
+                          fps=25, codec="h264")
+        data = bytearray(good.read_bytes())
+        rng = random.Random(seed)
+        for _ in range(40):
+            data[rng.randrange(len(data) // 4, len(data))] ^= 0xFF
+        (tmp_path / f"bad{seed}.mp4").write_bytes(bytes(data))
+        videos += [str(good), str(tmp_path / f"bad{seed}.mp4")]
+    try:
+        done = subprocess.run([sys.executable, "-c", _THREADED_VIDEO_THUMBNAILS, *videos],
+                              capture_output=True, text=True, timeout=90, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail("thumbnails of damaged videos in 4 threads deadlocked")
+    assert int(done.stdout) >= 12  # the undamaged ones at least
+    assert done.stderr == ""  # and FFmpeg's complaints are not dumped on the console
 
 
 def test_not_a_picture(tmp_path: Path) -> None:

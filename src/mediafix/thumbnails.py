@@ -144,12 +144,11 @@ def _decode_image(src: str, head: bytes, size: int) -> Image.Image:
 def _video_frame(src: str, size: int) -> Image.Image:
     try:
         import av
+
+        import mediafix.media.video  # noqa: F401 - keeps FFmpeg's logging out of Python
     except ImportError as exc:  # the optional "video" extra is not installed
         raise ThumbnailError("video previews need PyAV (pip install 'mediafix[video]')") from exc
     try:
-        import av.logging
-
-        av.logging.set_level(av.logging.ERROR)
         with av.open(src) as container:
             if not container.streams.video:
                 raise ThumbnailError("no picture in this file")

@@ -34,7 +34,12 @@ __all__ = [
 
 try:  # PyAV is optional: the archive works without it, minus re-encoded video matching
     import av
+    import av.logging
 
+    # FFmpeg's log lines must never call into Python: a decoder thread that logs (a damaged
+    # H.264 frame) would wait for the GIL while the thread freeing that decoder holds it
+    # and waits for the decoder threads - a deadlock. PyAV's default (None) logs nothing.
+    av.logging.set_level(None)
     AVAILABLE = True
     UNAVAILABLE_REASON = ""
 except ImportError:  # pragma: no cover - exercised only where the wheel does not install
