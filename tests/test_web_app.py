@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,6 +147,75 @@ def test_stop_worker_terminates_then_waits() -> None:
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     assert serve.stop_worker(proc, timeout=10) is not None
     assert proc.poll() is not None
+
+
+_STUBBORN = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a worker hung past its stop
+child = subprocess.Popen([sys.executable, "-c",
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"])
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # exited, not reaped
+
+
+def test_a_worker_that_will_not_stop_is_killed_with_its_processes() -> None:
+    """Found by hand: a deadlocked worker process outlived the consumer that
+    ``stop_worker`` killed, and held its exiftool and files open forever."""
+    proc = serve.spawn([sys.executable, "-c", _STUBBORN])
+    grandchild = 0
+    deadline = time.monotonic() + 20
+    while not grandchild and time.monotonic() < deadline:
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        text = children.read_text().split() if children.exists() else []
+        grandchild = int(text[0]) if text else 0
+        time.sleep(0.05)
+    assert grandchild, "the stand-in worker did not start its process"
+    assert os.getpgid(proc.pid) == proc.pid != os.getpgid(0)  # Ctrl-C does not reach it
+    assert serve.stop_worker(proc, timeout=1) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while not _gone(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(grandchild)
+
+
+def test_the_worker_is_told_to_stop_when_serve_dies(tmp_path: Path) -> None:
+    """``mediafix serve`` killed outright (SIGKILL, the OOM killer): its worker gets SIGTERM."""
+    marker = tmp_path / "stopped"
+    worker = (
+        "import signal, sys, time\n"
+        "def stop(*_):\n"
+        f"    open({str(marker)!r}, 'w').close(); sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys; from mediafix.web import serve; "
+         "w = serve.spawn([sys.executable, '-c', sys.argv[1]]); "
+         "print(w.pid, flush=True); import time; time.sleep(60)", worker],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        lines = [parent.stdout.readline(), parent.stdout.readline()]
+        assert "ready\n" in lines
+    finally:
+        parent.kill()
+        parent.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists()
 
 
 def test_serve_on_a_taken_port_is_one_clear_line(settings_env: Path) -> None:

@@ -139,17 +139,18 @@ def exiftool_path() -> str:
     return found
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: ask Linux to kill exiftool when its parent dies.
+def signal_on_parent_death(sig: int = signal.SIGKILL) -> None:
+    """In a child before exec: ask Linux to send ``sig`` when its parent dies.
 
     A stay-open exiftool whose worker was SIGKILLed would otherwise live on, waiting for
-    commands on a pipe nobody will write to.
+    commands on a pipe nobody will write to; the embedded worker of ``mediafix serve`` asks
+    for SIGTERM, its graceful stop.
     """
     try:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        libc.prctl(1, sig, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: the orphan is reaped at its next command
         pass
 
@@ -191,7 +192,7 @@ class ExifTool:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,  # a Ctrl-C for the worker is not exiftool's to handle
-            preexec_fn=_die_with_parent,
+            preexec_fn=signal_on_parent_death,
         )
 
     @property

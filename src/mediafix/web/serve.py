@@ -17,8 +17,9 @@ import types
 from typing import Any
 
 from mediafix.config import get_settings
+from mediafix.media.exiftool import signal_on_parent_death
 
-__all__ = ["run", "start_worker", "stop_worker"]
+__all__ = ["run", "spawn", "start_worker", "stop_worker"]
 
 STOP_TIMEOUT = 30.0  # seconds a worker may take to finish its batch on SIGTERM
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -27,18 +28,34 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 def start_worker(workers: int | None = None) -> subprocess.Popen[bytes]:
     """The embedded consumer: ``python -m mediafix.cli worker -w N`` with this environment."""
     n = workers or get_settings().workers
-    return subprocess.Popen([sys.executable, "-m", "mediafix.cli", "worker", "-w", str(n)])
+    return spawn([sys.executable, "-m", "mediafix.cli", "worker", "-w", str(n)])
+
+
+def _child_setup() -> None:
+    signal_on_parent_death(signal.SIGTERM)
+
+
+def spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    """A child stopped only by us: in a process group of its own, so that Ctrl-C reaches
+    this process alone (which then asks the worker to stop gracefully, with SIGTERM,
+    instead of the consumer taking SIGINT as its immediate stop), and sent SIGTERM by Linux
+    should this process die without stopping it."""
+    return subprocess.Popen(args, start_new_session=True, preexec_fn=_child_setup)
 
 
 def stop_worker(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) -> int | None:
-    """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL; returns the exit code."""
+    """SIGTERM, wait up to ``timeout`` seconds, then SIGKILL the worker's whole process
+    group (a hung worker process must not outlive its consumer); returns the exit code."""
     if proc.poll() is not None:
         return proc.returncode
     proc.send_signal(signal.SIGTERM)
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            proc.kill()
         return proc.wait(timeout=10)
 
 
