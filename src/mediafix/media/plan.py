@@ -54,7 +54,7 @@ from mediafix.media.apply import (
     sha256_file,
 )
 from mediafix.media.kinds import RAW_EXTENSIONS
-from mediafix.media.tags import DEFAULT_DEPTH, file_tags, folder_tags, merge_tags, name_tags
+from mediafix.media.tags import DEFAULT_DEPTH, file_tags, name_tags
 from mediafix.media.values import Labelled
 
 __all__ = [
@@ -579,9 +579,7 @@ class _Planner:
         self.disk = _Disk()
         self.claimed: set[tuple[str, str]] = set()  # (folder, base casefolded)
         self.used_journal: set[str] = set()
-        # Per source folder (the rel_path up to its last "/"): its folder tags, and the
-        # file tags of a file there with no tags of its own; the trash folder per root.
-        self._folder_tags: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        # The trash folder per (root, source folder: the rel_path up to its last "/").
         self._trash_folders: dict[tuple[str, str], str] = {}
 
     def trash_folder(self, inp: PlanInput) -> str:
@@ -597,22 +595,6 @@ class _Planner:
             if rel[cut:] not in ("", ".", ".."):  # else its parts are not those of rel[:cut]
                 self._trash_folders[key] = folder
         return folder
-
-    def file_tags(self, m: PlanInput) -> tuple[str, ...]:
-        """``tags.file_tags`` of ``m``, the folder part worked out once per source folder."""
-        rel = m.rel_path.replace("\\", "/")
-        cut = rel.rfind("/") + 1
-        name = rel[cut:]
-        if name in ("", ".", ".."):  # its parts are not those of rel[:cut]: as it comes
-            return file_tags(m.rel_path, m.tags, self.tag_depth)
-        known = self._folder_tags.get(rel[:cut])
-        if known is None:  # every path in this folder has the same folders
-            folder = folder_tags(rel, self.tag_depth)
-            known = self._folder_tags[rel[:cut]] = (folder, merge_tags(folder))
-        from_name = name_tags(name)[0] if "{" in name else ()
-        if not from_name and not m.tags:
-            return known[1]
-        return merge_tags(known[0], from_name, m.tags)
 
     # -- unit layout ---------------------------------------------------------------
     def make_unit(self, members: list[PlanInput]) -> _Unit:
@@ -728,7 +710,7 @@ class _Planner:
 
     # -- items ----------------------------------------------------------------------
     def items(self, unit: _Unit) -> list[PlanItem]:
-        all_tags = [self.file_tags(m) for m in unit.members]
+        all_tags = [file_tags(m.rel_path, m.tags, self.tag_depth) for m in unit.members]
         tags = tuple(dict.fromkeys(t for group in all_tags for t in group))
         wanted = self.targets(unit, unit.base)
         out = []

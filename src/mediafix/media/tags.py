@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath
 
 __all__ = [
@@ -144,9 +145,12 @@ def name_tags(filename: str) -> tuple[tuple[str, ...], str]:
 def folder_tags(rel_path: str, depth: int = DEFAULT_DEPTH) -> tuple[str, ...]:
     """Tags from the folders in ``rel_path`` (relative to the source root; the last part is
     the file's name): the ``depth`` nearest non-generic folder names, outer first."""
+    return _tags_of_folders(PurePosixPath(rel_path.replace("\\", "/")).parts[:-1], depth)
+
+
+def _tags_of_folders(parts: tuple[str, ...], depth: int) -> tuple[str, ...]:
     if depth <= 0:
         return ()
-    parts = PurePosixPath(rel_path.replace("\\", "/")).parts[:-1]
     picked: list[str] = []
     for folder in reversed(parts):
         if folder in ("", ".", "..") or is_generic_folder(folder):
@@ -157,9 +161,28 @@ def folder_tags(rel_path: str, depth: int = DEFAULT_DEPTH) -> tuple[str, ...]:
     return merge_tags(reversed(picked))
 
 
+@lru_cache(maxsize=4096)
+def _tags_in_folder(folder: str, depth: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``folder_tags`` of a file directly in ``folder`` (a relative path up to and with its
+    last "/", or ""), and those tags merged on their own. A library holds hundreds of files
+    per folder and plans ask for all of them, so each folder is worked out once."""
+    tags = _tags_of_folders(PurePosixPath(folder).parts, depth)
+    return tags, merge_tags(tags)
+
+
 def file_tags(
     rel_path: str, user_tags: Iterable[str] = (), depth: int = DEFAULT_DEPTH
 ) -> tuple[str, ...]:
     """All tags of one file: folders, then ``{...}`` in its name, then the user's own."""
-    from_name, _ = name_tags(PurePosixPath(rel_path.replace("\\", "/")).name)
-    return merge_tags(folder_tags(rel_path, depth), from_name, user_tags)
+    rel = rel_path.replace("\\", "/")
+    cut = rel.rfind("/") + 1
+    name = rel[cut:]
+    if name in ("", ".", ".."):  # not a file's name: its folders are not those of rel[:cut]
+        from_name, _ = name_tags(PurePosixPath(rel).name)
+        return merge_tags(folder_tags(rel, depth), from_name, user_tags)
+    folders, merged = _tags_in_folder(rel[:cut], depth)
+    from_name = name_tags(name)[0] if "{" in name else ()
+    user = tuple(user_tags)
+    if not from_name and not user:  # most files: their folders' tags alone
+        return merged
+    return merge_tags(folders, from_name, user)
