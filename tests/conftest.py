@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -46,6 +47,13 @@ def write_tags(path: Path | str, **tags: str) -> None:
     args.append("--")
     args.append(os.fspath(path))
     subprocess.run(args, check=True, capture_output=True)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def make_jpeg(path: Path, seed: int = 1, size: tuple[int, int] = (640, 480), **tags: str) -> Path:

@@ -23,7 +23,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ import yaml
 from mediafix import __version__
 from mediafix.config import SETTINGS
 from mediafix.web.serve import STOP_TIMEOUT
-from tests.conftest import make_jpeg
+from tests.conftest import free_port, make_jpeg
 
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = REPO / "compose.yaml"
@@ -333,13 +332,6 @@ def test_entrypoint_is_executable_posix_sh() -> None:
 
 
 # -- the services' commands as plain processes ------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def service_env(name: str, root: Path) -> dict[str, str]:

@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from mediafix.media.apply import TMP_PREFIX, image_data_digest, read_journal
 from mediafix.media.exiftool import ExifTool, ExifToolError
 from mediafix.store.db import dispose_engines, get_engine, session_scope, upgrade
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
+from tests.conftest import free_port
 from tests.hostile import photo_bytes, snapshot
 from tests.test_jobs import Worker, enqueue, job_state, make_library, wait_until
 
@@ -353,13 +353,6 @@ def test_sigkill_apply(point: str, fault_env: dict[str, str], tmp_path: Path) ->
 # -- PostgreSQL stops -------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class Cluster:
     """A throwaway PostgreSQL cluster in a temporary folder, on a free port."""
 
@@ -376,7 +369,7 @@ class Cluster:
             shutil.chown(self.base, "postgres")
             self.prefix = ["runuser", "-u", "postgres", "--"]
         self.data = os.path.join(self.base, "data")
-        self.port = _free_port()
+        self.port = free_port()
         self._run(
             "initdb", "-D", self.data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync"
         )
