@@ -142,14 +142,13 @@ def _decode_image(src: str, head: bytes, size: int) -> Image.Image:
 
 
 def _video_frame(src: str, size: int) -> Image.Image:
-    try:
-        import av
+    # PyAV through media.video, which imports it once and keeps FFmpeg's log out of Python.
+    from mediafix.media import video
 
-        import mediafix.media.video  # noqa: F401 - keeps FFmpeg's logging out of Python
-    except ImportError as exc:  # the optional "video" extra is not installed
-        raise ThumbnailError("video previews need PyAV (pip install 'mediafix[video]')") from exc
+    if not video.AVAILABLE:  # the optional "video" extra is not installed
+        raise ThumbnailError("video previews need PyAV (pip install 'mediafix[video]')")
     try:
-        with av.open(src) as container:
+        with video.av.open(src) as container:
             if not container.streams.video:
                 raise ThumbnailError("no picture in this file")
             stream = container.streams.video[0]
