@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 
-from mediafix.store.db import current_revision, get_engine, session_scope, upgrade
+from mediafix.store.db import (
+    MIGRATIONS_DIR,
+    SCHEMA_HEAD,
+    current_revision,
+    get_engine,
+    session_scope,
+    upgrade,
+)
 from mediafix.store.models import Base, File, Job
 
 
@@ -30,6 +39,43 @@ def test_sqlite_migrations_match_models(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgres_migrations_match_models(pg_url: str) -> None:
     _check_schema(pg_url)
+
+
+def test_schema_head_is_the_newest_migration() -> None:
+    # upgrade() skips alembic when the database holds SCHEMA_HEAD: a new migration that
+    # forgets to move it would never run.
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_HEAD
+
+
+def test_upgrade_runs_the_migrations_unless_the_database_is_at_head(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    upgrade(url)
+    engine = get_engine(url)
+    with engine.begin() as conn:  # a database left behind by an older mediafix
+        conn.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    with pytest.raises(Exception, match="older"):
+        upgrade(url)  # alembic ran (and does not know that revision)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+    with pytest.raises(Exception, match="already exists"):
+        upgrade(url)  # no record: alembic tries to create the schema again
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+        conn.execute(text("INSERT INTO alembic_version VALUES (:head)"), {"head": SCHEMA_HEAD})
+    upgrade(url)  # at head: nothing to do, nothing fails
+    assert current_revision(url) == SCHEMA_HEAD
+    # ... and a process that finds the database at head never loads alembic.
+    probe = "import sys; from mediafix.store.db import upgrade; upgrade(sys.argv[1]); "
+    probe += "print('alembic' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, url], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
 
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:

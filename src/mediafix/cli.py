@@ -200,15 +200,17 @@ def inspect(paths: tuple[str, ...], as_json: bool, workers: int | None) -> None:
 )
 def dupes(as_json: bool, threshold: int | None, kinds: tuple[str, ...]) -> None:
     """List the duplicate groups in the library (after `mediafix scan`)."""
-    from mediafix.duplicates import groups_json, regroup
     from mediafix.store import queries
     from mediafix.store.db import session_scope
+    from mediafix.store.review import groups_json
 
     settings = _settings()
     engine = _prepare(settings)
     if threshold is not None:
         with session_scope(engine) as s:
             queries.set_setting(s, "duplicate_threshold", threshold)
+        from mediafix.duplicates import regroup  # numpy, PyAV: only when regrouping
+
         regroup(engine, settings)
     with session_scope(engine) as s:
         data = groups_json(s, kinds or None)

@@ -24,11 +24,11 @@ from mediafix.media.bundles import BundleInput, assign_bundles
 from mediafix.media.keeper import KeeperInput, choose_keeper, classify_group, keeper_ranks
 from mediafix.media.similarity import group_near
 from mediafix.media.video import VideoPrint, video_groups
-from mediafix.store import queries, review
+from mediafix.store import queries
 from mediafix.store.db import session_scope
 from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember, File
 
-__all__ = ["RegroupSummary", "groups_json", "regroup", "threshold_for"]
+__all__ = ["RegroupSummary", "regroup", "threshold_for"]
 
 # Tags that say a file still carries what the camera wrote.
 _CAMERA_TAGS = ("Make", "Model", "DateTimeOriginal", "CreationDate")
@@ -246,13 +246,3 @@ def _apply_decisions(s: Session, decisions: Any) -> None:
                 decided += 1
         if decided == len(group.members):
             group.status = "resolved"
-
-
-def groups_json(session: Session, kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
-    """``mediafix dupes --json``: every group, in the shape the review page's API uses."""
-    query = select(DuplicateGroup).order_by(DuplicateGroup.id)
-    if kinds:
-        query = query.where(DuplicateGroup.type.in_(kinds))
-    groups = session.scalars(query).all()
-    files = review.files_by_id(session, {m.file_id for g in groups for m in g.members})
-    return {"groups": [review.group_dict(g, files) for g in groups]}

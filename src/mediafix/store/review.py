@@ -48,6 +48,7 @@ __all__ = [
     "file_record",
     "group_detail",
     "group_list",
+    "groups_json",
     "library_page",
     "neighbour_group",
     "not_duplicates",
@@ -834,3 +835,13 @@ def file_decisions(session: Session, f: File, limit: int = 50) -> list[dict[str,
         }
         for d in rows
     ]
+
+
+def groups_json(session: Session, kinds: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """``mediafix dupes --json``: every group, in the shape the review page's API uses."""
+    query = select(DuplicateGroup).order_by(DuplicateGroup.id)
+    if kinds:
+        query = query.where(DuplicateGroup.type.in_(kinds))
+    groups = session.scalars(query).all()
+    files = files_by_id(session, {m.file_id for g in groups for m in g.members})
+    return {"groups": [group_dict(g, files) for g in groups]}
