@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import uuid
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from mediafix.config import get_settings
 from mediafix.media.exiftool import ExifTool
@@ -38,6 +39,36 @@ def scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
         else:
             draw.rectangle((x0, y0, x1, y1), fill=color)
     return img
+
+
+WORDS = (  # noqa: SIM905
+    "the of and to in is was for on are with as his they be at one have this from or had "
+    "by word but what some we can out other were all there when up use your how said an "
+    "each she"
+).split()
+
+
+def text_page(seed: int) -> Image.Image:
+    """A letter: the same layout for every seed (title, six paragraphs), different words."""
+    rng = random.Random(seed)
+    page = Image.new("RGB", (620, 877), "white")
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=12)
+    title = " ".join(rng.choice(WORDS).capitalize() for _ in range(3))
+    draw.text((65, 35), title, font=ImageFont.load_default(size=22), fill="black")
+    y = 70
+    for _ in range(6):
+        line = ""
+        for word in (rng.choice(WORDS) for _ in range(rng.randint(40, 70))):
+            longer = f"{line} {word}".strip()
+            if draw.textlength(longer, font=font) > 490:
+                draw.text((65, y), line, font=font, fill=(25, 25, 25))
+                y, line = y + 18, word
+            else:
+                line = longer
+        draw.text((65, y), line, font=font, fill=(25, 25, 25))
+        y += 32
+    return page
 
 
 def write_tags(path: Path | str, **tags: str) -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageDraw
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mediafix.cli import main
 from mediafix.config import get_settings
 from mediafix.duplicates import regroup
 from mediafix.store.db import get_engine, session_scope
 from mediafix.store.models import Decision, File
-from tests.conftest import make_jpeg, scene, write_tags
+from tests.conftest import make_jpeg, scene, text_page, write_tags
 
 
 @pytest.fixture(autouse=True)
@@ -109,6 +109,50 @@ def test_groups_and_keepers(settings_env: Path, dupes_library: Path) -> None:
     (burst,) = by_type["burst"]
     assert all(m["keep"] for m in burst["members"])  # never suggested for discarding
     assert not any("IMG_1001" in m["path"] for g in data["groups"] for m in g["members"])
+
+
+def test_pages_in_one_layout_are_not_grouped_but_their_copies_are(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    # Letters in one layout: several pairs come within the 64-bit threshold (see
+    # test_fingerprint); the detail hash must keep them apart and still join the copies.
+    root = tmp_path / "scans"
+    root.mkdir()
+    for seed in range(12):
+        text_page(seed).save(root / f"letter_{seed:02d}.png")
+    for seed in (0, 5):
+        copy = text_page(seed).resize((496, 702), Image.Resampling.LANCZOS)
+        copy.save(root / f"letter_{seed:02d}_whatsapp.jpg", "JPEG", quality=70)
+    _scan(root)
+    groups = [sorted(Path(m["path"]).name for m in g["members"]) for g in _dupes()["groups"]]
+    assert sorted(groups) == [
+        ["letter_00.png", "letter_00_whatsapp.jpg"],
+        ["letter_05.png", "letter_05_whatsapp.jpg"],
+    ]
+
+
+def test_images_scanned_before_detail_hashes_get_one_at_the_next_scan(
+    settings_env: Path, dupes_library: Path
+) -> None:
+    _scan(dupes_library)
+    engine = get_engine(get_settings().database_url)
+    with session_scope(engine) as s:
+        rows = s.scalars(select(File).where(File.kind == "image")).all()
+        assert rows and all(r.detail_hash and len(r.detail_hash) == 64 for r in rows)
+        old = rows[0]
+        old.detail_hash = None  # as an older mediafix left it
+        old_path, total = old.path, s.scalar(select(func.count()).select_from(File))
+    result = CliRunner().invoke(main, ["scan", "-w", "1", str(dupes_library)])
+    assert result.exit_code == 0, result.output
+    # Only that file was probed again: the others were unchanged.
+    lines = {
+        " ".join(line.split()[:-1]): line.split()[-1]
+        for line in result.output.splitlines()
+        if line.strip()
+    }
+    assert (lines["probed"], lines["unchanged (skipped)"]) == ("1", str(total - 1))
+    with session_scope(engine) as s:
+        assert s.scalars(select(File.detail_hash).where(File.path == old_path)).one()
 
 
 def test_not_duplicates_survives_a_rescan(settings_env: Path, dupes_library: Path) -> None:

@@ -11,15 +11,17 @@ import zlib
 import numpy as np
 import pillow_heif
 import pytest
-from PIL import Image, ImageDraw, ImageEnhance, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance
 
 from mediafix.media.fingerprint import (
     DEFAULT_THRESHOLD,
+    DETAIL_THRESHOLD,
     FingerprintError,
     ImageFacts,
     hamming,
     image_facts,
 )
+from tests.conftest import text_page
 
 pillow_heif.register_heif_opener()
 
@@ -66,36 +68,6 @@ def scene(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
     return Image.fromarray(pixels, "RGB")
 
 
-WORDS = (  # noqa: SIM905
-    "the of and to in is was for on are with as his they be at one have this from or had "
-    "by word but what some we can out other were all there when up use your how said an "
-    "each she"
-).split()
-
-
-def text_page(seed: int) -> Image.Image:
-    """A letter: the same layout for every seed (title, six paragraphs), different words."""
-    rng = random.Random(seed)
-    page = Image.new("RGB", (620, 877), "white")
-    draw = ImageDraw.Draw(page)
-    font = ImageFont.load_default(size=12)
-    title = " ".join(rng.choice(WORDS).capitalize() for _ in range(3))
-    draw.text((65, 35), title, font=ImageFont.load_default(size=22), fill="black")
-    y = 70
-    for _ in range(6):
-        line = ""
-        for word in (rng.choice(WORDS) for _ in range(rng.randint(40, 70))):
-            longer = f"{line} {word}".strip()
-            if draw.textlength(longer, font=font) > 490:
-                draw.text((65, y), line, font=font, fill=(25, 25, 25))
-                y, line = y + 18, word
-            else:
-                line = longer
-        draw.text((65, y), line, font=font, fill=(25, 25, 25))
-        y += 32
-    return page
-
-
 def encode(image: Image.Image, fmt: str = "JPEG", orientation: int = 1, **options: object) -> bytes:
     buffer = io.BytesIO()
     if orientation != 1:
@@ -126,10 +98,13 @@ def original(photo: Image.Image) -> int:
 
 def test_facts_of_a_plain_jpeg(photo: Image.Image) -> None:
     facts = image_facts(encode(photo, quality=90))
-    assert facts == ImageFacts(640, 480, 1, facts.phash, 64)
+    assert facts == ImageFacts(640, 480, 1, facts.phash, 64, facts.detail)
     assert facts.phash is not None
     assert 0 <= facts.phash < 2**64
     assert bin(facts.phash).count("1") == 32  # median split: half the bits
+    assert facts.detail is not None
+    assert 0 <= facts.detail < 2**256
+    assert bin(facts.detail).count("1") == 128
 
 
 def test_hamming_counts_differing_bits() -> None:
@@ -152,7 +127,13 @@ def test_hamming_counts_differing_bits() -> None:
     ],
 )
 def test_copies_are_within_the_threshold(photo: Image.Image, original: int, make_copy) -> None:
-    assert hamming(original, phash(make_copy(photo))) <= DEFAULT_THRESHOLD
+    copy = image_facts(make_copy(photo))
+    assert copy.phash is not None
+    assert hamming(original, copy.phash) <= DEFAULT_THRESHOLD
+    # ... and the detail hash confirms the match.
+    first = image_facts(encode(photo, quality=92)).detail
+    assert first is not None and copy.detail is not None
+    assert hamming(first, copy.detail) <= DETAIL_THRESHOLD
 
 
 @pytest.mark.parametrize("degrees", [90, 180, 270])
@@ -218,6 +199,25 @@ def test_text_pages_in_one_layout_are_mostly_told_apart() -> None:
         assert hamming(original, phash(cropped)) <= DEFAULT_THRESHOLD
 
 
+def test_detail_hash_tells_apart_pages_the_first_hash_confuses() -> None:
+    pages = [text_page(seed) for seed in range(12)]
+    facts = [image_facts(encode(page, "PNG")) for page in pages]
+    pairs = [(a, b) for i, a in enumerate(facts) for b in facts[i + 1 :]]
+    close = [(a, b) for a, b in pairs if hamming(a.phash or 0, b.phash or 0) <= DEFAULT_THRESHOLD]
+    assert close, "these pages no longer test anything: none is close on the 64-bit hash"
+    for a, b in close:
+        assert a.detail is not None and b.detail is not None
+        assert hamming(a.detail, b.detail) > DETAIL_THRESHOLD
+    for page, original in zip(pages[:4], facts, strict=False):
+        for copy in (
+            encode(page.resize((496, 702)), quality=70),
+            encode(page.crop((12, 18, 608, 859)), quality=85),
+        ):
+            detail = image_facts(copy).detail
+            assert original.detail is not None and detail is not None
+            assert hamming(original.detail, detail) <= DETAIL_THRESHOLD
+
+
 def test_dark_photos_keep_their_structure() -> None:
     dark = [ImageEnhance.Brightness(scene(seed, (480, 360))).enhance(0.06) for seed in (30, 31)]
     first, second = (phash(encode(image, quality=90)) for image in dark)
@@ -229,6 +229,7 @@ def test_dark_photos_keep_their_structure() -> None:
 def test_blank_image_has_no_hash() -> None:
     facts = image_facts(encode(Image.new("RGB", (300, 200), (12, 12, 12))))
     assert facts.phash is None
+    assert facts.detail is None
     assert (facts.width, facts.height) == (300, 200)
 
 

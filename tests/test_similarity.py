@@ -94,8 +94,9 @@ def test_member_only_joins_a_keeper_within_threshold() -> None:
     keeper = 0
     near = flip(keeper, 0, 1, 2, 3)
     far_from_keeper = flip(near, 10, 11, 12, 13, 14, 15)  # near it, 10 from the keeper
-    groups = group_near(np.array([keeper, near, far_from_keeper], dtype=np.uint64), 8,
-                        rank=[3.0, 2.0, 1.0])
+    groups = group_near(
+        np.array([keeper, near, far_from_keeper], dtype=np.uint64), 8, rank=[3.0, 2.0, 1.0]
+    )
     for group in groups:
         for member in group.members:
             assert group.distances[member] <= 8
@@ -104,8 +105,9 @@ def test_member_only_joins_a_keeper_within_threshold() -> None:
 
 def canonical(groups: list[Group], labels: np.ndarray) -> list[tuple[int, tuple[int, ...]]]:
     """Groups in terms of stable labels, independent of positions."""
-    return sorted((int(labels[g.keeper]), tuple(sorted(int(labels[m]) for m in g.members)))
-                  for g in groups)
+    return sorted(
+        (int(labels[g.keeper]), tuple(sorted(int(labels[m]) for m in g.members))) for g in groups
+    )
 
 
 @pytest.mark.parametrize("with_rank", [True, False])
@@ -135,8 +137,9 @@ def test_forbidden_pairs_never_share_a_group() -> None:
     assert [(g.keeper, sorted(g.members)) for g in groups] == [(0, [0, 2])]
     groups = group_near(hashes, 8, rank=[3.0, 2.0, 1.0], forbidden={frozenset((1, 2))})
     assert [(g.keeper, sorted(g.members)) for g in groups] == [(0, [0, 1])]
-    groups = group_near(hashes, 8, rank=[3.0, 2.0, 1.0],
-                        forbidden={frozenset((0, 1)), frozenset((0, 2))})
+    groups = group_near(
+        hashes, 8, rank=[3.0, 2.0, 1.0], forbidden={frozenset((0, 1)), frozenset((0, 2))}
+    )
     assert [(g.keeper, sorted(g.members)) for g in groups] == [(1, [1, 2])]
 
 
@@ -156,3 +159,34 @@ def test_groups_cover_every_close_pair_to_a_keeper() -> None:
 def test_rank_length_is_checked() -> None:
     with pytest.raises(ValueError, match="rank"):
         group_near(np.array([0, 1], dtype=np.uint64), 8, rank=[1.0])
+
+
+def test_detail_hashes_confirm_or_veto_pairs() -> None:
+    a, b, c = 0, flip(0, 1, 2), flip(0, 3, 4)  # all three within 4 bits
+    hashes = np.array([a, b, c], dtype=np.uint64)
+    near_detail = 2**256 - 1  # c's detail is 10 bits from a's and b's; b's equals a's
+    details: list[int | None] = [
+        near_detail,
+        near_detail,
+        flip(near_detail, *range(250, 256), 0, 1, 2, 3),
+    ]
+    groups = group_near(hashes, 8, rank=[3.0, 2.0, 1.0], details=details, detail_threshold=8)
+    assert [(g.keeper, sorted(g.members)) for g in groups] == [(0, [0, 1])]
+    groups = group_near(hashes, 8, rank=[3.0, 2.0, 1.0], details=details, detail_threshold=10)
+    assert [(g.keeper, sorted(g.members)) for g in groups] == [(0, [0, 1, 2])]
+    # A file without a detail hash (scanned before there were any) is judged as before.
+    details[2] = None
+    groups = group_near(hashes, 8, rank=[3.0, 2.0, 1.0], details=details, detail_threshold=0)
+    assert [(g.keeper, sorted(g.members)) for g in groups] == [(0, [0, 1, 2])]
+
+
+def test_confirmed_checks_all_256_bits() -> None:
+    pairs = np.array([[0, 1, 0], [0, 2, 0], [1, 2, 0], [0, 3, 0]], dtype=np.int64)
+    base = int.from_bytes(bytes(range(32)), "big")
+    details = [base, base ^ (1 << 255) ^ 1, base ^ (0b111 << 128), None]
+    # distances: 0-1: 2 (top and bottom bits), 0-2: 3, 1-2: 5, 0-3: unknown
+    assert similarity.confirmed(pairs, details, 2).tolist() == [True, False, False, True]
+    assert similarity.confirmed(pairs, details, 3).tolist() == [True, True, False, True]
+    assert similarity.confirmed(pairs, details, 5).tolist() == [True, True, True, True]
+    with pytest.raises(ValueError, match="details"):
+        group_near(np.array([0, 1], dtype=np.uint64), 8, details=[None])

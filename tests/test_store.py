@@ -26,7 +26,7 @@ from mediafix.store.models import Base, File, Job
 def _check_schema(url: str) -> None:
     upgrade(url)
     upgrade(url)  # idempotent: a second run changes nothing
-    assert current_revision(url) == "0001"
+    assert current_revision(url) == SCHEMA_HEAD
     with get_engine(url).connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
@@ -76,6 +76,25 @@ def test_upgrade_runs_the_migrations_unless_the_database_is_at_head(tmp_path: Pa
         [sys.executable, "-c", probe, url], capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_upgrade_from_the_first_schema_keeps_the_files(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    upgrade(url, "0001")
+    with get_engine(url).begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO files (root, rel_path, path, name, kind, phash, status, "
+                "ext_mismatch, candidates, sidecars, meta, tags) VALUES ('/p', 'a.jpg', "
+                "'/p/a.jpg', 'a.jpg', 'image', 'ff00ff00ff00ff00', 'ready', 0, '[]', '[]', "
+                "'{}', '[]')"
+            )
+        )
+    upgrade(url)
+    assert current_revision(url) == SCHEMA_HEAD
+    with session_scope(get_engine(url)) as s:
+        row = s.scalars(select(File)).one()
+        assert (row.path, row.phash, row.detail_hash) == ("/p/a.jpg", "ff00ff00ff00ff00", None)
 
 
 def test_sqlite_pragmas(tmp_path: Path) -> None:

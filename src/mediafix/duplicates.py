@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from mediafix.config import Settings
 from mediafix.media.bundles import BundleInput, assign_bundles
+from mediafix.media.fingerprint import DETAIL_THRESHOLD
 from mediafix.media.keeper import KeeperInput, choose_keeper, classify_group, keeper_ranks
 from mediafix.media.similarity import group_near
 from mediafix.media.video import VideoPrint, video_groups
@@ -114,7 +115,15 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
             inputs = [_keeper_input(i, r) for i, r in enumerate(images)]
             ranks = keeper_ranks(inputs)
             forbidden = _forbidden_pairs(images, decisions)
-            for group in group_near(hashes, threshold, rank=ranks, forbidden=forbidden):
+            details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
+            for group in group_near(
+                hashes,
+                threshold,
+                rank=ranks,
+                forbidden=forbidden,
+                details=details,
+                detail_threshold=DETAIL_THRESHOLD,
+            ):
                 members = [images[i] for i in group.members]
                 member_inputs = [_keeper_input(n, r) for n, r in enumerate(members)]
                 kind = classify_group(member_inputs)

@@ -34,7 +34,7 @@ from mediafix.store import queries
 from mediafix.store.db import session_scope
 from mediafix.store.models import File
 
-__all__ = ["ScanSummary", "analyse_options", "scan", "status_for"]
+__all__ = ["ScanSummary", "analyse_options", "probe_outdated", "scan", "status_for"]
 
 LOOKUP_CHUNK = 500
 
@@ -99,6 +99,7 @@ def _apply_to_row(row: File, item: Analysed, review_confidence: float, job_id: i
     row.mtime = probe.mtime if probe.mtime is not None else found.mtime
     row.sha256 = probe.sha256
     row.phash = probe.phash
+    row.detail_hash = probe.detail_hash
     row.width, row.height, row.orientation = probe.width, probe.height, probe.orientation
     row.make = probe.make[:128] if probe.make else None
     row.model = probe.model[:128] if probe.model else None
@@ -140,13 +141,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def probe_outdated(kind: str | None, phash: str | None, detail_hash: str | None) -> bool:
+    """A row probed by an older mediafix that lacks a fact probing now records (an image's
+    detail hash): probe it again even though the file did not change."""
+    return kind == "image" and bool(phash) and not detail_hash
+
+
 def _changed(founds: Sequence[Found], session: Session) -> tuple[list[Found], int]:
-    """The files that need probing: new ones, and ones whose size or mtime moved."""
+    """The files that need probing: new ones, ones whose size or mtime moved, outdated ones."""
+    columns = (File.path, File.size, File.mtime, File.kind, File.phash, File.detail_hash)
+    rows = session.execute(select(*columns).where(File.path.in_([f.path for f in founds])))
     known = {
-        r.path: (r.size, r.mtime)
-        for r in session.execute(
-            select(File.path, File.size, File.mtime).where(File.path.in_([f.path for f in founds]))
-        )
+        r.path: None if probe_outdated(r.kind, r.phash, r.detail_hash) else (r.size, r.mtime)
+        for r in rows
     }
     todo = [
         f

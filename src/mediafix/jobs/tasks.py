@@ -32,7 +32,7 @@ from sqlalchemy.exc import OperationalError
 
 from mediafix.config import get_settings
 from mediafix.jobs import huey
-from mediafix.library import analyse_options, infer_sequences_in, save_analysed
+from mediafix.library import analyse_options, infer_sequences_in, probe_outdated, save_analysed
 from mediafix.media.discover import Found
 from mediafix.pipeline import (
     analyse_batch,
@@ -173,6 +173,7 @@ def _register_chunk(s: Any, job_id: int, chunk: list[Found]) -> tuple[list[int],
             and row.status not in ("new", "probing")
             and f.error is None
             and (row.size, row.mtime) == (f.size, f.mtime)
+            and not probe_outdated(row.kind, row.phash, row.detail_hash)
         ):
             unchanged += 1
             continue

@@ -28,6 +28,13 @@ keeps copies closer (crop 2 %: fewer bits flip) and pushes different documents a
 the median splits the 64 coefficients in half, every hash has 32 bits set and distances are
 even.
 
+The 64-bit hash finds candidates fast; a second, *detail* hash confirms them (also chosen in
+``bench/near_dupes.py``): the same windowed luma at 64x64, its 16x16 DCT frequencies 1..16
+(the flat first row and column left out, as PDQ does) against their median: 256 bits that
+see four times finer structure. Pages in one layout (forms, invoices, receipts) share their
+coarse structure, so the 64-bit hash puts some of them within the threshold; their words
+still differ at the finer scale, where a copy (resized, recompressed, cropped 2 %) does not.
+
 Safety: the size is checked before any pixel is allocated. A JPEG may declare up to
 ``MAX_SOURCE_PIXELS`` because only a scaled-down copy is decoded; whatever must really be
 decoded is capped at ``MAX_DECODE_PIXELS``. Every failure, whatever its cause, comes out as
@@ -48,12 +55,15 @@ from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "DETAIL_BITS",
+    "DETAIL_THRESHOLD",
     "HASH_BITS",
     "MAX_DECODE_PIXELS",
     "MAX_SOURCE_PIXELS",
     "FingerprintError",
     "ImageFacts",
     "Luma",
+    "detail_dct",
     "hamming",
     "image_facts",
     "load_luma",
@@ -66,6 +76,10 @@ HASH_BITS = 64
 # Largest Hamming distance (of 64 bits) at which two images count as near duplicates.
 # Chosen in bench/near_dupes.py; similarity.group_near takes it as a parameter.
 DEFAULT_THRESHOLD = 8
+# The detail hash's bits, and the largest distance at which it confirms a pair (fixed: it
+# guards precision whatever near-duplicate threshold a person picks).
+DETAIL_BITS = 256
+DETAIL_THRESHOLD = 56
 # Pixels that may really be decoded (a 120 MP RGB image is about 360 MB in memory).
 MAX_DECODE_PIXELS = 120_000_000
 # Pixels a JPEG may declare: only a 1/8-scale copy of it is decoded (600 MP -> 9.4 MP).
@@ -73,6 +87,8 @@ MAX_SOURCE_PIXELS = 600_000_000
 # Side of the grey thumbnail the DCT runs on, and of the low-frequency block kept.
 HASH_SAMPLE = 32
 HASH_BLOCK = 8
+DETAIL_SAMPLE = 64
+DETAIL_BLOCK = 16
 # Fraction of the thumbnail's width faded by the Tukey window (half of it on each side).
 WINDOW_TAPER = 0.6
 # Shortest side asked of the decoder: four times the thumbnail, so the final shrink
@@ -107,7 +123,7 @@ class ImageFacts:
     ``width``/``height`` are as displayed (EXIF orientation applied: 5..8 swap them);
     ``orientation`` is the EXIF tag (1 when none); ``phash`` is the perceptual hash as an
     unsigned int of ``hash_bits`` bits, or None when the image is blank (one flat colour)
-    and so has nothing to compare.
+    and so has nothing to compare; ``detail`` is the 256-bit hash that confirms a match.
     """
 
     width: int
@@ -115,6 +131,7 @@ class ImageFacts:
     orientation: int
     phash: int | None
     hash_bits: int
+    detail: int | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +157,7 @@ def image_facts(data: bytes) -> ImageFacts:
         orientation=luma.orientation,
         phash=phash_dct(luma.pixels),
         hash_bits=HASH_BITS,
+        detail=detail_dct(luma.pixels),
     )
 
 
@@ -159,6 +177,18 @@ def phash_dct(pixels: np.ndarray) -> int | None:
         return None
     tapered = (small - small.mean()) * _window(HASH_SAMPLE, WINDOW_TAPER)
     basis = _dct_basis(HASH_SAMPLE, HASH_BLOCK)
+    coefficients = (basis @ tapered @ basis.T).ravel()
+    bits = coefficients > np.median(coefficients)
+    return int.from_bytes(np.packbits(bits).tobytes(), "big")
+
+
+def detail_dct(pixels: np.ndarray) -> int | None:
+    """256-bit windowed DCT hash of upright grey levels (frequencies 1..16); None if blank."""
+    small = _shrink(pixels, DETAIL_SAMPLE).astype(np.float64)
+    if float(small.max() - small.min()) < FLAT_RANGE:
+        return None
+    tapered = (small - small.mean()) * _window(DETAIL_SAMPLE, WINDOW_TAPER)
+    basis = _dct_basis(DETAIL_SAMPLE, DETAIL_BLOCK + 1)[1:]
     coefficients = (basis @ tapered @ basis.T).ravel()
     bits = coefficients > np.median(coefficients)
     return int.from_bytes(np.packbits(bits).tobytes(), "big")

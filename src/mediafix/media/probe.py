@@ -102,6 +102,7 @@ class Probe:
     height: int | None = None
     orientation: int | None = None
     phash: str | None = None  # hex
+    detail_hash: str | None = None  # hex, 256 bits: confirms a near-duplicate match
     make: str | None = None
     model: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -227,6 +228,8 @@ def _image_facts(probe: Probe, data: bytes | None, md: Mapping[str, Any]) -> Non
     probe.orientation = facts.orientation
     if facts.phash is not None:
         probe.phash = format(facts.phash, f"0{max(facts.hash_bits // 4, 1)}x")
+    if facts.detail is not None:
+        probe.detail_hash = format(facts.detail, f"0{fingerprint.DETAIL_BITS // 4}x")
 
 
 def _facts_of(data: bytes, digest: str | None) -> fingerprint.ImageFacts:

@@ -27,7 +27,7 @@ from itertools import combinations
 
 import numpy as np
 
-__all__ = ["Group", "group_near", "hamming_pairs"]
+__all__ = ["Group", "confirmed", "group_near", "hamming_pairs"]
 
 BITS = 64
 # All-against-all is cheaper than building tables below this many hashes.
@@ -78,19 +78,27 @@ def group_near(
     threshold: int,
     rank: Sequence[float] | None = None,
     forbidden: set[frozenset[int]] | None = None,
+    details: Sequence[int | None] | None = None,
+    detail_threshold: int = 0,
 ) -> list[Group]:
     """Near-duplicate groups (two or more members), best keeper first.
 
     ``rank[i]`` is how much file ``i`` deserves to be the keeper (higher is better, e.g.
     :func:`mediafix.media.keeper.keeper_ranks`); without it the hash value breaks ties so
     the result still does not depend on input order. ``forbidden`` holds index pairs a
-    person said are not duplicates: they never end up in one group.
+    person said are not duplicates: they never end up in one group. ``details`` are the
+    files' detail hashes (see :func:`confirmed`): a pair within ``threshold`` is a match
+    only if its detail hashes are within ``detail_threshold`` too, or one of them is None.
     """
     values = _as_uint64(hashes)
     n = len(values)
     if rank is not None and len(rank) != n:
         raise ValueError(f"rank has {len(rank)} values for {n} hashes")
     pairs = hamming_pairs(values, threshold)
+    if details is not None:
+        if len(details) != n:
+            raise ValueError(f"details has {len(details)} values for {n} hashes")
+        pairs = pairs[confirmed(pairs, details, detail_threshold)]
     if len(pairs) == 0:
         return []
     involved = np.unique(pairs[:, :2])  # only files with a neighbour can be grouped
@@ -131,6 +139,33 @@ def group_near(
         distances = {keeper: 0} | {index: near[index] for index in members[1:]}
         groups.append(Group(members=members, keeper=keeper, distances=distances))
     return groups
+
+
+def confirmed(
+    pairs: np.ndarray, details: Sequence[int | None], threshold: int
+) -> np.ndarray:
+    """Which of ``pairs`` (rows [i, j, ...]) the detail hashes confirm: a boolean mask.
+
+    Detail hashes are 256-bit ints; a pair is confirmed when both are within ``threshold``
+    bits, and also when either is None (a file hashed before detail hashes existed, or a
+    blank one): such a pair is judged on the first hash alone, as it always was.
+    """
+    keep = np.ones(len(pairs), dtype=bool)
+    if len(pairs) == 0:
+        return keep
+    involved = np.unique(pairs[:, :2])
+    known = np.zeros(len(details), dtype=bool)
+    words = np.zeros((len(details), 4), dtype=np.uint64)
+    for index in involved.tolist():
+        value = details[index]
+        if value is not None:
+            known[index] = True
+            words[index] = np.frombuffer(value.to_bytes(32, "big"), dtype=">u8")
+    i, j = pairs[:, 0], pairs[:, 1]
+    both = known[i] & known[j]
+    distance = np.bitwise_count(words[i[both]] ^ words[j[both]]).sum(axis=1)
+    keep[both] = distance <= threshold
+    return keep
 
 
 # --------------------------------------------------------------------------- internals

@@ -99,6 +99,7 @@ class File(Base):
     mtime: Mapped[float | None] = mapped_column(Float)
     sha256: Mapped[str | None] = mapped_column(String(64))
     phash: Mapped[str | None] = mapped_column(String(64))
+    detail_hash: Mapped[str | None] = mapped_column(String(64))  # confirms a near match
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     orientation: Mapped[int | None] = mapped_column(Integer)
