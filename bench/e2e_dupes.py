@@ -11,10 +11,10 @@ the real photos in ../shared/corpus (the builders of ``bench/near_dupes.py`` are
   side, brightness +15 % and -15 %, and pixels rotated 90/180/270 with a compensating EXIF
   Orientation tag;
 * singletons: other camera-sized photos with no copy at all (most of a real library);
-* hard negatives: text pages in one layout with different words (plus a WhatsApp copy and a
-  2 % crop of each), very dark night shots of different scenes (plus copies), and two
-  different shots of one scene (windows 30 % apart, same camera, 3 s apart: a burst) with a
-  WhatsApp copy of each.
+* hard negatives: documents in one layout with different words (letters, forms, invoices,
+  receipts; plus a WhatsApp copy and a 2 % crop of each), very dark night shots of
+  different scenes (plus copies), and two different shots of one scene (windows 30 % apart,
+  same camera, 3 s apart: a burst) with a WhatsApp copy of each.
 
 Ground truth: two files are duplicates when they derive from one original. Then, side by
 side on the same folder and with the same number of processes:
@@ -157,7 +157,7 @@ def build_set(sources: Sequence[Path], n_photos: int, folder: Path, workers: int
     jobs += [("night", str(p), i) for i, p in enumerate(rest[:N_NIGHT])]
     jobs += [("shot", str(p), i) for i, p in enumerate(rest[N_NIGHT : N_NIGHT + N_SHOT])]
     jobs += [("single", str(p), i) for i, p in enumerate(rest[N_NIGHT + N_SHOT :])]
-    jobs += [("text", "letter" if i % 2 else "form", i) for i in range(N_TEXT)]
+    jobs += [("text", nd.TEXT_STYLES[i % len(nd.TEXT_STYLES)], i) for i in range(N_TEXT)]
     # The slow families first, so the pool's two ends finish together.
     jobs.sort(key=lambda job: job[0] != "photo")
     items: list[Item] = []

@@ -6,13 +6,15 @@ Builds a labelled set in a temporary folder from real photos (default: ../shared
   (1600 px long side, JPEG quality 70, metadata stripped), format changes (PNG, WebP,
   HEIC via pillow-heif, JPEG), a 2 % crop per side, brightness +-18 %, pixels physically
   rotated 90/180/270 with a compensating EXIF Orientation tag, and combinations;
-* hard negatives: text pages in one layout with different texts, very dark night shots of
-  different scenes, and different "shots" of one scene (windows shifted by 30 %), each with
-  a copy or two of its own.
+* hard negatives: documents in one layout with different texts (letters, forms, invoices
+  with a ruled table, narrow till receipts), very dark night shots of different scenes, and
+  different "shots" of one scene (windows shifted by 30 %), each with a copy or two of its
+  own.
 
 Every pair of files is a positive (both derive from one original) or a negative. For each
 candidate hash it prints pairwise precision and recall per threshold, and the time per
-image (decode + hash, on one core). The candidates share mediafix's fast decode
+image (decode + hash, on one core); mediafix's own row is its 64-bit hash with each match
+confirmed by its 256-bit detail hash. The candidates share mediafix's fast decode
 (DCT-scaled JPEG, HEIC thumbnail, orientation applied); the reference row is the common
 approach, a full decode + ``imagehash.phash`` as imagededup does it.
 
@@ -49,6 +51,8 @@ PHOTO_SUFFIXES = {".jpg", ".jpeg", ".heic", ".heif", ".png", ".webp", ".avif", "
 TARGET_PRECISION = 0.995
 TARGET_RECALL = 0.98
 SEED = 20260202
+N_TEXT = 48  # document pages, in TEXT_STYLES in turn
+TEXT_STYLES = ("form", "letter", "invoice", "receipt")
 
 
 # --------------------------------------------------------------------------- the set
@@ -231,6 +235,24 @@ def text_page(seed: int, style: str) -> Image.Image:
                     line = candidate
             draw.text((left, y), line, font=body, fill=(25, 25, 25))
             y += pitch + 28
+    elif style == "invoice":  # a boxed header and a ruled table of items and prices
+        draw.rectangle((100, 100, 1140, 230), outline="black", width=3)
+        y = 300
+        for _ in range(26):
+            draw.line((100, y, 1140, y), fill=(120, 120, 120), width=1)
+            item = " ".join(rng.choice(WORDS) for _ in range(3))
+            draw.text((120, y + 8), item, font=body, fill="black")
+            price = f"{rng.randint(1, 999)}.{rng.randint(0, 99):02d}"
+            draw.text((900, y + 8), price, font=body, fill="black")
+            y += 48
+        draw.line((860, 300, 860, y), fill=(120, 120, 120), width=1)
+    elif style == "receipt":  # a narrow column in the middle of a white page
+        y = top + 100
+        for _ in range(42):
+            item = " ".join(rng.choice(WORDS) for _ in range(2))
+            draw.text((430, y), f"{item}  {rng.randint(1, 99)}.{rng.randint(0, 99):02d}",
+                      font=body, fill=(30, 30, 30))
+            y += 34
     else:  # "form": the same 36 full lines on every page, only the words differ
         for _ in range(36):
             line = ""
@@ -251,8 +273,8 @@ def build_set(sources: Sequence[Path], folder: Path, workers: int) -> list[Item]
     for index, path in enumerate(order):
         kind = "night" if index < n_night else "shot" if index < n_night + n_shot else "photo"
         jobs.append((kind, str(path), index))
-    for index in range(24):
-        jobs.append(("text", "letter" if index % 2 else "form", index))
+    for index in range(N_TEXT):
+        jobs.append(("text", TEXT_STYLES[index % len(TEXT_STYLES)], index))
     items: list[Item] = []
     with ProcessPoolExecutor(workers) as pool:
         futures = [
@@ -333,6 +355,15 @@ def h_phash64(pixels: np.ndarray) -> tuple[int, ...]:
     return (value if value is not None else 0,)
 
 
+def h_detail256(pixels: np.ndarray) -> tuple[int, ...]:
+    value = fingerprint.detail_dct(pixels)
+    return _words(np.zeros(256)) if value is None else _split256(value)
+
+
+def _split256(value: int) -> tuple[int, ...]:
+    return tuple((value >> shift) & 0xFFFFFFFFFFFFFFFF for shift in (192, 128, 64, 0))
+
+
 def h_phash64_plain(pixels: np.ndarray) -> tuple[int, ...]:
     """The textbook pHash (as imagehash computes it), on our decode: no window."""
     c = (D32_8 @ _shrink(pixels, 32, 32) @ D32_8.T).ravel()
@@ -367,7 +398,9 @@ FAST_HASHES: dict[str, tuple[int, Callable[[np.ndarray], tuple[int, ...]]]] = {
     "dHash-64": (64, h_dhash64),
     "pHash-256 DCT median": (256, h_phash256),
     "PDQ-like 256": (256, h_pdq_like),
+    "detail-256: windowed, frequencies 1..16 (mediafix)": (256, h_detail256),
 }
+MEDIAFIX = "pHash-64 Tukey, confirmed by detail-256 (mediafix)"
 REFERENCE = "imagehash.phash, full decode"
 REFERENCE_UPRIGHT = "imagehash.phash, full decode + exif_transpose"
 
@@ -385,6 +418,9 @@ def hash_file(path: str) -> tuple[dict[str, tuple[int, ...]], dict[str, float]]:
         start = time.perf_counter()
         hashes[name] = function(luma.pixels)
         seconds[name] = decode + time.perf_counter() - start
+    detail = "detail-256: windowed, frequencies 1..16 (mediafix)"
+    seconds[MEDIAFIX] = seconds["pHash-64 DCT median, Tukey window (mediafix)"]
+    seconds[MEDIAFIX] += seconds[detail] - decode
     for name, upright in ((REFERENCE, False), (REFERENCE_UPRIGHT, True)):
         start = time.perf_counter()
         with Image.open(io.BytesIO(data)) as image:
@@ -461,7 +497,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     kinds = Counter(item.kind for item in items)
     families = {item.family for item in items}
-    print(f"set: {len(items)} files from {len(sources)} photos + 24 text pages "
+    print(f"set: {len(items)} files from {len(sources)} photos + {N_TEXT} document pages "
           f"({dict(kinds)}), {len(families)} families; built in {built - began:.0f} s, "
           f"hashed in {hashed - built:.0f} s on {args.workers} processes")
     family_ids = {family: number for number, family in enumerate(sorted(families))}
@@ -474,18 +510,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     bits = {name: FAST_HASHES[name][0] if name in FAST_HASHES else 64 for name in names}
     all_scores: dict[str, list[Score]] = {}
     all_dist: dict[str, np.ndarray] = {}
+    for name in names:
+        words = np.array([result[0][name] for result in results], dtype=np.uint64)
+        all_dist[name] = distances(words)
+    # mediafix's matches: within the 64-bit threshold and confirmed by the detail hash
+    # (a veto shows as an impossible distance, 65).
+    detail = all_dist["detail-256: windowed, frequencies 1..16 (mediafix)"]
+    first = all_dist["pHash-64 DCT median, Tukey window (mediafix)"]
+    all_dist[MEDIAFIX] = np.where(detail <= fingerprint.DETAIL_THRESHOLD, first, 65)
+    names.insert(0, MEDIAFIX)
+    bits[MEDIAFIX] = 64
     header = (f"{'hash':<48} {'bits':>4} {'thr':>4} {'precision':>9} {'recall':>7} "
               f"{'false':>6} {'missed':>6} {'ms/img':>7} {'ms/jpeg':>7}")
     jpeg = [item.path.endswith(".jpg") for item in items]
     print(header)
     print("-" * len(header))
     for name in names:
-        words = np.array([result[0][name] for result in results], dtype=np.uint64)
-        dist = distances(words)
+        dist = all_dist[name]
         step = bits[name] // 64
         thresholds = [step * t for t in range(0, 25)]
         scores = score(dist, positive, thresholds)
-        all_scores[name], all_dist[name] = scores, dist
+        all_scores[name] = scores
         ms = 1000 * float(np.mean([result[1][name] for result in results]))
         ms_jpeg = 1000 * float(
             np.mean([r[1][name] for r, is_jpeg in zip(results, jpeg, strict=True) if is_jpeg])
@@ -507,12 +552,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("(* = precision >= 0.995 and recall >= 0.98; ms/img: decode + hash on one core, all "
           "files; ms/jpeg: the .jpg files only)\n")
 
-    chosen = "pHash-64 DCT median, Tukey window (mediafix)"
+    chosen = MEDIAFIX
     ok = feasible(all_scores[chosen])
     threshold = fingerprint.DEFAULT_THRESHOLD
     span = f"{ok[0]}..{ok[-1]}" if ok else "none"
     print(f"chosen: {chosen}, default threshold {threshold} (DEFAULT_THRESHOLD in "
-          f"mediafix/media/fingerprint.py); thresholds meeting both targets here: {span}")
+          f"mediafix/media/fingerprint.py), detail threshold {fingerprint.DETAIL_THRESHOLD} of "
+          f"256 (DETAIL_THRESHOLD); thresholds meeting both targets here: {span}")
     report_detail(items, all_dist[chosen], positive, i_idx, j_idx, threshold)
     print(f"\ntotal {time.perf_counter() - began:.0f} s")
     return 0
