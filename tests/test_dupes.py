@@ -99,12 +99,20 @@ def test_groups_and_keepers(settings_env: Path, dupes_library: Path) -> None:
     assert sum(m["keep"] for m in exact["members"]) == 1
 
     (near,) = by_type["near"]
-    names = {Path(m["path"]).name for m in near["members"]}
-    assert names == {"IMG_1000.JPG", "IMG-20200704-WA0001.jpg"}
+    # Every copy of the picture: the original, its byte-identical backup and the WhatsApp copy.
+    names = sorted(str(Path(m["path"]).relative_to(dupes_library)) for m in near["members"])
+    assert names == [
+        "backup/IMG_1000.JPG",
+        "camera/IMG_1000.JPG",
+        "whatsapp/IMG-20200704-WA0001.jpg",
+    ]
     assert Path(near["keeper"]).name == "IMG_1000.JPG"  # the original, not the WhatsApp copy
     assert any("1600x1200" in r for r in near["reasons"])
-    kept = [m for m in near["members"] if m["keep"]]
-    assert len(kept) == 1 and Path(kept[0]["path"]).name == "IMG_1000.JPG"
+    assert any("1 byte-identical copy" in r for r in near["reasons"])
+    kept = [m["path"] for m in near["members"] if m["keep"]]
+    assert kept == [near["keeper"]]
+    # The exact group keeps the same copy: one decision, whichever group shows it.
+    assert [m["path"] for m in exact["members"] if m["keep"]] == kept
 
     (burst,) = by_type["burst"]
     assert all(m["keep"] for m in burst["members"])  # never suggested for discarding
@@ -160,9 +168,10 @@ def test_not_duplicates_survives_a_rescan(settings_env: Path, dupes_library: Pat
     near = next(g for g in _dupes()["groups"] if g["type"] == "near")
     engine = get_engine(get_settings().database_url)
     with session_scope(engine) as s:
-        a, b = (
+        files = [
             s.scalars(select(File).where(File.path == m["path"])).one() for m in near["members"]
-        )
+        ]
+        a, b = {f.sha256: f for f in files}.values()  # the two different contents
         s.add(
             Decision(
                 kind="not_duplicate",

@@ -136,16 +136,48 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                     else f"the same picture (perceptual distance {max(distances.values())} "
                     f"of 64 bits, threshold {threshold})"
                 )
-                _store(s, kind, members, keeper, [lead, *reasons], distances)
+                reasons = [lead, *reasons]
+                if kind != "burst":  # a burst's frames are all kept: no copy to add
+                    members, keeper, distances = _with_copies(members, keeper, distances, by_sha)
+                    if (extra := len(members) - len(group.members)) > 0:
+                        reasons.append(_copies_reason(extra))
+                _store(s, kind, members, keeper, reasons, distances)
                 summary.files_in_groups += len(members)
                 if kind == "burst":
                     summary.burst += 1
                 else:
                     summary.near += 1
-        _group_videos(s, representatives, threshold, summary)
+        _group_videos(s, representatives, threshold, summary, by_sha)
         _apply_decisions(s, decisions)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _with_copies(
+    members: list[File], keeper: int, distances: dict[int, int], by_sha: dict[str, list[File]]
+) -> tuple[list[File], int, dict[int, int]]:
+    """A near group with the byte-identical copies of its members, each after its own.
+
+    Near groups are found among one representative per content; its exact copies are the
+    same picture, so they belong to the group too (suggested for discarding there, as in
+    their exact group): the group holds every copy of the picture, not one of each content.
+    """
+    grown: list[File] = []
+    grown_distances: dict[int, int] = {}
+    grown_keeper = 0
+    for n, row in enumerate(members):
+        if n == keeper:
+            grown_keeper = len(grown)
+        copies = by_sha.get(row.sha256 or "", [row])
+        for copy in [row, *(c for c in copies if c is not row)]:
+            grown_distances[len(grown)] = distances.get(n, 0)
+            grown.append(copy)
+    return grown, grown_keeper, grown_distances
+
+
+def _copies_reason(count: int) -> str:
+    noun = "copy" if count == 1 else "copies"
+    return f"with {count} byte-identical {noun} of its files (also in their exact group)"
 
 
 def _duration(row: File) -> float:
@@ -158,7 +190,13 @@ def _duration(row: File) -> float:
     return 0.0
 
 
-def _group_videos(s: Session, rows: list[File], threshold: int, summary: RegroupSummary) -> None:
+def _group_videos(
+    s: Session,
+    rows: list[File],
+    threshold: int,
+    summary: RegroupSummary,
+    by_sha: dict[str, list[File]],
+) -> None:
     """Re-encoded copies of one video: every sampled frame within the threshold."""
     videos = [r for r in rows if r.kind == "video" and r.phash and len(r.phash) % 16 == 0]
     if len(videos) < 2:
@@ -175,7 +213,12 @@ def _group_videos(s: Session, rows: list[File], threshold: int, summary: Regroup
         distances = {n: max((a ^ b).bit_count() for a, b in
                             zip(first.hashes, prints[i].hashes, strict=True))
                      for n, i in enumerate(group)}
-        _store(s, "near", members, keeper, [lead, *reasons], distances)
+        reasons = [lead, *reasons]
+        size = len(members)
+        members, keeper, distances = _with_copies(members, keeper, distances, by_sha)
+        if len(members) > size:
+            reasons.append(_copies_reason(len(members) - size))
+        _store(s, "near", members, keeper, reasons, distances)
         summary.near += 1
         summary.files_in_groups += len(members)
 
