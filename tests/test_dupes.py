@@ -117,6 +117,9 @@ def test_groups_and_keepers(settings_env: Path, dupes_library: Path) -> None:
     (burst,) = by_type["burst"]
     assert all(m["keep"] for m in burst["members"])  # never suggested for discarding
     assert not any("IMG_1001" in m["path"] for g in data["groups"] for m in g["members"])
+    summary = regroup(get_engine(get_settings().database_url), get_settings())
+    assert (summary.exact, summary.near, summary.burst) == (1, 1, 1)
+    assert summary.files_in_groups == 5  # camera + backup + WhatsApp + two frames, once each
 
 
 def test_pages_in_one_layout_are_not_grouped_but_their_copies_are(

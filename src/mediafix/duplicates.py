@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, distinct, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -102,7 +102,6 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
             reasons = ["byte-identical copies (same size and SHA-256)", *reasons]
             _store(s, "exact", copies, keeper, reasons, {i: 0 for i in range(len(copies))})
             summary.exact += 1
-            summary.files_in_groups += len(copies)
             representatives.append(copies[keeper])
 
         # Near copies among the distinct images.
@@ -142,13 +141,17 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                     if (extra := len(members) - len(group.members)) > 0:
                         reasons.append(_copies_reason(extra))
                 _store(s, kind, members, keeper, reasons, distances)
-                summary.files_in_groups += len(members)
                 if kind == "burst":
                     summary.burst += 1
                 else:
                     summary.near += 1
         _group_videos(s, representatives, threshold, summary, by_sha)
         _apply_decisions(s, decisions)
+        s.flush()
+        # Distinct files: an exact copy also shows in the near group of its picture.
+        summary.files_in_groups = (
+            s.scalar(select(func.count(distinct(DuplicateMember.file_id)))) or 0
+        )
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -210,9 +213,10 @@ def _group_videos(
         keeper, reasons = choose_keeper([_keeper_input(n, r) for n, r in enumerate(members)])
         lead = f"the same video (every sampled frame within {threshold} bits, same duration)"
         first = prints[group[0]]
-        distances = {n: max((a ^ b).bit_count() for a, b in
-                            zip(first.hashes, prints[i].hashes, strict=True))
-                     for n, i in enumerate(group)}
+        distances = {
+            n: max((a ^ b).bit_count() for a, b in zip(first.hashes, prints[i].hashes, strict=True))
+            for n, i in enumerate(group)
+        }
         reasons = [lead, *reasons]
         size = len(members)
         members, keeper, distances = _with_copies(members, keeper, distances, by_sha)
@@ -220,7 +224,6 @@ def _group_videos(
             reasons.append(_copies_reason(len(members) - size))
         _store(s, "near", members, keeper, reasons, distances)
         summary.near += 1
-        summary.files_in_groups += len(members)
 
 
 def _update_bundles(rows: Any, summary: RegroupSummary) -> None:
