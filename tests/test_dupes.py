@@ -166,6 +166,29 @@ def test_images_scanned_before_detail_hashes_get_one_at_the_next_scan(
         assert s.scalars(select(File.detail_hash).where(File.path == old_path)).one()
 
 
+def test_a_choice_about_content_keeps_one_byte_identical_copy(
+    settings_env: Path, dupes_library: Path
+) -> None:
+    # A choice whose file row is gone (the file moved) is applied by content: in the near
+    # group, which holds both byte-identical copies, only one of them is kept.
+    _scan(dupes_library)
+    engine = get_engine(get_settings().database_url)
+    with session_scope(engine) as s:
+        original = s.scalars(select(File).where(File.path.like("%camera%IMG_1000.JPG"))).one()
+        whatsapp = s.scalars(select(File).where(File.path.like("%WA0001.jpg"))).one()
+        s.add(Decision(kind="keep", file_id=None, sha256=original.sha256, payload={}))
+        s.add(Decision(kind="keep", file_id=None, sha256=whatsapp.sha256, payload={}))
+    regroup(engine, get_settings())
+    groups = _dupes()["groups"]
+    near = next(g for g in groups if g["type"] == "near")
+    exact = next(g for g in groups if g["type"] == "exact")
+    kept = sorted(m["path"] for m in near["members"] if m["keep"])
+    assert kept == sorted(
+        [exact["keeper"], str(dupes_library / "whatsapp/IMG-20200704-WA0001.jpg")]
+    )
+    assert near["status"] == "resolved"
+
+
 def test_not_duplicates_survives_a_rescan(settings_env: Path, dupes_library: Path) -> None:
     _scan(dupes_library)
     near = next(g for g in _dupes()["groups"] if g["type"] == "near")

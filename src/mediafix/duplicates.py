@@ -291,13 +291,17 @@ def _apply_decisions(s: Session, decisions: Any) -> None:
     groups = s.scalars(select(DuplicateGroup)).all()
     for group in groups:
         decided = 0
+        chosen: set[str] = set()
         for m in group.members:
             sha = s.get(File, m.file_id).sha256 if choice_by_sha else None  # type: ignore[union-attr]
             if m.file_id in choice_by_file:
                 m.keep = choice_by_file[m.file_id]
                 decided += 1
             elif sha and sha in choice_by_sha and group.type != "exact":
-                m.keep = choice_by_sha[sha]
+                # A choice about content holds for one copy; a near group's other
+                # byte-identical copies of it stay left out, as in their exact group.
+                m.keep = choice_by_sha[sha] and sha not in chosen
+                chosen.add(sha)
                 decided += 1
         if decided == len(group.members):
             group.status = "resolved"
