@@ -792,8 +792,8 @@ def _run(args: argparse.Namespace, folder: Path, began: float) -> int:
     print(
         "(files: files each method could hash; files/s: all files of the set per second; "
         "speed-up: the common approach's seconds / the row's;\n mediafix's first row counts "
-        "two files as duplicates when a chain of its groups joins them: an exact group and "
-        "the near group of its kept copy share that file)"
+        "two files as duplicates when a chain of its groups joins them (a file in an exact "
+        "group is also in its picture's near group), the second only when one group holds both)"
     )
     for run in (ours, common):
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in run.parts.items())
