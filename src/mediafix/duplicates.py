@@ -137,9 +137,9 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                 )
                 reasons = [lead, *reasons]
                 if kind != "burst":  # a burst's frames are all kept: no copy to add
-                    members, keeper, distances = _with_copies(members, keeper, distances, by_sha)
-                    if (extra := len(members) - len(group.members)) > 0:
-                        reasons.append(_copies_reason(extra))
+                    members, keeper, distances = _with_copies(
+                        members, keeper, distances, reasons, by_sha
+                    )
                 _store(s, kind, members, keeper, reasons, distances)
                 if kind == "burst":
                     summary.burst += 1
@@ -157,13 +157,18 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
 
 
 def _with_copies(
-    members: list[File], keeper: int, distances: dict[int, int], by_sha: dict[str, list[File]]
+    members: list[File],
+    keeper: int,
+    distances: dict[int, int],
+    reasons: list[str],
+    by_sha: dict[str, list[File]],
 ) -> tuple[list[File], int, dict[int, int]]:
     """A near group with the byte-identical copies of its members, each after its own.
 
     Near groups are found among one representative per content; its exact copies are the
     same picture, so they belong to the group too (suggested for discarding there, as in
     their exact group): the group holds every copy of the picture, not one of each content.
+    A reason saying so is added to ``reasons`` when there are any.
     """
     grown: list[File] = []
     grown_distances: dict[int, int] = {}
@@ -175,12 +180,12 @@ def _with_copies(
         for copy in [row, *(c for c in copies if c is not row)]:
             grown_distances[len(grown)] = distances.get(n, 0)
             grown.append(copy)
+    if (added := len(grown) - len(members)) > 0:
+        noun = "copy" if added == 1 else "copies"
+        reasons.append(
+            f"with {added} byte-identical {noun} of its files (also in their exact group)"
+        )
     return grown, grown_keeper, grown_distances
-
-
-def _copies_reason(count: int) -> str:
-    noun = "copy" if count == 1 else "copies"
-    return f"with {count} byte-identical {noun} of its files (also in their exact group)"
 
 
 def _duration(row: File) -> float:
@@ -218,10 +223,7 @@ def _group_videos(
             for n, i in enumerate(group)
         }
         reasons = [lead, *reasons]
-        size = len(members)
-        members, keeper, distances = _with_copies(members, keeper, distances, by_sha)
-        if len(members) > size:
-            reasons.append(_copies_reason(len(members) - size))
+        members, keeper, distances = _with_copies(members, keeper, distances, reasons, by_sha)
         _store(s, "near", members, keeper, reasons, distances)
         summary.near += 1
 
