@@ -226,12 +226,14 @@ def _finished(job_id: int) -> bool:
 @pytest.mark.slow
 def test_sigkill_import(fault_env: dict[str, str], tmp_path: Path) -> None:
     photos = tmp_path / "photos"
-    make_library(photos, 120)
+    # Enough files that the kill lands mid-job even when this process is slow to poll
+    # (with 120, a loaded machine once saw the first worker finish them all).
+    make_library(photos, 300)
     before = snapshot(photos)
     job_id = enqueue(fault_env, photos)
     w = Worker(fault_env, tmp_path / "w1.log")
     try:
-        wait_until(lambda: job_state(job_id)["current"] >= 20)
+        wait_until(lambda: job_state(job_id)["current"] >= 20, every=0.05)
     finally:
         w.kill()
         w.fh.close()
@@ -245,7 +247,7 @@ def test_sigkill_import(fault_env: dict[str, str], tmp_path: Path) -> None:
     with session_scope(get_engine(get_settings().database_url)) as s:
         paths = s.scalars(select(File.path)).all()
         statuses = Counter(s.scalars(select(File.status)))
-    assert len(paths) == len(set(paths)) == 120
+    assert len(paths) == len(set(paths)) == 300
     assert statuses["new"] == statuses["probing"] == 0
     assert snapshot(photos) == before
 
