@@ -24,7 +24,7 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from mediafix import __version__
-from mediafix.config import Settings, get_settings
+from mediafix.config import DataDirError, FolderError, Settings, get_settings
 from mediafix.media.exiftool import ExifToolError
 
 console = Console(stderr=True, highlight=False)
@@ -33,7 +33,7 @@ out = Console(highlight=False, soft_wrap=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one line for a person and exit non-zero."""
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
     raise SystemExit(code)
 
 
@@ -46,7 +46,9 @@ class MediafixGroup(click.Group):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = str(first["loc"][0]).upper() if first.get("loc") else "setting"
-            fail(f"MEDIAFIX_{field}: {first['msg']}")
+            fail(f"MEDIAFIX_{field}: {first['msg'].removeprefix('Value error, ')}", 2)
+        except DataDirError as exc:
+            fail(str(exc), 2)
         except ExifToolError as exc:
             fail(str(exc))
         except OperationalError as exc:
@@ -320,6 +322,24 @@ def jobs(as_json: bool, limit: int) -> None:
     out.print(table)
 
 
+def _checked_output(settings: Settings, engine: Any, output: str | None) -> None:
+    """Stop (one line, exit 2) when the archive may not go where it would: ``/``, a system
+    folder, a source folder of the library, the data folder, a folder that cannot be
+    written (``Settings.check_output``)."""
+    from mediafix.output import output_dir_for
+    from mediafix.safety import library_roots
+    from mediafix.store.db import session_scope
+
+    with session_scope(engine) as s:
+        folder = output_dir_for(settings, s, output)
+        roots = library_roots(s)
+    try:
+        settings.check_output(folder, roots)
+    except FolderError as exc:
+        where = "OUTPUT" if output else "the output folder (Settings page or MEDIAFIX_OUTPUT_DIR)"
+        fail(f"{where}: {exc}", 2)
+
+
 @main.command()
 @click.argument("output", required=False, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
@@ -330,6 +350,7 @@ def plan(output: str | None, as_json: bool, include_review: bool) -> None:
 
     settings = _settings()
     engine = _prepare(settings)
+    _checked_output(settings, engine, output)
     the_plan = preview(engine, settings, output, include_review=include_review)
     ignored = ignored_files(engine)
     if as_json:
@@ -366,6 +387,7 @@ def apply(output: str | None, move: bool, include_review: bool) -> None:
 
     settings = _settings()
     engine = _prepare(settings)
+    _checked_output(settings, engine, output)
     with _progress() as bar:
         task = bar.add_task("writing", total=None, rate="")
 

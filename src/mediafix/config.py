@@ -7,14 +7,16 @@ checks that the two agree).
 
 from __future__ import annotations
 
+import getpass
 import os
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -73,6 +75,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Server folders the web app may import from, separated by ':' (os.pathsep).",
     ),
     Setting(
+        "OUTPUT_ROOTS",
+        "(none)",
+        "When set, the folders (separated by ':') under which the web page may choose the "
+        "output folder.",
+    ),
+    Setting(
+        "ALLOWED_HOSTS",
+        "(none)",
+        "Host names, besides localhost, the machine's name and IP addresses, that the web app "
+        "answers to (comma-separated; '.example.org' admits its sub-domains, '*' any name).",
+    ),
+    Setting(
         "UPLOAD_RETENTION_DAYS",
         "7",
         "Days an upload is kept after all its files were written to the output.",
@@ -110,12 +124,187 @@ def _valid_zone(name: str) -> bool:
     return True
 
 
+class FolderError(ValueError):
+    """A folder setting that mediafix refuses; ``str(exc)`` is one line for a person."""
+
+
+class DataDirError(RuntimeError):
+    """The data folder cannot be created or written; ``str(exc)`` names it and the remedy."""
+
+
+# Folders of the operating system: never an archive, never a source for the web page (the
+# web could otherwise be pointed at /etc and read it back, issue 15).
+SYSTEM_FOLDERS = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/proc",
+    "/sbin",
+    "/snap",
+    "/sys",
+    "/usr",
+)
+# System folders that some systems use for people's files: refused too, except below the
+# server user's home (root's /root, a service's /var/lib/mediafix) or in one of
+# ``USER_FOLDERS`` (Fedora Atomic keeps homes in /var/home, udisks mounts USB disks in
+# /run/media).
+SYSTEM_UNLESS_HOME = ("/root", "/run", "/var")
+USER_FOLDERS = ("/run/media", "/var/home", "/var/media", "/var/mnt", "/var/srv", "/var/tmp")
+
+
+def is_inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or lies below it (both absolute and normalised)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _home() -> str | None:
+    """The server user's home folder (real path), unless it is ``/`` or unknown."""
+    try:
+        home = os.path.realpath(Path.home())
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry
+        return None
+    return None if home == os.sep else home
+
+
+def system_folder(real: str) -> str | None:
+    """The system folder ``real`` (a real path) is or lies in, or None."""
+    for folder in SYSTEM_FOLDERS:
+        if is_inside(real, folder):
+            return folder
+    home = _home()
+    for folder in SYSTEM_UNLESS_HOME:
+        if not is_inside(real, folder):
+            continue
+        if home is not None and real != home and is_inside(real, home):
+            return None  # a folder of the server user's own
+        if any(is_inside(real, f) for f in USER_FOLDERS):
+            return None
+        return folder
+    return None
+
+
+def check_source_folder(raw: str) -> Path:
+    """A folder the web page may import from (or under which it may choose the output):
+    absolute, and neither ``/`` nor a system folder. Returns its real path."""
+    if "\x00" in raw or not os.path.isabs(os.path.expanduser(raw)):
+        raise FolderError(f"{raw!r} is not an absolute folder path")
+    real = os.path.realpath(os.path.expanduser(raw))
+    if real == os.sep:
+        raise FolderError("/ is the whole system: name the folders that hold the photos")
+    system = system_folder(real)
+    if system is not None:
+        raise FolderError(f"{raw} is a system folder ({system}): name a folder of photos")
+    return Path(real)
+
+
+def _relation(real: str, other: str) -> str | None:
+    if is_inside(real, other):
+        return "is" if real == other else "is inside"
+    if is_inside(other, real):
+        return "holds"
+    return None
+
+
+def check_output_dir(
+    raw: str | os.PathLike[str],
+    *,
+    data_dir: Path,
+    sources: list[str] | tuple[str, ...] = (),
+    allowed: list[Path] | None = None,
+    writable: bool = True,
+) -> Path:
+    """The real folder the archive may be written to, or :class:`FolderError` saying why not.
+
+    Refused (issue 15): ``/`` and system folders; a folder that is, holds or lies inside the
+    server user's home folder's parents (``/home``) or the home itself; mediafix's data
+    folder (database, uploads, thumbnails, secret key); a source folder (``sources``: the
+    import roots and the folders the library was scanned from; the archive would be mixed
+    with the photos it is made from, and rescanned as new ones); a folder outside
+    ``allowed`` (``MEDIAFIX_OUTPUT_ROOTS``, for the web page); and, with ``writable``, a
+    folder that cannot be created or written. Every check is made on the real path, so a
+    symbolic link cannot hide where the archive would go.
+    """
+    text = os.fspath(raw)
+    if not text or "\x00" in text or not os.path.isabs(os.path.expanduser(text)):
+        raise FolderError("the output folder must be an absolute folder path (starting with /)")
+    real = os.path.realpath(os.path.expanduser(text))
+    if real == os.sep:
+        raise FolderError(
+            "/ is the whole system: choose a folder of its own for the archive, "
+            "such as /srv/photos/archive"
+        )
+    system = system_folder(real)
+    if system is not None:
+        raise FolderError(f"{text} is a system folder ({system}): choose a folder of its own")
+    home = _home()
+    if home is not None and is_inside(home, real):
+        raise FolderError(
+            f"{text} is or holds the home folder {home}: choose a folder of its own inside it, "
+            "such as ~/Pictures/archive"
+        )
+    data = os.path.realpath(data_dir)
+    relation = _relation(real, data)
+    if relation is not None:
+        raise FolderError(
+            f"{text} {relation} mediafix's data folder {data} (database, uploads, thumbnails)"
+        )
+    for source in sources:
+        source_real = os.path.realpath(source)
+        relation = _relation(real, source_real)
+        if relation is not None:
+            which = "" if relation == "holds" else "the source folder "
+            raise FolderError(
+                f"{text} {relation} {which}{source_real}"
+                + (" (a source folder)" if relation == "holds" else "")
+                + ": the archive must not be mixed with the photos it is made from"
+            )
+    if allowed is not None and not any(is_inside(real, os.fspath(a)) for a in allowed):
+        raise FolderError(
+            f"{text} is outside the folders the web page may write the archive to "
+            f"(MEDIAFIX_OUTPUT_ROOTS: {', '.join(os.fspath(a) for a in allowed)})"
+        )
+    if writable:
+        problem = _cannot_write(real)
+        if problem is not None:
+            raise FolderError(f"{text} cannot be created or written: {problem}")
+    return Path(real)
+
+
+def _cannot_write(real: str) -> str | None:
+    """Why the folder ``real`` cannot be created or written, or None (no side effects)."""
+    folder = real
+    while not os.path.lexists(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    if not os.path.isdir(folder):
+        return f"{folder} is a file, not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"no permission to write in {folder}"
+    return None
+
+
+def _paths(value: str) -> list[str]:
+    return [p for p in value.split(os.pathsep) if p.strip()]
+
+
 class Settings(BaseSettings):
-    """All of mediafix's configuration; see ``SETTINGS`` for the meaning of each field."""
+    """All of mediafix's configuration; see ``SETTINGS`` for the meaning of each field.
+
+    The folder settings are declared before ``output_dir``, which is checked against them.
+    """
 
     model_config = SettingsConfigDict(env_prefix="MEDIAFIX_", extra="ignore")
 
     data_dir: Path = Field(default_factory=lambda: Path("~/.local/share/mediafix"))
+    import_roots: str = ""
+    output_roots: str = ""
     output_dir: Path = Field(default_factory=lambda: Path("~/Pictures/mediafix-output"))
     database_url: str = ""
     queue_url: str = ""
@@ -124,13 +313,32 @@ class Settings(BaseSettings):
     duplicate_threshold: int = Field(default=8, ge=0, le=64)
     review_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
     password: str = ""
-    import_roots: str = ""
+    allowed_hosts: str = ""
     upload_retention_days: float = Field(default=7.0, ge=0)
 
-    @field_validator("data_dir", "output_dir", mode="after")
+    @field_validator("data_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("import_roots", "output_roots", mode="after")
+    @classmethod
+    def _roots(cls, value: str) -> str:
+        for raw in _paths(value):
+            check_source_folder(raw.strip())  # a FolderError is a ValueError: one line
+        return value
+
+    @field_validator("output_dir", mode="after")
+    @classmethod
+    def _output(cls, value: Path, info: ValidationInfo) -> Path:
+        value = value.expanduser().resolve()
+        data_dir = info.data.get("data_dir")
+        if data_dir is not None:
+            # Where the archive may go, as far as can be told without the library: the
+            # page, ``plan`` and ``apply`` check again with the library's folders.
+            roots = _paths(info.data.get("import_roots") or "")
+            check_output_dir(value, data_dir=data_dir, sources=roots, writable=False)
+        return value
 
     @field_validator("timezone", mode="after")
     @classmethod
@@ -151,12 +359,65 @@ class Settings(BaseSettings):
 
     @property
     def import_root_paths(self) -> list[Path]:
-        return [Path(p).expanduser().resolve() for p in self.import_roots.split(os.pathsep) if p]
+        return [Path(p).expanduser().resolve() for p in _paths(self.import_roots)]
+
+    @property
+    def output_root_paths(self) -> list[Path] | None:
+        """``MEDIAFIX_OUTPUT_ROOTS`` as real paths; None when it is not set."""
+        roots = [Path(p.strip()).expanduser().resolve() for p in _paths(self.output_roots)]
+        return roots or None
+
+    @property
+    def allowed_host_names(self) -> tuple[str, ...]:
+        """``MEDIAFIX_ALLOWED_HOSTS``, lower-case, without ports or trailing dots."""
+        names = self.allowed_hosts.replace(" ", ",").split(",")
+        return tuple(n.strip().lower().rstrip(".") for n in names if n.strip())
+
+    def check_output(
+        self,
+        raw: str | os.PathLike[str],
+        sources: list[str] | tuple[str, ...] = (),
+        *,
+        web: bool = False,
+        writable: bool = True,
+    ) -> Path:
+        """:func:`check_output_dir` with this configuration's data folder and import roots
+        (plus ``sources``, the library's folders); ``web`` adds ``MEDIAFIX_OUTPUT_ROOTS``."""
+        return check_output_dir(
+            raw,
+            data_dir=self.data_dir,
+            sources=[*map(os.fspath, self.import_root_paths), *sources],
+            allowed=self.output_root_paths if web else None,
+            writable=writable,
+        )
 
     def ensure_dirs(self) -> None:
-        """Create the data folder and its parts (idempotent)."""
-        for sub in ("", "thumbnails", "uploads", "journals", "scratch"):
-            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        """Create the data folder and its parts (idempotent), and make sure it can be written.
+
+        Raises :class:`DataDirError` (one line: the folder and what to do) otherwise.
+        """
+        try:
+            for sub in ("", "thumbnails", "uploads", "journals", "scratch", "sessions"):
+                (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+            # mkdir succeeds on a folder that exists read-only: a file written and removed
+            # proves the folder (and its file system) takes writes.
+            with tempfile.TemporaryFile(dir=self.data_dir, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise DataDirError(data_dir_message(self.data_dir, exc)) from exc
+
+
+def data_dir_message(data_dir: Path, exc: BaseException | str) -> str:
+    """One line: the data folder cannot be written, why, and what to do."""
+    reason = exc if isinstance(exc, str) else (getattr(exc, "strerror", None) or str(exc))
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return (
+        f"the data folder {data_dir} cannot be written ({reason}): make it writable for "
+        f"the user {user}, or set MEDIAFIX_DATA_DIR to another folder"
+    )
 
 
 @lru_cache(maxsize=1)
