@@ -7,6 +7,7 @@ test sets ``huey.immediate = True`` through :meth:`Web.immediate`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,6 +83,15 @@ class Web:
             "status": "ready",
         }
         values.update(fields)
+        if os.path.isfile(values["path"]):
+            # A real file: the size and mtime the scan would have recorded (the original
+            # and its thumbnail are read only while the file is still that one), and its
+            # folder as the root unless a test names one.
+            st = os.stat(values["path"])
+            values["size"] = fields.get("size", st.st_size)
+            values["mtime"] = fields.get("mtime", st.st_mtime)
+            if "root" not in fields:
+                values["root"] = folder
         with self.session() as s:
             row = File(**values)
             s.add(row)

@@ -27,6 +27,7 @@ import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import pillow_heif
 from PIL import Image, ImageOps, JpegImagePlugin
@@ -35,6 +36,7 @@ from sqlalchemy.engine import Engine
 
 from mediafix.config import Settings
 from mediafix.media.fingerprint import MAX_DECODE_PIXELS, MAX_SOURCE_PIXELS
+from mediafix.safety import Refused, open_scanned
 from mediafix.store.db import session_scope
 from mediafix.store.models import File
 
@@ -82,24 +84,39 @@ def marker_path(thumb: Path) -> Path:
     return thumb.with_suffix(".none")
 
 
-def make_thumbnail(src_path: str | os.PathLike[str], dest: Path, size: int = THUMB_SIZE) -> None:
-    """Write an upright JPEG of at most ``size`` x ``size`` pixels of ``src_path`` to ``dest``.
+def make_thumbnail(
+    src_path: str | os.PathLike[str] | BinaryIO, dest: Path, size: int = THUMB_SIZE
+) -> None:
+    """Write an upright JPEG of at most ``size`` x ``size`` pixels of ``src_path`` (a path,
+    or a file open for reading, which is read from and not closed) to ``dest``.
 
     Raises :class:`ThumbnailError` when the file holds no picture that can be decoded
     safely (too large, corrupt, not an image or video).
     """
-    src = os.fspath(src_path)
+    if not isinstance(src_path, str | os.PathLike):
+        _make(src_path, dest, size)
+        return
     try:
-        with open(src, "rb") as fh:
-            head = fh.read(16)
+        fh = open(os.fspath(src_path), "rb")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise ThumbnailError(f"cannot read the file: {exc.strerror or exc}") from exc
+    with fh:
+        _make(fh, dest, size)
+
+
+def _make(fh: BinaryIO, dest: Path, size: int) -> None:
+    try:
+        head = fh.read(16)
+        fh.seek(0)
     except OSError as exc:
         raise ThumbnailError(f"cannot read the file: {exc.strerror or exc}") from exc
     try:
-        picture = _decode_image(src, head, size)
+        picture = _decode_image(fh, head, size)
     except ThumbnailError:
         if _looks_like_image(head):
             raise
-        picture = _video_frame(src, size)  # raises ThumbnailError when it is no video either
+        fh.seek(0)
+        picture = _video_frame(fh, size)  # raises ThumbnailError when it is no video either
     picture.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
     _save_jpeg(_to_rgb(picture), dest)
 
@@ -108,7 +125,7 @@ def _looks_like_image(head: bytes) -> bool:
     return head.startswith(_JPEG_MAGIC) or head.startswith(b"\x89PNG") or head[:4] == b"GIF8"
 
 
-def _decode_image(src: str, head: bytes, size: int) -> Image.Image:
+def _decode_image(src: BinaryIO, head: bytes, size: int) -> Image.Image:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sizes are checked here; EXIF complaints don't matter
         try:
@@ -141,14 +158,14 @@ def _decode_image(src: str, head: bytes, size: int) -> Image.Image:
             raise ThumbnailError(f"image data cannot be decoded ({_one_line(exc)})") from exc
 
 
-def _video_frame(src: str, size: int) -> Image.Image:
+def _video_frame(src: BinaryIO, size: int) -> Image.Image:
     # PyAV through media.video, which imports it once and keeps FFmpeg's log out of Python.
     from mediafix.media import video
 
     if not video.AVAILABLE:  # the optional "video" extra is not installed
         raise ThumbnailError("video previews need PyAV (pip install 'mediafix[video]')")
     try:
-        with video.av.open(src) as container:
+        with video.av.open(src, mode="r") as container:
             if not container.streams.video:
                 raise ThumbnailError("no picture in this file")
             stream = container.streams.video[0]
@@ -216,6 +233,9 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+_Source = tuple[str, str, int | None, float | None]  # path, root, size, mtime as scanned
+
+
 def _key(file_id: int, sha256: str | None) -> int | str:
     return sha256 if sha256 else file_id
 
@@ -227,26 +247,33 @@ def build_missing(engine: Engine, settings: Settings, job_id: int | None = None)
     the reason; nothing here raises for a bad file.
     """
     with session_scope(engine) as s:
-        query = select(File.id, File.sha256, File.path).where(
+        query = select(File.id, File.sha256, File.path, File.root, File.size, File.mtime).where(
             File.kind.in_(("image", "video")), File.status.not_in(("new", "probing"))
         )
         if job_id is not None:
             query = query.where(File.job_id == job_id)
         rows = s.execute(query.order_by(File.id)).all()
-    todo: dict[int | str, str] = {}
-    for file_id, sha, path in rows:
+    todo: dict[int | str, _Source] = {}
+    for file_id, sha, path, root, size, mtime in rows:
         key = _key(file_id, sha)
         thumb = thumb_path(settings, key)
         if key not in todo and not thumb.exists() and not marker_path(thumb).exists():
-            todo[key] = path
+            todo[key] = (path, root, size, mtime)
     if not todo:
         return 0
 
-    def one(item: tuple[int | str, str]) -> bool:
-        key, path = item
+    def one(item: tuple[int | str, _Source]) -> bool:
+        key, (path, root, size, mtime) = item
         thumb = thumb_path(settings, key)
         try:
-            make_thumbnail(path, thumb)
+            # The file as it was scanned, inside its root, never through a link swapped in
+            # since (issue 15): the same rule as serving the original.
+            try:
+                fh, _st = open_scanned(path, root, size, mtime)
+            except Refused as exc:
+                raise ThumbnailError(str(exc)) from exc
+            with fh:
+                make_thumbnail(fh, thumb)
             return True
         except ThumbnailError as exc:
             _write_marker(thumb, str(exc))

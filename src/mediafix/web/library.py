@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, send_file
+from flask import Blueprint, flash, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from mediafix.media.tags import clean_tag, file_tags
+from mediafix.safety import Refused, open_scanned
 from mediafix.store import review
 from mediafix.store.models import File
 from mediafix.web.context import (
@@ -23,6 +23,7 @@ from mediafix.web.context import (
 )
 from mediafix.web.helpers import Pager
 from mediafix.web.security import safe_next
+from mediafix.web.serving import mimetype_for, refuse, send_open_file
 from mediafix.web.timestamps import _list_headers, home_zone
 
 bp = Blueprint("library", __name__)
@@ -111,11 +112,24 @@ def file(file_id: int) -> ResponseReturnValue:
 
 @bp.get("/files/<int:file_id>/original")
 def original(file_id: int) -> ResponseReturnValue:
-    """The source file itself, for a closer look (only files in the library are served)."""
+    """The source file itself, for a closer look: a photo or video of the library, as it was
+    scanned, from inside the folder it was imported from (:mod:`mediafix.safety`). A row
+    with an error (a link out of its folder, a file that could not be read) is never served.
+    """
     f = _file_or_404(file_id)
-    if not os.path.isfile(f.path):
-        abort(404, description="the file is no longer where it was scanned")
-    return send_file(f.path, conditional=True, download_name=f.name, max_age=0)
+    if f.kind not in ("image", "video"):
+        abort_with(403, "only photos and videos are served: this file is neither")
+    if f.status == "error" or f.error:
+        abort_with(
+            403, f"this file could not be read when it was scanned ({f.error}): it is not served"
+        )
+    try:
+        fh, st = open_scanned(f.path, f.root, f.size, f.mtime)
+    except Refused as exc:
+        refuse(exc)
+    # The type its content has (sniffed at the scan), never the one its name claims: a JPEG
+    # named x.html is sent as image/jpeg.
+    return send_open_file(fh, st, f.name, mimetype_for(f.ext or ""))
 
 
 def _tags(value: Any) -> list[str]:

@@ -12,10 +12,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from mediafix.config import FolderError
+from mediafix.media.kinds import MEDIA_EXTENSIONS
+from mediafix.safety import Refused, library_roots, open_inside
 from mediafix.store import queries
 from mediafix.store.models import File
 from mediafix.web import output_adapter
@@ -31,6 +34,7 @@ from mediafix.web.context import (
     wants_json,
 )
 from mediafix.web.helpers import Pager
+from mediafix.web.serving import mimetype_for, refuse, send_open_file
 
 bp = Blueprint("output", __name__)
 
@@ -41,6 +45,23 @@ BROWSE_PER_PAGE = 120
 def output_dir() -> Path:
     value = queries.effective_settings(db()).get("output_dir")
     return Path(str(value)).expanduser() if value else settings().output_dir
+
+
+def allowed_output_dir(*, full: bool = False) -> Path:
+    """The output folder in use, as a real path, if mediafix may use it (else 409).
+
+    A value saved by an older version may be one the Settings page refuses now (``/``, a
+    system folder: issue 15); it must not keep that door open. ``full`` adds what matters
+    before writing: the library's source folders, and that the folder can be written.
+    """
+    raw = output_dir()
+    try:
+        if not full:
+            return settings().check_output(raw, writable=False)
+        stored = "output_dir" in queries.effective_settings(db())
+        return settings().check_output(raw, library_roots(db()), web=stored)
+    except FolderError as exc:
+        abort_with(409, f"the output folder cannot be used: {exc}; choose another in Settings")
 
 
 def move_default() -> bool:
@@ -56,6 +77,7 @@ def _unavailable(exc: output_adapter.OutputUnavailable) -> ResponseReturnValue:
 
 @bp.get("/output")
 def preview() -> ResponseReturnValue:
+    allowed_output_dir()
     release_db()
     try:
         plan = output_adapter.preview(engine(), settings())
@@ -124,6 +146,7 @@ def _move_flag(params: Any) -> bool:
 @bp.post("/output/apply")
 def apply() -> ResponseReturnValue:
     move = _move_flag(body())
+    allowed_output_dir(full=True)
     release_db()  # the job is created in a session of its own
     try:
         job_id = output_adapter.enqueue_output(move)
@@ -146,8 +169,12 @@ def undo() -> ResponseReturnValue:
     return redirect(url_for("jobs.job", job_id=job_id))
 
 
-def _inside_output(rel: str) -> Path:
-    root = output_dir().resolve()
+def _hidden(rel: str) -> bool:
+    """A path through a hidden name (``.ssh``, ``.trash``): the listing never shows those."""
+    return any(p.startswith(".") and p not in (".", "..") for p in rel.split("/"))
+
+
+def _inside_output(rel: str, root: Path) -> Path:
     if "\x00" in rel:
         abort_with(400, "the path contains a NUL character")
     target = (root / rel.lstrip("/")).resolve()
@@ -161,8 +188,10 @@ def _inside_output(rel: str) -> Path:
 def browse() -> ResponseReturnValue:
     """The output folder's sub-folders (years) and files, a page at a time."""
     rel = request.args.get("path", "")
-    root = output_dir().resolve()
-    folder = _inside_output(rel)
+    root = allowed_output_dir()
+    folder = _inside_output(rel, root)
+    if _hidden(rel):
+        abort_with(404, f"no folder {rel!r} in the output")
     if not folder.exists():
         if folder == root:
             data: dict[str, Any] = {
@@ -258,7 +287,18 @@ def _rel(root: Path, path: str) -> str:
 
 @bp.get("/output/file")
 def output_file() -> ResponseReturnValue:
-    target = _inside_output(request.args.get("path", ""))
-    if not target.is_file():
+    """A photo or video of the archive (:func:`mediafix.safety.open_inside` the output
+    folder); hidden files and other kinds of file are not served."""
+    rel = request.args.get("path", "")
+    root = allowed_output_dir()
+    target = _inside_output(rel, root)
+    if _hidden(rel) or target.suffix.lower() not in MEDIA_EXTENSIONS:
         abort_with(404, "no such file in the output")
-    return send_file(target, conditional=True, max_age=0)
+    try:
+        fh, st = open_inside(os.fspath(root / rel.lstrip("/")), os.fspath(root),
+                             what="the output folder")
+    except Refused as exc:
+        if exc.status == 404:
+            abort_with(404, "no such file in the output")
+        refuse(exc)
+    return send_open_file(fh, st, target.name, mimetype_for(target.name))
