@@ -1,8 +1,12 @@
 """Settings a person may change in the page; stored in the settings table for the next job.
 
 Keys: ``duplicate_threshold`` (0..32 bits), ``review_confidence`` (0..1), ``output_dir``
-(an absolute folder), ``timezone`` (an IANA name) and ``move`` (copy or move on apply).
-What is not set in the page comes from the environment (``MEDIAFIX_*``).
+(an absolute folder the archive may go to: :meth:`Settings.check_output`), ``timezone`` (an
+IANA name) and ``move`` (copy or move on apply). What is not set in the page comes from the
+environment (``MEDIAFIX_*``).
+
+A bad value is a 400 that names its field: ``{"error": "...", "field": "output_dir"}`` for a
+script, the Settings page again with the message beside the field for a person.
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
+from mediafix.config import FolderError
+from mediafix.safety import library_roots
 from mediafix.store import queries
 from mediafix.web import queue
 from mediafix.web.context import abort_with, body, check_lookup, db, settings, wants_json
@@ -55,8 +61,21 @@ def current() -> dict[str, Any]:
     return {"settings": values, "sources": sources, "defaults": defaults}
 
 
+class SettingError(ValueError):
+    """A value the page refuses: ``field`` names the setting, ``str(exc)`` says why."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _refuse(field: str, message: str) -> NoReturn:
+    raise SettingError(field, message)
+
+
 def validate(params: Any) -> dict[str, Any]:
-    """The settings in ``params`` as stored values (400 naming the first bad one)."""
+    """The settings in ``params`` as stored values (:class:`SettingError` for the first bad
+    one; 400 for a setting that does not exist)."""
     clean: dict[str, Any] = {}
     unknown = [k for k in params if k not in KEYS and k not in ("csrf_token",)]
     if unknown:
@@ -66,37 +85,42 @@ def validate(params: Any) -> dict[str, Any]:
         try:
             value = int(raw)
         except (TypeError, ValueError):
-            abort_with(400, f"duplicate_threshold must be a whole number, not {raw!r}")
+            _refuse(
+                "duplicate_threshold", f"duplicate_threshold must be a whole number, not {raw!r}"
+            )
         if not 0 <= value <= 32:
-            abort_with(400, "duplicate_threshold must be between 0 and 32")
+            _refuse("duplicate_threshold", "duplicate_threshold must be between 0 and 32")
         clean["duplicate_threshold"] = value
     if "review_confidence" in params:
         raw = params["review_confidence"]
         try:
             conf = float(raw)
         except (TypeError, ValueError):
-            abort_with(400, f"review_confidence must be a number from 0 to 1, not {raw!r}")
+            _refuse(
+                "review_confidence", f"review_confidence must be a number from 0 to 1, not {raw!r}"
+            )
         if not 0.0 <= conf <= 1.0 or conf != conf:
-            abort_with(400, "review_confidence must be between 0 and 1")
+            _refuse("review_confidence", "review_confidence must be between 0 and 1")
         clean["review_confidence"] = round(conf, 3)
     if "output_dir" in params:
         raw = str(params["output_dir"] or "").strip()
         if not raw or not os.path.isabs(os.path.expanduser(raw)) or "\x00" in raw:
-            abort_with(400, "output_dir must be an absolute folder path (starting with /)")
+            _refuse("output_dir", "output_dir must be an absolute folder path (starting with /)")
         path = Path(os.path.expanduser(raw))
         check_lookup(path, raw, denied=400)
         if path.exists() and not path.is_dir():
-            abort_with(400, f"output_dir {raw} is a file, not a folder")
-        data = settings().data_dir
-        if path.resolve() == data or path.resolve().is_relative_to(data):
-            abort_with(400, "output_dir must not be inside mediafix's own data folder")
+            _refuse("output_dir", f"output_dir {raw} is a file, not a folder")
+        try:
+            settings().check_output(path, library_roots(db()), web=True)
+        except FolderError as exc:
+            _refuse("output_dir", f"output_dir: {exc}")
         clean["output_dir"] = os.fspath(path)
     if "timezone" in params:
         raw = str(params["timezone"] or "").strip()
         try:
             ZoneInfo(raw)
         except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe", 300 x "a" (#8)
-            abort_with(400, f"unknown time zone {raw!r} (use an IANA name like Europe/Berlin)")
+            _refuse("timezone", f"unknown time zone {raw!r} (use an IANA name like Europe/Berlin)")
         clean["timezone"] = raw
     if "move" in params:
         raw = params["move"]
@@ -107,7 +131,7 @@ def validate(params: Any) -> dict[str, Any]:
         elif str(raw).lower() in ("0", "false", "no", "off", "copy"):
             clean["move"] = False
         else:
-            abort_with(400, 'move must be true ("move") or false ("copy")')
+            _refuse("move", 'move must be true ("move") or false ("copy")')
     return clean
 
 
@@ -116,14 +140,28 @@ def page() -> ResponseReturnValue:
     data = current()
     if wants_json():
         return jsonify(data)
-    return render_template("settings.html", data=data, zones=zones(), help=HELP)
+    return render_template("settings.html", data=data, zones=zones(), help=HELP, errors={})
 
 
 @bp.post("/settings")
 def save() -> ResponseReturnValue:
     params = dict(body())
     params.pop("csrf_token", None)
-    clean = validate(params)
+    try:
+        clean = validate(params)
+    except SettingError as exc:
+        if wants_json():
+            return jsonify(error=str(exc), field=exc.field), 400
+        data = current()
+        typed = {k: v for k, v in params.items() if k in KEYS and isinstance(v, str)}
+        data["settings"] = {**data["settings"], **typed}
+        if "move" in typed:
+            data["settings"]["move"] = typed["move"].lower() in ("1", "true", "yes", "on", "move")
+        errors = {exc.field: str(exc)}
+        return (
+            render_template("settings.html", data=data, zones=zones(), help=HELP, errors=errors),
+            400,
+        )
     s = db()
     before = queries.effective_settings(s)
     for key, value in clean.items():
