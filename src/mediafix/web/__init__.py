@@ -11,16 +11,18 @@ Blueprints, one per feature: ``pages`` (overview, health), ``auth`` (login), ``i
 
 from __future__ import annotations
 
+import errno
 import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from mediafix.config import get_settings
+from mediafix.config import DataDirError, data_dir_message, get_settings
 from mediafix.store.db import get_engine, upgrade
 from mediafix.web import context, security
 from mediafix.web.context import WebState, http_message, is_htmx, wants_json
@@ -54,7 +56,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     "MEDIAFIX_PASSWORD": "secret"}``.
     """
     settings = get_settings()
-    settings.ensure_dirs()
+    try:
+        settings.ensure_dirs()
+    except DataDirError as exc:
+        log.error("mediafix cannot start: %s", exc)
+        return unavailable_app(str(exc))
     app = Flask(__name__)
     app.request_class = UploadRequest
     app.url_map.converters["int"] = context.IdConverter  # ids a database can hold
@@ -73,11 +79,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = security.load_secret_key(settings.data_dir)
+    try:
+        if not app.config.get("SECRET_KEY"):
+            app.config["SECRET_KEY"] = security.load_secret_key(settings.data_dir)
+        upgrade(settings.database_url)
+    except (OSError, OperationalError) as exc:
+        if not _data_dir_failure(exc):
+            raise
+        message = data_dir_message(settings.data_dir, _reason(exc))
+        log.error("mediafix cannot start: %s", message)
+        return unavailable_app(message)
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
-    upgrade(settings.database_url)
     app.extensions["mediafix"] = WebState(
         settings,
         get_engine(settings.database_url),
@@ -135,12 +148,19 @@ def _register_errors(app: Flask) -> None:
         allowed = getattr(exc, "valid_methods", None)
         if exc.code == 405 and allowed:
             response.headers["Allow"] = ", ".join(allowed)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:  # 429: when to try again
+            response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> ResponseReturnValue:
         if isinstance(exc, HTTPException):
             return http_error(exc)
+        if isinstance(exc, OSError | OperationalError) and _data_dir_failure(exc):
+            settings = app.extensions["mediafix"].settings
+            log.error("the data folder cannot be written: %s", _reason(exc))
+            return answer(503, data_dir_message(settings.data_dir, _reason(exc)))
         log.exception("error in %s %s", request.method, request.path)
         return answer(
             500,
@@ -149,6 +169,52 @@ def _register_errors(app: Flask) -> None:
         )
 
     app.register_error_handler(InternalServerError, http_error)
+
+
+# What the system says when the data folder (or the SQLite database in it) takes no writes.
+_WRITE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR, errno.ENOSPC})
+_SQLITE_WRITE_ERRORS = (
+    "attempt to write a readonly database",
+    "unable to open database file",
+    "readonly database",
+)
+
+
+def _data_dir_failure(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError):
+        text = str(exc.orig or exc).lower()
+        return any(words in text for words in _SQLITE_WRITE_ERRORS)
+    return isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OperationalError):
+        return str(exc.orig or exc).splitlines()[0]
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def unavailable_app(message: str) -> Flask:
+    """An app that answers every request 503 with ``message`` (the data folder cannot be
+    written): a page for a person, JSON for a script, never a traceback."""
+    app = Flask(__name__)
+
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+    @app.route("/", defaults={"path": ""}, methods=methods)
+    @app.route("/<path:path>", methods=methods)
+    def unavailable(path: str) -> ResponseReturnValue:
+        if wants_json() or path == "healthz":
+            return jsonify(status="error", error=message), 503
+        return render_template("unavailable.html", message=message), 503
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Content-Security-Policy", security.CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    return app
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -1,4 +1,8 @@
-"""``/login`` and ``/logout`` (only meaningful with ``MEDIAFIX_PASSWORD`` set)."""
+"""``/login`` and ``/logout`` (only meaningful with ``MEDIAFIX_PASSWORD`` set).
+
+``POST /logout`` ends the session on the server (a copy of its cookie no longer works);
+with ``everywhere`` (the Settings page's "Log out everywhere") it ends every session.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,11 @@ from mediafix.web.security import (
     FAILURES,
     auth_required,
     check_password,
+    check_throttle,
+    client_address,
     csrf_token,
     log_in,
+    log_out,
     safe_next,
 )
 
@@ -27,16 +34,15 @@ def login() -> ResponseReturnValue:
         return redirect(next_url)
     if request.method == "GET":
         return render_template("login.html", next=next_url, error=None)
-    who = request.remote_addr or "?"
-    if FAILURES.blocked(who):
-        abort_with(429, "too many wrong passwords: wait ten minutes and try again")
+    who = client_address()
+    check_throttle(who)  # 429 with Retry-After while this address must wait
     given = body().get("password")
     if not isinstance(given, str) or not check_password(given):
-        FAILURES.add(who)
+        FAILURES.failed(who)
         if wants_json():
             abort_with(401, "wrong password")
         return render_template("login.html", next=next_url, error="That is not the password."), 401
-    FAILURES.clear(who)
+    FAILURES.succeeded(who)
     log_in()
     if wants_json():
         return jsonify(ok=True, csrf_token=session["csrf"])
@@ -45,7 +51,9 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    session.clear()
+    value = body().get("everywhere")
+    everywhere = value is True or str(value).lower() in ("1", "true", "yes", "on")
+    ended = log_out(everywhere=everywhere)
     if wants_json():
-        return jsonify(ok=True)
+        return jsonify(ok=True, everywhere=everywhere, sessions_ended=ended)
     return redirect(url_for("auth.login"))

@@ -163,6 +163,9 @@ def resolve_in_roots(raw: object) -> Path:
             f"{raw} is outside the folders the web page may import from "
             f"({', '.join(os.fspath(r) for r in roots)})",
         )
+    data = settings().data_dir
+    if real == data or real.is_relative_to(data):
+        abort_with(403, f"{raw} is inside mediafix's own data folder: it is not a source")
     check_lookup(real, raw)
     if not real.exists():
         abort_with(404, f"no such file or folder on the server: {raw}")

@@ -90,7 +90,8 @@ def run(
     from mediafix.web import create_app
 
     settings = get_settings()
-    app = create_app()
+    # The address it is bound to is a name the app answers to (the Host check).
+    app = create_app({"MEDIAFIX_BOUND_HOST": host})
     server = _listen(app, host, port)
     proc = start_worker(workers) if embedded_worker else None
 
