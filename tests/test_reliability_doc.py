@@ -1,6 +1,7 @@
 """``docs/reliability.md`` tells the truth: its tables are rendered from the very lists the
-hostile-file and fault suites run (``tests/hostile.py:CASES``, ``tests/test_faults.py:FAULTS``),
-so a case added, removed or changed there fails this test until the doc is regenerated with
+hostile-file, fault and attack suites run (``tests/hostile.py:CASES``,
+``tests/test_faults.py:FAULTS``, ``tests/test_security.py:ATTACKS``), so a case added, removed
+or changed there fails this test until the doc is regenerated with
 ``python -m tests.test_reliability_doc``. The expectations in the tables are the ones those
 tests assert; a fault that fails today is an xfail(strict) test, and says so here.
 """
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests import test_faults, test_hostile
+from tests import test_faults, test_hostile, test_security
 from tests import test_openapi_fuzz as fuzz
 from tests.hostile import CASES, Case
 from tests.test_faults import FAULTS, Fault
@@ -81,6 +82,9 @@ def render_summary() -> str:
         f"| hostile requests | the same with a password set and no credentials | "
         f"{operations} operations x {fuzz.LOCKED_EXAMPLES} | 401 with a JSON error, except "
         f"{' and '.join(f'`{op}`' for op in sorted(fuzz.OPEN))} |",
+        f"| attacks on the server | the app through its test client, `mediafix` commands | "
+        f"{len(test_security.ATTACKS)} | every one refused as listed below "
+        f"({sum(a.worked for a in test_security.ATTACKS)} worked before issue 15) |",
     ]
     return "\n".join(lines) + "\n"
 
@@ -107,7 +111,20 @@ def render_faults() -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDER = {"summary": render_summary, "cases": render_cases, "faults": render_faults}
+def render_attacks() -> str:
+    lines = ["| # | test | attack | before issue 15 | now |", "|---|---|---|---|---|"]
+    for n, attack in enumerate(test_security.ATTACKS, 1):
+        cells = [str(n), f"`{attack.test}`", attack.attack, attack.before, attack.now]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+RENDER = {
+    "summary": render_summary,
+    "cases": render_cases,
+    "faults": render_faults,
+    "attacks": render_attacks,
+}
 
 
 def regenerate(text: str) -> str:
