@@ -415,7 +415,7 @@ def data_dir_message(data_dir: Path, exc: BaseException | str) -> str:
     except (KeyError, OSError):
         user = str(os.getuid())
     return (
-        f"the data folder {data_dir} cannot be written ({reason}): make it writable for "
+        f"the data folder {data_dir} cannot be created or written ({reason}): make it writable for "
         f"the user {user}, or set MEDIAFIX_DATA_DIR to another folder"
     )
 

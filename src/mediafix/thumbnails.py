@@ -107,18 +107,27 @@ def make_thumbnail(
 def _make(fh: BinaryIO, dest: Path, size: int) -> None:
     try:
         head = fh.read(16)
-        fh.seek(0)
     except OSError as exc:
         raise ThumbnailError(f"cannot read the file: {exc.strerror or exc}") from exc
     try:
-        picture = _decode_image(fh, head, size)
+        with _reader(fh) as image_file:
+            picture = _decode_image(image_file, head, size)
     except ThumbnailError:
         if _looks_like_image(head):
             raise
-        fh.seek(0)
-        picture = _video_frame(fh, size)  # raises ThumbnailError when it is no video either
+        with _reader(fh) as video_file:  # raises ThumbnailError when it is no video either
+            picture = _video_frame(video_file, size)
     picture.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
     _save_jpeg(_to_rgb(picture), dest)
+
+
+def _reader(fh: BinaryIO) -> BinaryIO:
+    """A file of its own on the same open file (a duplicated descriptor, at the start), for
+    one decoder: a decoder that gives up may close what it was given (pillow-heif does), and
+    the next one must still read - the same file, never the path again."""
+    copy = os.fdopen(os.dup(fh.fileno()), "rb")
+    copy.seek(0)
+    return copy
 
 
 def _looks_like_image(head: bytes) -> bool:

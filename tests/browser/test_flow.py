@@ -87,6 +87,10 @@ def wait_for(predicate: Any, timeout: float = 60.0, every: float = 0.3) -> Any:
 def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """``mediafix serve`` (web + one embedded worker) on a free port; yields (url, output)."""
     data, output = tmp_path / "data", tmp_path / "output"
+    # The import root holds the photos only: an output folder or a data folder inside an
+    # import root is refused (issue 15).
+    photos = tmp_path / "My photos"
+    photos.mkdir()
     env = dict(os.environ)
     for var in list(env):
         if var.startswith("MEDIAFIX_"):
@@ -96,7 +100,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         MEDIAFIX_OUTPUT_DIR=str(output),
         MEDIAFIX_TIMEZONE="Europe/Berlin",
         MEDIAFIX_WORKERS="2",
-        MEDIAFIX_IMPORT_ROOTS=str(tmp_path),
+        MEDIAFIX_IMPORT_ROOTS=str(photos),
         PYTHONPATH=str(ROOT / "src"),
     )
     port = free_port()
