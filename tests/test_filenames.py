@@ -12,16 +12,18 @@ import pytest
 
 from mediafix.media import filenames
 from mediafix.media.filenames import (
+    NEVER,
     PATTERNS,
     NameDate,
     Pattern,
+    Undated,
     parse_filename,
     parse_folder,
     strip_copy_suffix,
 )
 from mediafix.media.values import Precision, TimeMeaning
 
-NOW = datetime(2025, 6, 1, 12, 0, 0)
+NOW = datetime(2026, 6, 1, 12, 0, 0)
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
@@ -30,8 +32,13 @@ def iso(found: NameDate) -> str:
     if found.precision is Precision.DAY:
         return found.value.date().isoformat()
     if found.precision is Precision.SUBSECOND:
-        return found.value.isoformat(timespec="milliseconds")
-    return found.value.isoformat(timespec="seconds")
+        text = found.value.isoformat(timespec="milliseconds")
+    else:
+        text = found.value.isoformat(timespec="seconds")
+    if found.offset is not None:
+        sign = "-" if found.offset < 0 else "+"
+        text += f"{sign}{abs(found.offset) // 60:02d}:{abs(found.offset) % 60:02d}"
+    return text
 
 
 def first_row(name: str, now: datetime = NOW) -> NameDate | None:
@@ -72,8 +79,14 @@ def test_rows_are_well_formed() -> None:
         assert isinstance(p, Pattern)
         assert 0 < p.confidence <= 1
         assert p.precision is not Precision.DAY or "T" not in p.expected
-    epoch = [p for p in PATTERNS if p.meaning is TimeMeaning.EPOCH_MS]
+    # An epoch name is a download or app time, trusted little; a camera's own burst stamp
+    # (BURST<epoch ms>) is the one epoch that is the capture instant.
+    epoch = [p for p in PATTERNS if p.meaning is TimeMeaning.EPOCH_MS and p.name != "burst_epoch"]
     assert epoch and all(p.confidence <= 0.3 for p in epoch)
+    for p in PATTERNS:  # a written offset comes with the digits; other rows have none
+        assert ("+" in p.expected[10:] or "-" in p.expected[10:]) is (
+            p.meaning is TimeMeaning.OFFSET
+        ), p.name
     whatsapp = next(p for p in PATTERNS if p.name == "whatsapp")
     assert whatsapp.precision is Precision.DAY and whatsapp.confidence <= 0.5
 
@@ -232,9 +245,10 @@ VALID: list[tuple[str, str, str]] = [
     ("Geburtstag 19.09.2019.jpg", "2019-09-19", "date_dmy"),
     ("Foto 04.03.21, 10 15 32.jpg", "2021-03-04T10:15:32", "ios_share"),
     ("Photo 04.03.2021, 10 15 32.jpg", "2021-03-04T10:15:32", "ios_share"),
-    ("2019-09-19T05:38:57Z.jpg", "2019-09-19T05:38:57", "iso_utc"),
-    ("2019-09-19T07:38:57+02:00.jpg", "2019-09-19T05:38:57", "iso_utc"),
-    ("20190919T073857+0200", "2019-09-19T05:38:57", "iso_utc"),
+    ("2019-09-19T05:38:57Z.jpg", "2019-09-19T05:38:57+00:00", "iso_offset"),
+    ("2019-09-19T07:38:57+02:00.jpg", "2019-09-19T07:38:57+02:00", "iso_offset"),
+    ("20190919T073857+0200", "2019-09-19T07:38:57+02:00", "iso_offset"),
+    ("2019-09-19T01:08:57-04:30.jpg", "2019-09-19T01:08:57-04:30", "iso_offset"),
     # epochs
     ("1568871537123.jpg", "2019-09-19T05:38:57.123", "epoch_ms"),
     ("FB_IMG_1568871537123.jpg", "2019-09-19T05:38:57.123", "epoch_ms"),
@@ -288,9 +302,80 @@ VALID: list[tuple[str, str, str]] = [
     ("WhatsApp Image 2021-03-04 at 10.15.32 AM (1).jpeg", "2021-03-04T10:15:32", "whatsapp_web"),
     ("Foto 04.03.21 10 15 32.jpg", "2021-03-04T10:15:32", "ios_share"),
     ("20190919T053857.jpg", "2019-09-19T05:38:57", "compact_datetime"),
-    ("20190919T053857Z.jpg", "2019-09-19T05:38:57", "iso_utc"),
+    ("20190919T053857Z.jpg", "2019-09-19T05:38:57+00:00", "iso_offset"),
     ("Captura de pantalla 2021-03-04 a la(s) 10.15.32.png", "2021-03-04T10:15:32", "date_at_time"),
     ("FB_IMG_1568871537123 (1).jpg", "2019-09-19T05:38:57.123", "epoch_ms"),
+    # --- the peers' own test names (immich-go internal/filenames, GPTH, PhotoPrism pkg/txt)
+    # immich-go
+    ("PXL_20220909_154515546.TS.mp4", "2022-09-09T15:45:15.546", "pixel"),
+    ("PXL_20231207_032111247.RAW-02.ORIGINAL.dng", "2023-12-07T03:21:11.247", "pixel"),
+    ("PXL_20231207_032111247.RAW-01.COVER.jpg", "2023-12-07T03:21:11.247", "pixel"),
+    ("PXL_20230330_184138390.MOTION-01.COVER.jpg", "2023-03-30T18:41:38.390", "pixel"),
+    ("PXL_20230809_203029471.LONG_EXPOSURE-01.COVER.jpg", "2023-08-09T20:30:29.471", "pixel"),
+    ("PXL_20240615_204528165.NIGHT.RAW-02.ORIGINAL.dng", "2024-06-15T20:45:28.165", "pixel"),
+    ("IMG_20231014_183246_BURST001_COVER.jpg", "2023-10-14T18:32:46", "camera_app"),
+    ("IMG_20231014_183246_BURST002.jpg", "2023-10-14T18:32:46", "camera_app"),
+    ("00001IMG_00001_BURST20171111030039.jpg", "2017-11-11T03:00:39", "burst"),
+    ("00015IMG_00015_BURST20171111030039_COVER.jpg", "2017-11-11T03:00:39", "burst"),
+    ("00100lPORTRAIT_00100_BURST20181229213517346_COVER.jpg", "2018-12-29T21:35:17.346",
+     "burst"),
+    ("00000PORTRAIT_00000_BURST20190828181853475.jpg", "2019-08-28T18:18:53.475", "burst"),
+    ("00001IMG_00001_BURST1723801037429_COVER.jpg", "2024-08-16T09:37:17.429", "burst_epoch"),
+    ("00002IMG_00002_BURST1723801037429.jpg", "2024-08-16T09:37:17.429", "burst_epoch"),
+    ("DSC_0001_BURST20230709220904977.JPG", "2023-07-09T22:09:04.977", "burst"),
+    ("DSC_0052_BURST20230709220904977_COVER.JPG", "2023-07-09T22:09:04.977", "burst"),
+    ("20231207_101605_001.jpg", "2023-12-07T10:16:05", "samsung"),
+    ("20231207_101605_031.jpg", "2023-12-07T10:16:05", "samsung"),
+    ("IMG_20171111_030128.jpg", "2017-11-11T03:01:28", "camera_app"),
+    ("2024-05-05.png", "2024-05-05", "date"),
+    ("Screenshot from 2022-12-17 19-45-43.png", "2022-12-17T19:45:43", "screenshot_gnome"),
+    ("Bebop2_20180719194940+0200.mp4", "2018-07-19T19:49:40+02:00", "compact_offset"),
+    ("AR_EFFECT_20141126193511.mp4", "2014-11-26T19:35:11", "compact_datetime"),
+    ("2023-07-20 14:15:30", "2023-07-20T14:15:30", "separated_datetime"),
+    ("20001010120000", "2000-10-10T12:00:00", "compact_datetime"),
+    ("2023_07_20_10_09_20.mp4", "2023-07-20T10:09:20", "separated_datetime"),
+    ("19991231", "1999-12-31", "compact_date"),
+    ("2021-05-27_overlay~zip-9C801DD4-6F9C-4E7B-A2D1-08C136E43C0.webp", "2021-05-27", "date"),
+    ("2020-06-25_js-EjQSFXMSRzqjMGZ4WTBjulPZ21MRG9KVxoAGgAyAQdIAIAEYAE.mp4", "2020-06-25",
+     "date"),
+    # GPTH (date-from-filename tests)
+    ("Screenshot_20190919-053857_Camera-edited.jpg", "2019-09-19T05:38:57",
+     "screenshot_android"),
+    ("MVIMG_20190215_193501.MP4", "2019-02-15T19:35:01", "camera_app"),
+    ("Screenshot_2019-04-16-11-19-37-232_com.jpg", "2019-04-16T11:19:37.232",
+     "screenshot_android_dashed"),
+    ("signal-2020-10-26-163832.jpg", "2020-10-26T16:38:32", "signal"),
+    ("VID_20220107_113306.mp4", "2022-01-07T11:33:06", "camera_app"),
+    ("00004XTR_00004_BURST20190216172030.jpg", "2019-02-16T17:20:30", "burst"),
+    ("00055IMG_00055_BURST20190216172030_COVER.jpg", "2019-02-16T17:20:30", "burst"),
+    ("2016_01_30_11_49_15.mp4", "2016-01-30T11:49:15", "separated_datetime"),
+    ("201801261147521000.jpg", "2018-01-26T11:47:52", "compact_datetime_4"),
+    ("IMG_1_BURST20160623205107_COVER.jpg", "2016-06-23T20:51:07", "burst"),
+    ("IMG_1_BURST20160520195318.jpg", "2016-05-20T19:53:18", "burst"),
+    ("1990_06_16_07_30_00.jpg", "1990-06-16T07:30:00", "separated_datetime"),
+    ("1869_12_30_16_59_57.jpg", "1869-12-30T16:59:57", "separated_datetime"),
+    ("IMG_20220101_123456.jpg", "2022-01-01T12:34:56", "camera_app"),
+    ("IMG_20200229_000000.gif", "2020-02-29T00:00:00", "camera_app"),
+    # PhotoPrism (DateFromFilePath tests; the folder cases are in FOLDERS below)
+    ("22-04-06 15-21-03 2160.jpg", "2022-04-06T15:21:03", "nextcloud"),
+    ("90-04-06 15-21-03 2160.jpg", "1990-04-06T15:21:03", "nextcloud"),
+    ("91-04-06 15-21-03 2160.jpg", "1991-04-06T15:21:03", "nextcloud"),
+    ("05-04-06 15-21-03 2160.jpg", "2005-04-06T15:21:03", "nextcloud"),
+    ("2018-04-12 19:24:49.gif", "2018-04-12T19:24:49", "separated_datetime"),
+    ("telegram_2020_01_30_09_57_18.jpg", "2020-01-30T09:57:18", "separated_datetime"),
+    ("telegram_2020-01-30_09-57-18.jpg", "2020-01-30T09:57:18", "separated_datetime"),
+    ("Screenshot 2019_05_21 at 10.45.52.png", "2019-05-21T10:45:52", "screenshot_macos"),
+    ("Screenshot 2019-05-21 at 10.45.52.png", "2019-05-21T10:45:52", "screenshot_macos"),
+    ("telegram_2020-01-30_09-18.jpg", "2020-01-30", "date"),
+    ("Screenshot 2019-05-21 at 10545.52.png", "2019-05-21", "date"),
+    ("2019-07-23", "2019-07-23", "date"),
+    ("2019.05.21", "2019-05-21", "date"),  # PhotoPrism leaves dotted dates undated
+    ("21.05.2019", "2019-05-21", "date_dmy"),  # likewise; day-first with dots is unambiguous
+    ("IMG-20191120-WA0001.jpg", "2019-11-20", "whatsapp"),
+    ("VID-20191120-WA0001.jpg", "2019-11-20", "whatsapp"),
+    ("20130518_142022_3D657EBD.jpg", "2013-05-18T14:20:22", "photoprism"),
+    # the issue's own examples
+    ("P20260105-205639.jpg", "2026-01-05T20:56:39", "p_prefix"),
     # Android keeps the original name behind .trashed-<epoch>-
     (".trashed-1700000000-IMG_20210203_101010.jpg", "2021-02-03T10:10:10", "camera_app"),
 ]
@@ -316,7 +401,11 @@ def test_date_only_names_have_day_precision() -> None:
     [
         ("PXL_20210304_101532123.jpg", TimeMeaning.UTC),
         ("20190919_053857000_iOS.jpg", TimeMeaning.UTC),
-        ("2019-09-19T05:38:57Z.jpg", TimeMeaning.UTC),
+        ("2019-09-19T05:38:57Z.jpg", TimeMeaning.OFFSET),
+        ("Bebop2_20180719194940+0200.mp4", TimeMeaning.OFFSET),
+        ("00001IMG_00001_BURST1723801037429_COVER.jpg", TimeMeaning.EPOCH_MS),
+        ("20130518_142022_3D657EBD.jpg", TimeMeaning.UTC),
+        ("22-04-06 15-21-03 2160.jpg", TimeMeaning.LOCAL),
         ("IMG_20190919_053857.jpg", TimeMeaning.LOCAL),
         ("WhatsApp Image 2021-03-04 at 10.15.32.jpeg", TimeMeaning.LOCAL),
         ("FB_IMG_1568871537123.jpg", TimeMeaning.EPOCH_MS),
@@ -405,6 +494,14 @@ UNDATED = [
     "1999999999999.jpg",  # epoch ms in 2033
     "FB_IMG_999999999.jpg",
 ]
+
+
+@pytest.mark.parametrize("row", NEVER, ids=[u.example for u in NEVER])
+def test_never_table_stays_undated(row: Undated) -> None:
+    """Every negative example of the table gives no date, and says why."""
+    assert row.why
+    assert parse_filename(row.example, now=NOW) is None
+    assert first_row(row.example) is None
 
 
 @pytest.mark.parametrize("name", UNDATED)
@@ -540,6 +637,57 @@ def test_folders(parts: list[str], expected: str | None, precision: Precision | 
     assert found.value.time() == datetime.min.time()
     assert found.meaning is TimeMeaning.LOCAL
     assert found.confidence <= 0.35
+
+
+# Whole paths from the peers' tests (immich-go TakeTimeFromPath, PhotoPrism DateFromFilePath):
+# the folders, and a bare day number as the name, as the date engine reads them.
+PATHS: list[tuple[str, str | None, Precision | None]] = [
+    ("A/B/2022/2022.11/2022.11.09/IMG_1234.HEIC", "2022-11-09", Precision.DAY),
+    ("A/B/2022.11.09/2022.11/2022/IMG_1234.HEIC", "2022-11-09", Precision.DAY),
+    ("A/B/2022/2022.11/IMG_1234.HEIC", "2022-11", Precision.MONTH),  # immich-go: none
+    ("20221109/IMG_1234.HEIC", "2022-11-09", Precision.DAY),
+    ("20221109T2030/IMG_1234.HEIC", "2022-11-09T20:30", Precision.MINUTE),
+    ("2022.11.09T20.30/IMG_1234.HEIC", "2022-11-09T20:30", Precision.MINUTE),
+    ("2022-11-09T20-30-15 Party/IMG_1234.HEIC", "2022-11-09T20:30:15", Precision.SECOND),
+    ("2022/11/09/IMG_1234.HEIC", "2022-11-09", Precision.DAY),
+    ("something_2011-05-11 something/IMG_1234.JPG", "2011-05-11", Precision.DAY),
+    ("2016/08/18 iPhone/WRNI2074.jpg", "2016-08-18", Precision.DAY),
+    ("2016/08/18 iPhone/OZBJ8443.jpg", "2016-08-18", Precision.DAY),
+    ("2019-05-21/file2314.JPG", "2019-05-21", Precision.DAY),
+    ("Photos/2015-01-14/x.jpg", "2015-01-14", Precision.DAY),
+    ("2019/05/21.jpeg", "2019-05-21", Precision.DAY),
+    ("2019/05/21/foo.jpg", "2019-05-21", Precision.DAY),
+    ("2019/5/foo.jpg", "2019-05", Precision.MONTH),
+    ("2019/1/3/foo.jpg", "2019-01-03", Precision.DAY),
+    ("1989/1/3/foo.jpg", "1989-01-03", Precision.DAY),
+    ("1969/1/3/foo.jpg", "1969-01-03", Precision.DAY),  # PhotoPrism: none before 1970; scans are
+    ("2019/21/05/foo.jpg", "2019", Precision.YEAR),  # 21 is no month: the year folder stands
+    ("2019/05/2145.jpg", "2019-05", Precision.MONTH),  # 2145 is a counter, not a day
+    ("2019/05/3.jpg", "2019-05", Precision.MONTH),  # one digit: a counter as likely as a day
+    ("Trip 2019-05/03.jpg", "2019-05", Precision.MONTH),  # a titled folder's third photo
+    ("2018-04-12 19/24/49.gif", "2018-04-12", Precision.DAY),  # no time across folders
+    ("nextcloud/2022/04/x.jpg", "2022-04", Precision.MONTH),
+    ("Photos from 2005/test_image.jpg", "2005", Precision.YEAR),  # GPTH folder year
+    ("2020 Photos/test_image.jpg", "2020", Precision.YEAR),
+    ("2018-03/test_image.jpg", "2018-03", Precision.MONTH),
+    ("05/21/2019/foo.jpg", "2019", Precision.YEAR),  # US order: only the year is sure
+    ("21/05/2019/foo.jpg", "2019", Precision.YEAR),
+    ("/2002/London 81/x.jpg", "2002", Precision.YEAR),
+    ("Random Folder/test_image.jpg", None, None),
+]
+
+
+@pytest.mark.parametrize(("path", "expected", "precision"), PATHS, ids=[p[0] for p in PATHS])
+def test_peer_paths(path: str, expected: str | None, precision: Precision | None) -> None:
+    *parts, name = [p for p in path.split("/") if p]
+    found = parse_folder(parts, name=os.path.splitext(name)[0], now=NOW)
+    if expected is None:
+        assert found is None
+        return
+    assert found is not None and found.precision is precision
+    fmt = {Precision.YEAR: "%Y", Precision.MONTH: "%Y-%m", Precision.DAY: "%Y-%m-%d",
+           Precision.MINUTE: "%Y-%m-%dT%H:%M", Precision.SECOND: "%Y-%m-%dT%H:%M:%S"}
+    assert found.value.strftime(fmt[precision]) == expected
 
 
 def test_folder_year_is_never_more_precise_than_a_year() -> None:

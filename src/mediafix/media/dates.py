@@ -810,9 +810,11 @@ def _valid_position(lat: Any, lon: Any) -> tuple[float, float] | None:
 def _name_candidate(col: _Collector, source: str, nd: NameDate | None, note: str) -> None:
     if nd is None:
         return
-    parsed = _Parsed(nd.value, nd.precision, None)
+    # An OFFSET name states its wall clock and offset: read like a UTC source with an
+    # offset (both known; "Z" gives the instant alone).
+    parsed = _Parsed(nd.value, nd.precision, nd.offset)
     meaning = _L if nd.meaning is TimeMeaning.LOCAL else _U
-    if nd.meaning is TimeMeaning.EPOCH_MS:
+    if nd.meaning is TimeMeaning.EPOCH_MS and nd.confidence <= 0.3:
         note += " (an epoch number: usually a download or app time)"
     col.add(_raw(source, parsed, meaning, trust=nd.confidence, note=note.strip()))
 
@@ -1142,7 +1144,9 @@ def _date_file(path: str, metadata: Mapping[str, Any], mtime: float | None,
     _name_candidate(col, "filename", parse_filename(name, now=now_local), "")
     parts = _folder_parts(path, root)
     if parts:
-        _name_candidate(col, "folder", parse_folder(parts, now=now_local), "/".join(parts))
+        stem = os.path.splitext(name)[0]
+        _name_candidate(col, "folder", parse_folder(parts, name=stem, now=now_local),
+                        "/".join(parts))
     if mtime is not None:
         try:
             when = datetime(1970, 1, 1) + timedelta(seconds=float(mtime))

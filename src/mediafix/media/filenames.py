@@ -4,7 +4,8 @@ A name is evidence, not truth: cameras write their local clock into ``IMG_201909
 Pixels write UTC into ``PXL_...``, WhatsApp keeps only the day it received a file, and a
 13-digit number is at best the instant a picture was downloaded. Each row of ``PATTERNS``
 says which, and carries a real-looking example with the value it must give, so a new camera
-format is one row and its test comes with it.
+format is one row and its test comes with it. ``NEVER`` lists names that look dated but are
+not (counters, ids, a peer's over-eager guess), each with the reason it must stay undated.
 
 Rules of the table:
 
@@ -12,9 +13,13 @@ Rules of the table:
   that matches decides**: if its digits are impossible (month 13, 25 o'clock, a date in the
   future) the name gives no date at all, rather than a weaker guess from a later row;
 * rows that may find their date anywhere in the name start with ``{ANY}`` (see ``_PARTS``);
-* named groups: ``Y M D`` date (``Y`` may be two digits), ``h m s`` time, ``f`` milliseconds,
-  ``ampm``/``ampm_pre`` a 12-hour marker after/before the time, ``tz`` a UTC offset,
-  ``ms``/``sec`` an epoch in milliseconds/seconds.
+* named groups: ``Y M D`` date (``Y`` may be two digits: the latest past century), ``yy`` a
+  two-digit year of the digital era (1990-2089), ``h m s`` time, ``f`` milliseconds,
+  ``ampm``/``ampm_pre`` a 12-hour marker after/before the time, ``tz`` a UTC offset written
+  beside the time, ``ms``/``sec`` an epoch in milliseconds/seconds;
+* ``meaning`` is the clock the digits are on: ``local`` (the wall clock where the picture
+  was taken; the zone is not in the name and is never guessed without saying so), ``utc``,
+  ``offset`` (the wall clock with its offset, both known) or ``epoch_ms`` (an instant).
 """
 
 from __future__ import annotations
@@ -28,9 +33,11 @@ from operator import itemgetter
 from mediafix.media.values import Precision, TimeMeaning
 
 __all__ = [
+    "NEVER",
     "PATTERNS",
     "NameDate",
     "Pattern",
+    "Undated",
     "parse_filename",
     "parse_folder",
     "strip_copy_suffix",
@@ -41,6 +48,7 @@ _MIN_YEAR = 1826  # the oldest surviving photograph; anything earlier is a wrong
 _EPOCH = datetime(1970, 1, 1)
 _MIN_EPOCH = datetime(2000, 1, 1)  # an epoch name is a download/app time: digital era only
 _SLACK = timedelta(days=1)  # names a few hours "ahead" are time zones, not the future
+_DIGITAL_ERA = 1990  # a two-digit year in an app's time stamp: 90-99 are 199x, the rest 20xx
 
 # Building blocks, written into rows as {Y}, {M}... (plain str.replace, so regex braces
 # such as \d{1,2} stay as they are).
@@ -54,6 +62,8 @@ _PARTS = {
     "{m}": r"(?P<m>\d\d)",
     "{s}": r"(?P<s>\d\d)",
     "{f}": r"(?P<f>\d{3})",
+    # A UTC offset written beside the time: only real ones (whole, half and quarter hours).
+    "{TZ}": r"(?P<tz>[+-](?:0\d|1[0-4]):?(?:00|15|30|45))",
     # 12-hour marker after the time: "AM", "pm", "a. m.", "p.m." (not the "am" of "amazing").
     "{AMPM}": r"(?:\s*(?P<ampm>[ap])\.?\s?m(?![^\W\d_])\.?)?",
     "{B}": r"(?<![^\W_])",  # not glued to a letter or digit ("_" and "-" are fine)
@@ -76,8 +86,9 @@ class Pattern:
 
     ``precision`` is what the row's ``example`` gives; a name of the same row may be finer
     (an optional millisecond part) and a ``NameDate`` always states its own.
-    ``expected`` is ISO: ``2019-09-19`` for a day, ``...T05:38:57`` for seconds and
-    ``...T05:38:57.123`` with milliseconds.
+    ``expected`` is ISO: ``2019-09-19`` for a day, ``...T05:38:57`` for seconds,
+    ``...T05:38:57.123`` with milliseconds and ``...T07:38:57+02:00`` with a written offset.
+    ``peers`` names the peers whose tests date this family (immich-go, GPTH, PhotoPrism).
     """
 
     name: str
@@ -87,44 +98,68 @@ class Pattern:
     confidence: float
     example: str
     expected: str
+    peers: str = ""
+
+
+@dataclass(frozen=True)
+class Undated:
+    """A name that looks dated but must give no date, and why (a peer may date it)."""
+
+    example: str
+    why: str
+    peers: str = ""
 
 
 @dataclass(frozen=True)
 class NameDate:
-    """A date read from a name (or folders): naive wall clock if LOCAL, naive UTC otherwise."""
+    """A date read from a name (or folders): naive wall clock if LOCAL, naive UTC if UTC or
+    EPOCH_MS, and for OFFSET the wall clock as written with ``offset`` (minutes east)."""
 
     value: datetime
     precision: Precision
     meaning: TimeMeaning
     pattern: str
     confidence: float
+    offset: int | None = None
 
 
-_L, _U, _E = TimeMeaning.LOCAL, TimeMeaning.UTC, TimeMeaning.EPOCH_MS
-_SUB, _SEC, _DAY = Precision.SUBSECOND, Precision.SECOND, Precision.DAY
+_L, _U, _E, _O = TimeMeaning.LOCAL, TimeMeaning.UTC, TimeMeaning.EPOCH_MS, TimeMeaning.OFFSET
+_SUB, _SEC, _MIN, _DAY = Precision.SUBSECOND, Precision.SECOND, Precision.MINUTE, Precision.DAY
+_IG, _GP, _PP = "immich-go", "GPTH", "PhotoPrism"
 
 # fmt: off
 PATTERNS: tuple[Pattern, ...] = (
-    # Google Pixel writes UTC with milliseconds, then .MP/.NIGHT/.PORTRAIT/~2 after it.
+    # Google Pixel writes UTC with milliseconds, then .MP/.NIGHT/.PORTRAIT/.RAW-01.COVER/~2.
     Pattern("pixel", _rx(r"PXL_{YC}{M}{D}_{h}{m}{s}{f}?{ND}"), _U, _SUB, 0.85,
-            "PXL_20210304_101532123.MP.jpg", "2021-03-04T10:15:32.123"),
-    # Pixel/GCam bursts: the time sits inside BURST<17 digits> after a frame counter.
-    Pattern("burst", _rx(r"(?>[^_]*_)*?BURST{YC}{M}{D}{h}{m}{s}{f}{ND}"), _L, _SUB, 0.8,
-            "00000IMG_00000_BURST20190919053857123_COVER.jpg", "2019-09-19T05:38:57.123"),
+            "PXL_20210304_101532123.MP.jpg", "2021-03-04T10:15:32.123", f"{_IG}"),
+    # Nexus/Nothing/Xperia/GCam bursts: the local time sits inside BURST<14 or 17 digits>
+    # after a frame counter (00055IMG_00055_, IMG_1_, DSC_0001_, 00100lrPORTRAIT_00100_).
+    Pattern("burst", _rx(r"(?>[^_]*_)*?BURST{YC}{M}{D}{h}{m}{s}{f}?{ND}"), _L, _SUB, 0.8,
+            "00000IMG_00000_BURST20190919053857123_COVER.jpg", "2019-09-19T05:38:57.123",
+            f"{_IG}, {_GP}"),
+    # Nothing Phone bursts: BURST<13-digit epoch milliseconds>, the capture instant.
+    Pattern("burst_epoch", _rx(r"(?>[^_]*_)*?BURST(?P<ms>1\d{12}){ND}"), _E, _SUB, 0.7,
+            "00001IMG_00001_BURST1723801037429_COVER.jpg", "2024-08-16T09:37:17.429",
+            f"{_IG}"),
     # OneDrive camera upload from an iPhone: UTC with milliseconds.
     Pattern("onedrive_ios", _rx(r"{YC}{M}{D}_{h}{m}{s}{f}?_iOS"), _U, _SUB, 0.75,
             "20190919_053857000_iOS.jpg", "2019-09-19T05:38:57.000"),
+    # PhotoPrism's own import name: its UTC "taken at" and a CRC32. That time may itself have
+    # come from the file's mtime, so it is trusted little (PhotoPrism refuses to read it back).
+    Pattern("photoprism",
+            _rx(r"{YC}{M}{D}_{h}{m}{s}_[0-9A-F]{8}(?![0-9A-Z])"), _U, _SEC, 0.35,
+            "20130518_142022_3D657EBD.jpg", "2013-05-18T14:20:22"),
     # Android camera apps (Huawei, Xiaomi, older Pixel, Motorola's glued milliseconds,
     # Insta360...); anything may follow: _HDR, _1, ~2, _BURST001_COVER, (1), -edited.
     Pattern("camera_app",
             _rx(r"(?:IMG|VID|PANO|MVIMG|TRIM|LMC)[_-]{YC}{M}{D}[_-]{h}{m}{s}(?:_?{f})?{ND}"),
-            _L, _SEC, 0.8, "IMG_20190919_053857.jpg", "2019-09-19T05:38:57"),
+            _L, _SEC, 0.8, "IMG_20190919_053857.jpg", "2019-09-19T05:38:57", f"{_IG}, {_GP}"),
     # Oppo, Realme, OnePlus: no separators at all.
     Pattern("oppo", _rx(r"(?:IMG|VID)_?{YC}{M}{D}{h}{m}{s}{ND}"), _L, _SEC, 0.8,
             "IMG20210304101532.jpg", "2021-03-04T10:15:32"),
     # Samsung and LG: bare date_time, then (0), _001 burst counters or " - Copy".
     Pattern("samsung", _rx(r"{YC}{M}{D}_{h}{m}{s}{ND}"), _L, _SEC, 0.8,
-            "20190919_053857.jpg", "2019-09-19T05:38:57"),
+            "20190919_053857.jpg", "2019-09-19T05:38:57", f"{_IG}, {_GP}"),
     # DJI drones and Osmo (new style; the old DJI_0001 carries no date).
     Pattern("dji", _rx(r"DJI_{YC}{M}{D}_?{h}{m}{s}{ND}"), _L, _SEC, 0.8,
             "DJI_20210304101532_0001_D.JPG", "2021-03-04T10:15:32"),
@@ -136,31 +171,42 @@ PATTERNS: tuple[Pattern, ...] = (
             _rx(r"(?:Camera|CAM|Photo|Picture|Video|Movie|Snapshot|Foto)[_-]{YC}{M}{D}[_-]"
                 r"{h}{m}{s}{ND}"),
             _L, _SEC, 0.7, "Camera_20190919_053857.jpg", "2019-09-19T05:38:57"),
+    # A "P" (photo) glued to date-dash-time: a phone camera's local clock.
+    Pattern("p_prefix", _rx(r"P{YC}{M}{D}-{h}{m}{s}{ND}"), _L, _SEC, 0.6,
+            "P20260105-205639.jpg", "2026-01-05T20:56:39"),
     # Android screenshots (Samsung/Pixel/KDE): Screenshot_20190919-053857_AppName.
     Pattern("screenshot_android",
             _rx(r"Screen(?:shot|_?Recording)_{YC}{M}{D}[-_]{h}{m}{s}{ND}"), _L, _SEC, 0.8,
-            "Screenshot_20190919-053857_WhatsApp.jpg", "2019-09-19T05:38:57"),
+            "Screenshot_20190919-053857_WhatsApp.jpg", "2019-09-19T05:38:57", f"{_GP}"),
     # Xiaomi and older stock Android: all dashes, optional milliseconds, then the app id.
     Pattern("screenshot_android_dashed",
             _rx(r"Screen(?:shot|_?Recording)_{Y}-{M}-{D}-{h}-{m}-{s}(?:-{f})?{ND}"),
             _L, _SUB, 0.8,
-            "Screenshot_2019-09-19-05-38-57-123_com.whatsapp.jpg", "2019-09-19T05:38:57.123"),
-    # macOS (English): 24-hour, or 12-hour with a one-digit hour and AM/PM.
+            "Screenshot_2019-09-19-05-38-57-123_com.whatsapp.jpg", "2019-09-19T05:38:57.123",
+            f"{_GP}"),
+    # macOS (English): 24-hour, or 12-hour with a one-digit hour and AM/PM; older releases
+    # (and some locales) write the date with underscores.
     Pattern("screenshot_macos",
-            _rx(r"(?:Screen ?Shot|Screen Recording)\s+{Y}-{M}-{D}\s+at\s+"
+            _rx(r"(?:Screen ?Shot|Screen Recording)\s+{Y}[-_]{M}[-_]{D}\s+at\s+"
                 r"{h12}\.{m}\.{s}{ND}{AMPM}"),
-            _L, _SEC, 0.8, "Screen Shot 2019-09-19 at 5.38.57 AM.png", "2019-09-19T05:38:57"),
+            _L, _SEC, 0.8, "Screen Shot 2019-09-19 at 5.38.57 AM.png", "2019-09-19T05:38:57",
+            f"{_PP}"),
     # Windows 11 Snipping Tool (screenshots and recordings).
-    Pattern("screenshot_windows", _rx(r"Screen(?:shot| Recording)\s+{Y}-{M}-{D}\s+{h}{m}{s}{ND}"),
+    Pattern("screenshot_windows",
+            _rx(r"Screen(?:shot| Recording)\s+{Y}-{M}-{D}\s+{h}{m}{s}{ND}"),
             _L, _SEC, 0.75, "Screenshot 2021-03-04 101532.png", "2021-03-04T10:15:32"),
     # GNOME screenshots and screencasts (and "Screenshot From" in newer releases).
     Pattern("screenshot_gnome",
             _rx(r"Screen(?:shot|cast)\s+from\s+{Y}-{M}-{D}\s+{h}[-:.]{m}[-:.]{s}{ND}"),
             _L, _SEC, 0.8,
-            "Screenshot from 2021-03-04 10-15-32.png", "2021-03-04T10:15:32"),
+            "Screenshot from 2021-03-04 10-15-32.png", "2021-03-04T10:15:32", f"{_IG}"),
+    # Nextcloud auto-upload ("yy-MM-dd HH-mm-ss" and a random number): a two-digit year of
+    # the digital era, so 90-99 are the 1990s and 88 is no date at all.
+    Pattern("nextcloud", _rx(r"(?P<yy>\d\d)-{M}-{D} {h}-{m}-{s}{ND}"), _L, _SEC, 0.6,
+            "22-04-06 15-21-03 2160.jpg", "2022-04-06T15:21:03", f"{_PP}"),
     # WhatsApp on the phone: only the day the file was received.
     Pattern("whatsapp", _rx(r"(?:IMG|VID|AUD|PTT|STK|DOC)-{YC}{M}{D}-WA\d"), _L, _DAY, 0.5,
-            "IMG-20190919-WA0001.jpg", "2019-09-19"),
+            "IMG-20190919-WA0001.jpg", "2019-09-19", f"{_PP}"),
     # WhatsApp Web/Desktop in any language: "WhatsApp <words> date <word> H.MM.SS [AM|p. m.]".
     Pattern("whatsapp_web",
             _rx(r"WhatsApp[\s_-]\D{0,24}?{Y}-{M}-{D}\D{1,12}?{h12}[.:_]{m}[.:_]{s}{ND}{AMPM}"),
@@ -169,7 +215,7 @@ PATTERNS: tuple[Pattern, ...] = (
     # Signal Desktop and Android.
     Pattern("signal",
             _rx(r"signal(?:-attachment)?-{Y}-{M}-{D}-{h}-?{m}-?{s}(?:-{f})?{ND}"),
-            _L, _SEC, 0.55, "signal-2021-03-04-101532.jpg", "2021-03-04T10:15:32"),
+            _L, _SEC, 0.55, "signal-2021-03-04-101532.jpg", "2021-03-04T10:15:32", f"{_GP}"),
     # Telegram Desktop.
     Pattern("telegram",
             _rx(r"(?:photo|video|file|sticker|audio|voice|round|animation|image)_"
@@ -189,24 +235,33 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("ios_share",
             _rx(r"{ANY}(?<!\d){D}\.{M}\.(?P<Y>\d\d(?:\d\d)?),?\s+{h}[ .]{m}[ .]{s}{ND}"),
             _L, _SEC, 0.45, "Foto 04.03.21, 10 15 32.jpg", "2021-03-04T10:15:32"),
-    # ISO 8601 with Z or an offset: an instant, read as UTC.
-    Pattern("iso_utc",
+    # ISO 8601 with Z or an offset: the wall clock and its offset (Z: a UTC instant).
+    Pattern("iso_offset",
             _rx(r"{ANY}{B}{Y}-?{M}-?{D}T{h}[:-]?{m}[:-]?{s}(?:[.,]{f}\d*)?"
-                r"(?:Z|(?P<tz>[+-]\d\d:?\d\d))(?![^\W\d_])"),
-            _U, _SEC, 0.6, "2019-09-19T05:38:57Z.jpg", "2019-09-19T05:38:57"),
+                r"(?:Z|{TZ})(?![^\W\d_])"),
+            _O, _SEC, 0.6, "2019-09-19T07:38:57+02:00.jpg", "2019-09-19T07:38:57+02:00"),
+    # Compact date-time with the offset glued on (Parrot drones: Bebop2_20180719194940+0200).
+    Pattern("compact_offset", _rx(r"{ANY}{B}{YC}{M}{D}{h}{m}{s}{TZ}{ND}"), _O, _SEC, 0.65,
+            "Bebop2_20180719194940+0200.mp4", "2018-07-19T19:49:40+02:00", f"{_IG}"),
     # Compact date and time anywhere: date_20170101_010101, Lightroom 20190919-053857,
-    # 20190919053857, 20190919T053857, with optional glued milliseconds (an "_001" after the
-    # time is a counter, not milliseconds).
+    # 20190919053857, 20190919T053857, AR_EFFECT_20141126193511, with optional glued
+    # milliseconds (an "_001" after the time is a counter, not milliseconds).
     Pattern("compact_datetime",
             _rx(r"{ANY}{B}{YC}{M}{D}[ T_-]?{h}{m}{s}(?:\.?{f})?{ND}"),
-            _L, _SEC, 0.6, "date_20170101_010101.jpg", "2017-01-01T01:01:01"),
+            _L, _SEC, 0.6, "date_20170101_010101.jpg", "2017-01-01T01:01:01",
+            f"{_IG}, {_GP}"),
+    # Fourteen digits and four more (201801261147521000): the four are not a known fraction,
+    # so the name gives seconds.
+    Pattern("compact_datetime_4", _rx(r"{ANY}{B}{YC}{M}{D}{h}{m}{s}\d{4}{ND}"), _L, _SEC, 0.5,
+            "201801261147521000.jpg", "2018-01-26T11:47:52", f"{_GP}"),
     # Separated date and time anywhere: 2019_09_19_05_38_57, 2019-09-19T05:38:57,
     # 2019-09-19-05h38m57, Sony/Canon "2019-09-19 05-38-57", "Photo 2021-03-04 10 15 32",
     # NVIDIA "Game 2021.03.04 - 10.15.32.12", ChromeOS "Screenshot 2021-03-04 10.15.32 PM".
     Pattern("separated_datetime",
             _rx(r"{ANY}{B}{Y}[-_.:]{M}[-_.:]{D}(?: - |[ T_.-]){h}[-_.: h]?{m}[-_.: m]?{s}s?"
                 r"(?:[-.,]{f})?{ND}{AMPM}"),
-            _L, _SEC, 0.6, "2019-09-19_05-38-57.jpg", "2019-09-19T05:38:57"),
+            _L, _SEC, 0.6, "2019-09-19_05-38-57.jpg", "2019-09-19T05:38:57",
+            f"{_IG}, {_GP}, {_PP}"),
     # Localized screenshots and the like: date, any connecting word, H.MM.SS, 12-hour
     # markers after ("p. m.") or before (下午, 午後, 오후) the time.
     Pattern("date_at_time",
@@ -217,25 +272,59 @@ PATTERNS: tuple[Pattern, ...] = (
     # Dash cams and action cams (Viofo, Garmin, Akaso): 2021_0304_101532_001F.MP4.
     Pattern("dashcam", _rx(r"{ANY}{B}{YC}_{M}{D}_{h}{m}{s}{ND}"), _L, _SEC, 0.6,
             "2021_0304_101532_001F.MP4", "2021-03-04T10:15:32"),
-    # A separated date alone.
+    # A separated date alone (a Snapchat memory "2021-05-27_overlay~zip-<uuid>" too).
     Pattern("date", _rx(r"{ANY}{B}{Y}[-_.]{M}[-_.]{D}{ND}"), _L, _DAY, 0.5,
-            "2019-09-19.jpg", "2019-09-19"),
+            "2019-09-19.jpg", "2019-09-19", f"{_IG}, {_PP}"),
     # A dotted day-first date alone (German/Dutch/... custom).
     Pattern("date_dmy", _rx(r"{ANY}{B}{D}\.{M}\.{Y}{ND}"), _L, _DAY, 0.4,
             "Geburtstag 19.09.2019.jpg", "2019-09-19"),
     # A compact date alone: IMG_20190919, WP_20140304_001, Blackberry IMG-20190919-00123.
     Pattern("compact_date", _rx(r"{ANY}{B}{YC}{M}{D}{ND}"), _L, _DAY, 0.4,
-            "IMG_20190919.jpg", "2019-09-19"),
+            "IMG_20190919.jpg", "2019-09-19", f"{_IG}"),
     # Epoch milliseconds: Facebook, Messenger received_, WeChat mmexport, bare numbers.
     Pattern("epoch_ms", _rx(r"{ANY}(?:(?<=mmexport)|{B})(?P<ms>1\d{12}){ND}"), _E, _SUB, 0.3,
             "FB_IMG_1568871537123.jpg", "2019-09-19T05:38:57.123"),
 )
+
+# Names that look dated and must stay undated. A peer that dates one is named: where the
+# peers and mediafix disagree, this says why.
+NEVER: tuple[Undated, ...] = (
+    Undated("IMG_2019.JPG", "a four-digit camera counter, not a year"),
+    Undated("Holidays 2004.jpg",
+            "a year in a title names an occasion, not the moment (folders may give a year)"),
+    Undated("2024.png", "a year alone in a file name", f"{_IG}"),
+    Undated("2024-05.png", "a year and month alone: a title, not a capture time", f"{_IG}"),
+    Undated("991231-125200.jpg",
+            "a two-digit year in a compact run is as likely a counter or an id", f"{_IG}"),
+    Undated("88-04-06 15-21-03 2160.jpg",
+            "no app wrote two-digit-year time stamps before 1990", f"{_PP}"),
+    Undated("20223112-125200.jpg", "month 31: the first row that matches decides", f"{_IG}"),
+    Undated("Snapchat-20190919.jpg", "a Snapchat id; its digits only look like a date",
+            f"{_IG} dates it"),
+    Undated("2019091905385712.jpg", "16 digits: an id with a date-like run inside",
+            f"{_IG} and {_GP} date it"),
+    Undated("120190919053857.jpg", "15 digits: the date-like run is inside a longer id",
+            f"{_IG} and {_GP} date it"),
+    Undated("x20190919053857.jpg", "a digit run glued to a letter is an id",
+            f"{_IG} and {_GP} date it"),
+    Undated("received_201912311234567.jpeg", "a Messenger object id, not a time",
+            f"{_IG} and {_GP} date it"),
+    Undated("IMG_20190919_253857.jpg", "hour 25: an impossible stamp gives no date at all",
+            f"{_IG} keeps the day"),
+    Undated("6F9619FF-8B86-D011-B42D-00C04FC964FF.jpg", "a UUID never becomes a date"),
+    Undated("1568871537.jpg", "a bare ten-digit number is not trusted as epoch seconds"),
+    Undated("05.21.2019.jpg", "month 21: a US-order date is not guessed", f"{_PP}"),
+    Undated("2020-01-30_09-87-18-23.jpg", "minute 87: the stamp is impossible", f"{_PP}"),
+)
 # fmt: on
 
-# Every dated name has a year followed closely by a month-like pair, a 10+ digit epoch or a
-# dotted dd.mm.yy: most undated names (IMG_1234, DSC_0001, P1200042, "Holidays 2004") stop
-# here after one cheap search. (A test checks that no row's match is ever filtered out.)
-_PREFILTER = re.compile(r"(?:1[89]|20)\d\d\D{0,3}[01]\d|1\d{9}|\d\d\.\d\d\.\d\d")
+# Every dated name has a year followed closely by a month-like pair, a 10+ digit epoch, a
+# dotted dd.mm.yy or a Nextcloud yy-mm-dd: most undated names (IMG_1234, DSC_0001,
+# P1200042, "Holidays 2004") stop here after one cheap search. (A test checks that no row's
+# match is ever filtered out.)
+_PREFILTER = re.compile(
+    r"(?:1[89]|20)\d\d\D{0,3}[01]\d|1\d{9}|\d\d\.\d\d\.\d\d|\d\d-[01]\d-[0-3]\d "
+)
 # Apps whose digits are ids that can look like dates.
 _UNDATED = re.compile(r"Snapchat-\d+(?!\d)", _FLAGS)
 # Android keeps trashed/pending files as .trashed-<epoch>-<original name>.
@@ -243,7 +332,7 @@ _TRASH_PREFIX = re.compile(r"\.(?:trashed|pending)-\d+-")
 
 
 # The named groups a row may use, in the order ``_value`` takes them.
-_FIELDS = ("Y", "M", "D", "h", "m", "s", "f", "ampm", "ampm_pre", "tz", "ms", "sec")
+_FIELDS = ("Y", "yy", "M", "D", "h", "m", "s", "f", "ampm", "ampm_pre", "tz", "ms", "sec")
 _Digits = tuple[str | None, ...]
 _Reader = Callable[[tuple[str | None, ...]], _Digits]
 
@@ -289,25 +378,49 @@ def _hour24(hour: int, marker: str) -> int | None:
     return hour % 12 if am else hour % 12 + 12
 
 
-def _epoch(ms: str | None, sec: str | None, limit: datetime) -> tuple[datetime, Precision] | None:
+_Found = tuple[datetime, Precision, int | None]
+
+
+def _epoch(ms: str | None, sec: str | None, limit: datetime) -> _Found | None:
     if ms is not None:
         value, precision = _EPOCH + timedelta(milliseconds=int(ms)), _SUB
     else:
         value, precision = _EPOCH + timedelta(seconds=int(sec or 0)), _SEC
-    return (value, precision) if _MIN_EPOCH <= value <= limit else None
+    return (value, precision, None) if _MIN_EPOCH <= value <= limit else None
 
 
-def _value(digits: _Digits, now: datetime) -> tuple[datetime, Precision] | None:
-    """The groups of one match (in ``_FIELDS`` order) -> (value, precision), or None when
-    they are not a possible date."""
-    y, mo, d, h, mi, s, f, ampm, ampm_pre, tz, ms, sec = digits
-    limit = now + _SLACK
-    if y is None or mo is None or d is None:
-        return _epoch(ms, sec, limit) if ms is not None or sec is not None else None
+def _year(y: str | None, yy: str | None, now: datetime) -> int | None:
+    """The year a name states: four digits; a two-digit ``Y`` in the latest past century;
+    a two-digit ``yy`` of the digital era (1990-2089) and not in the future."""
+    if yy is not None:
+        year = int(yy) + (1900 if int(yy) >= _DIGITAL_ERA % 100 else 2000)
+        return year if year <= now.year else None
+    if y is None:
+        return None
     year = int(y)
     if len(y) == 2:  # dd.mm.yy: the most recent century that is not in the future
         year += 2000 if 2000 + year <= now.year else 1900
-    if year < _MIN_YEAR:
+    return year
+
+
+def _offset(tz: str) -> int:
+    """"+02:00" / "-0530" / "Z" -> minutes east of UTC."""
+    off = tz.replace(":", "")
+    if off.upper() == "Z":
+        return 0
+    minutes = int(off[1:3]) * 60 + int(off[3:5])
+    return -minutes if off[0] == "-" else minutes
+
+
+def _value(digits: _Digits, now: datetime) -> _Found | None:
+    """The groups of one match (in ``_FIELDS`` order) -> (value, precision, offset), or None
+    when they are not a possible date."""
+    y, yy, mo, d, h, mi, s, f, ampm, ampm_pre, tz, ms, sec = digits
+    limit = now + _SLACK
+    if (y is None and yy is None) or mo is None or d is None:
+        return _epoch(ms, sec, limit) if ms is not None or sec is not None else None
+    year = _year(y, yy, now)
+    if year is None or year < _MIN_YEAR:
         return None
     try:
         if s is None:
@@ -325,11 +438,9 @@ def _value(digits: _Digits, now: datetime) -> tuple[datetime, Precision] | None:
             precision = _SEC if f is None else _SUB
     except ValueError:
         return None
-    if tz:
-        off = tz.replace(":", "")
-        offset = timedelta(hours=int(off[1:3]), minutes=int(off[3:5]))
-        value = value - offset if off[0] == "+" else value + offset
-    return (value, precision) if value <= limit else None
+    offset = _offset(tz) if tz else None
+    utc = value - timedelta(minutes=offset or 0)
+    return (value, precision, offset) if utc <= limit else None
 
 
 def _parse_with(index: int, name: str, now: datetime) -> NameDate | None:
@@ -341,7 +452,11 @@ def _parse_with(index: int, name: str, now: datetime) -> NameDate | None:
     found = _value(_READERS[index](match.groups() + _NONE), now)
     if found is None:
         return None
-    return NameDate(found[0], found[1], pattern.meaning, pattern.name, pattern.confidence)
+    value, precision, offset = found
+    meaning = pattern.meaning
+    if meaning is TimeMeaning.OFFSET and offset is None:  # "...Z": an instant
+        offset = 0
+    return NameDate(value, precision, meaning, pattern.name, pattern.confidence, offset)
 
 
 def _clean(name: str) -> str:
@@ -365,7 +480,16 @@ def parse_filename(name: str, *, now: datetime | None = None) -> NameDate | None
 
 # --- folders -------------------------------------------------------------------------------
 
-_FOLDER_CONFIDENCE = {Precision.DAY: 0.35, Precision.MONTH: 0.3, Precision.YEAR: 0.25}
+_FOLDER_CONFIDENCE = {
+    Precision.SECOND: 0.35, Precision.MINUTE: 0.35, Precision.DAY: 0.35,
+    Precision.MONTH: 0.3, Precision.YEAR: 0.25,
+}
+# An event folder with its time: 20221109T2030, 2022.11.09T20.30, 2022-11-09T20-30-15.
+_FOLDER_DATETIME = re.compile(
+    r"(?<![^\W_])(?P<Y>(?:18|19|20)\d\d)(?P<sep>[-_.]?)(?P<M>\d\d)(?P=sep)(?P<D>\d\d)"
+    r"T(?P<h>\d\d)(?P<tsep>[-_.:]?)(?P<m>\d\d)(?:(?P=tsep)(?P<s>\d\d))?(?!\d)",
+    re.IGNORECASE,
+)
 _FOLDER_DATE = re.compile(
     r"(?<![^\W_])(?P<Y>(?:18|19|20)\d\d)(?P<sep>[-_. ]?)(?P<M>\d\d)(?P=sep)(?P<D>\d\d)(?!\d)"
     r"|(?<![^\W_])(?P<D2>\d\d)\.(?P<M2>\d\d)\.(?P<Y2>(?:18|19|20)\d\d)(?!\d)"
@@ -428,6 +552,16 @@ def _folder_part(parts: Sequence[str], i: int) -> tuple[datetime, Precision] | N
     part = parts[i]
     child = parts[i + 1] if i + 1 < len(parts) else None
     grandchild = parts[i + 2] if i + 2 < len(parts) else None
+    match = _FOLDER_DATETIME.search(part)
+    if match is not None:
+        try:
+            when = datetime(int(match["Y"]), int(match["M"]), int(match["D"]),
+                            int(match["h"]), int(match["m"]), int(match["s"] or 0))
+        except ValueError:
+            return None
+        if when.year < _MIN_YEAR:
+            return None
+        return when, (Precision.SECOND if match["s"] else Precision.MINUTE)
     match = _FOLDER_DATE.search(part)
     if match is not None:
         y, m, d = (
@@ -465,23 +599,60 @@ def _folder_part(parts: Sequence[str], i: int) -> tuple[datetime, Precision] | N
     return (value, Precision.YEAR) if value else None
 
 
-def parse_folder(parts: Sequence[str], *, now: datetime | None = None) -> NameDate | None:
-    """The date the folders state, deepest first: an event folder beats the year above it.
+_DAY_NAME = re.compile(r"\d\d")
+# Folders that are nothing but a date hierarchy: "2019" above "05", or "2019-05" alone.
+_NUMERIC_MONTH = re.compile(r"\s*(?:(?:18|19|20)\d\d[-_.])?\d{1,2}\s*")
+_TRUNCATE = {
+    Precision.YEAR: "%Y", Precision.MONTH: "%Y%m", Precision.DAY: "%Y%m%d",
+    Precision.MINUTE: "%Y%m%d%H%M", Precision.SECOND: "%Y%m%d%H%M%S",
+}
+
+
+def _within(fine: tuple[datetime, Precision], coarse: tuple[datetime, Precision]) -> bool:
+    """``fine`` lies inside the span ``coarse`` states (2022-11-09 inside 2022-11)."""
+    fmt = _TRUNCATE[coarse[1]]
+    return fine[0].strftime(fmt) == coarse[0].strftime(fmt)
+
+
+def parse_folder(parts: Sequence[str], *, name: str | None = None,
+                 now: datetime | None = None) -> NameDate | None:
+    """The date the folders state: the deepest dated folder, made more precise by any folder
+    that agrees with it and says more.
 
     ``["2019", "2019-05-21 Trip"]`` is a day, ``["2022", "11", "09"]`` a day,
-    ``["2019", "05"]`` a month, ``["Holidays 2004"]`` a year (never 2004-01-01 00:00 as if
-    known). Folders are often named after the fact, so confidence stays low.
+    ``["2022.11.09", "2022.11", "2022"]`` the day too (the year folder inside agrees),
+    ``["2019", "2018-12-24 Christmas"]`` the deeper day (they disagree), ``["2019", "05"]``
+    a month, ``["Holidays 2004"]`` a year (never 2004-01-01 00:00 as if known),
+    ``["20221109T2030"]`` a minute. ``name`` is the file's stem: under year and month
+    folders a stem that is only a day number (``2019/05/21.jpg``) completes the day.
+    Folders are often named after the fact, so confidence stays low.
     """
     limit = (now or datetime.now()) + _SLACK
+    found: list[tuple[datetime, Precision]] = []
     for i in range(len(parts) - 1, -1, -1):
-        found = _folder_part(parts, i)
-        if found is None or found[0] > limit:
-            continue
-        value, precision = found
-        return NameDate(
-            value, precision, TimeMeaning.LOCAL, "folder", _FOLDER_CONFIDENCE[precision]
-        )
-    return None
+        part = _folder_part(parts, i)
+        if part is not None and part[0] <= limit:
+            found.append(part)
+    stem = strip_copy_suffix(name).strip() if name is not None else ""
+    if (found and found[0][1] is Precision.MONTH and _DAY_NAME.fullmatch(stem)
+            and parts and _NUMERIC_MONTH.fullmatch(parts[-1])):
+        # 2019/05/21.jpg: the day is the name. Only under a bare date hierarchy with a
+        # two-digit name; "Trip 2019-05/3.jpg" is the third photo, not the 3rd.
+        extended = [*parts, stem]
+        for i in range(len(parts) - 1, -1, -1):
+            day = _folder_part(extended, i)
+            if day is not None and day[1] is Precision.DAY and _within(day, found[0]):
+                if day[0] <= limit:
+                    found.insert(0, day)
+                break
+    if not found:
+        return None
+    best = found[0]  # the deepest folder's date decides which span the file is in
+    for other in found[1:]:
+        if other[1].rank < best[1].rank and _within(other, best):
+            best = other
+    value, precision = best
+    return NameDate(value, precision, TimeMeaning.LOCAL, "folder", _FOLDER_CONFIDENCE[precision])
 
 
 # --- copy suffixes -------------------------------------------------------------------------

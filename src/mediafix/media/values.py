@@ -42,3 +42,4 @@ class TimeMeaning(StrEnum):
     LOCAL = "local"  # wall-clock time where the photo was taken; offset unknown
     UTC = "utc"  # the UTC instant
     EPOCH_MS = "epoch_ms"  # milliseconds since 1970 (an instant, usually a download time)
+    OFFSET = "offset"  # the wall clock with its UTC offset written beside it (Z: an instant)
