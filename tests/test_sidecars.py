@@ -174,3 +174,106 @@ def test_read_xmp_dates_refuses_broken_and_unsafe_files(tmp_path: Path, content:
 
 def test_read_xmp_dates_missing_file(tmp_path: Path) -> None:
     assert read_xmp_dates(str(tmp_path / "nope.xmp")) == {}
+
+
+# The peers' JSON-matching tables (immich-go adapters/googlePhotos matcher tests, GPTH's
+# json extractor tests): (JSON, media, paired?). A pair that must not match says why.
+PEER_PAIRS: list[tuple[str, str, bool]] = [
+    ("PXL_20211013_220651983.jpg.json", "PXL_20211013_220651983.jpg", True),
+    ("PXL_20211013_220651983.jpg.json", "PXL_20211013_220651958.jpg", False),  # other photo
+    ("PXL_20220405_090123740.PORTRAIT.jpg.json", "PXL_20220405_090123740.PORTRAIT-modifié.jpg",
+     True),
+    ("PXL_20220405_090123740.PORTRAIT.jpg.json", "PXL_20220405_090123741.PORTRAIT-modifié.jpg",
+     False),  # an edit of another photo
+    ("DSC_0100.JPG.json", "DSC_0100.JPG", True),
+    ("DSC_0101.JPG(1).json", "DSC_0101(1).JPG", True),
+    ("DSC_0102.JPG(2).json", "DSC_0102(1).JPG", False),  # another duplicate's JSON
+    ("DSC_0103.JPG(1).json", "DSC_0103.JPG", False),  # the duplicate's, not the original's
+    ("DSC_0104.JPG.json", "DSC_0104(1).JPG", False),  # the original's, not the duplicate's
+    ("IMG_2710.HEIC(1).json", "IMG_2710(1).HEIC", True),
+    ("PXL_20231118_035751175.MP.jpg.json", "PXL_20231118_035751175.MP.jpg", True),
+    ("PXL_20230809_203449253.LONG_EXPOSURE-02.ORIGIN.json",
+     "PXL_20230809_203449253.LONG_EXPOSURE-02.ORIGINA.jpg", True),
+    ("05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jp.json",
+     "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jpg", True),
+    ("😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋.json",
+     "😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋😛.jpg", True),
+    ("Backyard_ceremony_wedding_photography_xxxxxxx_(494).json",
+     "Backyard_ceremony_wedding_photography_xxxxxxx_m(494).jpg", True),
+    ("Backyard_ceremony_wedding_photography_xxxxxxx_(494).json",
+     "Backyard_ceremony_wedding_photography_xxxxxxx_m(185).jpg", False),  # other counter
+    ("original_1d4caa6f-16c6-4c3d-901b-9387de10e528_.json",
+     "original_1d4caa6f-16c6-4c3d-901b-9387de10e528_P.jpg", True),
+    # immich-go pairs a counted copy with the plain JSON ("forgotten duplicates"); that is
+    # the DSC_0104 case above: a duplicate with no JSON of its own stays without one.
+    ("original_1d4caa6f-16c6-4c3d-901b-9387de10e528_.json",
+     "original_1d4caa6f-16c6-4c3d-901b-9387de10e528_P(1).jpg", False),
+    ("PXL_20210102_221126856.MP~2.jpg.json", "PXL_20210102_221126856.MP~2.jpg", True),
+    ("13039_327707840323_537645323_9470255_27214_n.j(1).json",
+     "13039_327707840323_537645323_9470255_27214_n(1).jpg", True),
+    ("20161105_170829.jpg.supplemental-metadata.json", "20161105_170829.jpg", True),
+    ("Screenshot_20231027_123303_Facebook.jpg.supple.json",
+     "Screenshot_20231027_123303_Facebook.jpg", True),
+    ("Screenshot_20231027_123303_Facebook.jpg.supple(1).json",
+     "Screenshot_20231027_123303_Facebook(1).jpg", True),
+    ("MVIMG_20191230_232926.jpg.supplemental-metadat.json", "MVIMG_20191230_232926.jpg", True),
+    ("Screenshot_20200301-161151.png.supplemental-me.json", "Screenshot_20200301-161151.png",
+     True),
+    ("MVIMG_20200207_134534~2.jpg.supplemental-metad.json", "MVIMG_20200207_134534~2.jpg", True),
+    ("Scan35.jpg.supplemental-metadata(1).json", "Scan35(1).jpg", True),
+    ("CLIP0001.AVI.supplemental-metadata(10).json", "CLIP0001(10).AVI", True),
+    ("IMAG0061.JPG.supplemental-metadata.json", "IMAG0061-edited.JPG", True),
+    ("IMG-20230325-WA0122~2.jpg.supplemental-metadat.json", "IMG-20230325-WA0122~2-edited.jpg",
+     True),
+    ("2234089303984509579.supplemental-metadata.json", "2234089303984509579-edited.jpg", True),
+    ("Screenshot_20231027_123303_Facebook.jpg.supple.json",
+     "Screenshot_20231027_123303_Facebook-edited.jpg", True),
+    ("Screenshot_2024-08-31-00-53-48-647_com.snapcha.json",
+     "Screenshot_2024-08-31-00-53-48-647_com.snapchat.jpg", True),
+    # GPTH
+    ("image-edited.jpg.json", "image-edited.jpg", True),
+    ("Urlaub in Knaufspesch in der Schneifel (38).JP.json",
+     "Urlaub in Knaufspesch in der Schneifel (38).JPG", True),
+    ("Screenshot_2022-10-28-09-31-43-118_com.snapcha.json",
+     "Screenshot_2022-10-28-09-31-43-118_com.snapchat.jpg", True),
+    ("simple_file_20200101.jpg.json", "simple_file_20200101-edited.jpg", True),
+    ("simple_file_20200101.jpg.json", "simple_file_20200101-edited(1).jpg", True),
+    ("img_(87).(vacation stuff).lol.jpg(87).json", "img_(87).(vacation stuff).lol(87).jpg", True),
+    ("IMG-20150125-WA0003.jpg.json", "IMG-20150125-WA0003-modifié.jpg", True),
+    ("IMG-20150125-WA0003.jpg.json", "IMG-20150125-WA0003-modifié(1).jpg", True),
+    ("IMG_2367.HEIC(1).supplemental-metadata.json", "IMG_2367(1).HEIC", True),
+    ("IMG_2367.HEIC.supplemental-metadata.json", "IMG_2367.MP4", True),
+    ("IMG_2367.HEIC.supplemental-metadata.json", "IMG_2367.HEIC.jpg", True),
+    ("photo.HEIC.NEF.supplemental-metadata.json", "photo.HEIC.NEF.jpg", True),
+    ("photo.json", "photo.jpg", True),
+    ("20030616.json", "20030616.jpg", True),
+    ("foto.jpg.json", "foto-bearbeitet.jpg", True),
+    ("photo.png.json", "photo-modifié.png", True),
+    ("imagen.gif.json", "imagen-editado.gif", True),
+    ("photo.jpg.json", "photo-edited(1).jpg", True),
+    ("mi salón.JPG.json", "mi salón-ha editado.JPG", True),
+    ("Con Yoli por Málaga en el piso nuevo_001.JPG.json",
+     "Con Yoli por Málaga en el piso nuevo_001-ha edi.JPG", True),
+    ("Museo Marino de Matalascañas con Yoli_001.JPG.json",
+     "Museo Marino de Matalascañas con Yoli_001-ha ed.JPG", True),
+    ("IMG_001.MP.jpg.json", "IMG_001.MP", True),
+    # GPTH's "tryhard" pairs these too; a short name was never cut, so "-edi", "-be" may be
+    # the name's own ending: no pairing on a guess.
+    ("photo.JPG.json", "photo-edi.JPG", False),
+    ("foto.jpg.json", "foto-be.jpg", False),
+]
+
+
+@pytest.mark.parametrize(("js", "media", "paired"), PEER_PAIRS,
+                         ids=[f"{p[1]}<-{p[0]}" for p in PEER_PAIRS])
+def test_peer_json_matching(js: str, media: str, paired: bool) -> None:
+    pairs, orphans = pair_sidecars([js, media])
+    assert (js in pairs.get(media, [])) is paired
+    assert (js in orphans) is not paired
+
+
+def test_newer_export_format_is_listed_first() -> None:
+    pairs, _ = pair_sidecars(["x.jpg", "x.jpg.json", "x.jpg.supplemental-metadata.json"])
+    assert pairs == {"x.jpg": ["x.jpg.supplemental-metadata.json", "x.jpg.json"]}
+    pairs, _ = pair_sidecars(["x(1).jpg", "x.jpg(1).json", "x.jpg(1).supplemental-metadata.json"])
+    assert pairs == {"x(1).jpg": ["x.jpg(1).supplemental-metadata.json", "x.jpg(1).json"]}

@@ -829,6 +829,7 @@ def _folder_parts(path: str, root: str | None) -> list[str]:
 
 
 def _sidecar_candidates(col: _Collector, sidecars: Sequence[str]) -> None:
+    taken: tuple[str, datetime] | None = None  # the JSON that gave the Takeout candidate
     for car in sidecars:
         lower = car.lower()
         base = os.path.basename(car)
@@ -837,7 +838,13 @@ def _sidecar_candidates(col: _Collector, sidecars: Sequence[str]) -> None:
             if info is None:
                 col.ctx.ignored.append(f"sidecar {base} (not a Takeout JSON)")
                 continue
-            if info.taken_utc is not None:
+            if info.taken_utc is not None and taken is not None:
+                if info.taken_utc != taken[1]:  # the first listed is the newer export's
+                    col.ctx.ignored.append(
+                        f"Takeout JSON {base} {info.taken_utc:%Y-%m-%d %H:%M:%S} UTC "
+                        f"(disagrees with {taken[0]}, the newer export's format, which wins)")
+            elif info.taken_utc is not None:
+                taken = (base, info.taken_utc)
                 col.add(_raw("sidecar:takeout", _Parsed(info.taken_utc, Precision.SECOND, 0),
                              _U, note=f"photoTakenTime from {base}"))
             if col.ctx.position is None and info.latitude is not None \

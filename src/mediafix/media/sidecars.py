@@ -5,14 +5,21 @@ Google Takeout is the hard part. Its JSON names are not simply ``<media name>.js
 
 * ``IMG_1234.JPG.json``, or ``IMG_1234.JPG.supplemental-metadata.json`` in newer exports,
   with the ``supplemental-metadata`` part cut to any prefix (``.supplemental-metad.json``,
-  ``.suppl.json``, ``.s.json``) when the name grows too long;
-* long names are cut to 46-51 characters in all, so the JSON name may hold only the start
-  of the media name (even a part of its extension);
+  ``.suppl.json``, ``.s.json``) when the name grows too long; when both forms are there the
+  newer one is listed first (the date engine names the older one if it disagrees);
+* names are cut to 51 UTF-16 units in all (an emoji counts two), so the JSON name may hold
+  only the start of the media name (even a part of its extension: ``name.jp.json``), and a
+  media name that was cut may end in part of an edit suffix (``..._001-ha edi.JPG``);
 * a duplicate's ``(1)`` counter moves behind the extension: ``IMG_1234(1).JPG`` pairs with
-  ``IMG_1234.JPG(1).json`` or ``IMG_1234.JPG.supplemental-metadata(1).json``;
-* an edited copy (``IMG_1234-edited.JPG``, or a localized ``-bearbeitet``, ``-modifié``...)
-  has no JSON of its own and uses the original's;
-* the MOV/MP4 half of a Live Photo uses the JSON of its HEIC/JPG.
+  ``IMG_1234.JPG(1).json``, ``IMG_1234.JPG.supplemental-metadata(1).json`` or
+  ``IMG_1234.JPG(1).supplemental-metadata.json``; a cut name keeps its counter
+  (``..._n.j(1).json``); a ``(38)`` that is part of the name stays in front of the
+  extension (``Urlaub ... (38).JPG`` <-> ``Urlaub ... (38).JP.json``);
+* an edited copy (``IMG_1234-edited.JPG``, a localized ``-bearbeitet``, ``-modifié``, ``-ha
+  editado``..., or ``-edited(1)``) has no JSON of its own and uses the original's (with the
+  same counter when there is one, else the plain one);
+* the MOV/MP4 half of a Live Photo uses the JSON of its HEIC/JPG, a Pixel ``.MP`` the JSON
+  of its ``.MP.jpg``; a file renamed to its real type (``IMG_1.HEIC.jpg``) keeps its JSON.
 
 XMP sidecars are ``IMG_1.jpg.xmp`` (darktable, digiKam) or ``IMG_1.xmp`` (Lightroom); the
 short form is only paired when it points at one file (or one RAW among RAW+JPEG).
@@ -35,6 +42,7 @@ from mediafix.media.kinds import IMAGE_EXTENSIONS, RAW_EXTENSIONS, VIDEO_EXTENSI
 __all__ = [
     "EDIT_SUFFIXES",
     "TakeoutInfo",
+    "is_supplemental",
     "pair_sidecars",
     "read_takeout",
     "read_xmp_dates",
@@ -43,15 +51,21 @@ __all__ = [
 _SUPPLEMENTAL = "supplemental-metadata"
 # Google Photos' "edited" suffix in the languages Takeout is exported in.
 EDIT_SUFFIXES: tuple[str, ...] = (
-    "-edited", "-bearbeitet", "-modifié", "-editado", "-modificato", "-bewerkt", "-redigerad",
-    "-redigeret", "-redigert", "-muokattu", "-edytowane", "-upraveno", "-upravené",
-    "-szerkesztett", "-editat", "-düzenlendi", "-изменено", "-відредаговано", "-編集済み",
-    "-已编辑", "-已編輯", "-편집됨", "-diedit", "-đã chỉnh sửa", "-แก้ไขแล้ว",
+    "-edited", "-bearbeitet", "-modifié", "-ha editado", "-editado", "-modificato", "-bewerkt",
+    "-redigerad", "-redigeret", "-redigert", "-muokattu", "-edytowane", "-upraveno",
+    "-upravené", "-szerkesztett", "-editat", "-düzenlendi", "-изменено", "-відредаговано",
+    "-編集済み", "-已编辑", "-已編輯", "-编辑", "-편집됨", "-diedit", "-đã chỉnh sửa",
+    "-แก้ไขแล้ว",
+    # Google Photos' own creations from one photo
+    "-effects", "-smile", "-mix", "-collage", "-animation", "-motion",
 )
 _EDIT_SUFFIXES_FOLDED = tuple(unicodedata.normalize("NFC", s).casefold() for s in EDIT_SUFFIXES)
 _COUNTER = re.compile(r"\((\d{1,3})\)$")
-# Takeout cuts JSON names to about 46-51 characters; a little slack either way.
+# Takeout cuts names to 51 UTF-16 units; a little slack either way.
 _TRUNCATED_LENGTHS = range(44, 54)
+_CUT_EDIT_MIN = 3  # "-ed", "-ha": a shorter remnant of an edit suffix is too common a tail
+# A Pixel motion photo's video part: PXL_1.MP uses the JSON of PXL_1.MP.jpg.
+_MOTION_EXTENSIONS = (".mp", ".mv")
 _MAX_SIDECAR_BYTES = 16 * 1024 * 1024
 
 
@@ -65,6 +79,26 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
+def _u16(text: str) -> int:
+    """The length Takeout counts when it cuts a name: UTF-16 units (an emoji is two)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _cut(name: str) -> bool:
+    """``name`` has the length of a name Takeout cut short."""
+    return _u16(name) in _TRUNCATED_LENGTHS
+
+
+def is_supplemental(json_name: str) -> bool:
+    """``x.jpg.supplemental-metadata.json`` (or a cut of it): the newer export's format."""
+    base = _SUPPLEMENTAL_TAIL.sub("", json_name[: -len(".json")])
+    dot = base.rfind(".")
+    return dot > 0 and len(base) - dot > 1 and _SUPPLEMENTAL.startswith(base[dot + 1:].casefold())
+
+
+_SUPPLEMENTAL_TAIL = re.compile(r"\(\d{1,3}\)$")
+
+
 def _core(name: str) -> tuple[str, int | None]:
     """A media name without its ``(n)`` counter, and the counter: IMG(1).JPG -> IMG.JPG, 1."""
     stem, ext = _split(name)
@@ -74,19 +108,33 @@ def _core(name: str) -> tuple[str, int | None]:
     return stem[: m.start()] + ext, int(m.group(1))
 
 
-def _edit_original(core: str) -> str | None:
-    """The name an edited copy was made from (IMG_1-edited.JPG -> IMG_1.JPG), if edited."""
+def _edit_original(core: str, *, cut: bool = False) -> str | None:
+    """The name an edited copy was made from (IMG_1-edited.JPG -> IMG_1.JPG), if edited.
+
+    With ``cut`` (the media name has the length of a name Takeout cut), the stem may end in
+    only the start of an edit suffix: ``..._001-ha edi.JPG`` -> ``..._001.JPG``.
+    """
     stem, ext = _split(core)
-    folded = _fold(stem)
+    stem = unicodedata.normalize("NFC", stem)
+    folded = stem.casefold()
     for suffix in _EDIT_SUFFIXES_FOLDED:
         if folded.endswith(suffix) and len(folded) > len(suffix):
-            cut = len(unicodedata.normalize("NFC", stem)) - len(suffix)
-            return unicodedata.normalize("NFC", stem)[:cut] + ext
+            return stem[: len(stem) - len(suffix)] + ext
+    if cut:
+        for suffix in _EDIT_SUFFIXES_FOLDED:
+            for n in range(len(suffix) - 1, _CUT_EDIT_MIN - 1, -1):
+                if folded.endswith(suffix[:n]) and len(folded) > n:
+                    return stem[: len(stem) - n] + ext
     return None
 
 
 def _json_key(json_name: str) -> tuple[str, int | None]:
-    """What a Takeout JSON names: (media name or its cut-off start, counter)."""
+    """What a Takeout JSON names: (media name or its cut-off start, counter).
+
+    The counter may stand at the very end (``x.jpg(1).json``,
+    ``x.jpg.supplemental-metadata(1).json``) or before the suffix
+    (``x.jpg(1).supplemental-metadata.json``).
+    """
     base = json_name[: -len(".json")]
     counter = None
     m = _COUNTER.search(base)
@@ -96,11 +144,17 @@ def _json_key(json_name: str) -> tuple[str, int | None]:
     dot = base.rfind(".")
     if dot > 0:
         tail = base[dot + 1 :].casefold()
-        if tail == "" or (_SUPPLEMENTAL.startswith(tail) and _split(base[:dot])[1]):
+        head = base[:dot]
+        inner = _COUNTER.search(head) if counter is None else None
+        if inner is not None and _SUPPLEMENTAL.startswith(tail) and tail:
+            # x.jpg(1).supplemental-metadata: the counter went in front of the suffix
+            counter, head = int(inner.group(1)), head[: inner.start()]
+            return head.rstrip("."), counter
+        if tail == "" or (_SUPPLEMENTAL.startswith(tail) and _split(head)[1]):
             # ".supplemental-metadata" or any cut of it, after a real extension
-            base = base[:dot]
-        elif _SUPPLEMENTAL.startswith(tail) and len(json_name) in _TRUNCATED_LENGTHS:
-            base = base[:dot]
+            base = head
+        elif _SUPPLEMENTAL.startswith(tail) and _cut(base + ".json"):
+            base = head
     return base.rstrip("."), counter
 
 
@@ -135,9 +189,21 @@ class _Folder:
         return self.by_stem.get((_fold(stem), counter), [])
 
     def prefixed(self, start: str, counter: int | None) -> list[str]:
+        """Media whose name (without its counter) starts with ``start``; with no counter in
+        the JSON, a "(38)" that is part of the media name counts as name, not counter."""
         start = _fold(start)
-        return [n for n in self.media
-                if _core(n)[1] == counter and _fold(_core(n)[0]).startswith(start)]
+        found = [n for n in self.media
+                 if _core(n)[1] == counter and _fold(_core(n)[0]).startswith(start)]
+        if counter is None:  # the JSON's cut name reaches into the "(38)": part of the name
+            found += [n for n in self.media if n not in found and _core(n)[1] is not None
+                      and _fold(n).startswith(start)
+                      and len(start) > _split(n)[0].rfind("(")]
+        return found
+
+    def double_extension(self, key: str, counter: int | None) -> str | None:
+        """IMG_1.HEIC.jpg for the JSON of IMG_1.HEIC: a file renamed to its real type."""
+        found = [n for n in self.stem(key, counter) if _has_media_ext(n)]
+        return found[0] if len(found) == 1 else None
 
 
 def _insert_counter(core: str, counter: int | None) -> str:
@@ -208,13 +274,16 @@ def pair_sidecars(names: Sequence[str]) -> tuple[dict[str, list[str]], list[str]
         )
         if target is None and not _has_media_ext(key):
             target = _one_still(folder.stem(key, counter))
+        if target is None and _has_media_ext(key):
+            target = folder.double_extension(key, counter)
         if target is not None:
             attach(target, js)
         else:
             leftovers.append((js, key, counter))
-    # Names cut short: the JSON holds the start of exactly one not yet paired file.
+    # Names cut short: the JSON holds the start of exactly one not yet paired file. Takeout
+    # cuts the name before it adds the counter, so the length is measured without it.
     for js, key, counter in leftovers:
-        if len(js) not in _TRUNCATED_LENGTHS:
+        if not _cut(_insert_counter_plain(js, counter)):
             continue
         found = [n for n in folder.prefixed(key, counter) if n not in pairs]
         if len(found) > 1:  # an edited copy shares the start of its original's name
@@ -223,19 +292,29 @@ def pair_sidecars(names: Sequence[str]) -> tuple[dict[str, list[str]], list[str]
             attach(found[0], js)
             json_by_core.setdefault((_fold(_core(found[0])[0]), counter), []).append(js)
 
-    # Edited copies and Live Photo videos borrow the original's JSON.
+    def jsons_of(core: str, counter: int | None, *, any_ext: bool = False) -> list[str]:
+        found = json_by_core.get((_fold(core), counter), [])
+        if not found and any_ext:  # the edit may have another extension (HEIC -> JPG)
+            stem = _fold(_split(core)[0])
+            found = [j for (k, c), js in json_by_core.items() if c == counter
+                     and _fold(_split(k)[0]) == stem for j in js]
+        return found
+
+    # Edited copies, Live Photo videos and Pixel motion parts borrow the original's JSON.
     for media in folder.media:
         if any(s.lower().endswith(".json") for s in pairs.get(media, [])):
             continue
         core, counter = _core(media)
-        original = _edit_original(core)
+        original = _edit_original(core) or (
+            _edit_original(core, cut=True) if _cut(media) else None)
         borrowed: list[str] = []
         if original is not None:
-            borrowed = json_by_core.get((_fold(original), counter), [])
-            if not borrowed:  # the edit may have another extension (HEIC -> JPG)
-                stem = _fold(_split(original)[0])
-                borrowed = [j for (k, c), js in json_by_core.items() if c == counter
-                            and _fold(_split(k)[0]) == stem for j in js]
+            borrowed = jsons_of(original, counter, any_ext=True)
+            if not borrowed and counter is not None:  # "-edited(1)": an edit of the original
+                borrowed = jsons_of(original, None, any_ext=True)
+        elif _split(media)[1].lower() in _MOTION_EXTENSIONS:
+            borrowed = [j for ext in (".jpg", ".jpeg", ".heic")
+                        for j in jsons_of(core + ext, counter)]
         elif _is_video(media):
             stem = _fold(_split(core)[0])
             borrowed = [j for (k, c), js in json_by_core.items()
@@ -264,12 +343,24 @@ def pair_sidecars(names: Sequence[str]) -> tuple[dict[str, list[str]], list[str]
         if target is not None:
             attach(target, aae)
 
+    # Takeout JSON first (the newer export's supplemental-metadata name before the older
+    # plain one), then XMP, then AAE.
     order = {".json": 0, ".xmp": 1, ".aae": 2}
     for media, lst in pairs.items():
-        pairs[media] = [s for _, _, s in sorted(
-            (order[_split(s)[1].lower()], i, s) for i, s in enumerate(lst))]
+        pairs[media] = [s for *_, s in sorted(
+            (order[_split(s)[1].lower()], not (s.lower().endswith(".json") and is_supplemental(s)),
+             i, s) for i, s in enumerate(lst))]
     orphans = sorted(s for s in sidecars if s not in used)
     return pairs, orphans
+
+
+def _insert_counter_plain(json_name: str, counter: int | None) -> str:
+    """A JSON name without its "(n)" counter, wherever Takeout put it."""
+    if counter is None:
+        return json_name
+    marker = f"({counter})"
+    at = json_name.rfind(marker)
+    return json_name[:at] + json_name[at + len(marker):] if at >= 0 else json_name
 
 
 def _core_stem(key: str) -> tuple[str, int | None]:
