@@ -173,12 +173,38 @@ def test_xmp_date_created_and_modify_date_is_weak(jpeg: Callable[..., Path],
 
 def test_subsec_composite_and_create_date_alone() -> None:
     v = verdict("a.jpg", {"Composite:SubSecDateTimeOriginal": "2019:09:19 05:38:57.5+01:00"})
-    assert v.source == "exif:SubSecDateTimeOriginal" and v.utc_offset == 60
+    assert v.source == "exif:Composite:SubSecDateTimeOriginal" and v.utc_offset == 60
+    assert v.candidates[0].to_dict()["detail"] == "Composite"
     assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57, 500000)
     v = verdict("b.jpg", {"ExifIFD:CreateDate": "2019:09:19 05:38:57",
                           "ExifIFD:SubSecTimeDigitized": "07"})
     assert v.source == "exif:CreateDate" and v.taken_at == datetime(2019, 9, 19, 5, 38, 57, 70000)
     assert v.level == "high"
+
+
+@pytest.mark.parametrize("maker", ["Kodak", "Casio", "Olympus", "FLIR"])
+def test_maker_notes_date_says_so_and_is_trusted_a_little_less(maker: str) -> None:
+    """Without EXIF's own DateTimeOriginal, the maker's copy is labelled as such, names the
+    maker, and is trusted like a maker's note, not like EXIF."""
+    meta = {f"{maker}:DateTimeOriginal": "2019:09:19 05:38:57", f"{maker}:Model": "X"}
+    v = verdict("a.jpg", meta)
+    assert v.source == "exif:MakerNotes:DateTimeOriginal"
+    assert v.source.startswith("exif:")  # the documented prefix stays
+    c = v.candidates[0]
+    assert c.to_dict()["detail"] == maker and f"{maker} maker notes" in c.note
+    exif = verdict("b.jpg", {"ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57"})
+    assert exif.source == "exif:DateTimeOriginal" and exif.candidates[0].detail is None
+    assert c.confidence < exif.candidates[0].confidence
+    assert v.confidence < exif.confidence and v.level == "high"
+    both = verdict("c.jpg", {**meta, "ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57"})
+    assert both.source == "exif:DateTimeOriginal"
+
+
+def test_matroska_date_is_utc_and_not_exif() -> None:
+    v = verdict("clip.mkv", {"Matroska:DateTimeOriginal": "2019:09:19 03:38:57"})
+    assert v.source == "matroska:DateTimeOriginal"
+    assert v.taken_at_utc == datetime(2019, 9, 19, 3, 38, 57)
+    assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57)  # Berlin summer time
 
 
 def test_offset_time_of_a_later_edit_is_not_the_capture_offset() -> None:

@@ -82,8 +82,9 @@ class DateCandidate:
     ``offset_source``.
     """
 
-    source: str  # exif:<Tag>, quicktime:<Tag>, xmp:<Tag>, iptc:<Tag>, gps:<Tag>, riff:<Tag>,
-    # h264:<Tag>, filename, folder, sidecar:takeout, sidecar:xmp, file:mtime, inferred:sequence
+    source: str  # exif:<Tag>, exif:MakerNotes:<Tag>, exif:Composite:<Tag>, quicktime:<Tag>,
+    # xmp:<Tag>, iptc:<Tag>, gps:<Tag>, riff:<Tag>, h264:<Tag>, matroska:<Tag>, filename,
+    # folder, sidecar:takeout, sidecar:xmp, file:mtime, inferred:sequence
     value: datetime
     precision: Precision
     utc_offset: int | None  # minutes east of UTC, when known
@@ -91,6 +92,7 @@ class DateCandidate:
     utc: datetime | None  # naive UTC instant when known
     confidence: float  # this source's own trust, 0..1
     note: str = ""
+    detail: str | None = None  # exiftool's group when the source names a kind (MakerNotes)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -101,6 +103,7 @@ class DateCandidate:
             "confidence": round(self.confidence, 3),
             "utc": _iso_utc(self.utc),
             "note": self.note,
+            "detail": self.detail,
         }
 
 
@@ -182,18 +185,27 @@ class SourceTrust:
 _L, _U = TimeMeaning.LOCAL, TimeMeaning.UTC
 # fmt: off
 TRUST_TABLE: tuple[SourceTrust, ...] = (
-    SourceTrust("exif:SubSecDateTimeOriginal", 0.95, _L, "meta", 0.5, 2,
-                "camera EXIF SubSecDateTimeOriginal"),
     SourceTrust("exif:DateTimeOriginal", 0.95, _L, "meta", 0.5, 2, "camera EXIF DateTimeOriginal"),
     SourceTrust("quicktime:CreationDate", 0.95, _L, "meta", 0.5, 2, "Apple QuickTime CreationDate"),
     SourceTrust("h264:DateTimeOriginal", 0.9, _L, "meta", 0.5, 2,
                 "camcorder (H.264) DateTimeOriginal"),
     SourceTrust("exif:CreateDate", 0.88, _L, "meta", 0.5, 2, "camera EXIF CreateDate"),
+    # The same camera clock, found where exiftool looked when the standard tag was missing
+    # (a maker's notes, or exiftool's composite of whatever DateTimeOriginal it found): an
+    # edited or stripped file, so a little below the EXIF tags themselves.
+    SourceTrust("exif:MakerNotes:DateTimeOriginal", 0.9, _L, "meta", 0.5, 2,
+                "the camera maker's notes (DateTimeOriginal)"),
+    SourceTrust("exif:Composite:SubSecDateTimeOriginal", 0.88, _L, "meta", 0.5, 2,
+                "exiftool's composite SubSecDateTimeOriginal"),
+    SourceTrust("exif:MakerNotes:CreateDate", 0.85, _L, "meta", 0.5, 2,
+                "the camera maker's notes (CreateDate)"),
     SourceTrust("xmp:DateTimeOriginal", 0.88, _L, "meta", 0.5, 2, "XMP DateTimeOriginal"),
     SourceTrust("sidecar:xmp", 0.85, _L, "sidecar:xmp", 0.5, 2, "the XMP sidecar"),
     SourceTrust("quicktime:DateTimeOriginal", 0.85, _L, "meta", 0.5, 2,
                 "QuickTime DateTimeOriginal"),
     SourceTrust("riff:DateTimeOriginal", 0.85, _L, "meta", 0.5, 2, "AVI (RIFF) DateTimeOriginal"),
+    SourceTrust("matroska:DateTimeOriginal", 0.8, _U, "meta", 0.5, 60,
+                "Matroska/WebM DateUTC"),
     SourceTrust("quicktime:CreateDate", 0.85, _U, "meta", 0.5, 60, "QuickTime CreateDate"),
     SourceTrust("quicktime:MediaCreateDate", 0.82, _U, "meta", 0.5, 60,
                 "QuickTime MediaCreateDate"),
@@ -272,7 +284,14 @@ _QT_GROUPS = frozenset({"quicktime", "keys", "userdata", "itemlist", "microsoft"
 _NOT_EXIF_GROUPS = frozenset({
     "composite", "file", "system", "riff", "h264", "png", "json", "m2ts", "gps", "iptc",
     "iptc2", "photoshop", "jfif", "icc_profile", "mpf0", "exiftool",
+    # other containers whose tags exiftool names like EXIF's (Matroska's DateUTC is
+    # "DateTimeOriginal"): never "exif:"
+    "matroska", "flashpix", "app12", "plist", "mie", "xisf", "openexr", "lytro", "moi", "red",
+    "dpx", "fits", "pdf", "id3", "vorbis", "asf", "mxf",
 }) | _QT_GROUPS
+# The standard EXIF directories (-G1 names, -G0 and none); any other EXIF-kind group is a
+# camera maker's notes (Canon, Nikon, Kodak, FLIR, CanonRaw...).
+_EXIF_IFDS = ("ExifIFD", "IFD0", "SubIFD", "EXIF", "")
 
 
 # --- parsing exiftool values ---------------------------------------------------------------
@@ -409,6 +428,7 @@ class _Raw:
     local_known: bool = False  # the wall clock came from the source, not from a zone guess
     utc_known: bool = False
     note: str = ""
+    detail: str = ""  # where exactly exiftool found it, when the source does not say (a maker)
     how: str = ""  # how the wall clock was found for an instant (words for the reason)
     slack: float = 2.0
     suspect: str | None = None  # a factory-clock value waiting for confirmation
@@ -433,12 +453,12 @@ class _Context:
 
 
 def _raw(source: str, parsed: _Parsed, meaning: TimeMeaning, *, trust: float | None = None,
-         offset_source: str | None = None, note: str = "") -> _Raw:
+         offset_source: str | None = None, note: str = "", detail: str = "") -> _Raw:
     """A working candidate from a parsed value read on ``meaning``'s clock."""
     row = _TRUST[source]
     base = row.trust if trust is None else min(trust, row.trust)
     r = _Raw(source, parsed.precision, min(base, _PRECISION_CAP[parsed.precision]),
-             note=note, slack=row.slack)
+             note=note, slack=row.slack, detail=detail)
     if parsed.zulu:
         meaning = TimeMeaning.UTC
     if meaning is TimeMeaning.LOCAL:
@@ -480,7 +500,7 @@ def _group_kind(group: str) -> str:
         return "xmp"
     if g in _QT_GROUPS or re.fullmatch(r"track\d+", g):
         return "quicktime"
-    if g in ("riff", "h264", "composite", "gps"):
+    if g in ("riff", "h264", "composite", "gps", "matroska"):
         return g
     if g.startswith("iptc"):
         return "iptc"
@@ -573,9 +593,9 @@ def _factory_clock(value: datetime) -> str | None:
 
 
 def _exif_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]]) -> None:
-    """EXIF (and maker-note) DateTimeOriginal, CreateDate, ModifyDate with sub-seconds and
-    their OffsetTime* tags."""
-    exif_groups = ("ExifIFD", "IFD0", "SubIFD", "EXIF", "")  # -G1 names, -G0 and none
+    """EXIF DateTimeOriginal, CreateDate, ModifyDate with sub-seconds and their OffsetTime*
+    tags; when the standard tag is missing, a maker's notes or exiftool's composite, labelled
+    as such (``exif:MakerNotes:DateTimeOriginal``, the maker in the candidate's ``detail``)."""
     specs = (
         ("DateTimeOriginal", "exif:DateTimeOriginal", "SubSecTimeOriginal",
          ("OffsetTimeOriginal", "OffsetTimeDigitized", "OffsetTime")),
@@ -584,23 +604,25 @@ def _exif_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]]) -> 
         ("ModifyDate", "exif:ModifyDate", "SubSecTime", ("OffsetTime",)),
     )
     for tag, source, subsec_tag, offset_tags in specs:
-        found = _first(idx, tag, "exif", exif_groups)
+        found = _first(idx, tag, "exif", _EXIF_IFDS)
+        from_exif = found is not None and found[0].lower() in {g.lower() for g in _EXIF_IFDS}
         if found is None and tag == "DateTimeOriginal":
             comp = _first(idx, "SubSecDateTimeOriginal", "composite")
             if comp is not None:
-                parsed = col.parse("EXIF SubSecDateTimeOriginal", comp[1])
+                parsed = col.parse("exiftool's composite SubSecDateTimeOriginal", comp[1])
                 if parsed is not None:
-                    col.add(_raw("exif:SubSecDateTimeOriginal", parsed, _L))
-            continue
+                    col.add(_raw("exif:Composite:SubSecDateTimeOriginal", parsed, _L,
+                                 note="exiftool's composite: no EXIF DateTimeOriginal",
+                                 detail="Composite"))
+                    continue
         if found is None:
             continue
         group, value = found
         if tag == "ModifyDate" and group.lower() not in ("ifd0", "exif", ""):
-            continue  # IFD1:ModifyDate is the thumbnail's
+            continue  # IFD1:ModifyDate is the thumbnail's, a maker's is no capture time
         parsed = col.parse(f"EXIF {tag}", value)
         if parsed is None:
             continue
-        from_exif = group.lower() in ("exififd", "ifd0", "subifd", "exif", "")
         offset_source = None
         if from_exif:
             micro = _subsec_micro((_first(idx, subsec_tag, "exif") or ("", None))[1])
@@ -629,8 +651,10 @@ def _exif_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]]) -> 
                         parsed = _Parsed(parsed.value, parsed.precision, minutes)
                         offset_source = f"exif:{otag}"
                         break
-        note = "" if from_exif else f"from the {group} maker notes"
-        col.add(_raw(source, parsed, _L, offset_source=offset_source, note=note))
+            col.add(_raw(source, parsed, _L, offset_source=offset_source))
+        else:
+            col.add(_raw(f"exif:MakerNotes:{tag}", parsed, _L,
+                         note=f"from the {group} maker notes", detail=group))
 
 
 def _same_second(value: Any, when: datetime) -> bool:
@@ -760,6 +784,11 @@ def _video_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]],
             r = _raw(source, parsed, _U, note="stored as UTC")
             r.slack += ctx.duration  # written when the recording ends
             col.add(r)
+    found = _first(idx, "DateTimeOriginal", "matroska")  # Matroska/WebM "DateUTC"
+    if found is not None:
+        parsed = col.parse("Matroska DateUTC", found[1])
+        if parsed is not None:
+            col.add(_raw("matroska:DateTimeOriginal", parsed, _U, note="stored as UTC"))
     for tag, source, kind in (("DateTimeOriginal", "riff:DateTimeOriginal", "riff"),
                               ("DateCreated", "riff:DateCreated", "riff"),
                               ("DateTimeOriginal", "h264:DateTimeOriginal", "h264")):
@@ -1099,7 +1128,7 @@ def _candidate(r: _Raw) -> DateCandidate:
         source=r.source, value=r.local, precision=r.precision,
         utc_offset=r.offset, offset_source=r.offset_source if r.offset is not None else None,
         utc=r.utc if r.offset is not None or r.utc_known else None,
-        confidence=round(r.trust, 3), note=r.note,
+        confidence=round(r.trust, 3), note=r.note, detail=r.detail or None,
     )
 
 
