@@ -19,6 +19,7 @@ How a verdict is reached, in order:
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import os
@@ -36,17 +37,32 @@ from mediafix.media.sidecars import read_takeout, read_xmp_dates
 from mediafix.media.values import Precision, TimeMeaning
 
 __all__ = [
+    "EVIDENCE_VERSION",
     "FACTORY_CLOCKS",
+    "NEIGHBOURS",
+    "QUICKTIME_LOCAL_CAMERAS",
     "TRUST_TABLE",
+    "Clip",
     "DateCandidate",
     "DateOptions",
     "DateVerdict",
+    "Evidence",
     "FactoryClock",
+    "LocalTimeCamera",
     "SequenceItem",
+    "Shot",
     "SourceTrust",
+    "ZoneAnchor",
+    "ZoneAnchors",
+    "ZoneHint",
+    "ZoneQuestion",
+    "collect",
+    "date_evidence",
     "date_file",
+    "detect_local_cameras",
     "format_offset",
     "infer_sequences",
+    "judge",
     "level_for",
     "parse_datetime",
 ]
@@ -121,6 +137,9 @@ class DateVerdict:
     reason: str  # one line a person understands
     precision: Precision | None
     candidates: tuple[DateCandidate, ...]
+    # The wall clock was computed from an instant and an offset (a video's UTC header and a
+    # zone), not stated by the file: the zone from the neighbours would move it.
+    instant_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,9 +162,12 @@ class DateOptions:
     """Settings the date engine needs from outside."""
 
     home_zone: ZoneInfo
-    # Camera models known to write LOCAL time into QuickTime dates (per-camera override).
+    # Camera models a person said write LOCAL time into QuickTime dates (per-camera override).
     quicktime_local_models: frozenset[str] = frozenset()
     now: datetime | None = None  # naive home-zone wall clock (or aware); default: the clock
+    # Camera models the library showed to write local time (model -> the evidence, in words);
+    # see ``detect_local_cameras``.
+    detected_local_cameras: Mapping[str, str] = field(default_factory=dict)
 
 
 def level_for(confidence: float) -> str:
@@ -432,6 +454,8 @@ class _Raw:
     how: str = ""  # how the wall clock was found for an instant (words for the reason)
     slack: float = 2.0
     suspect: str | None = None  # a factory-clock value waiting for confirmation
+    header: bool = False  # a QuickTime movie/track header date without an offset
+    camera_note: str = ""  # why a header is read as local time (words for the reason)
 
     @property
     def row(self) -> SourceTrust:
@@ -450,6 +474,7 @@ class _Context:
     position: tuple[float, float] | None = None
     duration: float = 0.0
     ignored: list[str] = field(default_factory=list)
+    hint: ZoneHint | None = None  # the offset the file's neighbours show, if any
 
 
 def _raw(source: str, parsed: _Parsed, meaning: TimeMeaning, *, trust: float | None = None,
@@ -663,8 +688,6 @@ def _same_second(value: Any, when: datetime) -> bool:
         microsecond=0)
 
 
-_LOCAL_CAMERA = "local time: this camera model writes local time into QuickTime"
-
 _XMP_TAGS = (
     ("DateTimeOriginal", "xmp:DateTimeOriginal"),
     ("DateCreated", "xmp:DateCreated"),
@@ -749,8 +772,7 @@ def _gps_candidate(col: _Collector, idx: dict[str, list[tuple[str, Any]]]) -> No
     col.add(_raw("gps:GPSDateTime", parsed, _U))
 
 
-def _video_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]],
-                      local_camera: bool) -> None:
+def _video_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]]) -> None:
     ctx = col.ctx
     # Apple Keys:CreationDate: the local time with its offset, the best a video has.
     found = _first(idx, "CreationDate", "quicktime", ("Keys", "UserData", "ItemList"))
@@ -778,12 +800,12 @@ def _video_candidates(col: _Collector, idx: dict[str, list[tuple[str, Any]]],
         parsed = col.parse(f"QuickTime {tag}", found[1])
         if parsed is None:
             continue
-        if local_camera and parsed.offset is None:
-            col.add(_raw(source, parsed, _L, note=_LOCAL_CAMERA))
-        else:
-            r = _raw(source, parsed, _U, note="stored as UTC")
-            r.slack += ctx.duration  # written when the recording ends
-            col.add(r)
+        r = _raw(source, parsed, _U, note="stored as UTC")
+        r.slack += ctx.duration  # written when the recording ends
+        # Without an offset it may be a camera's local clock instead: ``_judge`` decides
+        # (the camera tables and the library's evidence may change; the evidence stays).
+        r.header = parsed.offset is None and not parsed.zulu
+        col.add(r)
     found = _first(idx, "DateTimeOriginal", "matroska")  # Matroska/WebM "DateUTC"
     if found is not None:
         parsed = col.parse("Matroska DateUTC", found[1])
@@ -894,6 +916,249 @@ def _sidecar_candidates(col: _Collector, sidecars: Sequence[str]) -> None:
                 break
 
 
+# --- cameras that write local time into QuickTime ------------------------------------------
+#
+# The QuickTime spec says movie and track header dates are UTC, and phones follow it. Many
+# cameras do not know their zone and write their local clock there instead (exiftool's
+# QuickTimeUTC documentation), so read as UTC their videos are off by the zone's offset:
+# the commonest video complaint in the peers' trackers. The table ships the makers the
+# evidence names; a person may add models in the settings; the library detects the rest.
+
+
+@dataclass(frozen=True)
+class LocalTimeCamera:
+    """Cameras known to write their local clock into QuickTime header dates."""
+
+    name: str  # words for the reason: "GoPro cameras"
+    make: re.Pattern[str] | None  # matched against Make (search, case-insensitive)
+    model: re.Pattern[str] | None  # or against Model
+    evidence: str  # where it was shown (peers' issues, exiftool's documentation)
+
+    def matches(self, make: str | None, model: str | None) -> bool:
+        return bool((self.make and make and self.make.search(make))
+                    or (self.model and model and self.model.search(model)))
+
+
+QUICKTIME_LOCAL_CAMERAS: tuple[LocalTimeCamera, ...] = (
+    LocalTimeCamera(
+        "GoPro cameras", re.compile(r"\bgopro\b", re.I),
+        re.compile(r"^\s*(?:HERO\d*|GoPro\b|MAX\b)", re.I),
+        "GoPro firmware has no time zone, the clock is set to local time (gopro/labs#5); "
+        "HERO11 videos shifted by the zone in immich (immich-app/immich#28059); a GoPro MP4's "
+        "CreateDate equal to the local recording time (pulsejet/memories#1256)",
+    ),
+    LocalTimeCamera(
+        "Nikon cameras", re.compile(r"\bnikon\b", re.I), re.compile(r"^\s*nikon\b", re.I),
+        "Z 30 videos 8 hours ahead when read as UTC (immich-app/immich#13009, #13623), Z50II "
+        "MOV times shifted by the offset (#17495), Nikon mirrorless MOV dates wrong (#18516); "
+        "Nikon's own CreateDate in the MOV holds the local time (pulsejet/memories#1256)",
+    ),
+)
+_HEADER_AGREE = 120.0  # seconds a header may be from a local clock and still "be" it
+
+
+def _local_camera_reason(evidence: Evidence, options: DateOptions) -> str | None:
+    """Words saying why this file's QuickTime headers are local time, if they are."""
+    camera = evidence.camera
+    if camera is not None:
+        if camera in {m.strip().casefold() for m in options.quicktime_local_models}:
+            return "this camera model is set to write local time into QuickTime"
+        detected = options.detected_local_cameras.get(camera)
+        if detected:
+            return f"this camera writes local time into QuickTime: {detected}"
+    for row in QUICKTIME_LOCAL_CAMERAS:
+        if row.matches(evidence.make, evidence.model):
+            return f"{row.name} write local time into QuickTime"
+    return None
+
+
+def _local_time_headers(raws: list[_Raw], evidence: Evidence, options: DateOptions) -> None:
+    """Read QuickTime header dates as the camera's local clock when the camera is known to
+    write it, or when the file itself shows it: the header equals a local wall clock the
+    file states elsewhere (its name, a maker's note) to the second, not an offset apart."""
+    headers = [r for r in raws if r.header and r.utc is not None]
+    if not headers:
+        return
+    why = _local_camera_reason(evidence, options)
+    if why is None:
+        clocks = [r for r in raws if r.local_known and not r.utc_known and _fine(r)
+                  and r.source not in _NO_DERIVE and not r.header]
+        for h in headers:
+            assert h.utc is not None
+            same = [c for c in clocks if c.local is not None
+                    and abs((c.local - h.utc).total_seconds()) <= max(c.slack, h.slack)]
+            if same:
+                c = max(same, key=lambda x: x.trust)
+                other = "the local time in the file name" if c.source == "filename" else _label(c)
+                why = f"it equals {other}, so this camera writes local time into QuickTime"
+                break
+    if why is None:
+        return
+    for h in headers:
+        h.local, h.local_known = h.utc, True
+        h.utc, h.utc_known = None, False
+        h.note = "read as local time"
+        h.camera_note = why
+
+
+def detect_local_cameras(clips: Sequence[Clip], shots: Sequence[Shot],
+                         home_zone: ZoneInfo) -> dict[str, str]:
+    """Camera models whose videos' QuickTime header time is the local wall clock of the same
+    camera's photos, seconds before or after (model -> the evidence, in words).
+
+    A video votes "local" when its header, read as a wall clock, lies within two minutes
+    (plus its length) of one of the camera's photos while read as UTC it is half an hour or
+    more from all of them; it votes "UTC" the other way round. A camera is detected with at
+    least one local vote and three times as many as UTC votes. Where the zone's offset is
+    zero the two readings are the same moment and nobody votes.
+    """
+    by_camera: dict[str, list[datetime]] = {}
+    for shot in shots:
+        by_camera.setdefault(shot.camera, []).append(shot.local)
+    for listed in by_camera.values():
+        listed.sort()
+    votes: dict[str, list[tuple[Clip, Shot | None, float]]] = {}
+    against: dict[str, int] = {}
+    shot_at = {(s.camera, s.local): s for s in shots}
+    for clip in clips:
+        times = by_camera.get(clip.camera)
+        if not times:
+            continue
+        offset = _offset_at_utc(home_zone, clip.header)
+        if offset == 0:
+            continue
+        reach = _HEADER_AGREE + clip.duration
+        as_local = _nearest(times, clip.header)
+        as_utc = _nearest(times, clip.header + timedelta(minutes=offset))
+        d_local = abs((as_local - clip.header).total_seconds())
+        d_utc = abs((as_utc - clip.header - timedelta(minutes=offset)).total_seconds())
+        if d_local <= reach and d_utc >= 1800:
+            votes.setdefault(clip.camera, []).append(
+                (clip, shot_at.get((clip.camera, as_local)), (as_local - clip.header)
+                 .total_seconds()))
+        elif d_utc <= reach and d_local >= 1800:
+            against[clip.camera] = against.get(clip.camera, 0) + 1
+    detected: dict[str, str] = {}
+    for camera, local_votes in votes.items():
+        if len(local_votes) < 3 * against.get(camera, 0):
+            continue
+        clip, photo, gap = min(local_votes, key=lambda v: abs(v[2]))
+        when = "before" if gap < 0 else "after"
+        words = (f"{clip.name}'s QuickTime time {clip.header:%H:%M:%S} is the local time of "
+                 f"{photo.name if photo else 'a photo'}, taken {abs(gap):.0f} s {when}")
+        if len(local_votes) > 1:
+            words += f" ({len(local_votes)} videos agree"
+            words += f", {against[camera]} do not)" if against.get(camera) else ")"
+        detected[camera] = words
+    return detected
+
+
+def _nearest(times: list[datetime], when: datetime) -> datetime:
+    i = bisect.bisect_left(times, when)
+    near = times[max(0, i - 1):i + 1]
+    return min(near, key=lambda t: abs((t - when).total_seconds()))
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A video for ``detect_local_cameras``: its camera model and QuickTime header time."""
+
+    camera: str
+    header: datetime  # as written, no offset
+    duration: float
+    name: str
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A photo for ``detect_local_cameras``: its camera model and local wall-clock time."""
+
+    camera: str
+    local: datetime
+    name: str
+
+
+# --- zone from neighbours -------------------------------------------------------------------
+#
+# A camera without a zone setting, on a trip abroad: its photos carry the local wall clock
+# but no offset, so the home zone gives them a wrong UTC instant (and a phone video, which
+# knows the instant, a wrong wall clock). Files that record their offset (a phone's
+# OffsetTimeOriginal, Apple's CreationDate, a GPS position) taken around the same time show
+# the zone the trip was in.
+
+NEIGHBOURS = "neighbours"  # the offset_source of a zone the neighbours showed
+_ZONE_REACH = timedelta(hours=6)  # neighbours further away say nothing about this moment
+_ZONE_NEAR = timedelta(hours=3)  # at least one neighbour this close
+_NEIGHBOUR_CAP = 0.79  # a wall clock that rests on the neighbours' zone stays medium
+
+
+@dataclass(frozen=True)
+class ZoneAnchor:
+    """A file that records its UTC offset: its instant, offset and name."""
+
+    utc: datetime
+    offset: int
+    name: str
+    camera: str | None = None
+
+    @property
+    def local(self) -> datetime:
+        return self.utc + timedelta(minutes=self.offset)
+
+
+@dataclass(frozen=True)
+class ZoneQuestion:
+    """A file whose offset is the home zone's guess: its instant if known, else its wall
+    clock (a camera's local time), and the home zone's offset."""
+
+    key: Hashable
+    utc: datetime | None
+    local: datetime | None
+    home_offset: int
+
+
+class ZoneAnchors:
+    """Files that record their offset, sorted for ``hint_for`` (instants and wall clocks)."""
+
+    def __init__(self, anchors: Sequence[ZoneAnchor]) -> None:
+        self.by_utc = sorted(anchors, key=lambda a: a.utc)
+        self.utcs = [a.utc for a in self.by_utc]
+        self.by_local = sorted(anchors, key=lambda a: a.local)
+        self.locals = [a.local for a in self.by_local]
+
+    def hint_for(self, q: ZoneQuestion) -> ZoneHint | None:
+        """The offset the neighbours show for ``q``: every recorded offset within six hours
+        is the same, one is within three hours, and it is not the home zone's."""
+        if q.utc is not None:
+            when, keys, items = q.utc, self.utcs, self.by_utc
+        elif q.local is not None:
+            when, keys, items = q.local, self.locals, self.by_local
+        else:
+            return None
+        lo = bisect.bisect_left(keys, when - _ZONE_REACH)
+        hi = bisect.bisect_right(keys, when + _ZONE_REACH)
+        near = items[lo:hi]
+        if not near:
+            return None
+        offsets = {a.offset for a in near}
+        if len(offsets) != 1:
+            return None  # a zone change (a flight, a border): no guess
+        offset = offsets.pop()
+        if offset == q.home_offset:
+            return None
+        gaps = [(abs((k - when).total_seconds()), a) for k, a in zip(keys[lo:hi], near,
+                                                                    strict=True)]
+        closest_gap, closest = min(gaps, key=lambda g: g[0])
+        if closest_gap > _ZONE_NEAR.total_seconds():
+            return None
+        minutes = round(closest_gap / 60)
+        words = (f"the zone of its neighbours ({format_offset(offset)}, recorded by "
+                 f"{closest.name} {minutes} min away"
+                 + (f" and {len(near) - 1} more within 6 hours" if len(near) > 1 else "")
+                 + ")")
+        return ZoneHint(offset, words)
+
+
 # --- time zones -----------------------------------------------------------------------------
 
 _finder: Any = None
@@ -975,11 +1240,14 @@ def _fine(r: _Raw) -> bool:
 
 def _fallback_offset(ctx: _Context, *, utc: datetime | None = None,
                      local: datetime | None = None) -> tuple[int, str, str]:
-    """(offset, offset_source, words) from the GPS position's zone, else the home zone."""
+    """(offset, offset_source, words) from the GPS position's zone, else the zone the
+    file's neighbours show, else the home zone."""
     found = _zone_at(ctx.position)
     if found is not None:
         zone, name = found
         source, words = "gps-position", f"the time zone at the GPS position ({name})"
+    elif ctx.hint is not None:
+        return ctx.hint.offset, NEIGHBOURS, ctx.hint.words
     else:
         zone = ctx.options.home_zone
         source, words = "home-zone", f"the home zone ({_zone_label(zone)})"
@@ -1146,15 +1414,126 @@ def date_file(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
     ``sidecars`` absolute paths of its paired ``.json``/``.xmp`` files. Never raises for bad
     input: a source that cannot be read is skipped and named in the reason.
     """
+    return date_evidence(path, metadata, mtime, root=root, sidecars=sidecars,
+                         options=options)[1]
+
+
+def date_evidence(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
+                  root: str | None = None, sidecars: Sequence[str] = (),
+                  options: DateOptions) -> tuple[Evidence | None, DateVerdict]:
+    """``date_file`` that also returns the evidence it judged (None when it could not be
+    gathered), for storing: ``judge(evidence, new_options)`` re-dates without the file."""
     try:
-        return _date_file(path, metadata, mtime, root, sidecars, options)
+        evidence = collect(path, metadata, mtime, root=root, sidecars=sidecars,
+                           options=options)
     except Exception as exc:  # the promise: a bad file is a row with a reason, not a crash
-        log.exception("date_file failed for %r", path)
-        return _none_verdict(f"the dates could not be read ({type(exc).__name__}: {exc})")
+        log.exception("collecting dates failed for %r", path)
+        return None, _none_verdict(f"the dates could not be read ({type(exc).__name__}: {exc})")
+    return evidence, judge(evidence, options)
 
 
-def _date_file(path: str, metadata: Mapping[str, Any], mtime: float | None,
-               root: str | None, sidecars: Sequence[str], options: DateOptions) -> DateVerdict:
+# --- evidence: what a file offers, before any zone is applied -------------------------------
+
+EVIDENCE_VERSION = 1  # bump when collecting changes: stored evidence is then gathered again
+
+
+@dataclass
+class Evidence:
+    """Every date a file offers, as read, before any time zone is applied.
+
+    It is what ``judge`` needs and nothing that depends on the settings (the home zone, the
+    cameras known to write local time, the neighbours' zone), so a library stores it per
+    file and re-dates from it without reading the file again.
+    """
+
+    raws: list[_Raw]
+    position: tuple[float, float] | None = None
+    duration: float = 0.0
+    ignored: list[str] = field(default_factory=list)
+    make: str | None = None
+    model: str | None = None
+    version: int = EVIDENCE_VERSION
+
+    @property
+    def camera(self) -> str | None:
+        """The model, the key of per-camera knowledge (user list, table, detection)."""
+        return self.model.strip().casefold() if self.model and self.model.strip() else None
+
+    def header(self) -> datetime | None:
+        """The QuickTime movie header time as written (no offset), for camera detection."""
+        for r in self.raws:
+            if r.header and r.source == "quicktime:CreateDate" and r.utc is not None:
+                return r.utc
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": self.version,
+            "raws": [_raw_json(r) for r in self.raws],
+            "position": list(self.position) if self.position else None,
+            "duration": self.duration,
+            "ignored": self.ignored,
+            "make": self.make,
+            "model": self.model,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Evidence:
+        """The stored form back (``ValueError``/``KeyError`` for anything else)."""
+        position = data.get("position")
+        return cls(
+            raws=[_raw_from_json(r) for r in data.get("raws") or ()],
+            position=(float(position[0]), float(position[1])) if position else None,
+            duration=float(data.get("duration") or 0.0),
+            ignored=[str(x) for x in data.get("ignored") or ()],
+            make=data.get("make"),
+            model=data.get("model"),
+            version=int(data.get("v") or 0),
+        )
+
+
+# Stored per candidate: the fields a fresh _Raw carries before judging, under short keys.
+_RAW_FIELDS = (("s", "source"), ("p", "precision"), ("t", "trust"), ("l", "local"),
+               ("u", "utc"), ("o", "offset"), ("os", "offset_source"),
+               ("x", "explicit_offset"), ("lk", "local_known"), ("uk", "utc_known"),
+               ("n", "note"), ("d", "detail"), ("sl", "slack"), ("h", "header"))
+
+
+def _raw_json(r: _Raw) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, name in _RAW_FIELDS:
+        value = getattr(r, name)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, Precision):
+            value = value.value
+        if value not in (None, "", False):
+            out[key] = value
+    return out
+
+
+def _raw_from_json(data: Mapping[str, Any]) -> _Raw:
+    source = str(data["s"])
+    if source not in _TRUST:
+        raise ValueError(f"unknown date source {source!r}")
+    local, utc = data.get("l"), data.get("u")
+    return _Raw(
+        source=source, precision=Precision(data["p"]), trust=float(data["t"]),
+        local=datetime.fromisoformat(local) if local else None,
+        utc=datetime.fromisoformat(utc) if utc else None,
+        offset=data.get("o"), offset_source=data.get("os"),
+        explicit_offset=bool(data.get("x")), local_known=bool(data.get("lk")),
+        utc_known=bool(data.get("uk")), note=str(data.get("n") or ""),
+        detail=str(data.get("d") or ""), slack=float(data.get("sl", 2.0)),
+        header=bool(data.get("h")),
+    )
+
+
+def collect(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
+            root: str | None = None, sidecars: Sequence[str] = (),
+            options: DateOptions) -> Evidence:
+    """Every date the file offers (metadata, sidecars, name, folders, mtime), sentinels
+    dropped and named. ``options`` only bounds the future."""
     now_local, now_utc = _now(options)
     ctx = _Context(options, now_local, now_utc)
     metadata = metadata if isinstance(metadata, Mapping) else {}
@@ -1165,13 +1544,10 @@ def _date_file(path: str, metadata: Mapping[str, Any], mtime: float | None,
                                              or ("", 0))[1]) or 0))
     except ValueError:
         ctx.duration = 0.0
-    model = _model(idx)
-    local_models = {m.strip().casefold() for m in options.quicktime_local_models}
-    local_camera = model is not None and model.strip().casefold() in local_models
 
     col = _Collector(ctx)
     _exif_candidates(col, idx)
-    _video_candidates(col, idx, local_camera)
+    _video_candidates(col, idx)
     _xmp_candidates(col, idx)
     _iptc_candidates(col, idx)
     _gps_candidate(col, idx)
@@ -1190,8 +1566,44 @@ def _date_file(path: str, metadata: Mapping[str, Any], mtime: float | None,
             when = None
         if when is not None:
             col.add(_raw("file:mtime", _Parsed(when, Precision.SECOND, None), _U))
+    return Evidence(col.raws, ctx.position, ctx.duration, list(ctx.ignored),
+                    _tag_text(idx, "Make"), _model(idx))
 
-    raws = col.raws
+
+def _tag_text(idx: dict[str, list[tuple[str, Any]]], tag: str) -> str | None:
+    for _group, value in idx.get(tag, ()):
+        text = _text(value)
+        if text:
+            return text
+    return None
+
+
+@dataclass(frozen=True)
+class ZoneHint:
+    """The offset a file's neighbours in time recorded (see ``zone_hints``), and in words."""
+
+    offset: int
+    words: str
+
+
+def judge(evidence: Evidence, options: DateOptions, *,
+          hint: ZoneHint | None = None) -> DateVerdict:
+    """The verdict from stored evidence: clocks and offsets, sentinels, the winner, the
+    confidence and the reason. ``hint`` is the zone the file's neighbours show; it comes
+    after the file's own offsets and its GPS position, before the home zone."""
+    try:
+        return _judge(evidence, options, hint)
+    except Exception as exc:  # a bad stored row is a reason, not a crashed re-date
+        log.exception("judging dates failed")
+        return _none_verdict(f"the dates could not be judged ({type(exc).__name__}: {exc})")
+
+
+def _judge(evidence: Evidence, options: DateOptions, hint: ZoneHint | None) -> DateVerdict:
+    now_local, now_utc = _now(options)
+    ctx = _Context(options, now_local, now_utc, evidence.position, evidence.duration,
+                   list(evidence.ignored), hint)
+    raws = [replace(r) for r in evidence.raws]  # judging fills them in; the evidence stays
+    _local_time_headers(raws, evidence, options)
     _localize_instants(raws, ctx)
     _confirm_suspects(raws, ctx)
     raws = [r for r in raws if r.suspect is None and r.local is not None]
@@ -1290,6 +1702,9 @@ def _verdict(w: _Raw, raws: list[_Raw], ctx: _Context,
         utc = taken_at - timedelta(minutes=offset)
         if clock is not w:
             how = ""  # the borrowed clock's offset is a detail of a guess
+    if offset_source == NEIGHBOURS and not clock.local_known:
+        # The wall clock itself rests on the neighbours' zone: a good guess, not a fact.
+        confidence = min(confidence, _NEIGHBOUR_CAP)
 
     label = _describe(w)
     parts = [label + (f" {how}" if how.startswith("with ") else "")]
@@ -1311,6 +1726,7 @@ def _verdict(w: _Raw, raws: list[_Raw], ctx: _Context,
         taken_at=taken_at, utc_offset=offset, offset_source=offset_source,
         taken_at_utc=utc, confidence=confidence, level=level_for(confidence),
         source=w.source, reason=reason, precision=w.precision, candidates=candidates,
+        instant_only=not clock.local_known,
     )
 
 
@@ -1326,8 +1742,8 @@ def _describe(w: _Raw) -> str:
         label = "only the file's modification time"
     if w.utc_known and not w.local_known and w.source != "file:mtime":
         label += " (UTC)"
-    elif w.note == _LOCAL_CAMERA:
-        label += " (local time: a camera model set to write local time)"
+    elif w.camera_note:
+        label += f" (local time: {w.camera_note})"
     return label
 
 
