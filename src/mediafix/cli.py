@@ -104,7 +104,9 @@ def _progress() -> Progress:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("-w", "--workers", type=click.IntRange(1, 64), help="Processes (default: cores).")
-def scan(paths: tuple[str, ...], workers: int | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Probe every file again, even unchanged ones (a newer mediafix reads more).")
+def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     """Probe and date every photo and video under PATHS into the library."""
     from mediafix.library import ScanSummary
     from mediafix.library import scan as run_scan
@@ -124,7 +126,8 @@ def scan(paths: tuple[str, ...], workers: int | None) -> None:
                 rate=f"{summary.rate:.1f} files/s",
             )
 
-        summary = run_scan(roots, settings, engine, workers=workers, on_progress=progress)
+        summary = run_scan(roots, settings, engine, workers=workers, on_progress=progress,
+                           force=force)
         bar.update(task, completed=total)
     from mediafix.duplicates import regroup
 
@@ -145,6 +148,49 @@ def scan(paths: tuple[str, ...], workers: int | None) -> None:
     out.print(table)
     for path, error in summary.error_samples[:10]:
         out.print(f"  [red]![/] {path}: {error}", markup=True)
+
+
+@main.command()
+@click.option("--timezone", "zone", metavar="ZONE",
+              help="First make ZONE (an IANA name like Europe/Berlin) the home time zone, "
+              "as the settings page does.")
+def redate(zone: str | None) -> None:
+    """Re-date the library from what each file offered when it was scanned.
+
+    After the home time zone or the review confidence changed: every verdict is computed
+    again without reading the files (dates a person confirmed are kept). To read the files
+    again, use `mediafix scan --force PATH`.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from mediafix.library import redate as run_redate
+    from mediafix.library import redate_message
+    from mediafix.store import queries
+    from mediafix.store.db import session_scope
+
+    settings = _settings()
+    engine = _prepare(settings)
+    if zone is not None:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            fail(f"unknown time zone {zone!r} (use an IANA name like Europe/Berlin)")
+        with session_scope(engine) as s:
+            queries.set_setting(s, "timezone", zone)
+    with _progress() as bar:
+        task = bar.add_task("re-dating", total=None, rate="")
+
+        def progress(done: int, total: int, words: str) -> None:
+            bar.update(task, completed=done, total=total, rate=words)
+
+        summary = run_redate(engine, settings, on_progress=progress)
+    if summary.changed:
+        from mediafix.duplicates import regroup  # bursts are frames seconds apart
+
+        regroup(engine, settings)
+    out.print(redate_message(summary) + f" in {summary.seconds:.1f} s")
+    for camera, why in summary.cameras.items():
+        out.print(f"  {camera}: {why}")
 
 
 @main.command()

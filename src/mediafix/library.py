@@ -10,15 +10,31 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mediafix.config import Settings
-from mediafix.media.dates import DateVerdict, SequenceItem, infer_sequences
+from mediafix.media.dates import (
+    EVIDENCE_VERSION,
+    NEIGHBOURS,
+    Clip,
+    DateOptions,
+    DateVerdict,
+    Evidence,
+    SequenceItem,
+    Shot,
+    ZoneAnchor,
+    ZoneAnchors,
+    ZoneQuestion,
+    collect,
+    detect_local_cameras,
+    infer_sequences,
+    judge,
+)
 from mediafix.media.discover import Found
 from mediafix.media.values import Precision
 from mediafix.pipeline import (
@@ -34,7 +50,16 @@ from mediafix.store import queries
 from mediafix.store.db import session_scope
 from mediafix.store.models import File
 
-__all__ = ["ScanSummary", "analyse_options", "probe_outdated", "scan", "status_for"]
+__all__ = [
+    "RedateSummary",
+    "ScanSummary",
+    "analyse_options",
+    "probe_outdated",
+    "redate",
+    "scan",
+    "settle_dates",
+    "status_for",
+]
 
 LOOKUP_CHUNK = 500
 
@@ -59,13 +84,27 @@ class ScanSummary:
         return self.probed / self.seconds if self.seconds > 0 else 0.0
 
 
+# The settings-table key under which the library keeps the cameras it found to write local
+# time into QuickTime ({model: evidence in words}); re-dating and every scan read it.
+LOCAL_CAMERAS_KEY = "quicktime_local_detected"
+
+
 def analyse_options(settings: Settings, session: Session | None = None) -> AnalyseOptions:
     overrides = queries.effective_settings(session) if session is not None else {}
     models = overrides.get("quicktime_local_models") or ()
+    detected = overrides.get(LOCAL_CAMERAS_KEY) or {}
     return AnalyseOptions(
         timezone=str(overrides.get("timezone") or settings.timezone),
         quicktime_local_models=tuple(models),
+        detected_local_cameras=tuple(sorted(
+            (str(k), str(v)) for k, v in detected.items())) if isinstance(detected, dict) else (),
     )
+
+
+def review_confidence_of(settings: Settings, session: Session) -> float:
+    """The review threshold now (the page's value, else the environment's)."""
+    return float(queries.effective_settings(session).get("review_confidence")
+                 or settings.review_confidence)
 
 
 def status_for(item: Analysed, review_confidence: float) -> str:
@@ -107,17 +146,10 @@ def _apply_to_row(row: File, item: Analysed, review_confidence: float, job_id: i
     row.meta = _jsonable(probe.metadata)
     row.sidecars = list(found.sidecars)
     row.error = probe.error
+    row.evidence = item.evidence.to_json() if item.evidence is not None else None
     if v is not None:
-        row.taken_at = v.taken_at
-        row.utc_offset = v.utc_offset
-        row.offset_source = v.offset_source
-        row.taken_at_utc = v.taken_at_utc
-        row.confidence = v.confidence
-        row.confidence_level = v.level
-        row.date_source = v.source
-        row.date_reason = v.reason
-        row.date_precision = v.precision.value if v.precision else None
-        row.candidates = [c.to_dict() for c in v.candidates]
+        for key, value in verdict_fields(v).items():
+            setattr(row, key, value)
     else:
         row.taken_at = row.taken_at_utc = None
         row.utc_offset = None
@@ -128,6 +160,22 @@ def _apply_to_row(row: File, item: Analysed, review_confidence: float, job_id: i
     row.status = status_for(item, review_confidence)
     row.job_id = job_id
     row.output_path = None
+
+
+def verdict_fields(v: DateVerdict) -> dict[str, Any]:
+    """The ``files`` columns a verdict fills (the one verdict -> row mapping)."""
+    return {
+        "taken_at": v.taken_at,
+        "utc_offset": v.utc_offset,
+        "offset_source": v.offset_source,
+        "taken_at_utc": v.taken_at_utc,
+        "confidence": v.confidence,
+        "confidence_level": v.level,
+        "date_source": v.source,
+        "date_reason": v.reason,
+        "date_precision": v.precision.value if v.precision else None,
+        "candidates": [c.to_dict() for c in v.candidates],
+    }
 
 
 def _jsonable(value: Any) -> Any:
@@ -147,8 +195,12 @@ def probe_outdated(kind: str | None, phash: str | None, detail_hash: str | None)
     return kind == "image" and bool(phash) and not detail_hash
 
 
-def _changed(founds: Sequence[Found], session: Session) -> tuple[list[Found], int]:
-    """The files that need probing: new ones, ones whose size or mtime moved, outdated ones."""
+def _changed(founds: Sequence[Found], session: Session,
+             force: bool = False) -> tuple[list[Found], int]:
+    """The files that need probing: new ones, ones whose size or mtime moved, outdated ones
+    (with ``force``, all of them)."""
+    if force:
+        return list(founds), 0
     columns = (File.path, File.size, File.mtime, File.kind, File.phash, File.detail_hash)
     rows = session.execute(select(*columns).where(File.path.in_([f.path for f in founds])))
     known = {
@@ -173,8 +225,10 @@ def scan(
     on_progress: Callable[[ScanSummary, int | None], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     total: int | None = None,
+    force: bool = False,
 ) -> ScanSummary:
-    """Scan ``paths`` into the library. Unchanged files (same path, size, mtime) are skipped.
+    """Scan ``paths`` into the library. Unchanged files (same path, size, mtime) are skipped
+    unless ``force`` (probe every file again: a newer mediafix reads more).
 
     ``on_progress(summary, total)`` is called after each batch; ``should_stop()`` is asked
     between batches (cancel).
@@ -194,7 +248,7 @@ def scan(
         for chunk in batched(iter_found(paths), LOOKUP_CHUNK):
             summary.seen += len(chunk)
             with session_scope(engine) as session:
-                todo, unchanged = _changed(chunk, session)
+                todo, unchanged = _changed(chunk, session, force)
             summary.unchanged += unchanged
             yield from balanced_batches(todo, n_workers)
 
@@ -213,8 +267,8 @@ def scan(
         if on_progress:
             on_progress(summary, total)
     summary.cancelled = should_stop()
-    if not summary.cancelled:
-        infer_sequences_in(engine, settings, review_confidence)
+    if not summary.cancelled and summary.probed:
+        settle_dates(engine, settings)  # the library-wide part: cameras, zones, sequences
     with session_scope(engine) as session:
         summary.exact_duplicates = queries.exact_duplicate_count(session)
     summary.seconds = time.monotonic() - started
@@ -318,3 +372,317 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
             ]
             target.status = "ready" if verdict.confidence >= review_confidence else "review"
         return len(changed)
+
+
+# -- re-dating ------------------------------------------------------------------------------
+#
+# A verdict depends on settings (the home zone, the review threshold, the cameras known to
+# write local time) and on the rest of the library (the cameras it shows to write local
+# time, the zone a trip's phone recorded). Each file's evidence is stored when it is probed,
+# so a change re-judges the whole library without reading a file: ``redate``. After every
+# scan ``settle_dates`` does the library-wide part for what the new files changed.
+
+REDATE_CHUNK = 2000
+_REDATABLE = ("ready", "review", "error")  # written files keep the date they were written with
+_GUESSED = ("home-zone", NEIGHBOURS)  # offsets the neighbours may replace
+
+
+@dataclass
+class RedateSummary:
+    """What a re-date did, for the CLI's summary and the job row."""
+
+    files: int = 0
+    changed: int = 0
+    kept_user: int = 0
+    regathered: int = 0  # evidence gathered again from the stored metadata (older scans)
+    cameras: dict[str, str] = field(default_factory=dict)  # detected local-time cameras
+    zones: int = 0  # files given the zone of their neighbours
+    review: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+
+
+@dataclass
+class _Dated:
+    """One file while the library is re-dated."""
+
+    id: int
+    name: str
+    kind: str
+    status: str
+    stored: dict[str, Any]  # the verdict columns as stored
+    evidence: Evidence | None = None
+    verdict: DateVerdict | None = None  # None: keep what is stored
+
+
+_VERDICT_COLUMNS = (
+    File.taken_at, File.utc_offset, File.offset_source, File.taken_at_utc, File.confidence,
+    File.confidence_level, File.date_source, File.date_reason, File.date_precision,
+)
+
+
+def _load_evidence(row: Any, now_options: DateOptions) -> tuple[Evidence | None, bool]:
+    """The row's stored evidence, or (for rows probed before it was stored, or by an older
+    mediafix) evidence gathered again from its stored metadata; (evidence, regathered)."""
+    data = row.evidence
+    if isinstance(data, dict):
+        try:
+            evidence = Evidence.from_json(data)
+        except (KeyError, TypeError, ValueError):
+            evidence = None
+        if evidence is not None and evidence.version == EVIDENCE_VERSION:
+            return evidence, False
+    if not isinstance(row.meta, dict):
+        return None, False
+    try:
+        return collect(row.path, row.meta, row.mtime, root=row.root,
+                       sidecars=list(row.sidecars or []), options=now_options), True
+    except Exception:  # a row that cannot be gathered keeps its stored verdict
+        return None, False
+
+
+def _rows(session: Session, ids: Sequence[int] | None, with_evidence: bool) -> Iterator[Any]:
+    columns = [File.id, File.name, File.kind, File.status, File.model, *_VERDICT_COLUMNS]
+    if with_evidence:
+        columns += [File.evidence, File.meta, File.path, File.root, File.mtime, File.sidecars,
+                    File.candidates]
+    query = select(*columns).where(File.kind.in_(("image", "video")),
+                                   File.status.in_(_REDATABLE))
+    if ids is not None:
+        for chunk in batched(list(ids), LOOKUP_CHUNK):  # type: ignore[arg-type]
+            yield from session.execute(query.where(File.id.in_(chunk)))
+        return
+    yield from session.execute(query.order_by(File.id).execution_options(yield_per=1000))
+
+
+def _stored(row: Any) -> dict[str, Any]:
+    """The verdict columns as stored (with the candidates when they were read)."""
+    stored = {c.key: getattr(row, c.key) for c in _VERDICT_COLUMNS}
+    stored["model"] = row.model
+    if "candidates" in row._fields:
+        stored["candidates"] = row.candidates
+    return stored
+
+
+def redate(
+    engine: Engine,
+    settings: Settings,
+    *,
+    on_progress: Callable[[int, int, str], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> RedateSummary:
+    """Re-compute every verdict from the stored evidence with the settings as they are now.
+
+    Files a person dated keep their date; written files keep the date they were written
+    with. ``on_progress(done, total, words)`` is called as it goes; ``should_stop()`` between
+    chunks (a cancelled re-date leaves every file either as it was or fully re-dated).
+    """
+    started = time.monotonic()
+    summary = RedateSummary()
+    with session_scope(engine) as s:
+        options = analyse_options(settings, s).date_options()
+        review = review_confidence_of(settings, s)
+        total = int(s.scalar(select(func.count(File.id)).where(
+            File.kind.in_(("image", "video")), File.status.in_(_REDATABLE))) or 0)
+        dated: list[_Dated] = []
+        for row in _rows(s, None, with_evidence=True):
+            summary.files += 1
+            item = _Dated(row.id, row.name, row.kind, row.status, _stored(row))
+            if row.date_source == "user":
+                summary.kept_user += 1
+            else:
+                item.evidence, regathered = _load_evidence(row, options)
+                summary.regathered += regathered
+                if item.evidence is not None:
+                    item.verdict = judge(item.evidence, options)
+            dated.append(item)
+            if on_progress and summary.files % REDATE_CHUNK == 0:
+                on_progress(summary.files, total, f"judged {summary.files} of {total} files")
+                if should_stop():
+                    summary.cancelled = True
+                    summary.seconds = time.monotonic() - started
+                    return summary
+    _settle(engine, settings, dated, options, summary)
+    _save(engine, dated, review, summary, on_progress, should_stop)
+    if not summary.cancelled:
+        infer_sequences_in(engine, settings, review)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def redate_message(summary: RedateSummary) -> str:
+    """One line for a person: what a re-date changed."""
+    words = (f"re-dated {summary.files} files: {summary.changed} changed, "
+             f"{summary.kept_user} dated by a person kept, {summary.review} to review")
+    if summary.zones:
+        words += f", {summary.zones} given the zone of their neighbours"
+    if summary.cameras:
+        words += f", cameras writing local time into QuickTime: {', '.join(summary.cameras)}"
+    if summary.cancelled:
+        words += " (cancelled)"
+    return words
+
+
+def settle_dates(engine: Engine, settings: Settings) -> RedateSummary:
+    """After a scan: what the library as a whole shows about its files' dates.
+
+    Cameras whose videos carry the local time of their photos are remembered and their
+    videos re-judged; files whose offset is the home zone's guess get the zone their
+    neighbours recorded (or lose it when the neighbours no longer show it). Only those
+    files are re-judged; the rest keep their stored verdict.
+    """
+    started = time.monotonic()
+    summary = RedateSummary()
+    with session_scope(engine) as s:
+        options = analyse_options(settings, s).date_options()
+        review = review_confidence_of(settings, s)
+        dated: list[_Dated] = []
+        for row in _rows(s, None, with_evidence=False):
+            summary.files += 1
+            dated.append(_Dated(row.id, row.name, row.kind, row.status, _stored(row)))
+    _settle(engine, settings, dated, options, summary)
+    _save(engine, dated, review, summary, None, lambda: False)
+    infer_sequences_in(engine, settings, review)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _evidence_for(engine: Engine, items: Sequence[_Dated], options: DateOptions,
+                  summary: RedateSummary) -> None:
+    """Load the evidence of ``items`` that lack it (settle reads it only where needed)."""
+    todo = {i.id: i for i in items if i.evidence is None}
+    if not todo:
+        return
+    with session_scope(engine) as s:
+        for row in _rows(s, list(todo), with_evidence=True):
+            todo[row.id].evidence, regathered = _load_evidence(row, options)
+            summary.regathered += regathered
+
+
+def _current(item: _Dated) -> dict[str, Any]:
+    """The verdict columns the item will have (re-judged, else as stored)."""
+    if item.verdict is None:
+        return item.stored
+    return verdict_fields(item.verdict)
+
+
+def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: DateOptions,
+            summary: RedateSummary) -> None:
+    """Detect local-time cameras, then give guessed offsets their neighbours' zone."""
+    judged = [i for i in dated if i.stored.get("date_source") != "user"]
+    # 1. Cameras that write local time into QuickTime, shown by the library.
+    videos = [i for i in judged if i.kind == "video"]
+    _evidence_for(engine, videos, options, summary)
+    clips = []
+    for item in videos:
+        ev = item.evidence
+        header = ev.header() if ev is not None else None
+        if ev is not None and header is not None and ev.camera is not None:
+            clips.append(Clip(ev.camera, header, ev.duration, item.name))
+    cameras = {c.camera for c in clips}
+    shots = []
+    for item in dated:
+        cur = _current(item)
+        model = item.stored.get("model") or (
+            item.evidence.model if item.evidence is not None else None)
+        camera = model.strip().casefold() if model else None
+        if (item.kind == "image" and camera in cameras and cur["taken_at"] is not None
+                and str(cur["date_source"] or "").startswith("exif:")):
+            shots.append(Shot(camera, cur["taken_at"], item.name))
+    # The whole library's evidence decides each time (a camera is never "once detected,
+    # always"): the stored list is replaced, and the videos of cameras that joined or left
+    # it are judged again.
+    detected = detect_local_cameras(clips, shots, options.home_zone)
+    with session_scope(engine) as s:
+        if (queries.effective_settings(s).get(LOCAL_CAMERAS_KEY) or {}) != detected:
+            queries.set_setting(s, LOCAL_CAMERAS_KEY, detected)
+    summary.cameras = detected
+    before = dict(options.detected_local_cameras)
+    if detected != before:
+        moved = {c for c in set(detected) | set(before) if detected.get(c) != before.get(c)}
+        options = replace(options, detected_local_cameras=detected)
+        for item in videos:
+            if item.evidence is not None and item.evidence.camera in moved:
+                item.verdict = judge(item.evidence, options)
+    # 2. The zone from the neighbours: files whose offset is a guess, near files that
+    # record theirs.
+    anchors = []
+    questions = []
+    for item in judged:
+        cur = _current(item)
+        precision = cur["date_precision"]
+        fine = precision in (Precision.SUBSECOND.value, Precision.SECOND.value,
+                             Precision.MINUTE.value)
+        if not fine or cur["taken_at_utc"] is None or cur["utc_offset"] is None:
+            continue
+        if cur["date_source"] in ("file:mtime", "folder", "inferred:sequence"):
+            continue
+        if cur["offset_source"] in _GUESSED:
+            questions.append(item)
+        else:
+            anchors.append(ZoneAnchor(cur["taken_at_utc"], cur["utc_offset"], item.name))
+    for item in dated:  # a person's date with its offset is a fine anchor too
+        cur = item.stored
+        if (cur.get("date_source") == "user" and cur["taken_at_utc"] is not None
+                and cur["utc_offset"] is not None):
+            anchors.append(ZoneAnchor(cur["taken_at_utc"], cur["utc_offset"], item.name))
+    if not questions:
+        return
+    index = ZoneAnchors(anchors)
+    _evidence_for(engine, questions, options, summary)
+    for item in questions:
+        if item.evidence is None:
+            continue
+        plain = judge(item.evidence, options)
+        if plain.taken_at is None or plain.utc_offset is None:
+            continue
+        if plain.offset_source != "home-zone":
+            item.verdict = plain
+            continue
+        hint = index.hint_for(ZoneQuestion(
+            item.id, plain.taken_at_utc if plain.instant_only else None,
+            None if plain.instant_only else plain.taken_at, plain.utc_offset))
+        item.verdict = judge(item.evidence, options, hint=hint) if hint else plain
+        summary.zones += hint is not None
+
+
+def _save(engine: Engine, dated: list[_Dated], review: float, summary: RedateSummary,
+          on_progress: Callable[[int, int, str], None] | None,
+          should_stop: Callable[[], bool]) -> None:
+    """Write the verdicts that changed (and the status they imply), a chunk per
+    transaction; a file's date and status always change together."""
+    changes: list[dict[str, Any]] = []
+    for item in dated:
+        if item.verdict is None:
+            continue
+        fields = verdict_fields(item.verdict)
+        status = item.status
+        if status in ("ready", "review"):
+            low = item.verdict.taken_at is None or item.verdict.confidence < review
+            status = "review" if low else "ready"
+        summary.review += status == "review"
+        same = all(item.stored[k] == v for k, v in fields.items() if k in item.stored)
+        if same and status == item.status:
+            continue
+        changes.append({"id": item.id, **fields, "status": status})
+    for item in dated:  # the status of a file not re-judged follows the threshold too
+        if item.verdict is None and item.status in ("ready", "review") \
+                and item.stored.get("date_source") != "user":
+            conf = item.stored.get("confidence") or 0.0
+            status = ("review" if item.stored.get("taken_at") is None or conf < review
+                      else "ready")
+            summary.review += status == "review"
+            if status != item.status:
+                changes.append({"id": item.id, "status": status})
+    total = len(changes)
+    for done in range(0, total, REDATE_CHUNK):
+        if should_stop():
+            summary.cancelled = True
+            return
+        chunk = changes[done:done + REDATE_CHUNK]
+        with session_scope(engine) as s:
+            for keys in {tuple(sorted(c)) for c in chunk}:
+                s.execute(update(File), [c for c in chunk if tuple(sorted(c)) == keys])
+        summary.changed = done + len(chunk)
+        if on_progress:
+            on_progress(summary.changed, total, f"saved {summary.changed} of {total} changes")

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mediafix.media.dates import DateOptions, DateVerdict, date_file
+from mediafix.media.dates import DateOptions, DateVerdict, Evidence, date_evidence
 from mediafix.media.discover import Found, discover
 from mediafix.media.exiftool import ExifTool, ExifToolError
 from mediafix.media.probe import Probe, meta_value, probe_batch
@@ -47,11 +47,14 @@ class AnalyseOptions:
 
     timezone: str = "UTC"
     quicktime_local_models: tuple[str, ...] = ()
+    # (model, evidence) of cameras the library showed to write local time into QuickTime
+    detected_local_cameras: tuple[tuple[str, str], ...] = ()
 
     def date_options(self) -> DateOptions:
         return DateOptions(
             home_zone=ZoneInfo(self.timezone),
             quicktime_local_models=frozenset(self.quicktime_local_models),
+            detected_local_cameras=dict(self.detected_local_cameras),
         )
 
 
@@ -63,6 +66,7 @@ class Analysed:
     probe: Probe
     verdict: DateVerdict | None = None
     notes: list[str] = field(default_factory=list)
+    evidence: Evidence | None = None  # what the verdict was judged from (stored for re-dating)
 
 
 # -- the per-file stages -----------------------------------------------------------------
@@ -84,7 +88,7 @@ def stage_date(items: list[Analysed], et: ExifTool, options: AnalyseOptions) -> 
     for item in items:
         if item.probe.kind not in ("image", "video"):
             continue
-        item.verdict = date_file(
+        item.evidence, item.verdict = date_evidence(
             item.found.path,
             item.probe.metadata,
             item.probe.mtime,

@@ -32,7 +32,7 @@ from sqlalchemy.exc import OperationalError
 
 from mediafix.config import get_settings
 from mediafix.jobs import huey
-from mediafix.library import analyse_options, infer_sequences_in, probe_outdated, save_analysed
+from mediafix.library import analyse_options, probe_outdated, save_analysed, settle_dates
 from mediafix.media.discover import Found
 from mediafix.pipeline import (
     analyse_batch,
@@ -298,12 +298,7 @@ def _maybe_finish_import(eng: Engine, job_id: int) -> None:
         )
     if won:
         remove_scratch(job_id)
-        settings = get_settings()
-        with session_scope(eng) as s:
-            review = float(
-                queries.effective_settings(s).get("review_confidence") or settings.review_confidence
-            )
-        infer_sequences_in(eng, settings, review)
+        settle_dates(eng, get_settings())  # cameras, zones from neighbours, sequences
         group_duplicates()
         make_thumbnails(job_id)
 
@@ -325,6 +320,58 @@ def make_thumbnails(job_id: int | None = None) -> None:
     from mediafix import thumbnails
 
     thumbnails.build_missing(engine(), get_settings(), job_id)
+
+
+# -- re-dating ---------------------------------------------------------------------------
+
+
+@huey.task(name="mediafix.redate", retries=0)
+def redate_library(job_id: int) -> None:
+    """Re-date the library from the stored evidence (a setting the dates depend on changed).
+
+    One at a time, and never while an import runs (it would re-date a half-probed library).
+    """
+    from mediafix import library
+
+    eng = engine()
+    with session_scope(eng) as s:
+        if not jobrows.try_start(s, job_id, exclusive_types=("import", "redate")):
+            job = s.get(Job, job_id)
+            if job is not None and job.status == "pending":
+                redate_library.schedule((job_id,), delay=3)
+            return
+
+    def progress(done: int, total: int, words: str) -> None:
+        with session_scope(eng) as s:
+            jobrows.set_progress(s, job_id, current=done, total=total, message=words)
+
+    def should_stop() -> bool:
+        with session_scope(eng) as s:
+            return jobrows.heartbeat(s, job_id)
+
+    try:
+        with heartbeat_thread(job_id):
+            summary = library.redate(eng, get_settings(), on_progress=progress,
+                                     should_stop=should_stop)
+    except Exception as exc:
+        log.exception("redate job %s failed", job_id)
+        _fail(job_id, exc)
+        return
+    with session_scope(eng) as s:
+        status = "cancelled" if summary.cancelled else "completed"
+        jobrows.finish_job(s, job_id, status, message=library.redate_message(summary))
+    if summary.changed and not summary.cancelled:
+        group_duplicates()  # bursts are frames seconds apart: their times may have moved
+
+
+def enqueue_redate(reason: str = "") -> int:
+    """Create a re-date job and enqueue it; returns the job id."""
+    with session_scope(engine()) as s:
+        job = jobrows.create_job(s, "redate", {"reason": reason},
+                                 message="waiting for a worker")
+        job_id = job.id
+    redate_library(job_id)
+    return job_id
 
 
 # -- output ------------------------------------------------------------------------------
@@ -577,6 +624,7 @@ TASK_FOR_TYPE: dict[str, Any] = {
     "import": import_files,
     "output": write_output,
     "undo": undo_output,
+    "redate": redate_library,
 }
 
 
@@ -609,10 +657,12 @@ def wait_for(job_id: int, timeout: float | None = None, poll: float = 0.5) -> di
 
 __all__ = [
     "enqueue_import",
+    "enqueue_redate",
     "group_duplicates",
     "import_files",
     "make_thumbnails",
     "probe_files",
     "recover",
+    "redate_library",
     "wait_for",
 ]

@@ -78,7 +78,7 @@ class File(Base):
 
     Lifecycle (which stage fills what): discover sets root, rel_path, path, size, mtime;
     probe sets kind, format, ext, sha256, phash, width, height, orientation, make, model,
-    meta; date sets taken_at .. candidates and status (``ready`` or ``review``); group
+    meta; date sets evidence, taken_at .. candidates and status (``ready`` or ``review``); group
     writes duplicate_members rows; review writes decisions (and may set taken_at with
     confidence 1.0); apply sets output_path and status ``written``. A file that cannot be
     read has ``status='error'`` and a one-line ``error``; it is never dropped.
@@ -119,6 +119,8 @@ class File(Base):
     date_reason: Mapped[str | None] = mapped_column(Text)
     date_precision: Mapped[str | None] = mapped_column(String(16))
     candidates: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # media.dates.Evidence: the dates as read, before any zone (re-dating starts from it)
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     sidecars: Mapped[list[Any]] = mapped_column(JSON, default=list)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)

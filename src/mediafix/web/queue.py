@@ -17,6 +17,7 @@ from mediafix.web.context import engine
 
 __all__ = [
     "enqueue_import",
+    "enqueue_redate",
     "enqueue_regroup",
     "enqueue_thumbnails",
     "enqueue_upload_import",
@@ -79,6 +80,11 @@ def enqueue_thumbnails(force: bool = False) -> bool:
 
 def enqueue_regroup() -> None:
     _tasks().group_duplicates()
+
+
+def enqueue_redate(reason: str) -> int:
+    """A re-date job (a setting the dates depend on changed); returns its id."""
+    return int(_tasks().enqueue_redate(reason))
 
 
 def queue_depth() -> int:

@@ -58,7 +58,20 @@ def current() -> dict[str, Any]:
     }
     values = {k: stored.get(k, defaults[k]) for k in KEYS}
     sources = {k: ("page" if k in stored else "environment") for k in KEYS}
-    return {"settings": values, "sources": sources, "defaults": defaults}
+    return {"settings": values, "sources": sources, "defaults": defaults,
+            "timezone": zone_state(stored)}
+
+
+def zone_state(stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The home zone, and whether someone said it: set here, ``MEDIAFIX_TIMEZONE``/``TZ``,
+    or a machine set to a real zone. Unconfirmed (a server's UTC), the pages offer the
+    browser's zone for a person to confirm: it is never silently UTC."""
+    stored = queries.effective_settings(db()) if stored is None else stored
+    env = settings()
+    if "timezone" in stored:
+        return {"zone": stored["timezone"], "confirmed": True, "origin": "page"}
+    return {"zone": env.timezone, "confirmed": env.timezone_known,
+            "origin": env.timezone_origin or "none"}
 
 
 class SettingError(ValueError):
@@ -174,11 +187,17 @@ def save() -> ResponseReturnValue:
     )
     if regroup:
         queue.enqueue_regroup()
+    # The dates depend on the home zone and the review threshold: re-date from what each
+    # file offered when scanned (a background job; nothing is read again).
+    defaults = {"timezone": settings().timezone, "review_confidence": settings().review_confidence}
+    moved = [k for k in defaults if k in clean and before.get(k, defaults[k]) != clean[k]]
+    redate_job = queue.enqueue_redate("changed: " + ", ".join(moved)) if moved else None
     if wants_json():
-        return jsonify({**current(), "regrouping": regroup})
+        return jsonify({**current(), "regrouping": regroup, "redating": redate_job})
     flash(
         "Settings saved."
-        + (" Duplicate groups are being rebuilt with the new threshold." if regroup else ""),
+        + (" Duplicate groups are being rebuilt with the new threshold." if regroup else "")
+        + (" Dates are being re-computed with the new settings (see Jobs)." if moved else ""),
         "success",
     )
     return redirect(url_for("settings.page"))
