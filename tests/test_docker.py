@@ -423,7 +423,8 @@ def test_services_run_import_and_stop_cleanly(tmp_path: Path) -> None:
     web_env = service_env("web", tmp_path)
     worker_env = service_env("worker", tmp_path)
     assert web_env["MEDIAFIX_IMPORT_ROOTS"] == str(tmp_path / "photos")
-    assert web_env["MEDIAFIX_TIMEZONE"] == "UTC"
+    # Never silently UTC: both are passed through empty, and the page asks for the zone.
+    assert web_env["MEDIAFIX_TIMEZONE"] == web_env["TZ"] == ""
     assert web_env["MEDIAFIX_DATABASE_URL"] == web_env["MEDIAFIX_QUEUE_URL"] == ""
 
     photos = tmp_path / "photos"

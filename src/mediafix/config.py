@@ -54,7 +54,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "TIMEZONE",
         "the system's zone",
-        "Home time zone (IANA name such as Europe/Berlin) for files that carry no UTC offset.",
+        "Home time zone (IANA name such as Europe/Berlin) for files that carry no UTC offset. "
+        "Unset, the machine's zone (TZ, /etc/localtime); when that is a server's UTC, the web "
+        "page offers the browser's zone to confirm. Changing it re-dates the library.",
     ),
     Setting(
         "DUPLICATE_THRESHOLD",
@@ -95,25 +97,41 @@ SETTINGS: tuple[Setting, ...] = (
 
 
 def system_timezone() -> str:
-    """The machine's IANA zone name, or ``UTC`` when it cannot be told."""
+    """The machine's IANA zone name, or ``UTC`` when it cannot be told (see
+    ``system_timezone_origin``: a guess the web page asks a person to confirm)."""
+    return system_timezone_origin()[0]
+
+
+TIMEZONE_FILE = "/etc/timezone"  # Debian's name of the machine's zone
+LOCALTIME_LINK = "/etc/localtime"  # a link into the zoneinfo tree
+
+# Zones a server (or a container) is set to by default: the machine says nothing about
+# where its owner lives, so the zone still needs a person's word.
+_SERVER_DEFAULT_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/GMT", "GMT",
+                                   "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
+
+
+def system_timezone_origin() -> tuple[str, str]:
+    """(zone, where it came from): ``TZ``, ``/etc/timezone``, ``/etc/localtime``, or ``""``
+    when the machine does not say (then the zone is ``UTC``, a placeholder)."""
     tz = os.environ.get("TZ", "").lstrip(":")
     if tz and _valid_zone(tz):
-        return tz
+        return tz, "TZ"
     try:
-        name = Path("/etc/timezone").read_text().strip()
+        name = Path(TIMEZONE_FILE).read_text().strip()
         if _valid_zone(name):
-            return name
+            return name, "/etc/timezone"
     except OSError:
         pass
     try:
-        link = os.readlink("/etc/localtime")
+        link = os.readlink(LOCALTIME_LINK)
         if "zoneinfo/" in link:
             name = link.split("zoneinfo/", 1)[1]
             if _valid_zone(name):
-                return name
+                return name, "/etc/localtime"
     except OSError:
         pass
-    return "UTC"
+    return "UTC", ""
 
 
 def _valid_zone(name: str) -> bool:
@@ -343,9 +361,29 @@ class Settings(BaseSettings):
     @field_validator("timezone", mode="after")
     @classmethod
     def _zone(cls, value: str) -> str:
+        if not value.strip():  # MEDIAFIX_TIMEZONE= (compose passes it empty when unset)
+            return system_timezone()
         if not _valid_zone(value):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)")
         return value
+
+    @property
+    def timezone_origin(self) -> str:
+        """Where the home zone came from: ``MEDIAFIX_TIMEZONE``, ``TZ``, ``/etc/timezone``,
+        ``/etc/localtime`` or ``""`` (nothing said: a placeholder)."""
+        if os.environ.get("MEDIAFIX_TIMEZONE", "").strip():
+            return "MEDIAFIX_TIMEZONE"
+        zone, origin = system_timezone_origin()
+        return origin if zone == self.timezone else "MEDIAFIX_TIMEZONE"
+
+    @property
+    def timezone_known(self) -> bool:
+        """The home zone was said by someone: MEDIAFIX_TIMEZONE or TZ, or a machine set to
+        a zone other than a server's default UTC. Otherwise the web page asks."""
+        origin = self.timezone_origin
+        if origin in ("MEDIAFIX_TIMEZONE", "TZ"):
+            return True
+        return bool(origin) and self.timezone not in _SERVER_DEFAULT_ZONES
 
     def model_post_init(self, __context: Any) -> None:
         if not self.database_url:

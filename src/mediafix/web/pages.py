@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from mediafix.store import jobs as jobrows
 from mediafix.store import review
 from mediafix.store.models import Job
-from mediafix.web import output_adapter
+from mediafix.web import output_adapter, settings_page
 from mediafix.web.context import db, respond
 from mediafix.web.queue import queue_depth
 
@@ -23,6 +23,7 @@ def home() -> ResponseReturnValue:
     recent = [jobrows.job_dict(j) for j in s.scalars(select(Job).order_by(Job.id.desc()).limit(5))]
     summary["recent_jobs"] = recent
     summary["output_available"] = output_adapter.available()
+    summary["timezone"] = settings_page.zone_state()  # unconfirmed: the page asks for it
     return respond(summary, "home.html", summary=summary, jobs=recent)
 
 

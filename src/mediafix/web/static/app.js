@@ -134,6 +134,15 @@
     const back = e.target.closest("[data-back]");
     if (back && history.length > 1) { e.preventDefault(); history.back(); }
   });
+  // The home zone nobody set yet: offer the browser's (the person's click confirms it).
+  $$("[data-browser-zone]").forEach((button) => {
+    let zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+    if (!zone || zone === "UTC" || zone === "Etc/UTC") return;
+    button.value = zone;
+    button.querySelectorAll("[data-browser-zone-name]").forEach((el) => { el.textContent = zone; });
+    button.hidden = false;
+  });
   $$("input[type=range][data-output]").forEach((input) => {
     const out = document.getElementById(input.dataset.output);
     const show = () => {
