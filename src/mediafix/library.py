@@ -162,9 +162,10 @@ def _apply_to_row(row: File, item: Analysed, review_confidence: float, job_id: i
     row.output_path = None
 
 
-def verdict_fields(v: DateVerdict) -> dict[str, Any]:
-    """The ``files`` columns a verdict fills (the one verdict -> row mapping)."""
-    return {
+def verdict_fields(v: DateVerdict, *, candidates: bool = True) -> dict[str, Any]:
+    """The ``files`` columns a verdict fills (the one verdict -> row mapping); without the
+    candidates when only the verdict itself is looked at."""
+    fields: dict[str, Any] = {
         "taken_at": v.taken_at,
         "utc_offset": v.utc_offset,
         "offset_source": v.offset_source,
@@ -174,8 +175,10 @@ def verdict_fields(v: DateVerdict) -> dict[str, Any]:
         "date_source": v.source,
         "date_reason": v.reason,
         "date_precision": v.precision.value if v.precision else None,
-        "candidates": [c.to_dict() for c in v.candidates],
     }
+    if candidates:
+        fields["candidates"] = [c.to_dict() for c in v.candidates]
+    return fields
 
 
 def _jsonable(value: Any) -> Any:
@@ -413,6 +416,7 @@ class _Dated:
     stored: dict[str, Any]  # the verdict columns as stored
     evidence: Evidence | None = None
     verdict: DateVerdict | None = None  # None: keep what is stored
+    plain: bool = False  # the verdict was judged with the current options and no zone hint
 
 
 _VERDICT_COLUMNS = (
@@ -421,31 +425,41 @@ _VERDICT_COLUMNS = (
 )
 
 
-def _load_evidence(row: Any, now_options: DateOptions) -> tuple[Evidence | None, bool]:
-    """The row's stored evidence, or (for rows probed before it was stored, or by an older
-    mediafix) evidence gathered again from its stored metadata; (evidence, regathered)."""
-    data = row.evidence
-    if isinstance(data, dict):
-        try:
-            evidence = Evidence.from_json(data)
-        except (KeyError, TypeError, ValueError):
-            evidence = None
-        if evidence is not None and evidence.version == EVIDENCE_VERSION:
-            return evidence, False
-    if not isinstance(row.meta, dict):
-        return None, False
+def _stored_evidence(data: Any) -> Evidence | None:
+    """The row's stored evidence, if it is there and of the current version."""
+    if not isinstance(data, dict):
+        return None
     try:
-        return collect(row.path, row.meta, row.mtime, root=row.root,
-                       sidecars=list(row.sidecars or []), options=now_options), True
-    except Exception:  # a row that cannot be gathered keeps its stored verdict
-        return None, False
+        evidence = Evidence.from_json(data)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return evidence if evidence.version == EVIDENCE_VERSION else None
+
+
+def _gather_again(engine: Engine, items: dict[int, _Dated], options: DateOptions) -> int:
+    """Evidence for rows probed before it was stored (or by an older mediafix), gathered
+    again from their stored metadata, names and sidecars; the count gathered."""
+    gathered = 0
+    with session_scope(engine) as s:
+        for chunk in batched(list(items), LOOKUP_CHUNK):  # type: ignore[arg-type]
+            query = select(File.id, File.path, File.root, File.mtime, File.sidecars, File.meta)
+            for row in s.execute(query.where(File.id.in_(chunk))):
+                if not isinstance(row.meta, dict):
+                    continue
+                try:
+                    items[row.id].evidence = collect(
+                        row.path, row.meta, row.mtime, root=row.root,
+                        sidecars=list(row.sidecars or []), options=options)
+                except Exception:  # a row that cannot be gathered keeps its stored verdict
+                    continue
+                gathered += 1
+    return gathered
 
 
 def _rows(session: Session, ids: Sequence[int] | None, with_evidence: bool) -> Iterator[Any]:
     columns = [File.id, File.name, File.kind, File.status, File.model, *_VERDICT_COLUMNS]
     if with_evidence:
-        columns += [File.evidence, File.meta, File.path, File.root, File.mtime, File.sidecars,
-                    File.candidates]
+        columns += [File.evidence, File.candidates]
     query = select(*columns).where(File.kind.in_(("image", "video")),
                                    File.status.in_(_REDATABLE))
     if ids is not None:
@@ -491,17 +505,21 @@ def redate(
             if row.date_source == "user":
                 summary.kept_user += 1
             else:
-                item.evidence, regathered = _load_evidence(row, options)
-                summary.regathered += regathered
-                if item.evidence is not None:
-                    item.verdict = judge(item.evidence, options)
+                item.evidence = _stored_evidence(row.evidence)
             dated.append(item)
-            if on_progress and summary.files % REDATE_CHUNK == 0:
-                on_progress(summary.files, total, f"judged {summary.files} of {total} files")
-                if should_stop():
-                    summary.cancelled = True
-                    summary.seconds = time.monotonic() - started
-                    return summary
+    missing = {i.id: i for i in dated if i.evidence is None and not _by_person(i)}
+    if missing:
+        summary.regathered = _gather_again(engine, missing, options)
+    for n, item in enumerate(dated, start=1):
+        if item.evidence is not None and not _by_person(item):
+            item.verdict = judge(item.evidence, options)
+            item.plain = True
+        if on_progress and n % REDATE_CHUNK == 0:
+            on_progress(n, total, f"judged {n} of {total} files")
+            if should_stop():
+                summary.cancelled = True
+                summary.seconds = time.monotonic() - started
+                return summary
     _settle(engine, settings, dated, options, summary)
     _save(engine, dated, review, summary, on_progress, should_stop)
     if not summary.cancelled:
@@ -547,6 +565,10 @@ def settle_dates(engine: Engine, settings: Settings) -> RedateSummary:
     return summary
 
 
+def _by_person(item: _Dated) -> bool:
+    return item.stored.get("date_source") == "user"
+
+
 def _evidence_for(engine: Engine, items: Sequence[_Dated], options: DateOptions,
                   summary: RedateSummary) -> None:
     """Load the evidence of ``items`` that lack it (settle reads it only where needed)."""
@@ -554,16 +576,19 @@ def _evidence_for(engine: Engine, items: Sequence[_Dated], options: DateOptions,
     if not todo:
         return
     with session_scope(engine) as s:
-        for row in _rows(s, list(todo), with_evidence=True):
-            todo[row.id].evidence, regathered = _load_evidence(row, options)
-            summary.regathered += regathered
+        for chunk in batched(list(todo), LOOKUP_CHUNK):  # type: ignore[arg-type]
+            for row in s.execute(select(File.id, File.evidence).where(File.id.in_(chunk))):
+                todo[row.id].evidence = _stored_evidence(row.evidence)
+    missing = {k: i for k, i in todo.items() if i.evidence is None}
+    if missing:
+        summary.regathered += _gather_again(engine, missing, options)
 
 
 def _current(item: _Dated) -> dict[str, Any]:
     """The verdict columns the item will have (re-judged, else as stored)."""
     if item.verdict is None:
         return item.stored
-    return verdict_fields(item.verdict)
+    return verdict_fields(item.verdict, candidates=False)
 
 
 def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: DateOptions,
@@ -603,7 +628,7 @@ def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: Da
         options = replace(options, detected_local_cameras=detected)
         for item in videos:
             if item.evidence is not None and item.evidence.camera in moved:
-                item.verdict = judge(item.evidence, options)
+                item.verdict, item.plain = judge(item.evidence, options), True
     # 2. The zone from the neighbours: files whose offset is a guess, near files that
     # record theirs.
     anchors = []
@@ -633,7 +658,8 @@ def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: Da
     for item in questions:
         if item.evidence is None:
             continue
-        plain = judge(item.evidence, options)
+        plain = item.verdict if item.plain and item.verdict is not None else judge(
+            item.evidence, options)
         if plain.taken_at is None or plain.utc_offset is None:
             continue
         if plain.offset_source != "home-zone":

@@ -33,7 +33,11 @@ class Precision(StrEnum):
     @property
     def rank(self) -> int:
         """0 for the finest precision; larger is coarser."""
-        return list(Precision).index(self)
+        return _PRECISION_RANK[self]
+
+
+# (looked up on every comparison of two dates: computed once)
+_PRECISION_RANK = {p: i for i, p in enumerate(Precision)}
 
 
 class TimeMeaning(StrEnum):
