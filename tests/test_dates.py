@@ -586,3 +586,111 @@ def test_family_0_group_names_and_iptc_placeholder_offset() -> None:
     assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57, 500000) and v.utc_offset == 180
     v = verdict("b.jpg", {"IPTC:DateCreated": "2019:09:19", "IPTC:TimeCreated": "05:38:57+00:00"})
     assert v.source == "iptc:DateCreated" and v.offset_source == "home-zone"
+
+
+# --- stored evidence, local-time cameras, zones from neighbours -------------------------------
+
+
+def test_evidence_round_trip_judges_the_same(tmp_path: Path) -> None:
+    from mediafix.media.dates import Evidence, collect, judge
+
+    js = tmp_path / "IMG_1.JPG.json"
+    js.write_text(json.dumps({"photoTakenTime": {"timestamp": "1568864337"}}))
+    for name, meta in [
+        ("IMG_0001.MOV", recorded("iphone-mov.json")),
+        ("IMG_1.JPG", {"ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57",
+                       "Kodak:DateTimeOriginal": "2019:09:19 05:38:57"}),
+        ("PXL_20210304_101532123.mp4", {"QuickTime:CreateDate": "2021:03:04 10:15:32"}),
+    ]:
+        ev = collect(str(tmp_path / name), meta, WRONG_MTIME, sidecars=[str(js)],
+                     options=OPTIONS)
+        back = Evidence.from_json(json.loads(json.dumps(ev.to_json())))
+        assert judge(back, OPTIONS) == judge(ev, OPTIONS) == date_file(
+            str(tmp_path / name), meta, WRONG_MTIME, sidecars=[str(js)], options=OPTIONS)
+    with pytest.raises(ValueError):
+        Evidence.from_json({"raws": [{"s": "made:up", "p": "second", "t": 1}]})
+
+
+def test_header_is_utc_unless_the_camera_writes_local_time() -> None:
+    meta = {"QuickTime:CreateDate": "2019:09:19 05:38:57", "UserData:Model": "HERO9 Black"}
+    v = verdict("GH010001.MP4", meta)
+    assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57) and v.utc_offset == 120
+    assert "GoPro cameras write local time" in v.reason
+    phone = verdict("clip.mp4", {"QuickTime:CreateDate": "2019:09:19 05:38:57"})
+    assert phone.taken_at == datetime(2019, 9, 19, 7, 38, 57)  # UTC, shown in Berlin
+    told = DateOptions(home_zone=BERLIN, now=NOW,
+                       detected_local_cameras={"canon eos r6": "a photo says so"})
+    canon = {"QuickTime:CreateDate": "2019:09:19 05:38:57", "UserData:Model": "Canon EOS R6"}
+    assert verdict("MVI_1.MP4", canon, options=told).taken_at == datetime(2019, 9, 19, 5, 38, 57)
+    assert verdict("MVI_1.MP4", canon).taken_at == datetime(2019, 9, 19, 7, 38, 57)
+    # Apple's header beside a CreationDate with its offset is the instant it says it is.
+    apple = verdict("IMG_0001.MOV", {**recorded("iphone-mov.json"), "UserData:Model": "HERO"})
+    assert apple.source == "quicktime:CreationDate" and apple.utc_offset == 120
+
+
+def test_header_equal_to_a_local_name_is_local_a_samsung_name_is_not() -> None:
+    dji = verdict("DJI_20190919053857_0001_D.MP4",
+                  {"QuickTime:CreateDate": "2019:09:19 05:38:57"})
+    assert dji.taken_at == datetime(2019, 9, 19, 5, 38, 57) and dji.utc_offset == 120
+    assert "equals the local time in the file name" in dji.reason
+    # Samsung names its videos by local time and writes UTC: two hours apart, not equal.
+    samsung = verdict("20190919_053857.mp4", {"QuickTime:CreateDate": "2019:09:19 03:38:58"})
+    assert samsung.taken_at == datetime(2019, 9, 19, 5, 38, 58)
+    assert samsung.offset_source == "filename" and "equals" not in samsung.reason
+
+
+def test_detect_local_cameras() -> None:
+    from mediafix.media.dates import Clip, Shot, detect_local_cameras
+
+    shots = [Shot("g7x", datetime(2019, 9, 19, 10, 40), "IMG_1.JPG"),
+             Shot("g7x", datetime(2019, 9, 19, 15, 0), "IMG_2.JPG"),
+             Shot("a7", datetime(2019, 9, 19, 12, 0, 10), "DSC_1.JPG")]
+    clips = [Clip("g7x", datetime(2019, 9, 19, 10, 40, 30), 20, "MVI_1.MP4"),
+             # a7: read as UTC (+2 h in Berlin) it is 10 s after its photo: a UTC camera
+             Clip("a7", datetime(2019, 9, 19, 10, 0), 5, "C0001.MP4"),
+             Clip("nophotos", datetime(2019, 9, 19, 10, 0), 5, "X.MP4")]
+    found = detect_local_cameras(clips, shots, BERLIN)
+    assert list(found) == ["g7x"]
+    assert "MVI_1.MP4's QuickTime time 10:40:30" in found["g7x"]
+    assert "IMG_1.JPG, taken 30 s before" in found["g7x"]
+    # Votes against outweigh one coincidence; in a zone without an offset nobody votes.
+    against = [Clip("g7x", datetime(2019, 9, 19, 13, 0), 5, f"MVI_{i}.MP4") for i in range(3)]
+    assert detect_local_cameras(clips + against, shots, BERLIN) == {}
+    assert detect_local_cameras(clips, shots, ZoneInfo("UTC")) == {}
+
+
+def test_zone_hints_from_neighbours() -> None:
+    from mediafix.media.dates import ZoneAnchor, ZoneAnchors, ZoneQuestion
+
+    ny = [ZoneAnchor(datetime(2019, 9, 19, 14, 0), -240, "IMG_1.HEIC"),
+          ZoneAnchor(datetime(2019, 9, 19, 16, 0), -240, "IMG_2.HEIC")]
+    index = ZoneAnchors(ny)
+    # by instant (a video) and by wall clock (a camera photo)
+    hint = index.hint_for(ZoneQuestion(1, datetime(2019, 9, 19, 15, 0), None, 120))
+    assert hint is not None and hint.offset == -240 and "IMG_1.HEIC 60 min away" in hint.words
+    hint = index.hint_for(ZoneQuestion(2, None, datetime(2019, 9, 19, 10, 30), 120))
+    assert hint is not None and hint.offset == -240
+    # too far, the home zone's offset already, or neighbours that disagree: no guess
+    assert index.hint_for(ZoneQuestion(3, datetime(2019, 9, 19, 20, 0), None, 120)) is None
+    assert index.hint_for(ZoneQuestion(4, datetime(2019, 9, 19, 15, 0), None, -240)) is None
+    mixed = ZoneAnchors([*ny, ZoneAnchor(datetime(2019, 9, 19, 15, 30), 60, "IMG_3.JPG")])
+    assert mixed.hint_for(ZoneQuestion(5, datetime(2019, 9, 19, 15, 0), None, 120)) is None
+
+
+def test_a_hint_never_overrides_a_recorded_offset_or_gps() -> None:
+    from mediafix.media.dates import ZoneHint, collect, judge
+
+    hint = ZoneHint(-240, "the zone of its neighbours (-04:00)")
+    recorded_offset = collect("/p/IMG_1.JPG", {"ExifIFD:DateTimeOriginal": "2019:09:19 10:00:00",
+                                               "ExifIFD:OffsetTimeOriginal": "+02:00"},
+                              None, options=OPTIONS)
+    assert judge(recorded_offset, OPTIONS, hint=hint).utc_offset == 120
+    gps = collect("/p/clip.mp4", {"QuickTime:CreateDate": "2019:09:19 14:00:00",
+                                  "Composite:GPSLatitude": 48.85,
+                                  "Composite:GPSLongitude": 2.35}, None, options=OPTIONS)
+    assert judge(gps, OPTIONS, hint=hint).offset_source == "gps-position"
+    plain = collect("/p/clip.mp4", {"QuickTime:CreateDate": "2019:09:19 14:00:00"}, None,
+                    options=OPTIONS)
+    v = judge(plain, OPTIONS, hint=hint)
+    assert (v.taken_at, v.offset_source, v.level) == (datetime(2019, 9, 19, 10, 0),
+                                                      "neighbours", "medium")

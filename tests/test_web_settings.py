@@ -133,3 +133,52 @@ def test_hostile_values_are_400_not_500(web: Web, tmp_path: Path) -> None:
     too_long = save(web, output_dir=str(tmp_path / ("a" * 300)))
     assert too_long.status_code == 400 and "too long" in too_long.json["error"]
     assert stored(web) == {}
+
+
+@pytest.fixture
+def unset_zone(settings_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No MEDIAFIX_TIMEZONE, no TZ, and a machine whose files say what the test writes."""
+    from mediafix import config
+
+    monkeypatch.setenv("MEDIAFIX_TIMEZONE", "")  # what compose passes when it is unset
+    monkeypatch.delenv("TZ", raising=False)
+    zone_file = tmp_path / "timezone"
+    monkeypatch.setattr(config, "TIMEZONE_FILE", str(zone_file))
+    monkeypatch.setattr(config, "LOCALTIME_LINK", str(tmp_path / "no-localtime"))
+    return zone_file
+
+
+def test_a_servers_utc_is_never_silent_the_pages_ask(unset_zone: Path) -> None:
+    unset_zone.write_text("Etc/UTC\n")  # a container, a fresh server
+    with web_app() as web:
+        assert web.settings.timezone == "Etc/UTC" and not web.settings.timezone_known
+        data = web.get_json("/settings").json
+        assert data["timezone"] == {"zone": "Etc/UTC", "confirmed": False,
+                                    "origin": "/etc/timezone"}
+        home = web.client.get("/").get_data(as_text=True)
+        assert "Which time zone do you live in?" in home and "data-browser-zone" in home
+        assert web.get_json("/").json["timezone"]["confirmed"] is False
+        # The browser's zone, confirmed by a click: saved like the form, dates re-computed.
+        response = web.client.post(
+            "/settings", data={"timezone": "Europe/Lisbon", "csrf_token": web.csrf()},
+            follow_redirects=True)
+        assert "Dates are being re-computed" in response.get_data(as_text=True)
+        assert any(name == "mediafix.redate" for name, _ in web.pending())
+        assert web.get_json("/settings").json["timezone"] == {
+            "zone": "Europe/Lisbon", "confirmed": True, "origin": "page"}
+        assert "Which time zone do you live in?" not in web.client.get("/").get_data(
+            as_text=True)
+
+
+def test_a_machine_set_to_a_real_zone_is_not_asked(unset_zone: Path) -> None:
+    unset_zone.write_text("Europe/Vienna\n")
+    with web_app() as web:
+        assert web.settings.timezone == "Europe/Vienna" and web.settings.timezone_known
+        assert web.get_json("/settings").json["timezone"]["confirmed"] is True
+        assert "Which time zone" not in web.client.get("/").get_data(as_text=True)
+
+
+def test_a_review_change_redates_a_threshold_left_alone_does_not(web: Web) -> None:
+    assert save(web, review_confidence=0.7).json["redating"]
+    assert save(web, review_confidence=0.7).json["redating"] is None
+    assert save(web, duplicate_threshold=3).json["redating"] is None
