@@ -283,10 +283,12 @@ def test_empty_settings_mean_the_defaults(tmp_path: Path) -> None:
     """Compose passes ``MEDIAFIX_PASSWORD=""`` etc. when they are unset on the host."""
     env = environment(service("web"), {})
     empty = {k for k, v in env.items() if k.startswith("MEDIAFIX_") and v == ""}
-    assert empty == {"MEDIAFIX_PASSWORD", "MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL"}
+    assert empty == {"MEDIAFIX_PASSWORD", "MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL",
+                     "MEDIAFIX_TIMEZONE"}
     code = (
-        "import json; from mediafix.config import Settings; s = Settings(); "
-        "print(json.dumps([s.database_url, s.queue_url, s.password]))"
+        "import json; from mediafix.config import Settings, system_timezone; s = Settings(); "
+        "print(json.dumps([s.database_url, s.queue_url, s.password, "
+        "s.timezone == system_timezone()]))"
     )
     child_env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAFIX_")}
     child_env.update(env, MEDIAFIX_DATA_DIR=str(tmp_path))
@@ -297,6 +299,7 @@ def test_empty_settings_mean_the_defaults(tmp_path: Path) -> None:
         f"sqlite:///{tmp_path / 'mediafix.db'}",
         f"sqlite:///{tmp_path / 'queue.db'}",
         "",
+        True,  # an empty MEDIAFIX_TIMEZONE is the machine's zone (TZ first), not an error
     ]
 
 
