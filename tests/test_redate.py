@@ -241,3 +241,20 @@ def test_the_settings_page_redates_in_a_background_job_with_progress(photos: Pat
             assert job.progress_total > 0 and job.progress_current == job.progress_total
             assert "re-dated" in (job.message or "")
     assert when(rows(engine)["clip_b.mp4"]) == (datetime(2019, 9, 26, 6, 0), -240)
+
+
+@pytest.mark.postgres
+def test_redate_on_postgresql(photos: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDIAFIX_DATABASE_URL", pg_url)
+    get_settings.cache_clear()
+    settings = get_settings()
+    upgrade(settings.database_url)
+    engine = get_engine(settings.database_url)
+    scan([photos], settings, engine, workers=1)
+    assert when(rows(engine)["clip_a.mp4"]) == (datetime(2019, 9, 19, 10, 30), -240)
+    with session_scope(engine) as s:
+        queries.set_setting(s, "timezone", "Asia/Tokyo")
+    summary = redate(engine, settings)
+    assert summary.changed > 0
+    assert when(rows(engine)["clip_b.mp4"]) == (datetime(2019, 9, 26, 19, 0), 540)
+    get_settings.cache_clear()
