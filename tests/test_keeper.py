@@ -9,12 +9,16 @@ import numpy as np
 import pytest
 
 from mediafix.media.keeper import (
+    COPY_MARKS,
     DEFAULT_ORDER,
+    CopyMark,
     Criterion,
     KeeperInput,
     choose_keeper,
     classify_group,
     classify_pair,
+    is_copy_folder,
+    is_copy_path,
     keeper_ranks,
     keeper_score,
 )
@@ -132,3 +136,46 @@ def test_camera_name_comparison_ignores_case_and_spaces() -> None:
 def test_empty_group_is_an_error() -> None:
     with pytest.raises(ValueError, match="at least one"):
         choose_keeper([])
+
+
+@pytest.mark.parametrize("mark", COPY_MARKS, ids=lambda m: m.name)
+def test_every_copy_mark_matches_its_example(mark: CopyMark) -> None:
+    if mark.where != "name":
+        assert is_copy_folder(mark.example)
+    if mark.where != "folder":
+        assert is_copy_path(f"/photos/{mark.example}.jpg")
+
+
+@pytest.mark.parametrize("path", [
+    "/p/Backup 2019/IMG_1.jpg", "/p/iPhone_Backup/IMG_1.jpg", "/p/old backups/x/IMG_1.jpg",
+    "/p/Copy of Italy/IMG_1.jpg", "/p/Italy/Copy of IMG_1.jpg", "/p/Italy/IMG_1 (1).jpg",
+    "/p/Italy/IMG_1 - Copy.jpg", "/p/Italy/IMG_1 copy 2.jpg", "/p/Italy - Kopie/IMG_1.jpg",
+])
+def test_copy_paths(path: str) -> None:
+    assert is_copy_path(path)
+
+
+@pytest.mark.parametrize("path", [
+    "/p/Italy 2019/IMG_1.jpg", "/p/Backupinator/IMG_1.jpg", "/p/Copying/IMG_1.jpg",
+    "/p/Italy/IMG_1.jpg", "/p/Italy/(1).jpg",
+])
+def test_paths_that_are_not_copies(path: str) -> None:
+    assert not is_copy_path(path)
+
+
+def test_byte_identical_copies_keep_the_one_beside_its_partner_then_not_the_backup() -> None:
+    """Identical bytes tie on every content criterion: where a copy lies decides."""
+    in_bundle = member(0, "/p/phone/IMG_1.JPG", partners=1)
+    backup = member(1, "/p/A Backup/IMG_1.JPG")  # first by name
+    numbered = member(2, "/p/phone/IMG_1 (1).JPG")
+    index, reasons = choose_keeper([backup, numbered, in_bundle])
+    assert index == 0
+    assert reasons[1] == ("beside its Live Photo or RAW+JPEG partner, where "
+                          "A Backup/IMG_1.JPG, phone/IMG_1 (1).JPG are not")
+    index, reasons = choose_keeper([backup, numbered, member(3, "/p/phone/IMG_1.JPG")])
+    assert index == 3
+    assert reasons[1] == ("not in a backup or copy, which A Backup/IMG_1.JPG, "
+                          "phone/IMG_1 (1).JPG are")
+    # Content comes first: a bigger copy in a backup folder is still the better one.
+    bigger = member(4, "/p/Backup/IMG_1.JPG", width=8000, height=6000)
+    assert choose_keeper([in_bundle, bigger])[0] == 4

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,9 @@ def threshold_for(settings: Settings, session: Session) -> int:
     return int(value) if value is not None else settings.duplicate_threshold
 
 
-def _keeper_input(index: int, row: Any) -> KeeperInput:
+def _keeper_input(index: int, row: Any, partners: dict[str, int] | None = None) -> KeeperInput:
+    """What the keeper choice reads of a row; ``partners`` counts the members of each bundle
+    (a copy in a bundle has ``count - 1`` partners beside it)."""
     meta = row.meta or {}
     has_camera = any(k.split(":", 1)[-1] in _CAMERA_TAGS for k in meta)
     camera = " ".join(x for x in (row.make, row.model) if x) or None
@@ -65,6 +67,7 @@ def _keeper_input(index: int, row: Any) -> KeeperInput:
         taken_at=row.taken_at_utc or row.taken_at,
         metadata_count=len(meta),
         camera=camera,
+        partners=(partners or {}).get(row.bundle or "", 1) - 1 if row.bundle else 0,
     )
 
 
@@ -79,7 +82,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
             .where(File.kind.in_(("image", "video")), File.sha256.is_not(None), File.size > 0)
             .order_by(File.id)
         ).all()
-        _update_bundles(rows, summary)
+        partners = _update_bundles(rows, summary)
         decisions = s.scalars(
             select(Decision).where(Decision.kind.in_(("keep", "discard", "not_duplicate")))
         ).all()
@@ -97,7 +100,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
             if len(copies) == 1:
                 representatives.append(copies[0])
                 continue
-            inputs = [_keeper_input(i, r) for i, r in enumerate(copies)]
+            inputs = [_keeper_input(i, r, partners) for i, r in enumerate(copies)]
             keeper, reasons = choose_keeper(inputs)
             reasons = ["byte-identical copies (same size and SHA-256)", *reasons]
             _store(s, "exact", copies, keeper, reasons, {i: 0 for i in range(len(copies))})
@@ -111,7 +114,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                 [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
                 dtype=np.uint64,
             )
-            inputs = [_keeper_input(i, r) for i, r in enumerate(images)]
+            inputs = [_keeper_input(i, r, partners) for i, r in enumerate(images)]
             ranks = keeper_ranks(inputs)
             forbidden = _forbidden_pairs(images, decisions)
             details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
@@ -124,7 +127,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                 detail_threshold=DETAIL_THRESHOLD,
             ):
                 members = [images[i] for i in group.members]
-                member_inputs = [_keeper_input(n, r) for n, r in enumerate(members)]
+                member_inputs = [_keeper_input(n, r, partners) for n, r in enumerate(members)]
                 kind = classify_group(member_inputs)
                 keeper, reasons = choose_keeper(member_inputs)
                 distances = {n: group.distances.get(i, 0) for n, i in enumerate(group.members)}
@@ -145,7 +148,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                     summary.burst += 1
                 else:
                     summary.near += 1
-        _group_videos(s, representatives, threshold, summary, by_sha)
+        _group_videos(s, representatives, threshold, summary, by_sha, partners)
         _apply_decisions(s, decisions)
         s.flush()
         # Distinct files: an exact copy also shows in the near group of its picture.
@@ -204,18 +207,21 @@ def _group_videos(
     threshold: int,
     summary: RegroupSummary,
     by_sha: dict[str, list[File]],
+    partners: dict[str, int],
 ) -> None:
     """Re-encoded copies of one video: every sampled frame within the threshold."""
     videos = [r for r in rows if r.kind == "video" and r.phash and len(r.phash) % 16 == 0]
     if len(videos) < 2:
         return
-    inputs = [_keeper_input(i, r) for i, r in enumerate(videos)]
+    inputs = [_keeper_input(i, r, partners) for i, r in enumerate(videos)]
     ranks = keeper_ranks(inputs)
     order = sorted(range(len(videos)), key=lambda i: -ranks[i])
     prints = [VideoPrint.from_hex(videos[i].phash or "", _duration(videos[i])) for i in order]
     for group in video_groups(prints, threshold):
         members = [videos[order[i]] for i in group]
-        keeper, reasons = choose_keeper([_keeper_input(n, r) for n, r in enumerate(members)])
+        keeper, reasons = choose_keeper(
+            [_keeper_input(n, r, partners) for n, r in enumerate(members)]
+        )
         lead = f"the same video (every sampled frame within {threshold} bits, same duration)"
         first = prints[group[0]]
         distances = {
@@ -228,7 +234,8 @@ def _group_videos(
         summary.near += 1
 
 
-def _update_bundles(rows: Any, summary: RegroupSummary) -> None:
+def _update_bundles(rows: Any, summary: RegroupSummary) -> dict[str, int]:
+    """Give each row its bundle key (None when it is in none); returns key -> members."""
     keys = assign_bundles(
         [BundleInput(r.id, r.path, r.kind, r.format or "", r.content_id) for r in rows]
     )
@@ -239,6 +246,7 @@ def _update_bundles(rows: Any, summary: RegroupSummary) -> None:
         if row.bundle != key:
             row.bundle = key
     summary.bundles = len(set(keys.values()))
+    return dict(Counter(row.bundle for row in rows if row.bundle))
 
 
 def _forbidden_pairs(images: list[File], decisions: Any) -> set[frozenset[int]]:

@@ -11,7 +11,14 @@ depends on the order in which files were found). The default order:
    re-encoded JPEG/AVIF over web formats (WebP, GIF, BMP).
 4. QUALITY: more bytes per pixel, which only means something between files of one format.
 5. RICHER_METADATA: more useful tags (GPS, lens, time offset...).
-6. EARLIER: the earlier capture time.
+6. WITH_PARTNERS: the copy in the folder that holds its bundle partners (the still beside its
+   Live Photo video, the JPEG beside its RAW) over a lone copy of it elsewhere.
+7. NOT_A_COPY: a path without a backup or copy mark (``Backup 2019/``, ``Copy of``,
+   ``IMG_1 (1).jpg``...: the ``COPY_MARKS`` rows) over one with.
+8. EARLIER: the earlier capture time.
+
+Byte-identical copies tie on the first five, so for them where a copy lies decides (6, 7),
+before "first by name".
 
 :func:`classify_group` tells a burst (different shots seconds apart, to keep by default)
 from near duplicates (copies of one shot); its rule is in :func:`classify_pair`.
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,13 +38,17 @@ from mediafix.media.values import Labelled
 
 __all__ = [
     "BURST_GAP",
+    "COPY_MARKS",
     "DEFAULT_ORDER",
     "FORMAT_RANK",
+    "CopyMark",
     "Criterion",
     "KeeperInput",
     "choose_keeper",
     "classify_group",
     "classify_pair",
+    "is_copy_folder",
+    "is_copy_path",
     "keeper_ranks",
     "keeper_score",
 ]
@@ -49,7 +61,8 @@ class KeeperInput:
     ``format`` is a lower-case name ("jpeg", "heic", "png", "webp", "raw", "avif", "tiff"...);
     ``has_camera_metadata`` means Make/Model/DateTimeOriginal are present; ``taken_at`` keeps
     sub-seconds when the file has them; ``metadata_count`` counts useful tags; ``camera`` is
-    "Make Model" when known (used to tell bursts from copies).
+    "Make Model" when known (used to tell bursts from copies); ``partners`` counts the
+    bundle partners in its folder (a Live Photo's video, a RAW's JPEG).
     """
 
     index: int
@@ -62,6 +75,7 @@ class KeeperInput:
     taken_at: datetime | None
     metadata_count: int
     camera: str | None = None
+    partners: int = 0
 
 
 class Criterion(Labelled):
@@ -73,6 +87,8 @@ class Criterion(Labelled):
     FORMAT = "format", "original format (HEIC/RAW) over a re-encoded JPEG"
     QUALITY = "quality", "more bytes per pixel in the same format"
     RICHER_METADATA = "metadata", "richer metadata"
+    WITH_PARTNERS = "partners", "the copy beside its bundle partners (Live Photo, RAW+JPEG)"
+    NOT_A_COPY = "not-a-copy", "not in a backup or copy folder, not named as a copy"
     EARLIER = "earlier", "earlier capture time"
 
 
@@ -82,6 +98,8 @@ DEFAULT_ORDER: tuple[Criterion, ...] = (
     Criterion.FORMAT,
     Criterion.QUALITY,
     Criterion.RICHER_METADATA,
+    Criterion.WITH_PARTNERS,
+    Criterion.NOT_A_COPY,
     Criterion.EARLIER,
 )
 
@@ -92,6 +110,55 @@ FORMAT_RANK: dict[str, float] = {
 }
 _FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff", "hif": "heif", "cr2": "raw", "cr3": "raw",
                    "nef": "raw", "arw": "raw", "orf": "raw", "rw2": "raw", "raf": "raw"}
+
+
+@dataclass(frozen=True)
+class CopyMark:
+    """A sign in a path that a file is a backup or a copy; ``example`` must match (tested).
+
+    ``pattern`` is matched against a whole folder name (``where`` "folder"), a whole file
+    name without its extension ("name"), or either ("both"), case-insensitively.
+    """
+
+    name: str
+    pattern: str
+    where: Literal["folder", "name", "both"]
+    example: str
+
+
+_COPY_WORD = r"(copy|kopie|copie|copia|kopia)"
+COPY_MARKS: tuple[CopyMark, ...] = (
+    CopyMark("backup folder", r"(.*[^a-z])?(backups?|sicherung(en)?|sauvegardes?)([^a-z].*)?",
+             "folder", "Backup 2019"),
+    CopyMark("copy of", rf"{_COPY_WORD} (of|von|de|di) .+", "both", "Copy of IMG_0001"),
+    CopyMark("copy suffix", rf".+( - |[ _-]){_COPY_WORD}( ?\(\d+\)| \d+)?", "both",
+             "IMG_0001 - Copy"),
+    CopyMark("numbered copy", r".*[^\s(] ?\(\d{1,3}\)", "both", "IMG_0001 (1)"),
+)
+_FOLDER_MARKS = re.compile(
+    "|".join(f"(?:{m.pattern})" for m in COPY_MARKS if m.where != "name"), re.IGNORECASE
+)
+_NAME_MARKS = re.compile(
+    "|".join(f"(?:{m.pattern})" for m in COPY_MARKS if m.where != "folder"), re.IGNORECASE
+)
+
+
+def is_copy_folder(name: str) -> bool:
+    """True for a folder name that says its files are a backup or a copy (``Backup 2019``)."""
+    return _FOLDER_MARKS.fullmatch(" ".join(name.split())) is not None
+
+
+def is_copy_path(path: str) -> bool:
+    """True when a folder of ``path`` or the file's own name marks it as a backup or copy."""
+    parts = [p for p in path.replace("\\", "/").split("/") if p]
+    if not parts:
+        return False
+    stem = parts[-1].rpartition(".")[0] or parts[-1]
+    return _NAME_MARKS.fullmatch(" ".join(stem.split())) is not None or any(
+        is_copy_folder(folder) for folder in parts[:-1]
+    )
+
+
 # Two shots from one camera at most this far apart (and not at the same instant) are a burst.
 BURST_GAP = timedelta(seconds=10)
 
@@ -211,6 +278,10 @@ def _value(member: KeeperInput, criterion: Criterion) -> float:
         return member.size / pixels if pixels else 0.0
     if criterion is Criterion.RICHER_METADATA:
         return float(member.metadata_count)
+    if criterion is Criterion.WITH_PARTNERS:
+        return 1.0 if member.partners else 0.0
+    if criterion is Criterion.NOT_A_COPY:
+        return 0.0 if is_copy_path(member.path) else 1.0
     if criterion is Criterion.EARLIER:
         return -_instant(member.taken_at) if member.taken_at else -math.inf
     raise ValueError(f"unknown criterion {criterion!r}")
@@ -248,11 +319,32 @@ def _phrase(
                 f"{_value(closest, criterion):.2f}) in the same format")
     if criterion is Criterion.RICHER_METADATA:
         return f"richer metadata ({keeper.metadata_count} tags over {closest.metadata_count})"
+    if criterion is Criterion.WITH_PARTNERS:
+        names = _names(beaten)
+        verb = "is" if len(beaten) == 1 else "are"
+        return f"beside its Live Photo or RAW+JPEG partner, where {names} {verb} not"
+    if criterion is Criterion.NOT_A_COPY:
+        names = _names(beaten)
+        verb = "is" if len(beaten) == 1 else "are"
+        return f"not in a backup or copy, which {names} {verb}"
     if criterion is Criterion.EARLIER:
         later = closest.taken_at.isoformat(sep=" ") if closest.taken_at else "no date"
         taken = keeper.taken_at.isoformat(sep=" ") if keeper.taken_at else "no date"
         return f"taken earlier ({taken}, before {later})"
     return criterion.text
+
+
+def _names(members: Sequence[KeeperInput]) -> str:
+    """Up to three members, each by its folder and name (copies often share a name)."""
+    shown = [_where(member) for member in members[:3]]
+    more = f" and {len(members) - 3} more" if len(members) > 3 else ""
+    return ", ".join(shown) + more
+
+
+def _where(member: KeeperInput) -> str:
+    path = member.path.replace("\\", "/")
+    folder = posixpath.basename(posixpath.dirname(path))
+    return f"{folder}/{_name(member)}" if folder else _name(member)
 
 
 def _norm(camera: str) -> str:
