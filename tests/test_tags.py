@@ -8,6 +8,7 @@ from mediafix.media.tags import (
     GENERIC_FOLDERS,
     MAX_TAG_BYTES,
     clean_tag,
+    file_tag_origins,
     file_tags,
     folder_tags,
     is_generic_folder,
@@ -26,6 +27,10 @@ def test_every_generic_row_matches_its_example(row) -> None:  # type: ignore[no-
     "WhatsApp Video", "Sent", "Pictures", "Photos", "Screenshots", "Download", "Downloads",
     "Takeout", "Google Photos", "Photos from 2019", "2019", "2019-09-19", "2019_09",
     "20190919", "19.09.2019", "September 2019", "Camera Roll", ".thumbnails", "  ",
+    # file types, generic words, backups and copies (issue 16: they were written as tags)
+    "jpg", "JPEG", "mp4", "heic", "MOV", "png", "avif", "jp2", "3gp", "raw", "CR2", "xmp",
+    "sidecar", "sub_folder", "subfolder", "Folder 2", "files", "Backup 2019", "iPhone Backup",
+    "backups", "Copy of Italy", "Italy - Copy", "Italy copy", "Italy (1)", "Urlaub - Kopie",
 ])
 def test_generic_folder_names(name: str) -> None:
     assert is_generic_folder(name)
@@ -33,7 +38,8 @@ def test_generic_folder_names(name: str) -> None:
 
 @pytest.mark.parametrize("name", [
     "Italy 2019", "Anna's Birthday", "Summer in Rome", "2019 Summer Vacation", "Rome, Italy",
-    "Wedding", "Oma", "2019-07 Italy",
+    "Wedding", "Oma", "2019-07 Italy", "Rome (Italy)", "jpg trip", "Copying machines",
+    "lychee-samples", "phockup",
 ])
 def test_meaningful_folder_names(name: str) -> None:
     assert not is_generic_folder(name)
@@ -75,3 +81,15 @@ def test_merge_and_file_tags() -> None:
     assert merge_tags(["Anna", "rome"], ["anna", "Rome", ""], ["Ben"]) == ("Anna", "rome", "Ben")
     tags = file_tags("Italy 2019/DCIM/IMG_1 {Anna,beach}.jpg", ("Beach", "Favourite"))
     assert tags == ("Italy 2019", "Anna", "beach", "Favourite")
+
+
+def test_tag_origins_say_where_each_tag_came_from() -> None:
+    origins = file_tag_origins("Family/Kids/Anna/2019/jpg/IMG_1 {Oma,anna}.JPG", ["Fav", "oma"])
+    assert [o.to_dict() for o in origins] == [
+        {"tag": "Kids", "source": "folder", "from": "Family/Kids"},
+        {"tag": "Anna", "source": "folder", "from": "Family/Kids/Anna"},
+        {"tag": "Oma", "source": "name", "from": "IMG_1 {Oma,anna}.JPG"},
+        {"tag": "Fav", "source": "user", "from": "the library"},
+    ]
+    assert tuple(o.tag for o in origins) == file_tags(
+        "Family/Kids/Anna/2019/jpg/IMG_1 {Oma,anna}.JPG", ["Fav", "oma"])

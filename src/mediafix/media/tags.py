@@ -2,9 +2,12 @@
 
 Folder tags: the folders of the file's path relative to its source root are read from the
 file outwards; names that say nothing about the content (camera roll and app folders,
-years, dates, export folders: the ``GENERIC_FOLDERS`` rows) are passed over, and the
-``depth`` nearest remaining names become tags (outer first). So
-``Italy 2019/DCIM/100APPLE/IMG_1.JPG`` is tagged ``Italy 2019``.
+years, dates, export folders, file-type folders such as ``jpg`` or ``mp4``, generic words
+such as ``sub_folder`` or ``sidecar``, backup and copy folders such as ``Backup 2019``: the
+``GENERIC_FOLDERS`` rows) are passed over, and the ``depth`` nearest remaining names become
+tags (outer first). So ``Italy 2019/DCIM/100APPLE/IMG_1.JPG`` is tagged ``Italy 2019``. The
+source root's own name is never a tag (the path is relative to it; for a web upload the
+plan drops the folder the person dropped, see ``output._inputs``).
 
 Name tags: the original PhotoTimeFixer syntax, ``IMG_1234 {Anna,Birthday}.jpg``; the braces are
 removed from the name the file keeps (undated files keep their own name).
@@ -23,15 +26,21 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
 
+from mediafix.media.keeper import COPY_MARKS
+from mediafix.media.kinds import MEDIA_EXTENSIONS, SIDECAR_EXTENSIONS
+
 __all__ = [
     "DEFAULT_DEPTH",
     "GENERIC_FOLDERS",
     "MAX_TAG_BYTES",
     "Generic",
+    "TagOrigin",
     "clean_tag",
+    "file_tag_origins",
     "file_tags",
     "folder_tags",
     "is_generic_folder",
+    "merge_origins",
     "merge_tags",
     "name_tags",
 ]
@@ -53,6 +62,11 @@ _MONTHS = (
     "jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sep(t(ember)?)?"
     "|oct(ober)?|nov(ember)?|dec(ember)?"
 )
+
+_FILE_TYPES = "|".join(sorted(
+    {e.lstrip(".") for e in MEDIA_EXTENSIONS | SIDECAR_EXTENSIONS} | {"jp2", "jpegs", "raws"},
+    key=lambda e: (-len(e), e),
+))
 
 # Order does not matter (any row makes a name generic); each row carries its own example.
 GENERIC_FOLDERS: tuple[Generic, ...] = (
@@ -81,6 +95,12 @@ GENERIC_FOLDERS: tuple[Generic, ...] = (
             "September 2019"),
     Generic("numbered copy of a generic name", r"(camera|pictures|photos|images|dcim) ?\(\d+\)",
             "Camera (1)"),
+    Generic("file-type folder", rf"({_FILE_TYPES})s?( files)?", "mp4"),
+    Generic("generic word", r"(sub[ _-]?)?(folders?|dirs?|directory)( ?\d+)?|files?|sidecars?|"
+            r"others?|temp|tmp|new|old|raw|originals?|edited|thumbnails?|previews?|cache",
+            "sub_folder"),
+    *(Generic(f"backup or copy ({m.name})", m.pattern, m.example)
+      for m in COPY_MARKS if m.where != "name"),
 )
 _GENERIC_RE = re.compile(
     "|".join(f"(?:{g.pattern})" for g in GENERIC_FOLDERS), re.IGNORECASE
@@ -142,6 +162,21 @@ def name_tags(filename: str) -> tuple[tuple[str, ...], str]:
     return merge_tags(found), name
 
 
+@dataclass(frozen=True)
+class TagOrigin:
+    """One tag of a file and where it came from, for people: ``source`` is ``folder`` (a
+    folder of its path), ``name`` (``{...}`` in its file name), ``user`` (tagged in the
+    library) or ``copy`` (a folder of a left-out copy, only when asked for); ``detail``
+    says which folder, name or copy."""
+
+    tag: str
+    source: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"tag": self.tag, "source": self.source, "from": self.detail}
+
+
 def folder_tags(rel_path: str, depth: int = DEFAULT_DEPTH) -> tuple[str, ...]:
     """Tags from the folders in ``rel_path`` (relative to the source root; the last part is
     the file's name): the ``depth`` nearest non-generic folder names, outer first."""
@@ -149,16 +184,40 @@ def folder_tags(rel_path: str, depth: int = DEFAULT_DEPTH) -> tuple[str, ...]:
 
 
 def _tags_of_folders(parts: tuple[str, ...], depth: int) -> tuple[str, ...]:
+    return tuple(tag for tag, _ in _folder_origins(parts, depth))
+
+
+def _folder_origins(parts: tuple[str, ...], depth: int) -> tuple[tuple[str, str], ...]:
+    """(tag, the folder path it is the name of) of the ``depth`` nearest meaningful folders,
+    outer first, merged."""
     if depth <= 0:
         return ()
-    picked: list[str] = []
-    for folder in reversed(parts):
+    picked: list[tuple[str, str]] = []
+    for n in range(len(parts) - 1, -1, -1):
+        folder = parts[n]
         if folder in ("", ".", "..") or is_generic_folder(folder):
             continue
-        picked.append(folder)
+        picked.append((folder, "/".join(parts[: n + 1])))
         if len(picked) == depth:
             break
-    return merge_tags(reversed(picked))
+    seen: set[str] = set()
+    out: list[tuple[str, str]] = []
+    for folder, where in reversed(picked):
+        tag = clean_tag(folder)
+        if tag and tag.casefold() not in seen:
+            seen.add(tag.casefold())
+            out.append((tag, where))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _origins_in_folder(folder: str, depth: int) -> tuple[tuple[str, str], ...]:
+    return _folder_origins(PurePosixPath(folder).parts, depth)
+
+
+@lru_cache(maxsize=4096)
+def _folder_tag_origins(folder: str, depth: int) -> tuple[TagOrigin, ...]:
+    return tuple(TagOrigin(t, "folder", where) for t, where in _origins_in_folder(folder, depth))
 
 
 @lru_cache(maxsize=4096)
@@ -186,3 +245,38 @@ def file_tags(
     if not from_name and not user:  # most files: their folders' tags alone
         return merged
     return merge_tags(folders, from_name, user)
+
+
+def file_tag_origins(
+    rel_path: str, user_tags: Iterable[str] = (), depth: int = DEFAULT_DEPTH
+) -> tuple[TagOrigin, ...]:
+    """``file_tags`` with where each tag came from (the same tags, in the same order)."""
+    rel = rel_path.replace("\\", "/")
+    cut = rel.rfind("/") + 1
+    name = rel[cut:]
+    if name in ("", ".", ".."):
+        parts = PurePosixPath(rel).parts[:-1]
+        folders = _folder_origins(parts, depth)
+        name = PurePosixPath(rel).name
+    else:
+        folders = _origins_in_folder(rel[:cut], depth)
+        if "{" not in name and not user_tags:  # most files: their folders' tags alone
+            return _folder_tag_origins(rel[:cut], depth)
+    candidates = [TagOrigin(t, "folder", where) for t, where in folders]
+    candidates += [TagOrigin(t, "name", name) for t in (name_tags(name)[0] if "{" in name else ())]
+    candidates += [TagOrigin(clean_tag(t), "user", "the library") for t in user_tags]
+    return merge_origins(candidates)
+
+
+def merge_origins(*groups: Iterable[TagOrigin]) -> tuple[TagOrigin, ...]:
+    """Origins of all groups in order, one per tag (case-insensitive, first wins)."""
+    seen: set[str] = set()
+    out: list[TagOrigin] = []
+    for group in groups:
+        for origin in group:
+            tag = clean_tag(origin.tag)
+            if tag and tag.casefold() not in seen:
+                seen.add(tag.casefold())
+                out.append(origin if tag == origin.tag else TagOrigin(tag, origin.source,
+                                                                      origin.detail))
+    return tuple(out)
