@@ -287,3 +287,18 @@ def test_plan_json_is_plain(tmp_path: Path) -> None:
     assert data["held"] == [{"path": "/src/b.jpg", "reason": "awaiting review"}]
     assert data["counts"] == {"copy": 1, "skip": 0, "held": 1, "discarded": 1, "undated": 0,
                               "sidecars": 0}
+
+
+def test_a_copy_of_a_held_file_waits_with_it(tmp_path: Path) -> None:
+    kept = inp(1, "Trip/IMG_1.JPG", status="review", review_reason="date from the folder")
+    copy = inp(2, "Backup/IMG_1.JPG", sha=kept.sha256, keep=False, copy_of=1,
+               discard_reason="exact duplicate of Trip/IMG_1.JPG (group #1)")
+    plan = make_plan([kept, copy], str(tmp_path))
+    held = dict(plan.held)
+    assert not plan.discarded and not plan.items
+    assert held["/src/Backup/IMG_1.JPG"].startswith(
+        "exact duplicate of Trip/IMG_1.JPG (group #1), which is held (awaiting review: date "
+        "from the folder)")
+    plan = make_plan([kept, copy], str(tmp_path), include_review=True)
+    assert [d.source for d in plan.discarded] == ["/src/Backup/IMG_1.JPG"]
+

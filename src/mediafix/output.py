@@ -12,7 +12,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from mediafix.config import Settings
 from mediafix.media.apply import ApplyResult, UndoResult, apply_plan, read_journal, undo
+from mediafix.media.bundles import CopyInput, GroupVote, choose_written
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.plan import DiskReads, Plan, PlanInput, make_plan
 from mediafix.store import queries
@@ -100,9 +100,9 @@ _PLAN_COLUMNS = (
 def plan_inputs(session: Session) -> list[PlanInput]:
     """One ``PlanInput`` per media file, with the duplicate decisions applied.
 
-    A file is discarded when a duplicate group says not to keep it; bundles (Live Photo,
-    RAW + JPEG) stay whole: a bundle is discarded only when one of its members is discarded
-    and none is kept by a group, otherwise every member is written.
+    Every picture the duplicate groups keep is written once, a bundle (Live Photo, RAW +
+    JPEG) as a whole where it can be (``bundles.choose_written``); every other file names
+    the file written in its place.
     """
     return _inputs(*_library_rows(session))
 
@@ -135,36 +135,20 @@ def _library_rows(session: Session) -> tuple[_Rows, _Rows]:
 
 
 def _inputs(rows: _Rows, groups: _Rows) -> list[PlanInput]:
-    keep_by_file: dict[int, bool] = {}
-    reason_by_file: dict[int, str] = {}
-    paths = {r[0]: r[1] for r in rows}
-    for file_id, keep, group_id, kind, keeper_id in groups:
-        if keep:
-            keep_by_file[file_id] = True
-        elif not keep_by_file.get(file_id):
-            keep_by_file[file_id] = False
-            keeper = os.path.basename(paths.get(keeper_id or -1, "")) or "another copy"
-            reason_by_file[file_id] = f"{kind} duplicate of {keeper} (group #{group_id})"
-
-    by_bundle: dict[str, list[int]] = defaultdict(list)
-    for r in rows:
-        if r[15]:  # bundle
-            by_bundle[r[15]].append(r[0])
-    for members in by_bundle.values():
-        states = [keep_by_file.get(m) for m in members]
-        discard = False in states and True not in states
-        for m in members:
-            if discard:
-                keep_by_file[m] = False
-                reason_by_file.setdefault(m, "its bundle partner is a discarded duplicate")
-            elif keep_by_file.get(m) is False:
-                keep_by_file[m] = True  # a kept partner keeps the whole bundle
+    """Rows -> plan inputs. What is written comes from one bundle-level rule
+    (``bundles.choose_written``)."""
+    decided = choose_written(
+        [CopyInput(r[0], r[1], r[4], r[15]) for r in rows],
+        [GroupVote(file_id, bool(keep), group_id, kind, keeper_id)
+         for file_id, keep, group_id, kind, keeper_id in groups],
+    )
 
     inputs = []
     for (file_id, path, root, rel_path, sha256, kind, fmt, ext, size, taken_at, utc_offset,
          taken_at_utc, date_precision, status, error, bundle, sidecars, tags, date_source,
          confidence_level, date_reason) in rows:
-        keep = keep_by_file.get(file_id, True)
+        verdict = decided[file_id]
+        keep = verdict.keep
         # A date that only comes from the file's mtime is a copy date, not a capture date:
         # such a file is written to undated/ unless a person confirmed a date.
         mtime_only = date_source in (None, "file:mtime")
@@ -186,7 +170,8 @@ def _inputs(rows: _Rows, groups: _Rows) -> list[PlanInput]:
                 status=status,
                 error=error,
                 keep=keep,
-                discard_reason=None if keep else reason_by_file.get(file_id),
+                discard_reason=verdict.reason,
+                copy_of=verdict.copy_of,
                 bundle=bundle,
                 sidecars=_json_list(sidecars),
                 tags=_json_list(tags),

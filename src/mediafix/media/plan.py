@@ -128,6 +128,7 @@ class PlanInput:
     the real type (``.jpg``), ``""`` when unknown. ``keep=False`` marks a discarded duplicate.
     ``bundle`` is an id shared by the members of a Live Photo or RAW+JPEG pair. ``sidecars``
     are absolute paths of the file's own .xmp/.aae/.json. ``tags`` are the user's tags.
+    ``copy_of`` is the file written in a left-out file's place.
     """
 
     file_id: int
@@ -151,6 +152,7 @@ class PlanInput:
     sidecars: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     review_reason: str | None = None
+    copy_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -864,6 +866,17 @@ def make_plan(
         if first is not None and inp.file_id not in held:
             held[inp.file_id] = (f"held with {os.path.basename(first.path)} of its bundle "
                                  f"({held[first.file_id]})")
+    # A copy left out for a file that is held waits with it: until that file is written,
+    # the picture is not in the archive (and a decision may still change which is).
+    by_id = {i.file_id: i for i in kept}
+    for inp in list(discarded):
+        first = by_id.get(inp.copy_of) if inp.copy_of is not None else None
+        if first is not None and first.file_id in held:
+            discarded.remove(inp)
+            kept.append(inp)
+            held[inp.file_id] = (f"{inp.discard_reason or 'a duplicate'}, which is held "
+                                 f"({held[first.file_id]}): not written, it waits with it")
+    kept.sort(key=lambda i: (i.path, i.file_id))
     plan.held = [(i.path, held[i.file_id]) for i in kept if i.file_id in held]
     writable = [i for i in kept if i.file_id not in held]
 
