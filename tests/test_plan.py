@@ -216,10 +216,17 @@ def test_coarse_dates_name_the_file_honestly(tmp_path: Path) -> None:
                    "IMG-20190919-WA0001.jpg": "2019/20190919_IMG-20190919-WA0001.jpg",
                    "x.jpg": "2004/200406_x.jpg"}
     by_name = {os.path.basename(i.source): i for i in plan.items}
-    assert by_name["scan 01.jpg"].write == {"XMP-photoshop:DateCreated": "1987"}
-    assert by_name["x.jpg"].write == {"XMP-photoshop:DateCreated": "2004:06"}
+    # Written at noon on the period's first day, the precision kept in XMP (NAMING rows).
+    removed = {"XMP-xmp:CreateDate": (), "XMP-exif:DateTimeOriginal": (),
+               "XMP-exif:DateTimeDigitized": (), "IPTC:DateCreated": (), "IPTC:TimeCreated": (),
+               "IPTC:DigitalCreationDate": (), "IPTC:DigitalCreationTime": ()}
+    assert by_name["scan 01.jpg"].write == {
+        "EXIF:DateTimeOriginal": "1987:01:01 12:00:00", "EXIF:CreateDate": "1987:01:01 12:00:00",
+        "XMP-photoshop:DateCreated": "1987", **removed}
+    assert by_name["x.jpg"].write["XMP-photoshop:DateCreated"] == "2004:06"
+    assert by_name["x.jpg"].write["EXIF:DateTimeOriginal"] == "2004:06:01 12:00:00"
     assert "only the year is known" in by_name["scan 01.jpg"].reason
-    assert by_name["scan 01.jpg"].mtime == datetime(1987, 1, 1).timestamp()
+    assert by_name["scan 01.jpg"].mtime == datetime(1987, 1, 1, 12).timestamp()
 
 
 def test_what_is_written_per_format(tmp_path: Path) -> None:
@@ -241,12 +248,16 @@ def test_what_is_written_per_format(tmp_path: Path) -> None:
         "EXIF:OffsetTimeDigitized": "-05:30", "EXIF:SubSecTimeOriginal": "05",
         "EXIF:SubSecTimeDigitized": "05", "XMP-dc:Subject-": ["Anna"],
         "XMP-dc:Subject+": ["Anna"], "IPTC:Keywords-": ["Anna"], "IPTC:Keywords+": ["Anna"],
-        "EXIF:XPKeywords": "Anna"}
+        "EXIF:XPKeywords": "Anna",
+        # older dates another program could read instead are removed
+        "XMP-xmp:CreateDate": (), "XMP-exif:DateTimeOriginal": (),
+        "XMP-exif:DateTimeDigitized": (), "XMP-photoshop:DateCreated": (),
+        "IPTC:DateCreated": (), "IPTC:TimeCreated": (), "IPTC:DigitalCreationDate": (),
+        "IPTC:DigitalCreationTime": ()}
     assert w["v.mp4"].write["QuickTime:CreateDate"] == "2019:09:19 03:38:58"
     assert w["v.mp4"].write["QuickTime:MediaModifyDate"] == "2019:09:19 03:38:58"
     assert w["v.mp4"].write["Keys:CreationDate"] == "2019:09:19 05:38:58+02:00"
     assert w["w.mov"].write["QuickTime:CreateDate"] == "2019:09:19 05:38:59"
-    assert "Keys:CreationDate" not in w["w.mov"].write
     assert "hold the local time as UTC" in w["w.mov"].reason
     assert w["a.avi"].metadata_sidecar and w["a.avi"].metadata_sidecar.endswith(
         "20190919_053900.avi.xmp")
@@ -254,7 +265,10 @@ def test_what_is_written_per_format(tmp_path: Path) -> None:
     assert "XMP sidecar" in w["a.avi"].reason
     assert w["g.gif"].write == {"XMP-exif:DateTimeOriginal": "2019:09:19 05:39:01",
                                 "XMP-xmp:CreateDate": "2019:09:19 05:39:01",
+                                "XMP-exif:DateTimeDigitized": (),
+                                "XMP-photoshop:DateCreated": (),
                                 "XMP-dc:Subject-": ["x"], "XMP-dc:Subject+": ["x"]}
+    assert w["w.mov"].write["Keys:CreationDate"] == ()  # no offset to write it with
     assert "IPTC:Keywords+" not in w["n.png"].write  # non-standard in PNG
     assert w["n.png"].write["EXIF:XPKeywords"] == "ü"
     assert write_mode("bmp", "image", "ready") is WriteMode.SIDECAR
@@ -302,3 +316,14 @@ def test_a_copy_of_a_held_file_waits_with_it(tmp_path: Path) -> None:
     plan = make_plan([kept, copy], str(tmp_path), include_review=True)
     assert [d.source for d in plan.discarded] == ["/src/Backup/IMG_1.JPG"]
 
+
+def test_a_travelling_xmp_sidecar_gets_the_dates_written(tmp_path: Path) -> None:
+    day = inp(1, "IMG_1.JPG", taken_at=datetime(2007, 11, 19), date_precision="day",
+              sidecars=("/src/IMG_1.xmp", "/src/IMG_1.json"))
+    bare = inp(2, "IMG_2.JPG")
+    items = {os.path.basename(i.source): i for i in make_plan([day, bare], str(tmp_path)).items}
+    assert dict(items["IMG_1.JPG"].sidecar_write) == {
+        "XMP-exif:DateTimeOriginal": "2007:11:19 12:00:00",
+        "XMP-xmp:CreateDate": "2007:11:19 12:00:00", "XMP-exif:DateTimeDigitized": (),
+        "XMP-photoshop:DateCreated": "2007:11:19"}
+    assert items["IMG_2.JPG"].sidecar_write == {}  # no sidecar to write

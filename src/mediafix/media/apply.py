@@ -720,6 +720,10 @@ def _verify_tags(exiftool: ExifTool, path: str, write: Mapping[str, Any]) -> Non
             continue
         found = [v for k, v in meta.items()
                  if k.rpartition(":")[2] == tag and _group_matches(group, k.rpartition(":")[0])]
+        if isinstance(value, list | tuple) and not value and not adding:  # a removal
+            if found:
+                raise ApplyError(f"{group}:{tag} is still there after removing it")
+            continue
         if not found:
             raise ApplyError(f"{group}:{tag} did not read back after writing")
         if adding:
@@ -1009,6 +1013,8 @@ class _Run:
                 tmp = _new_tmp(os.path.dirname(target), os.path.splitext(target)[1])
                 files.append((tmp, target, "", source))
                 sha, _ = _copy_hashed(source, tmp)
+                if item.sidecar_write and target.casefold().endswith(".xmp"):
+                    sha = self.rewrite_sidecar(item, source, tmp) or sha
                 files[-1] = (tmp, target, sha, source)
             if item.metadata_sidecar and item.write:
                 tmp = _new_tmp(os.path.dirname(item.metadata_sidecar), ".xmp")
@@ -1025,6 +1031,19 @@ class _Run:
                 _remove(tmp)
             raise
         return files
+
+    def rewrite_sidecar(self, item: PlanItem, source: str, tmp: str) -> str | None:
+        """Write the plan's dates into a copied XMP sidecar, so no program reads an older
+        date from it; returns the new sha256. A sidecar exiftool cannot write is kept as it
+        was (the photo matters more than its sidecar agreeing)."""
+        try:
+            self.exiftool.write_tags(tmp, item.sidecar_write, _extra_args(item.sidecar_write))
+            _verify_tags(self.exiftool, tmp, item.sidecar_write)
+        except (ApplyError, ExifToolError):
+            _remove(tmp)
+            _copy_hashed(source, tmp)
+            return None
+        return sha256_file(tmp)
 
     def remove_source(self, source: str, sidecars: list[tuple[str, str, str]],
                       target: str, *, trashed: bool = False) -> None:

@@ -16,13 +16,21 @@ How names are chosen (all of it pure code here; ``apply`` only executes, STYLE h
 * What an earlier apply wrote (the journals in ``journal_dir``) is found by content hash and
   kept where it is (``skip``), so planning again after an apply, or after a crash, never
   duplicates; a byte-identical file already at a target is skipped too.
-* Undated files go to ``OUTPUT/undated/`` under their own (sanitized) names; coarse dates
-  (a day, month or year) name the file ``YYYYMMDD_``/``YYYYMM_``/``YYYY_`` + its own name,
-  because inventing a time of day would be a lie (DESIGN: precision is stated).
+* Folder and base name come from one row of ``NAMING`` per date precision: a full time
+  names the file ``YYYYMMDD_HHMMSS``; a day, month or year names it ``YYYYMMDD_``/
+  ``YYYYMM_``/``YYYY_`` + its own name, because inventing a time of day in the name would
+  be a lie (DESIGN: precision is stated); undated files go to ``OUTPUT/undated/`` under
+  their own (sanitized) names. A coarse date is still written into the file, at 12:00:00
+  on the first day of its period, with the precision in XMP ``photoshop:DateCreated``.
 * Discarded duplicates are not written; they are listed (``Plan.discarded``) with the trash
   place ``apply`` moves them to when moving, so a "move" run never leaves a source behind
   and never deletes one.
 * Files awaiting review are held back (``Plan.held``) unless ``include_review``.
+
+Dates other programs would read instead (XMP ``CreateDate``/``DateTimeOriginal``/
+``DateTimeDigitized``/``photoshop:DateCreated``, IPTC dates, ``Keys:CreationDate``) are
+removed from the output or rewritten to the date written, in the file and in its copied XMP
+sidecar (``PlanItem.sidecar_write``), so Immich or PhotoPrism file it under that date.
 
 How metadata is written, per format (``WRITE_MODES``, measured against exiftool 12.57):
 EXIF dates + offsets + sub-seconds for JPEG/MPO/PNG/WebP/HEIC/HEIF/AVIF/TIFF; QuickTime UTC
@@ -58,22 +66,23 @@ from mediafix.media.tags import DEFAULT_DEPTH, file_tags, name_tags
 from mediafix.media.values import Labelled
 
 __all__ = [
+    "NAMING",
     "TRASH_DIR",
     "WRITE_MODES",
     "Action",
     "DiskReads",
+    "Naming",
     "Plan",
     "PlanInput",
     "PlanItem",
     "WriteMode",
     "make_plan",
+    "naming_for",
     "sanitize_stem",
     "write_mode",
 ]
 
 TRASH_DIR = ".trash"
-_COARSE_FORMAT = {"day": "%Y%m%d", "month": "%Y%m", "year": "%Y"}
-_PARTIAL_DATE = {"day": "%Y:%m:%d", "month": "%Y:%m", "year": "%Y"}
 _WRITABLE_STATUSES = frozenset({"ready", "written", "error"})
 # Other spellings of a canonical extension (for the reason's words only).
 _EXT_SPELLINGS = {".jpeg": ".jpg", ".jpe": ".jpg", ".jfif": ".jpg", ".tiff": ".tif",
@@ -164,7 +173,8 @@ class PlanItem:
     ``metadata_sidecar`` when that is set; empty means copy as-is. ``sidecars`` pairs each
     travelling sidecar with its target. ``mtime`` is the capture instant (epoch seconds)
     given to the output. ``skip_reason`` is set for SKIP items (and for a DISCARD already
-    in the trash).
+    in the trash). ``sidecar_write`` is what goes into each travelling XMP sidecar (the
+    file's own ``.xmp``, copied along) so that its dates agree with the file's.
     """
 
     file_id: int
@@ -182,6 +192,7 @@ class PlanItem:
     format: str = "unknown"
     mtime: float | None = None
     bundle: str | None = None
+    sidecar_write: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -320,6 +331,69 @@ def _sanitize_tail(text: str) -> str:
 # -- dates and metadata --------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Naming:
+    """How a file whose date has one precision is named and dated: one row per precision.
+
+    ``folder`` and ``base`` are strftime patterns (``{name}`` is the file's own sanitized
+    name, ``{undated}`` the undated folder); ``stamp`` is what DateTimeOriginal/CreateDate
+    (QuickTime dates for videos) get; ``kept`` is the precision kept in XMP
+    ``photoshop:DateCreated`` ("" when the full time is written). ``example`` is the target
+    of a file named ``example_name`` taken at ``example_taken`` (a test checks it, and the
+    README's table prints these rows).
+    """
+
+    precision: str  # a values.Precision value, or "none" for no date at all
+    folder: str
+    base: str
+    stamp: str
+    kept: str
+    example_name: str
+    example_taken: datetime | None
+    example: str
+
+    @property
+    def coarse(self) -> bool:
+        return bool(self.kept)
+
+
+_EXAMPLE = datetime(2019, 9, 19, 5, 38, 57)
+NAMING: tuple[Naming, ...] = (
+    Naming("subsecond", "%Y", "%Y%m%d_%H%M%S", "%Y:%m:%d %H:%M:%S", "", "IMG_0001.HEIC",
+           _EXAMPLE.replace(microsecond=120000), "2019/20190919_053857.heic"),
+    Naming("second", "%Y", "%Y%m%d_%H%M%S", "%Y:%m:%d %H:%M:%S", "", "IMG_0001.JPG",
+           _EXAMPLE, "2019/20190919_053857.jpg"),
+    Naming("minute", "%Y", "%Y%m%d_%H%M%S", "%Y:%m:%d %H:%M:%S", "", "20190919_0538.jpg",
+           _EXAMPLE.replace(second=0), "2019/20190919_053800.jpg"),
+    Naming("day", "%Y", "%Y%m%d_{name}", "%Y:%m:%d 12:00:00", "%Y:%m:%d",
+           "IMG-20190919-WA0001.jpg", _EXAMPLE.replace(hour=0, minute=0, second=0),
+           "2019/20190919_IMG-20190919-WA0001.jpg"),
+    Naming("month", "%Y", "%Y%m_{name}", "%Y:%m:01 12:00:00", "%Y:%m", "scan 07.jpg",
+           datetime(2019, 9, 1), "2019/201909_scan 07.jpg"),
+    Naming("year", "%Y", "%Y_{name}", "%Y:01:01 12:00:00", "%Y", "scan 01.jpg",
+           datetime(2019, 1, 1), "2019/2019_scan 01.jpg"),
+    Naming("none", "{undated}", "{name}", "", "", "scan 02.jpg", None,
+           "undated/scan 02.jpg"),
+)
+_NAMING = {row.precision: row for row in NAMING}
+
+
+def naming_for(precision: str | None, dated: bool = True) -> Naming:
+    """The ``NAMING`` row for a date of this precision (an unknown one counts as seconds)."""
+    if not dated:
+        return _NAMING["none"]
+    return _NAMING.get(precision or "second", _NAMING["second"])
+
+
+# Capture dates other programs read (Immich, PhotoPrism, digiKam...): in the output they are
+# removed unless written with the chosen date, so no older date can win over it.
+_XMP_DATES = ("XMP-xmp:CreateDate", "XMP-exif:DateTimeOriginal", "XMP-exif:DateTimeDigitized",
+              "XMP-photoshop:DateCreated")
+_IPTC_DATES = ("IPTC:DateCreated", "IPTC:TimeCreated", "IPTC:DigitalCreationDate",
+               "IPTC:DigitalCreationTime")
+_REMOVE: tuple[str, ...] = ()  # exiftool ``-TAG=``: apply checks it reads back absent
+
+
+@dataclass(frozen=True)
 class _When:
     """A capture time as the plan uses it."""
 
@@ -329,41 +403,56 @@ class _When:
     precision: str | None
 
     @property
+    def naming(self) -> Naming:
+        return naming_for(self.precision)
+
+    @property
     def fine(self) -> bool:
-        return self.precision not in _COARSE_FORMAT  # second, minute, sub-second, unknown
+        return not self.naming.coarse  # second, minute, sub-second, unknown
 
     @property
     def subsec(self) -> str | None:
         """EXIF SubSecTime digits when sub-seconds are known ("12" = 0.12 s)."""
+        if not self.fine:
+            return None
         if self.local.microsecond:
             return f"{self.local.microsecond:06d}".rstrip("0")
         return "00" if self.precision == "subsecond" else None
 
     def offset_text(self) -> str | None:
-        if self.offset is None:
+        if self.offset is None or not self.fine:
             return None
         sign = "-" if self.offset < 0 else "+"
         hours, minutes = divmod(abs(self.offset), 60)
         return f"{sign}{hours:02d}:{minutes:02d}"
 
+    def stamp(self) -> str:
+        """DateTimeOriginal's value: the time, or noon on the first day of a coarse period
+        (noon, so that no time zone a program may assume moves it to another day)."""
+        return self.local.strftime(self.naming.stamp)
+
+    def stamped(self) -> datetime:
+        return datetime.strptime(self.stamp(), "%Y:%m:%d %H:%M:%S")
+
+    def kept(self) -> str:
+        """The partial date XMP ``photoshop:DateCreated`` keeps ("2019:09" for a month)."""
+        return self.local.strftime(self.naming.kept) if self.naming.kept else ""
+
     def epoch(self) -> float:
         """The instant for the output's mtime; an unknown offset reads as this machine's
-        zone, so a file browser shows the wall-clock time; coarse dates start their period."""
+        zone, so a file browser shows the wall-clock time; a coarse date is the time
+        written into the file (noon on the first day of its period)."""
         if not self.fine:
-            start = self.local.replace(hour=0, minute=0, second=0, microsecond=0)
-            if self.precision in ("month", "year"):
-                start = start.replace(day=1)
-            if self.precision == "year":
-                start = start.replace(month=1)
-            return start.timestamp()
+            return self.stamped().timestamp()
         if self.utc is not None:
             return self.utc.replace(tzinfo=UTC).timestamp()
         return self.local.timestamp()
 
     def describe(self) -> str:
         if not self.fine:
-            shown = self.local.strftime(_PARTIAL_DATE[str(self.precision)].replace(":", "-"))
-            return f"taken {shown} (only the {self.precision} is known)"
+            shown = self.kept().replace(":", "-")
+            return (f"taken {shown} (only the {self.precision} is known: written as "
+                    f"{self.stamp()}, the {self.precision} kept in XMP DateCreated)")
         text = self.local.strftime("%Y-%m-%d %H:%M:%S")
         if self.subsec:
             text += f".{self.subsec}"
@@ -402,15 +491,16 @@ def _list_tags(tag: str, values: Sequence[str]) -> dict[str, Any]:
 def _metadata_to_write(
     mode: WriteMode, fmt: str, when: _When | None, tags: Sequence[str]
 ) -> dict[str, Any]:
-    """The exiftool tags to write for one file (empty: nothing to write)."""
+    """The exiftool tags to write for one file (empty: nothing to write).
+
+    The chosen date goes where the format keeps it; the other capture dates a program might
+    read instead are removed (or, in XMP, rewritten), so the file carries one date.
+    """
     out: dict[str, Any] = {}
     if mode is WriteMode.AS_IS:
         return out
-    if when is not None and not when.fine:
-        # A partial date is stated as such; EXIF and QuickTime cannot hold one.
-        out["XMP-photoshop:DateCreated"] = when.local.strftime(_PARTIAL_DATE[str(when.precision)])
-    elif when is not None and mode is WriteMode.EXIF:
-        stamp = _exif_time(when.local)
+    if when is not None and mode is WriteMode.EXIF:
+        stamp = when.stamp()
         out["EXIF:DateTimeOriginal"] = stamp
         out["EXIF:CreateDate"] = stamp
         offset = when.offset_text()
@@ -420,10 +510,16 @@ def _metadata_to_write(
         if when.subsec:
             out["EXIF:SubSecTimeOriginal"] = when.subsec
             out["EXIF:SubSecTimeDigitized"] = when.subsec
+        out.update(_xmp_dates(when, inside=False))
+        if fmt in _IPTC_FORMATS:
+            out.update(dict.fromkeys(_IPTC_DATES, _REMOVE))
     elif when is not None and mode is WriteMode.QUICKTIME:
         # QuickTime dates are UTC by the spec; with no known offset the wall clock is
         # written as if it were UTC (said in the item's reason).
-        utc = _exif_time(when.utc if when.utc is not None else when.local)
+        if when.fine:
+            utc = _exif_time(when.utc if when.utc is not None else when.local)
+        else:
+            utc = when.stamp()
         for tag in ("CreateDate", "ModifyDate", "TrackCreateDate", "TrackModifyDate",
                     "MediaCreateDate", "MediaModifyDate"):
             out[f"QuickTime:{tag}"] = utc
@@ -431,11 +527,11 @@ def _metadata_to_write(
         if offset:  # without one exiftool would stamp this machine's zone on it
             frac = f".{when.subsec}" if when.subsec else ""
             out["Keys:CreationDate"] = f"{_exif_time(when.local)}{frac}{offset}"
+        else:  # an iPhone's own, now contradicted (it would have given the offset)
+            out["Keys:CreationDate"] = _REMOVE
+        out.update(_xmp_dates(when, inside=False))
     elif when is not None:  # XMP inside the file, or an XMP sidecar
-        frac = f".{when.subsec}" if when.subsec else ""
-        stamp = f"{_exif_time(when.local)}{frac}{when.offset_text() or ''}"
-        out["XMP-exif:DateTimeOriginal"] = stamp
-        out["XMP-xmp:CreateDate"] = stamp
+        out.update(_xmp_dates(when, inside=True))
     if tags:
         out.update(_list_tags("XMP-dc:Subject", tags))
         if mode is WriteMode.EXIF:
@@ -444,6 +540,33 @@ def _metadata_to_write(
                 if not all(t.isascii() for t in tags):
                     out["IPTC:CodedCharacterSet"] = "UTF8"
             out["EXIF:XPKeywords"] = ";".join(tags)  # apply merges the file's own ones in
+    return out
+
+
+def _xmp_dates(when: _When, *, inside: bool) -> dict[str, Any]:
+    """XMP dates: with ``inside`` (XMP holds the file's dates) the chosen date is written
+    there; otherwise (EXIF or QuickTime hold it) XMP's own dates are removed. Either way a
+    coarse date's precision is kept in ``photoshop:DateCreated`` ("2019:09")."""
+    out: dict[str, Any] = dict.fromkeys(_XMP_DATES, _REMOVE)
+    if inside:
+        frac = f".{when.subsec}" if when.subsec else ""
+        stamp = f"{when.stamp()}{frac}{when.offset_text() or ''}"
+        out["XMP-exif:DateTimeOriginal"] = stamp
+        out["XMP-xmp:CreateDate"] = stamp
+    if not when.fine:
+        out["XMP-photoshop:DateCreated"] = when.kept()
+    return out
+
+
+def _sidecar_write(write: Mapping[str, Any], when: _When | None,
+                   tags: Sequence[str]) -> dict[str, Any]:
+    """What a travelling XMP sidecar gets: the dates as XMP (a program reading the sidecar
+    must find the date written into the file, not an older one) and the keywords."""
+    if not write or when is None:
+        return {}
+    out = _xmp_dates(when, inside=True)
+    if tags:
+        out.update(_list_tags("XMP-dc:Subject", tags))
     return out
 
 
@@ -605,16 +728,12 @@ class _Planner:
         when = _when(dated) if dated is not None else None
         unit = _Unit(members=members, when=when, folder="", base="")
         unit.exts = {m.file_id: _canonical_ext(m) for m in members}
-        if when is None:
-            unit.folder = os.path.join(self.output_dir, self.undated_dir)
-            unit.base = _own_stem(members[0])
-        else:
-            unit.folder = os.path.join(self.output_dir, f"{when.local.year:04d}")
-            if when.fine:
-                unit.base = when.local.strftime("%Y%m%d_%H%M%S")
-            else:
-                fmt = _COARSE_FORMAT[str(when.precision)]
-                unit.base = f"{when.local.strftime(fmt)}_{_own_stem(members[0])}"
+        naming = when.naming if when is not None else naming_for(None, dated=False)
+        stamp = when.local if when is not None else datetime(2000, 1, 1)
+        own = _own_stem(members[0]).replace("%", "%%")  # a name is not a strftime pattern
+        folder = naming.folder.replace("{undated}", self.undated_dir.replace("%", "%%"))
+        unit.folder = os.path.join(self.output_dir, stamp.strftime(folder))
+        unit.base = stamp.strftime(naming.base.replace("{name}", own))
         return unit
 
     def reserve_journaled(self, units: list[_Unit]) -> None:
@@ -745,6 +864,8 @@ class _Planner:
                 action=action, tags=tags, write=write, sidecars=sidecars, skip_reason=skip,
                 metadata_sidecar=meta_sidecar, sha256=m.sha256, kind=m.kind,
                 format=m.format, mtime=when.epoch() if when else None, bundle=m.bundle,
+                sidecar_write=_sidecar_write(write, when, tags) if any(
+                    s.casefold().endswith(".xmp") for s in m.sidecars) else {},
             ))
         return out
 
