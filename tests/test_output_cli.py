@@ -177,3 +177,32 @@ def test_preview_is_kept_only_while_nothing_it_read_changed(
     _run("apply")
     after = output.preview(engine, settings)
     assert all(i.action.value == "skip" for i in after.items)
+
+
+def test_apply_into_a_second_folder_writes_there(scanned: Path, tmp_path: Path) -> None:
+    """An apply into another folder is not "already there": the journals of the first
+    output do not count for the second."""
+    first, second = tmp_path / "archive", tmp_path / "second"
+    _run("apply", str(first))
+    outputs = _hashes(first)
+    plan = json.loads(_run("plan", str(second), "--json"))
+    assert plan["counts"]["copy"] == 2 and plan["counts"]["skip"] == 0
+    _run("apply", str(second))
+    assert (second / "2019" / "20190919_053857.jpg").is_file()
+    assert (second / "2020" / "20200102_030405.jpg").is_file()
+    assert _hashes(first) == outputs
+    again = json.loads(_run("plan", str(first), "--json"))["counts"]
+    assert again["copy"] == 0 and again["skip"] == 2  # the first output is still complete
+
+
+def test_a_file_moved_into_another_output_is_held_with_where_it_is(
+    scanned: Path, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "archive", tmp_path / "second"
+    _run("apply", str(first), "--move")
+    plan = json.loads(_run("plan", str(second), "--json"))
+    held = {Path(h["path"]).name: h["reason"] for h in plan["held"]}
+    target = first / "2019" / "20190919_053857.jpg"
+    assert held["IMG_0001 {beach,family}.JPG"].startswith(f"already moved into {target}")
+    assert not plan["items"]
+

@@ -13,9 +13,10 @@ How names are chosen (all of it pure code here; ``apply`` only executes, STYLE h
 * Units wanting the same base name in a folder are numbered ``_1``, ``_2``... in the order of
   sub-seconds, then content hash (then path): never in input order. A name is also taken
   when a file that is not this unit's already has it on disk.
-* What an earlier apply wrote (the journals in ``journal_dir``) is found by content hash and
-  kept where it is (``skip``), so planning again after an apply, or after a crash, never
-  duplicates; a byte-identical file already at a target is skipped too.
+* What an earlier apply wrote into this output folder (the journals in ``journal_dir``) is
+  found by content hash and kept where it is (``skip``), so planning again after an apply,
+  or after a crash, never duplicates; a byte-identical file already at a target is skipped
+  too. What was written into another output folder does not count here.
 * Folder and base name come from one row of ``NAMING`` per date precision: a full time
   names the file ``YYYYMMDD_HHMMSS``; a day, month or year names it ``YYYYMMDD_``/
   ``YYYYMM_``/``YYYY_`` + its own name, because inventing a time of day in the name would
@@ -700,6 +701,7 @@ class _Planner:
         self.output_dir = output_dir
         self.index = index
         self.tag_depth = tag_depth
+        self._real_output: str | None = None
         self.undated_dir = undated_dir
         self.disk = _Disk()
         self.claimed: set[tuple[str, str]] = set()  # (folder, base casefolded)
@@ -736,16 +738,37 @@ class _Planner:
         unit.base = stamp.strftime(naming.base.replace("{name}", own))
         return unit
 
+    def ours(self, entry: JournalEntry) -> bool:
+        """Whether a journaled output lies in this plan's output folder (under any name of
+        it: a link to it is the same folder): what an apply wrote into another folder does
+        not make a file "already there" here."""
+        if entry.target.startswith(os.path.join(self.output_dir, "")):
+            return True
+        if self._real_output is None:
+            self._real_output = os.path.join(os.path.realpath(self.output_dir), "")
+        return os.path.realpath(entry.target).startswith(self._real_output)
+
+    def moved_away(self, inp: PlanInput) -> str | None:
+        """Where an earlier ``apply --move`` into another output folder put this source, when
+        it is no longer at its path (nothing is left here to copy from)."""
+        for entry in self.index.by_sha.get(inp.sha256 or "", ()):
+            if (entry.action == "move" and entry.source == inp.path and not self.ours(entry)
+                    and self.disk.live(entry) and not self.disk.lexists(inp.path)):
+                return entry.target
+        return None
+
     def reserve_journaled(self, units: list[_Unit]) -> None:
-        """Keep where they are the files an earlier apply already wrote from these sources
-        (found by content hash, the same path first), so a new plan never duplicates them."""
+        """Keep where they are the files an earlier apply already wrote into this output
+        from these sources (found by content hash, the same path first), so a new plan never
+        duplicates them."""
         for exact in (True, False):
             for unit in units:
                 for m in unit.members:
                     if m.file_id in unit.reserved or not m.sha256:
                         continue
                     for entry in self.index.by_sha.get(m.sha256, ()):
-                        if entry.target in self.used_journal or entry.action == "trash":
+                        if (entry.target in self.used_journal or entry.action == "trash"
+                                or not self.ours(entry)):
                             continue
                         if exact and entry.source != m.path:
                             continue
@@ -977,6 +1000,10 @@ def make_plan(
             discarded.append(inp)
             continue
         why = _hold_reason(inp, include_review)
+        moved = planner.moved_away(inp) if not why else None
+        if moved:
+            why = (f"already moved into {moved} by an earlier apply --move (the source is "
+                   "gone); to have it here too, copy it from there")
         if why:
             held[inp.file_id] = why
         kept.append(inp)
