@@ -206,3 +206,47 @@ def test_a_file_moved_into_another_output_is_held_with_where_it_is(
     assert held["IMG_0001 {beach,family}.JPG"].startswith(f"already moved into {target}")
     assert not plan["items"]
 
+
+def test_tags_say_where_they_come_from_and_copies_only_when_asked(
+    settings_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "photos"
+    photo = make_jpeg(src / "Best of" / "IMG_1 {Anna}.JPG", 1,
+                      DateTimeOriginal="2019:09:19 05:38:57")
+    for folder in ("Italy 2019/jpg", "Backup 2019"):
+        (src / folder).mkdir(parents=True)
+        (src / folder / photo.name).write_bytes(photo.read_bytes())
+    make_jpeg(src / "phockup" / "sub_folder" / "sidecar" / "x.jpg", 2,
+              DateTimeOriginal="2019:09:19 05:38:58")
+    _run("scan", "-w", "1", str(src))
+    out = tmp_path / "archive"
+    items = {Path(i["source"]).parent.name: i
+             for i in json.loads(_run("plan", str(out), "--json"))["items"]}
+    assert set(items) == {"Best of", "sidecar"}
+    assert items["Best of"]["tags"] == ["Best of", "Anna"]
+    assert items["Best of"]["tag_sources"] == [
+        {"tag": "Best of", "source": "folder", "from": "Best of"},
+        {"tag": "Anna", "source": "name", "from": "IMG_1 {Anna}.JPG"},
+    ]
+    assert items["sidecar"]["tags"] == ["phockup"]  # no "sub_folder", no "sidecar"
+
+    monkeypatch.setenv("MEDIAFIX_TAGS_FROM_COPIES", "true")
+    get_settings.cache_clear()
+    item = next(i for i in json.loads(_run("plan", str(out), "--json"))["items"]
+                if "Best of" in i["source"])
+    assert item["tags"] == ["Best of", "Anna", "Italy 2019"]  # not "jpg", not "Backup 2019"
+    assert item["tag_sources"][2] == {"tag": "Italy 2019", "source": "copy",
+                                      "from": "Italy 2019/jpg/IMG_1 {Anna}.JPG"}
+
+
+def test_a_dropped_folders_own_name_is_no_tag(settings_env: Path, tmp_path: Path) -> None:
+    """A web upload lands in DATA_DIR/uploads/<job>/<the folder dropped>/...: that folder is
+    what was imported, like the folder named to `mediafix scan`."""
+    upload = settings_env / "uploads" / "7"
+    make_jpeg(upload / "lychee-samples" / "Rome" / "IMG_1.JPG", 1,
+              DateTimeOriginal="2019:09:19 05:38:57")
+    make_jpeg(upload / "lychee-samples" / "IMG_2.JPG", 2, DateTimeOriginal="2019:09:19 05:38:58")
+    _run("scan", "-w", "1", str(upload))
+    items = json.loads(_run("plan", str(tmp_path / "archive"), "--json"))["items"]
+    assert {Path(i["source"]).name: i["tags"] for i in items} == {
+        "IMG_1.JPG": ["Rome"], "IMG_2.JPG": []}

@@ -71,9 +71,12 @@ def test_preview_shows_the_plan(web: Web) -> None:
     assert item["source"] == "/photos/trip/IMG_1.jpg"
     assert item["target"] == str(web.settings.output_dir / "2019" / "20190919_053801.jpg")
     assert [h["path"] for h in plan["held"]] == ["/photos/trip/scan.jpg"]
+    assert item["tag_sources"] == [{"tag": "trip", "source": "folder", "from": "trip"},
+                                   {"tag": "Anna", "source": "user", "from": "the library"}]
     html = web.client.get("/output").get_data(as_text=True)
     assert "2019/20190919_053801.jpg" in html and "Held back" in html
     assert "Write the archive" in html
+    assert 'title="user: the library">Anna <small class="muted">user</small>' in html
 
 
 def test_apply_enqueues_an_output_job(web: Web) -> None:

@@ -89,6 +89,11 @@ SETTINGS: tuple[Setting, ...] = (
         "answers to (comma-separated; '.example.org' admits its sub-domains, '*' any name).",
     ),
     Setting(
+        "TAGS_FROM_COPIES",
+        "false",
+        "Also tag a written file with the folder names of its left-out duplicates.",
+    ),
+    Setting(
         "UPLOAD_RETENTION_DAYS",
         "7",
         "Days an upload is kept after all its files were written to the output.",
@@ -333,6 +338,7 @@ class Settings(BaseSettings):
     password: str = ""
     allowed_hosts: str = ""
     upload_retention_days: float = Field(default=7.0, ge=0)
+    tags_from_copies: bool = False
 
     @field_validator("data_dir", mode="after")
     @classmethod

@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,11 @@ def journal_dir(settings: Settings) -> str:
     return str(path)
 
 
+def uploads_dir(settings: Settings) -> str:
+    """Where the web page puts uploads: each one's first folder is the folder dropped."""
+    return str(settings.data_dir / "uploads")
+
+
 def _json_list(value: Any) -> tuple[Any, ...]:
     """A JSON list column read as text (SQLite) or as a value (a driver that decodes JSON)."""
     if isinstance(value, str):
@@ -97,14 +103,14 @@ _PLAN_COLUMNS = (
 )
 
 
-def plan_inputs(session: Session) -> list[PlanInput]:
+def plan_inputs(session: Session, uploads: str | None = None) -> list[PlanInput]:
     """One ``PlanInput`` per media file, with the duplicate decisions applied.
 
     Every picture the duplicate groups keep is written once, a bundle (Live Photo, RAW +
     JPEG) as a whole where it can be (``bundles.choose_written``); every other file names
-    the file written in its place.
+    the file written in its place. ``uploads``: see ``_inputs``.
     """
-    return _inputs(*_library_rows(session))
+    return _inputs(*_library_rows(session), uploads=uploads)
 
 
 _Rows = list[tuple[Any, ...]]
@@ -134,14 +140,28 @@ def _library_rows(session: Session) -> tuple[_Rows, _Rows]:
     return [tuple(r) for r in rows.all()], [tuple(g) for g in groups.all()]
 
 
-def _inputs(rows: _Rows, groups: _Rows) -> list[PlanInput]:
+def _inputs(rows: _Rows, groups: _Rows, uploads: str | None = None) -> list[PlanInput]:
     """Rows -> plan inputs. What is written comes from one bundle-level rule
-    (``bundles.choose_written``)."""
+    (``bundles.choose_written``); ``uploads`` is the upload folder, whose files' first
+    folder is the folder a person dropped: the import's own name, not a tag."""
     decided = choose_written(
         [CopyInput(r[0], r[1], r[4], r[15]) for r in rows],
         [GroupVote(file_id, bool(keep), group_id, kind, keeper_id)
          for file_id, keep, group_id, kind, keeper_id in groups],
     )
+    upload_prefix = os.path.join(os.path.abspath(uploads), "") if uploads else None
+
+    def tag_path(root: str, rel_path: str) -> str:
+        if upload_prefix and os.path.join(root, "").startswith(upload_prefix):
+            rel = rel_path.replace("\\", "/")
+            return rel.split("/", 1)[1] if "/" in rel else rel
+        return rel_path
+
+    copies: dict[int, list[str]] = defaultdict(list)  # written file -> its copies' tag paths
+    for r in rows:
+        verdict = decided[r[0]]
+        if not verdict.keep and verdict.copy_of is not None:
+            copies[verdict.copy_of].append(tag_path(r[2], r[3]))
 
     inputs = []
     for (file_id, path, root, rel_path, sha256, kind, fmt, ext, size, taken_at, utc_offset,
@@ -175,6 +195,8 @@ def _inputs(rows: _Rows, groups: _Rows) -> list[PlanInput]:
                 bundle=bundle,
                 sidecars=_json_list(sidecars),
                 tags=_json_list(tags),
+                tag_path=tag_path(root, rel_path),
+                copy_tag_paths=tuple(copies.get(file_id, ())),
                 review_reason=(
                     f"date uncertain ({confidence_level or 'none'} confidence): "
                     f"{date_reason or 'no date found'}"
@@ -190,7 +212,7 @@ def _inputs(rows: _Rows, groups: _Rows) -> list[PlanInput]:
 class _Planned:
     """A plan and everything it was made from (the last preview of this process)."""
 
-    key: tuple[Any, ...]  # database, output folders, include_review, journals
+    key: tuple[Any, ...]  # database, output folders, include_review, journals, tag option
     version: tuple[Any, ...] | None  # the database's change counter when the rows were read
     out: str
     rows: _Rows | None  # without a change counter: the rows, to compare (tens of MB)
@@ -295,7 +317,8 @@ def preview(
     """
     global _last_preview
     journals = journal_dir(settings)
-    key = (str(engine.url), output, str(settings.output_dir), include_review, journals)
+    key = (str(engine.url), output, str(settings.output_dir), include_review, journals,
+           settings.tags_from_copies)
     version = _change_counter(engine)  # before the rows: a commit after it shows next time
     last = _last_preview if _last_preview is not None and _last_preview.key == key else None
     if (
@@ -319,7 +342,8 @@ def preview(
         return last.plan
     started_ns = time.time_ns()
     plan = make_plan(
-        _inputs(rows, groups), out, include_review=include_review, journal_dir=journals
+        _inputs(rows, groups, uploads_dir(settings)), out, include_review=include_review,
+        journal_dir=journals, tags_from_copies=settings.tags_from_copies,
     )
     disk = _disk_state(plan.reads, journals)
     if not _settled(disk, started_ns):
@@ -336,8 +360,9 @@ def _fresh_plan(
 ) -> Plan:
     with session_scope(engine) as s:
         out = output_dir_for(settings, s, output)
-        inputs = plan_inputs(s)
-    return make_plan(inputs, out, include_review=include_review, journal_dir=journal_dir(settings))
+        inputs = plan_inputs(s, uploads_dir(settings))
+    return make_plan(inputs, out, include_review=include_review, journal_dir=journal_dir(settings),
+                     tags_from_copies=settings.tags_from_copies)
 
 
 def run_apply(

@@ -63,7 +63,13 @@ from mediafix.media.apply import (
     sha256_file,
 )
 from mediafix.media.kinds import RAW_EXTENSIONS
-from mediafix.media.tags import DEFAULT_DEPTH, file_tags, name_tags
+from mediafix.media.tags import (
+    DEFAULT_DEPTH,
+    TagOrigin,
+    file_tag_origins,
+    merge_origins,
+    name_tags,
+)
 from mediafix.media.values import Labelled
 
 __all__ = [
@@ -139,6 +145,10 @@ class PlanInput:
     ``bundle`` is an id shared by the members of a Live Photo or RAW+JPEG pair. ``sidecars``
     are absolute paths of the file's own .xmp/.aae/.json. ``tags`` are the user's tags.
     ``copy_of`` is the file written in a left-out file's place.
+    ``tag_path`` is the path whose folders give tags when not ``rel_path`` (an upload
+    without the dropped folder); ``copy_tag_paths`` are those of the left-out copies of a
+    written file (their folder tags are added only when the plan is asked to:
+    ``tags_from_copies``).
     """
 
     file_id: int
@@ -163,6 +173,8 @@ class PlanInput:
     tags: tuple[str, ...] = ()
     review_reason: str | None = None
     copy_of: int | None = None
+    tag_path: str | None = None
+    copy_tag_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,7 @@ class PlanItem:
     given to the output. ``skip_reason`` is set for SKIP items (and for a DISCARD already
     in the trash). ``sidecar_write`` is what goes into each travelling XMP sidecar (the
     file's own ``.xmp``, copied along) so that its dates agree with the file's.
+    ``tag_sources`` says where each tag came from.
     """
 
     file_id: int
@@ -194,6 +207,7 @@ class PlanItem:
     mtime: float | None = None
     bundle: str | None = None
     sidecar_write: Mapping[str, Any] = field(default_factory=dict)
+    tag_sources: tuple[TagOrigin, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -203,6 +217,7 @@ class PlanItem:
             "action": self.action.value,
             "reason": self.reason,
             "tags": list(self.tags),
+            "tag_sources": [origin.to_dict() for origin in self.tag_sources],
         }
         if self.skip_reason:
             data["skip_reason"] = self.skip_reason
@@ -697,10 +712,11 @@ class _Disk:
 
 class _Planner:
     def __init__(self, output_dir: str, index: JournalIndex, tag_depth: int,
-                 undated_dir: str) -> None:
+                 undated_dir: str, tags_from_copies: bool = False) -> None:
         self.output_dir = output_dir
         self.index = index
         self.tag_depth = tag_depth
+        self.tags_from_copies = tags_from_copies
         self._real_output: str | None = None
         self.undated_dir = undated_dir
         self.disk = _Disk()
@@ -853,9 +869,24 @@ class _Planner:
         self.claimed.add((unit.folder, base.casefold()))
 
     # -- items ----------------------------------------------------------------------
+    def tag_origins(self, unit: _Unit) -> tuple[TagOrigin, ...]:
+        """The unit's tags and where each came from: its members' folders, ``{...}`` names
+        and user tags; with ``tags_from_copies``, also the folders of their left-out copies."""
+        groups = [file_tag_origins(m.tag_path or m.rel_path, m.tags, self.tag_depth)
+                  for m in unit.members]
+        if len(groups) == 1 and not (self.tags_from_copies and unit.members[0].copy_tag_paths):
+            return groups[0]  # one file: its origins are merged already
+        if self.tags_from_copies:
+            for m in unit.members:
+                for path in m.copy_tag_paths:
+                    groups.append(tuple(
+                        TagOrigin(o.tag, "copy", path)
+                        for o in file_tag_origins(path, (), self.tag_depth)))
+        return merge_origins(*groups)
+
     def items(self, unit: _Unit) -> list[PlanItem]:
-        all_tags = [file_tags(m.rel_path, m.tags, self.tag_depth) for m in unit.members]
-        tags = tuple(dict.fromkeys(t for group in all_tags for t in group))
+        origins = self.tag_origins(unit)
+        tags = tuple(o.tag for o in origins)
         wanted = self.targets(unit, unit.base)
         out = []
         for m in unit.members:
@@ -872,7 +903,7 @@ class _Planner:
             meta_sidecar = None
             if mode is WriteMode.SIDECAR and write:
                 meta_sidecar = os.path.join(unit.folder, f"{unit.base}{ext}.xmp")
-            reason = self.reason(unit, m, when, mode, ext, tags)
+            reason = self.reason(unit, m, when, mode, ext, origins)
             action, skip = Action.COPY, None
             if m.file_id in unit.reserved:
                 action, skip = Action.SKIP, "already written by an earlier apply (journal)"
@@ -889,11 +920,12 @@ class _Planner:
                 format=m.format, mtime=when.epoch() if when else None, bundle=m.bundle,
                 sidecar_write=_sidecar_write(write, when, tags) if any(
                     s.casefold().endswith(".xmp") for s in m.sidecars) else {},
+                tag_sources=origins,
             ))
         return out
 
     def reason(self, unit: _Unit, m: PlanInput, when: _When | None, mode: WriteMode,
-               ext: str, tags: Sequence[str]) -> str:
+               ext: str, origins: Sequence[TagOrigin]) -> str:
         parts = []
         if when is None:
             parts.append(f"no capture date: kept under its own name in {self.undated_dir}/")
@@ -919,8 +951,8 @@ class _Planner:
                          "no metadata written")
         elif mode is not WriteMode.EXIF:
             parts.append(f"metadata: {mode.text}")
-        if tags:
-            parts.append("tags: " + ", ".join(tags))
+        if origins:
+            parts.append("tags: " + ", ".join(o.tag for o in origins))
         return "; ".join(parts)
 
     # -- discarded files -----------------------------------------------------------
@@ -973,6 +1005,7 @@ def make_plan(
     journal_dir: str | None = None,
     tag_depth: int = DEFAULT_DEPTH,
     undated_dir: str = "undated",
+    tags_from_copies: bool = False,
 ) -> Plan:
     """Plan the output for ``inputs``; reads the output folder and the journals, writes nothing.
 
@@ -985,10 +1018,12 @@ def make_plan(
         be planned again under a numbered name.
     :param tag_depth: how many non-generic folder names become tags.
     :param undated_dir: folder (under ``output_dir``) for files without a capture date.
+    :param tags_from_copies: also tag a written file with the folder tags of its left-out
+        copies (``PlanInput.copy_tag_paths``); off, a copy's folders say nothing about it.
     """
     output_dir = os.path.abspath(output_dir)
     index = journal_index(journal_dir) if journal_dir else JournalIndex()
-    planner = _Planner(output_dir, index, tag_depth, undated_dir)
+    planner = _Planner(output_dir, index, tag_depth, undated_dir, tags_from_copies)
     plan = Plan(output_dir=output_dir, undated_dir=undated_dir)
     ordered = sorted(inputs, key=lambda i: (i.path, i.file_id))
 
