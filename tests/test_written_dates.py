@@ -22,6 +22,8 @@ from tests.conftest import make_jpeg, write_tags
 from tests.test_web_support import SCRIPT, web_app
 from tests.videogen import make_video
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 @pytest.fixture(autouse=True)
 def _reset_engines() -> Iterator[None]:
@@ -60,6 +62,15 @@ def test_every_naming_row_gives_its_example(row, tmp_path: Path) -> None:  # typ
     assert item.write["XMP-xmp:CreateDate"] == ()
     if item.format == "jpeg":
         assert item.write["IPTC:DateCreated"] == ()
+
+
+def test_the_naming_table_is_in_the_readme_and_the_docs() -> None:
+    for doc in (ROOT / "README.md", ROOT / "docs" / "archive.md"):
+        text = doc.read_text()
+        for row in NAMING:
+            line = next((x for x in text.splitlines() if f"`{row.example}`" in x), None)
+            assert line is not None, f"{doc.name} lacks the {row.precision} row"
+            assert re.search(rf"\b{row.precision}\b", line), line
 
 
 XMP_SIDECAR = """<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>
