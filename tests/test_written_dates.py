@@ -4,6 +4,7 @@ goes into the file and its copied sidecar, with no older date left for other pro
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -170,3 +171,26 @@ def test_a_sidecar_exiftool_cannot_write_is_copied_as_it_was(
     assert (out / "2019" / "20190919_053857.jpg").is_file()
     assert (out / "2019" / "20190919_053857.jpg.xmp").read_bytes() == broken.read_bytes()
     assert photo.is_file()
+
+
+def test_a_date_picked_after_an_apply_says_how_to_write_it_anew(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    """apply never replaces an output: the plan must not claim the new date is written."""
+    lib = tmp_path / "photos"
+    make_jpeg(lib / "IMG_1.jpg", 6, DateTimeOriginal="2019:09:19 05:38:57")
+    _run("scan", "-w", "1", str(lib))
+    out = tmp_path / "archive"
+    _run("apply", str(out))
+    with web_app() as web:
+        with web.session() as s:
+            file_id = s.scalar(select(File.id).where(File.name == "IMG_1.jpg"))
+        answer = web.client.post(f"/review/timestamps/{file_id}", headers=SCRIPT,
+                                 json={"taken_at": "2018-05-01 10:00:00"})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+    (item,) = json.loads(_run("plan", str(out), "--json"))["items"]
+    assert item["action"] == "skip"
+    assert item["target"] == str(out / "2019" / "20190919_053857.jpg")
+    assert ("kept as 2019/20190919_053857.jpg, where an earlier apply wrote it with the date "
+            "it had then; to write it as planned now, undo that apply (mediafix undo ") in (
+        item["reason"])

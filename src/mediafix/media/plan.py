@@ -801,7 +801,16 @@ class _Planner:
             ext = unit.exts[first.file_id]
             base = name[: -len(ext)] if ext and name.casefold().endswith(ext) else (
                 _split_name(name)[0])
-            if os.path.dirname(target) != unit.folder or base != unit.base:
+            numbered = re.fullmatch(re.escape(unit.base) + r"(_\d+)?", base) is not None
+            if os.path.dirname(target) != unit.folder or not numbered:
+                # Written under another date or name than the one decided now (a date
+                # picked after that apply): said, because apply never replaces an output.
+                journal = self.index.by_target[target].journal
+                unit.notes.append(
+                    f"kept as {os.path.relpath(target, self.output_dir)}, where an earlier "
+                    f"apply wrote it with the date it had then; to write it as planned now, "
+                    f"undo that apply (mediafix undo {journal}) and apply again")
+            elif base != unit.base:
                 unit.notes.append(f"kept as {os.path.relpath(target, self.output_dir)}, "
                                   "where an earlier apply wrote it")
             unit.folder, unit.base = os.path.dirname(target), base
