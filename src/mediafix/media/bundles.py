@@ -137,8 +137,7 @@ class Written:
     copy_of: int | None = None
 
 
-def _content(f: CopyInput) -> str:
-    return f.sha256 or f"file:{f.id}"  # a file never hashed is a content of its own
+_WRITTEN = Written(True)
 
 
 def _short(path: str) -> str:
@@ -165,10 +164,10 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
     the still is written from this bundle), no content is written twice, and a left-out
     file always names the file written in its place.
     """
-    by_content: dict[str, list[CopyInput]] = defaultdict(list)
-    for f in files:
-        by_content[_content(f)].append(f)
-    content_of = {f.id: _content(f) for f in files}
+    content_of = {f.id: f.sha256 or f"file:{f.id}" for f in files}  # unhashed: its own
+    copies: dict[str, int] = defaultdict(int)
+    for c in content_of.values():
+        copies[c] += 1
 
     # 1. kept contents
     kept_in: dict[tuple[int, str], bool] = {}
@@ -176,9 +175,9 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
     groups_of: dict[str, set[int]] = defaultdict(set)
     kept_files: set[int] = set()
     for v in votes:
-        c = content_of.get(v.file_id)
-        if c is None:
+        if v.file_id not in content_of:
             continue
+        c = content_of[v.file_id]
         group_kind[v.group_id] = v.kind
         groups_of[c].add(v.group_id)
         kept_in[(v.group_id, c)] = kept_in.get((v.group_id, c), False) or v.keep
@@ -195,9 +194,9 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
             kept_by_group[g].append(c)
 
     # 2. units, best first; each writes its kept contents not yet written
-    units: dict[str, list[CopyInput]] = defaultdict(list)
+    units: dict[str | int, list[CopyInput]] = defaultdict(list)
     for f in files:
-        units[f.bundle or f"file:{f.id}"].append(f)
+        units[f.bundle or f.id].append(f)
 
     def rank(members: list[CopyInput]) -> tuple[int, int, int, str]:
         contents = {content_of[m.id] for m in members} - dropped_by.keys()
@@ -205,18 +204,25 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
         copy = all(is_copy_path(m.path) for m in members)
         return (-len(contents), -chosen, int(copy), min(m.path for m in members))
 
+    # Only units sharing a content with another unit compete; the others (most of a
+    # library) write what they hold whatever the order.
+    shared = [u for u in units.values() if any(copies[content_of[m.id]] > 1 for m in u)]
     written_by: dict[str, CopyInput] = {}
-    for members in sorted(units.values(), key=rank):
+    for members in sorted(shared, key=rank):
         for m in sorted(members, key=lambda m: m.path):
             c = content_of[m.id]
             if c not in dropped_by and c not in written_by:
                 written_by[c] = m
+    for f in files:
+        c = content_of[f.id]
+        if c not in dropped_by and c not in written_by:  # its only copy
+            written_by[c] = f
 
     result: dict[int, Written] = {}
     for f in files:
         c = content_of[f.id]
         if written_by.get(c) is f:
-            result[f.id] = Written(True)
+            result[f.id] = _WRITTEN
             continue
         if c in written_by:
             other = written_by[c]

@@ -32,6 +32,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from mediafix.media.values import Labelled
@@ -150,13 +151,16 @@ def is_copy_folder(name: str) -> bool:
 
 def is_copy_path(path: str) -> bool:
     """True when a folder of ``path`` or the file's own name marks it as a backup or copy."""
-    parts = [p for p in path.replace("\\", "/").split("/") if p]
-    if not parts:
-        return False
-    stem = parts[-1].rpartition(".")[0] or parts[-1]
-    return _NAME_MARKS.fullmatch(" ".join(stem.split())) is not None or any(
-        is_copy_folder(folder) for folder in parts[:-1]
-    )
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    stem = name.rpartition(".")[0] or name
+    return _NAME_MARKS.fullmatch(" ".join(stem.split())) is not None or _copy_folders(folder)
+
+
+@lru_cache(maxsize=8192)
+def _copy_folders(folder: str) -> bool:
+    """Whether any folder of a path (``a/b/c``) is a backup or copy folder; a library has
+    many files per folder, so each is looked at once."""
+    return any(is_copy_folder(part) for part in folder.split("/") if part)
 
 
 # Two shots from one camera at most this far apart (and not at the same instant) are a burst.

@@ -407,6 +407,8 @@ _XMP_DATES = ("XMP-xmp:CreateDate", "XMP-exif:DateTimeOriginal", "XMP-exif:DateT
 _IPTC_DATES = ("IPTC:DateCreated", "IPTC:TimeCreated", "IPTC:DigitalCreationDate",
                "IPTC:DigitalCreationTime")
 _REMOVE: tuple[str, ...] = ()  # exiftool ``-TAG=``: apply checks it reads back absent
+_NO_XMP_DATES = dict.fromkeys(_XMP_DATES, _REMOVE)
+_NO_IPTC_DATES = dict.fromkeys(_IPTC_DATES, _REMOVE)
 
 
 @dataclass(frozen=True)
@@ -417,14 +419,14 @@ class _When:
     offset: int | None  # minutes east of UTC
     utc: datetime | None  # naive UTC
     precision: str | None
+    naming: Naming = field(init=False, repr=False, compare=False)
+    fine: bool = field(init=False, repr=False, compare=False)  # second, minute, sub-second
 
-    @property
-    def naming(self) -> Naming:
-        return naming_for(self.precision)
-
-    @property
-    def fine(self) -> bool:
-        return not self.naming.coarse  # second, minute, sub-second, unknown
+    def __post_init__(self) -> None:
+        # Set once: a plan asks these of every file several times.
+        naming = naming_for(self.precision)
+        object.__setattr__(self, "naming", naming)
+        object.__setattr__(self, "fine", not naming.coarse)
 
     @property
     def subsec(self) -> str | None:
@@ -528,7 +530,7 @@ def _metadata_to_write(
             out["EXIF:SubSecTimeDigitized"] = when.subsec
         out.update(_xmp_dates(when, inside=False))
         if fmt in _IPTC_FORMATS:
-            out.update(dict.fromkeys(_IPTC_DATES, _REMOVE))
+            out.update(_NO_IPTC_DATES)
     elif when is not None and mode is WriteMode.QUICKTIME:
         # QuickTime dates are UTC by the spec; with no known offset the wall clock is
         # written as if it were UTC (said in the item's reason).
@@ -563,7 +565,7 @@ def _xmp_dates(when: _When, *, inside: bool) -> dict[str, Any]:
     """XMP dates: with ``inside`` (XMP holds the file's dates) the chosen date is written
     there; otherwise (EXIF or QuickTime hold it) XMP's own dates are removed. Either way a
     coarse date's precision is kept in ``photoshop:DateCreated`` ("2019:09")."""
-    out: dict[str, Any] = dict.fromkeys(_XMP_DATES, _REMOVE)
+    out: dict[str, Any] = dict(_NO_XMP_DATES)
     if inside:
         frac = f".{when.subsec}" if when.subsec else ""
         stamp = f"{when.stamp()}{frac}{when.offset_text() or ''}"
@@ -748,10 +750,16 @@ class _Planner:
         unit.exts = {m.file_id: _canonical_ext(m) for m in members}
         naming = when.naming if when is not None else naming_for(None, dated=False)
         stamp = when.local if when is not None else datetime(2000, 1, 1)
-        own = _own_stem(members[0]).replace("%", "%%")  # a name is not a strftime pattern
-        folder = naming.folder.replace("{undated}", self.undated_dir.replace("%", "%%"))
-        unit.folder = os.path.join(self.output_dir, stamp.strftime(folder))
-        unit.base = stamp.strftime(naming.base.replace("{name}", own))
+        base = naming.base
+        if "{name}" in base:  # a name is not a strftime pattern: its "%" stay
+            base = base.replace("{name}", _own_stem(members[0]).replace("%", "%%"))
+        if naming.folder == "%Y":  # nearly every file: no strftime, and years < 1000 padded
+            folder = f"{stamp.year:04d}"
+        else:
+            folder = stamp.strftime(
+                naming.folder.replace("{undated}", self.undated_dir.replace("%", "%%")))
+        unit.folder = os.path.join(self.output_dir, folder)
+        unit.base = stamp.strftime(base)
         return unit
 
     def ours(self, entry: JournalEntry) -> bool:
