@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -90,7 +91,7 @@ def test_a_backup_copy_of_a_live_photo_still_is_not_written_twice(
                        str(clip): str(out / "2021" / "20210410_114400.mov")}
     (left_out,) = plan["discarded"]
     assert left_out["path"] == str(lib / "Backup 2019" / "IMG_0001.JPG")
-    assert left_out["reason"].startswith("exact duplicate of Trip/IMG_0001.JPG (group #")
+    assert re.fullmatch(r"exact duplicate of Trip/IMG_0001.JPG \(group #\d+\)", left_out["reason"])
 
     _run("apply", str(out))
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
@@ -142,7 +143,9 @@ def test_a_unique_clip_beside_a_still_copied_elsewhere_is_written(
         decide_group(s, group, [other])
     plan = _plan(out)
     _assert_once(plan, lib)
-    assert str(clip) in {i["source"] for i in plan["items"]}
+    targets = {Path(i["source"]).name: Path(i["target"]) for i in plan["items"]}
+    assert set(targets) == {"other.jpg", "exif.MOV"}  # the chosen copy, and the clip
+    assert targets["other.jpg"].stem == targets["exif.MOV"].stem  # side by side
 
 
 def test_a_live_photo_copied_to_two_folders_is_two_bundles_decided_together(
@@ -219,10 +222,31 @@ def test_choose_written_is_one_rule_over_units() -> None:
         CopyInput(2, "/a/Trip/IMG_1.JPG", "s", "live:a"),
         CopyInput(3, "/a/Trip/IMG_1.MOV", "v", "live:a"),
     ]
-    # A person kept the backup copy: the content is kept, written with its partner.
+    # A person kept the backup copy: that copy is written, and the clip with it.
     votes = [GroupVote(1, True, 7, "exact", 1), GroupVote(2, False, 7, "exact", 1)]
     decided = choose_written(files, votes)
+    assert [f for f, d in sorted(decided.items()) if d.keep] == [1, 3]
+    assert decided[1].unit is not None and decided[1].unit == decided[3].unit
+    assert decided[2].copy_of == 1
+    assert decided[2].reason == "exact duplicate of Backup/IMG_1.JPG (group #7)"
+    # The suggestion (the copy beside its clip): the bundle copy, as one unit.
+    votes = [GroupVote(1, False, 7, "exact", 2), GroupVote(2, True, 7, "exact", 2)]
+    decided = choose_written(files, votes)
     assert [f for f, d in sorted(decided.items()) if d.keep] == [2, 3]
-    assert decided[1].copy_of == 2
-    assert decided[1].reason == ("exact duplicate of Trip/IMG_1.JPG (group #7), written "
-                                 "beside its bundle partners")
+    assert decided[1].reason == "exact duplicate of Trip/IMG_1.JPG (group #7)"
+
+
+def test_a_unique_still_whose_clip_is_backed_up_is_written_with_it(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    """The other way round (harness H2): only the clip has a copy, in a backup."""
+    lib = tmp_path / "photos"
+    still, clip = _live_photo(lib / "DCIM" / "100APPLE")
+    (lib / "Backup 2019").mkdir()
+    shutil.copy2(clip, lib / "Backup 2019" / clip.name)
+    _run("scan", "-w", "1", str(lib))
+    plan = _plan(tmp_path / "archive")
+    _assert_once(plan, lib)
+    targets = {i["source"]: Path(i["target"]) for i in plan["items"]}
+    assert set(targets) == {str(still), str(clip)}
+    assert targets[str(still)].stem == targets[str(clip)].stem

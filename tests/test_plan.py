@@ -10,6 +10,7 @@ import hashlib
 import itertools
 import json
 import os
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -327,3 +328,21 @@ def test_a_travelling_xmp_sidecar_gets_the_dates_written(tmp_path: Path) -> None
         "XMP-xmp:CreateDate": "2007:11:19 12:00:00", "XMP-exif:DateTimeDigitized": (),
         "XMP-photoshop:DateCreated": "2007:11:19"}
     assert items["IMG_2.JPG"].sidecar_write == {}  # no sidecar to write
+
+
+def test_a_bundle_has_one_date_the_surest_of_its_members(tmp_path: Path) -> None:
+    """A Live Photo is one moment: its name and every member's metadata carry one date,
+    a person's first, then the surest (harness H10: the still and clip disagreed)."""
+    still = inp(1, "IMG_1.JPG", bundle="b", taken_at=datetime(2021, 9, 19, 5, 38, 57),
+                confidence=0.4, date_source="xmp:CreateDate")
+    clip = inp(2, "IMG_1.MOV", kind="video", fmt="mov", ext=".mov", bundle="b",
+               confidence=0.8, date_source="filename")
+    items = make_plan([still, clip], str(tmp_path)).items
+    assert {os.path.relpath(i.target, tmp_path) for i in items} == {
+        "2019/20190919_053857.jpg", "2019/20190919_053857.mov"}
+    assert {i.write.get("EXIF:DateTimeOriginal") or i.write["QuickTime:CreateDate"]
+            for i in items} == {"2019:09:19 05:38:57"}
+    picked = replace(still, date_source="user", confidence=1.0)
+    items = make_plan([picked, clip], str(tmp_path)).items
+    assert {os.path.relpath(i.target, tmp_path) for i in items} == {
+        "2021/20210919_053857.jpg", "2021/20210919_053857.mov"}

@@ -100,6 +100,7 @@ _PLAN_COLUMNS = (
     File.date_source,
     File.confidence_level,
     File.date_reason,
+    File.confidence,
 )
 
 
@@ -166,7 +167,7 @@ def _inputs(rows: _Rows, groups: _Rows, uploads: str | None = None) -> list[Plan
     inputs = []
     for (file_id, path, root, rel_path, sha256, kind, fmt, ext, size, taken_at, utc_offset,
          taken_at_utc, date_precision, status, error, bundle, sidecars, tags, date_source,
-         confidence_level, date_reason) in rows:
+         confidence_level, date_reason, confidence) in rows:
         verdict = decided[file_id]
         keep = verdict.keep
         # A date that only comes from the file's mtime is a copy date, not a capture date:
@@ -187,12 +188,14 @@ def _inputs(rows: _Rows, groups: _Rows, uploads: str | None = None) -> list[Plan
                 utc_offset=None if mtime_only else utc_offset,
                 taken_at_utc=None if mtime_only else taken_at_utc,
                 date_precision=date_precision,
+                date_source=None if mtime_only else date_source,
+                confidence=confidence or 0.0,
                 status=status,
                 error=error,
                 keep=keep,
                 discard_reason=verdict.reason,
                 copy_of=verdict.copy_of,
-                bundle=bundle,
+                bundle=verdict.unit if keep else bundle,
                 sidecars=_json_list(sidecars),
                 tags=_json_list(tags),
                 tag_path=tag_path(root, rel_path),

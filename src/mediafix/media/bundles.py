@@ -130,11 +130,14 @@ class Written:
 
     ``copy_of`` names the file written in its place: the copy of the same content that is
     written, or (for a picture a group leaves out) the written copy of the group's keeper.
+    ``unit`` is shared by the written files that go out together under one base name (a
+    bundle's contents, whichever folder each copy is written from); None for a lone file.
     """
 
     keep: bool
     reason: str | None = None
     copy_of: int | None = None
+    unit: str | None = None
 
 
 _WRITTEN = Written(True)
@@ -148,32 +151,35 @@ def _short(path: str) -> str:
 
 def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> dict[int, Written]:
     """Which files are written so that every picture the duplicate decisions keep is in
-    the archive exactly once, each bundle as a whole where it can be. The one rule:
+    the archive exactly once, with its bundle partners. The one rule:
 
     1. A *content* (a SHA-256) is kept unless a duplicate group leaves it out: a group keeps
        a content when it keeps any of its copies, and every group holding the content must
        keep it (a near group's "discard" is not undone by the exact group of its copies).
-    2. Every kept content is written exactly once, from one *unit*: a bundle copy (a Live
-       Photo or RAW+JPEG pair in one folder) or a lone file. Units are taken in order:
-       the one holding more kept contents first (a whole Live Photo before a lone copy of
-       its still elsewhere), then one holding a copy a group keeps (the suggested or chosen
-       keeper), then one outside backup or copy folders, then by path. A unit writes each
-       member whose content is kept and not yet written, and only those.
+    2. Every kept content is written exactly once, from the copy its groups keep (the
+       suggested keeper, which prefers the copy beside its bundle partners and outside
+       backup folders, or the one a person chose); among equals, from a bundle, outside a
+       backup or copy path, then the first by path.
+    3. Contents that are partners in a bundle anywhere (a Live Photo's still and clip, a
+       RAW and its JPEG) are written together, as one unit sharing a base name, whichever
+       folder each copy is written from.
 
-    So a bundle's member that has no other copy is always written (beside the still when
-    the still is written from this bundle), no content is written twice, and a left-out
-    file always names the file written in its place.
+    So a bundle's member with no other copy is always written, next to its partners; no
+    content is written twice; and a left-out file names the file written in its place.
     """
     content_of = {f.id: f.sha256 or f"file:{f.id}" for f in files}  # unhashed: its own
-    copies: dict[str, int] = defaultdict(int)
-    for c in content_of.values():
-        copies[c] += 1
+    by_content: dict[str, list[CopyInput]] = defaultdict(list)
+    bundle_size: dict[str, int] = defaultdict(int)
+    for f in files:
+        by_content[content_of[f.id]].append(f)
+        if f.bundle:
+            bundle_size[f.bundle] += 1
 
     # 1. kept contents
     kept_in: dict[tuple[int, str], bool] = {}
     group_kind: dict[int, str] = {}
     groups_of: dict[str, set[int]] = defaultdict(set)
-    kept_files: set[int] = set()
+    votes_of: dict[int, list[bool]] = defaultdict(list)  # file -> its groups' keep flags
     for v in votes:
         if v.file_id not in content_of:
             continue
@@ -181,8 +187,7 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
         group_kind[v.group_id] = v.kind
         groups_of[c].add(v.group_id)
         kept_in[(v.group_id, c)] = kept_in.get((v.group_id, c), False) or v.keep
-        if v.keep:
-            kept_files.add(v.file_id)
+        votes_of[v.file_id].append(v.keep)
     dropped_by: dict[str, int] = {}
     for c, groups in groups_of.items():
         against = sorted(g for g in groups if not kept_in[(g, c)])
@@ -193,45 +198,53 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
         if kept and c not in dropped_by:
             kept_by_group[g].append(c)
 
-    # 2. units, best first; each writes its kept contents not yet written
-    units: dict[str | int, list[CopyInput]] = defaultdict(list)
-    for f in files:
-        units[f.bundle or f.id].append(f)
+    # 2. the copy of each kept content that is written
+    def rank(f: CopyInput) -> tuple[int, int, int, int, str]:
+        flags = votes_of.get(f.id, ())
+        partners = bool(f.bundle) and bundle_size[f.bundle or ""] > 1
+        return (-int(bool(flags) and all(flags)), -int(any(flags)), -int(partners),
+                int(is_copy_path(f.path)), f.path)
 
-    def rank(members: list[CopyInput]) -> tuple[int, int, int, str]:
-        contents = {content_of[m.id] for m in members} - dropped_by.keys()
-        chosen = sum(m.id in kept_files for m in members)
-        copy = all(is_copy_path(m.path) for m in members)
-        return (-len(contents), -chosen, int(copy), min(m.path for m in members))
-
-    # Only units sharing a content with another unit compete; the others (most of a
-    # library) write what they hold whatever the order.
-    shared = [u for u in units.values() if any(copies[content_of[m.id]] > 1 for m in u)]
     written_by: dict[str, CopyInput] = {}
-    for members in sorted(shared, key=rank):
-        for m in sorted(members, key=lambda m: m.path):
-            c = content_of[m.id]
-            if c not in dropped_by and c not in written_by:
-                written_by[c] = m
+    for c, copies in by_content.items():
+        if c not in dropped_by:
+            written_by[c] = copies[0] if len(copies) == 1 else min(copies, key=rank)
+
+    # 3. units: kept contents joined by any bundle that holds two of them
+    parent: dict[str, str] = {}
+
+    def find(c: str) -> str:
+        while parent.get(c, c) != c:
+            parent[c] = parent.get(parent[c], parent[c])
+            c = parent[c]
+        return c
+
+    first_in_bundle: dict[str, str] = {}
     for f in files:
         c = content_of[f.id]
-        if c not in dropped_by and c not in written_by:  # its only copy
-            written_by[c] = f
+        if not f.bundle or c in dropped_by:
+            continue
+        a, b = find(first_in_bundle.setdefault(f.bundle, c)), find(c)
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    unit_size: dict[str, int] = defaultdict(int)
+    for c in written_by:
+        unit_size[find(c)] += 1
 
     result: dict[int, Written] = {}
     for f in files:
         c = content_of[f.id]
         if written_by.get(c) is f:
-            result[f.id] = _WRITTEN
+            root = find(c)
+            unit = f"unit:{written_by[root].id}" if unit_size[root] > 1 else None
+            result[f.id] = Written(True, unit=unit) if unit else _WRITTEN
             continue
         if c in written_by:
             other = written_by[c]
             exact = [g for g in groups_of.get(c, ()) if group_kind[g] == "exact"]
             where = f" (group #{min(exact)})" if exact else ""
-            why = f"exact duplicate of {_short(other.path)}{where}"
-            if other.bundle and other.bundle != f.bundle:
-                why += ", written beside its bundle partners"
-            result[f.id] = Written(False, why, other.id)
+            result[f.id] = Written(False, f"exact duplicate of {_short(other.path)}{where}",
+                                   other.id)
             continue
         g = dropped_by[c]
         keeper = next((written_by[k] for k in kept_by_group.get(g, ()) if k in written_by),

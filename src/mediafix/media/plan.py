@@ -70,7 +70,7 @@ from mediafix.media.tags import (
     merge_origins,
     name_tags,
 )
-from mediafix.media.values import Labelled
+from mediafix.media.values import Labelled, Precision
 
 __all__ = [
     "NAMING",
@@ -140,9 +140,12 @@ class PlanInput:
 
     ``taken_at`` is the local wall-clock capture time (may carry microseconds), ``utc_offset``
     its offset in minutes when known, ``taken_at_utc`` the instant when known.
-    ``date_precision`` is a ``values.Precision`` value. ``ext`` is the canonical extension of
-    the real type (``.jpg``), ``""`` when unknown. ``keep=False`` marks a discarded duplicate.
-    ``bundle`` is an id shared by the members of a Live Photo or RAW+JPEG pair. ``sidecars``
+    ``date_precision`` is a ``values.Precision`` value; ``date_source`` and ``confidence``
+    (0..1) say where the date came from and how sure it is ("user": a person). ``ext`` is
+    the canonical extension of the real type (``.jpg``), ``""`` when unknown. ``keep=False``
+    marks a discarded duplicate.
+    ``bundle`` is an id shared by the files written together under one base name (a Live
+    Photo or RAW+JPEG pair's contents, whichever folder each copy comes from). ``sidecars``
     are absolute paths of the file's own .xmp/.aae/.json. ``tags`` are the user's tags.
     ``copy_of`` is the file written in a left-out file's place.
     ``tag_path`` is the path whose folders give tags when not ``rel_path`` (an upload
@@ -164,6 +167,8 @@ class PlanInput:
     utc_offset: int | None = None
     taken_at_utc: datetime | None = None
     date_precision: str | None = None
+    date_source: str | None = None
+    confidence: float = 0.0
     status: str = "ready"
     error: str | None = None
     keep: bool = True
@@ -621,6 +626,15 @@ class _Unit:
         return (micro, self.primary.sha256 or "", self.primary.path)
 
 
+def _date_rank(inp: PlanInput) -> tuple[int, float, int, int, tuple[int, str]]:
+    """Which member's date a unit (a Live Photo, a RAW + JPEG) takes, best first: a date a
+    person gave, then the surest, one with its UTC offset, the finest, then the still's."""
+    precision = [p.value for p in Precision]
+    fineness = precision.index(inp.date_precision) if inp.date_precision in precision else 1
+    return (-int(inp.date_source == "user"), -inp.confidence, -int(inp.utc_offset is not None),
+            fineness, _member_rank(inp))
+
+
 def _member_rank(inp: PlanInput) -> tuple[int, str]:
     rank = _KIND_RANK.get(inp.kind, 3) + (1 if inp.format == "raw" else 0)
     return rank, inp.path
@@ -744,7 +758,8 @@ class _Planner:
     # -- unit layout ---------------------------------------------------------------
     def make_unit(self, members: list[PlanInput]) -> _Unit:
         members = sorted(members, key=_member_rank)
-        dated = next((m for m in members if m.taken_at is not None), None)
+        dated = min((m for m in members if m.taken_at is not None), key=_date_rank,
+                    default=None)
         when = _when(dated) if dated is not None else None
         unit = _Unit(members=members, when=when, folder="", base="")
         unit.exts = {m.file_id: _canonical_ext(m) for m in members}
@@ -909,7 +924,7 @@ class _Planner:
         for m in unit.members:
             ext = unit.exts[m.file_id]
             target = unit.reserved.get(m.file_id) or os.path.join(unit.folder, unit.base + ext)
-            when = _when(m) or unit.when  # its own date for its metadata, when it has one
+            when = unit.when  # one moment: every member carries the date of its name
             mode = write_mode(m.format, m.kind, m.status)
             write = _metadata_to_write(mode, m.format, when, tags)
             sidecars = tuple(
