@@ -201,3 +201,27 @@ def test_scan_infers_dates_inside_a_camera_sequence(settings_env: Path, tmp_path
     assert row.taken_at.isoformat() == "2018-08-01T10:02:00"
     assert row.confidence_level in ("low", "medium")
     assert "IMG_0100" in row.date_reason and "IMG_0102" in row.date_reason
+
+
+def test_mediafix_own_folders_are_not_scanned(settings_env: Path, tmp_path: Path) -> None:
+    """A scan of a folder that holds the data folder (thumbnails) and the archive imports
+    neither as photos (issue 16, found by `sec`); an upload in the data folder still scans."""
+    make_jpeg(tmp_path / "photos" / "IMG_1.JPG", 1, DateTimeOriginal="2019:09:19 05:38:57")
+    result = CliRunner().invoke(main, ["scan", "-w", "1", str(tmp_path / "photos")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["apply"])
+    assert result.exit_code == 0, result.output
+    make_jpeg(settings_env / "thumbnails" / "ab" / "1.jpg", 2)  # what thumbnails look like
+    make_jpeg(settings_env / "uploads" / "7" / "IMG_2.JPG", 3)
+    for target in (tmp_path, tmp_path / "output", settings_env / "uploads" / "7"):
+        result = CliRunner().invoke(main, ["scan", "-w", "1", str(target)])
+        assert result.exit_code == 0, result.output
+    engine = get_engine(get_settings().database_url)
+    with session_scope(engine) as s:
+        found = s.execute(select(File.path, File.error)).all()
+    rows = {os.path.relpath(path, tmp_path): error for path, error in found}
+    assert rows == {
+        "photos/IMG_1.JPG": None,
+        "data/uploads/7/IMG_2.JPG": None,  # scanned as the root given, and within tmp_path
+        "output": "mediafix's own folder (its data folder or the archive): not scanned",
+    }

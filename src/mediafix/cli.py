@@ -108,14 +108,17 @@ def _progress() -> Progress:
               help="Probe every file again, even unchanged ones (a newer mediafix reads more).")
 def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     """Probe and date every photo and video under PATHS into the library."""
-    from mediafix.library import ScanSummary
+    from mediafix.library import ScanSummary, own_folders
     from mediafix.library import scan as run_scan
     from mediafix.pipeline import iter_found
+    from mediafix.store.db import session_scope
 
     settings = _settings()
     roots = _existing_paths(paths)
     engine = _prepare(settings)
-    total = sum(1 for _ in iter_found(roots))
+    with session_scope(engine) as s:
+        own = own_folders(settings, s)
+    total = sum(1 for _ in iter_found(roots, own))
     with _progress() as bar:
         task = bar.add_task("scanning", total=total, rate="")
 

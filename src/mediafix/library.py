@@ -35,7 +35,7 @@ from mediafix.media.dates import (
     infer_sequences,
     judge,
 )
-from mediafix.media.discover import Found
+from mediafix.media.discover import Found, OwnFolders
 from mediafix.media.values import Precision
 from mediafix.pipeline import (
     Analysed,
@@ -54,6 +54,7 @@ __all__ = [
     "RedateSummary",
     "ScanSummary",
     "analyse_options",
+    "own_folders",
     "probe_outdated",
     "redate",
     "scan",
@@ -105,6 +106,18 @@ def review_confidence_of(settings: Settings, session: Session) -> float:
     """The review threshold now (the page's value, else the environment's)."""
     return float(queries.effective_settings(session).get("review_confidence")
                  or settings.review_confidence)
+
+
+def own_folders(settings: Settings, session: Session | None = None) -> OwnFolders:
+    """mediafix's own folders, never scanned as sources: the data folder (database,
+    thumbnails, journals) and the archive (the configured output folder and the one chosen
+    in the web page), except the uploads, which are sources."""
+    skip = [str(settings.data_dir), str(settings.output_dir)]
+    if session is not None:
+        chosen = queries.effective_settings(session).get("output_dir")
+        if chosen:
+            skip.append(os.path.abspath(os.path.expanduser(str(chosen))))
+    return OwnFolders.of(skip, [str(settings.data_dir / "uploads")])
 
 
 def status_for(item: Analysed, review_confidence: float) -> str:
@@ -240,6 +253,7 @@ def scan(
     summary = ScanSummary()
     with session_scope(engine) as session:
         options = analyse_options(settings, session)
+        own = own_folders(settings, session)
         review_confidence = float(
             queries.effective_settings(session).get("review_confidence")
             or settings.review_confidence
@@ -248,7 +262,7 @@ def scan(
     n_workers = workers or settings.workers
 
     def todo_batches() -> Iterator[list[Found]]:
-        for chunk in batched(iter_found(paths), LOOKUP_CHUNK):
+        for chunk in batched(iter_found(paths, own), LOOKUP_CHUNK):
             summary.seen += len(chunk)
             with session_scope(engine) as session:
                 todo, unchanged = _changed(chunk, session, force)

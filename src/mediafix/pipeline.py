@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mediafix.media.dates import DateOptions, DateVerdict, Evidence, date_evidence
-from mediafix.media.discover import Found, discover
+from mediafix.media.discover import NONE_OWN, Found, OwnFolders, discover
 from mediafix.media.exiftool import ExifTool, ExifToolError
 from mediafix.media.probe import Probe, meta_value, probe_batch
 
@@ -185,10 +185,13 @@ def largest_first(found: Iterable[Found]) -> list[Found]:
     return sorted(found, key=lambda f: -(f.size or 0))
 
 
-def iter_found(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Found]:
-    """Discover every file under each path (a path may be a single file)."""
+def iter_found(
+    paths: Iterable[str | os.PathLike[str]], own: OwnFolders = NONE_OWN
+) -> Iterator[Found]:
+    """Discover every file under each path (a path may be a single file); mediafix's
+    ``own`` folders (``library.own_folders``) are not entered."""
     for p in paths:
-        yield from discover(p)
+        yield from discover(p, own)
 
 
 def run_parallel(

@@ -32,7 +32,13 @@ from sqlalchemy.exc import OperationalError
 
 from mediafix.config import get_settings
 from mediafix.jobs import huey
-from mediafix.library import analyse_options, probe_outdated, save_analysed, settle_dates
+from mediafix.library import (
+    analyse_options,
+    own_folders,
+    probe_outdated,
+    save_analysed,
+    settle_dates,
+)
 from mediafix.media.discover import Found
 from mediafix.pipeline import (
     analyse_batch,
@@ -132,7 +138,9 @@ def import_files(job_id: int) -> None:
 
 def _register(eng: Engine, job_id: int, paths: list[str]) -> None:
     total = unchanged = errors = 0
-    for chunk in batched(iter_found(paths), REGISTER_CHUNK):
+    with session_scope(eng) as s:
+        own = own_folders(get_settings(), s)
+    for chunk in batched(iter_found(paths, own), REGISTER_CHUNK):
         with session_scope(eng) as s:
             if jobrows.heartbeat(s, job_id, message=f"finding files: {total + unchanged} so far"):
                 return

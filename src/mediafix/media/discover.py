@@ -1,23 +1,26 @@
 """Discover: walk source folders and yield the media files in them, with their sidecars.
 
 Junk (``._*`` AppleDouble files, ``.DS_Store``, ``Thumbs.db``, Synology ``@eaDir``, Android
-``.trashed-*``) is skipped. A symlink is followed only when it stays inside the source root,
-so a scan of ``/photos`` never wanders into ``/``. Special files (pipes, sockets, devices)
-and dangling links are still yielded so they get a clear per-file error from the probe.
+``.trashed-*``) is skipped, and so are mediafix's own folders the caller names (``OwnFolders``:
+the data folder with its thumbnails, the archive), so a scan of a folder that holds them
+never imports mediafix's own files as photos. A symlink is followed only when it stays
+inside the source root, so a scan of ``/photos`` never wanders into ``/``. Special files
+(pipes, sockets, devices) and dangling links are still yielded so they get a clear per-file
+error from the probe.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediafix.media.kinds import SIDECAR_EXTENSIONS
 from mediafix.media.sidecars import pair_sidecars
 
-__all__ = ["Found", "discover", "is_junk"]
+__all__ = ["NONE_OWN", "OWN_FOLDER", "Found", "OwnFolders", "discover", "is_junk"]
 
 JUNK_NAMES = frozenset(
     {
@@ -78,10 +81,42 @@ def _inside(path: str, root_real: str) -> bool:
     return path == root_real or path.startswith(root_real.rstrip(os.sep) + os.sep)
 
 
-def discover(root: str | os.PathLike[str]) -> Iterator[Found]:
-    """Yield every non-junk file under ``root`` (a file path yields itself), sorted by path."""
+OWN_FOLDER = "mediafix's own folder (its data folder or the archive): not scanned"
+
+
+@dataclass(frozen=True)
+class OwnFolders:
+    """mediafix's own folders, never walked as a source: ``skip`` (the data folder, the
+    archive) except what lies in ``allow`` (the uploads, which are sources)."""
+
+    skip: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, skip: Iterable[str], allow: Iterable[str] = ()) -> OwnFolders:
+        return cls(tuple(os.path.realpath(p) for p in skip),
+                   tuple(os.path.realpath(p) for p in allow))
+
+    def owns(self, real_path: str) -> bool:
+        return any(_inside(real_path, p) for p in self.skip) and not any(
+            _inside(real_path, p) for p in self.allow)
+
+
+NONE_OWN = OwnFolders()
+
+
+def discover(root: str | os.PathLike[str], own: OwnFolders = NONE_OWN) -> Iterator[Found]:
+    """Yield every non-junk file under ``root`` (a file path yields itself), sorted by path.
+
+    mediafix's ``own`` folders are not entered; a ``root`` inside one yields a single entry
+    with ``OWN_FOLDER`` as its error.
+    """
     root_abs = os.path.abspath(os.fspath(root))
     root_real = os.path.realpath(root_abs)
+    if own.owns(root_real):
+        yield Found(root_abs, os.path.dirname(root_abs), os.path.basename(root_abs), None, None,
+                    error=OWN_FOLDER)
+        return
     if os.path.isfile(root_abs) or (os.path.exists(root_abs) and not os.path.isdir(root_abs)):
         parent = os.path.dirname(root_abs)
         yield _found(root_abs, parent, os.path.basename(root_abs), [])
@@ -131,6 +166,8 @@ def discover(root: str | os.PathLike[str]) -> Iterator[Found]:
                     )
                     continue
             if is_dir:
+                if own.skip and own.owns(os.path.realpath(entry.path)):
+                    continue  # mediafix's own: its data folder, the archive
                 subdirs.append(entry.path)
             else:
                 files.append(entry.name)
