@@ -342,6 +342,10 @@ def test_a_bundle_has_one_date_the_surest_of_its_members(tmp_path: Path) -> None
         "2019/20190919_053857.jpg", "2019/20190919_053857.mov"}
     assert {i.write.get("EXIF:DateTimeOriginal") or i.write["QuickTime:CreateDate"]
             for i in items} == {"2019:09:19 05:38:57"}
+    reasons = {os.path.basename(i.source): i.reason for i in items}
+    assert ("the date of IMG_1.MOV, its bundle partner (its own, 2021-09-19 05:38:57 from "
+            "xmp:CreateDate)") in reasons["IMG_1.JPG"]
+    assert "bundle partner (" not in reasons["IMG_1.MOV"]
     picked = replace(still, date_source="user", confidence=1.0)
     items = make_plan([picked, clip], str(tmp_path)).items
     assert {os.path.relpath(i.target, tmp_path) for i in items} == {

@@ -616,6 +616,7 @@ class _Unit:
     notes: list[str] = field(default_factory=list)
     exts: dict[int, str] = field(default_factory=dict)  # file_id -> canonical ext
     reserved: dict[int, str] = field(default_factory=dict)  # file_id -> journaled target
+    dated: PlanInput | None = None  # the member whose date the unit has
 
     @property
     def primary(self) -> PlanInput:
@@ -761,7 +762,7 @@ class _Planner:
         dated = min((m for m in members if m.taken_at is not None), key=_date_rank,
                     default=None)
         when = _when(dated) if dated is not None else None
-        unit = _Unit(members=members, when=when, folder="", base="")
+        unit = _Unit(members=members, when=when, folder="", base="", dated=dated)
         unit.exts = {m.file_id: _canonical_ext(m) for m in members}
         naming = when.naming if when is not None else naming_for(None, dated=False)
         stamp = when.local if when is not None else datetime(2000, 1, 1)
@@ -963,6 +964,16 @@ class _Planner:
             parts.append(f"no capture date: kept under its own name in {self.undated_dir}/")
         else:
             parts.append(when.describe())
+            dated = unit.dated
+            own = _when(m)
+            if dated is not None and dated is not m and (
+                    own is None or own.local.replace(microsecond=0)
+                    != when.local.replace(microsecond=0)):
+                # One moment, one date: the unit's surest (see _date_rank).
+                mine = (f"its own, {own.local:%Y-%m-%d %H:%M:%S} from {m.date_source or 'its file'}"
+                        if own is not None else "it has none of its own")
+                parts.append(f"the date of {os.path.basename(dated.path)}, its bundle partner "
+                             f"({mine})")
             if when.fine and mode is WriteMode.QUICKTIME and when.utc is None:
                 parts.append("UTC offset unknown: QuickTime dates hold the local time as UTC")
         own_ext = _split_name(os.path.basename(m.path))[1]
