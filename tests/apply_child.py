@@ -5,7 +5,12 @@ fields, datetimes as ISO text), the output and journal folders, and where to sto
 
 * ``"pause_at": "exiftool"`` - before a metadata write (its temporary copy exists);
 * ``"pause_at": "place"`` - right after a file is linked into place, before its journal
-  ``done`` record.
+  ``done`` record;
+* ``"pause_at": "hold"`` (with ``"move": true``) - a source about to be moved into the
+  holding folder, its ``hold`` record journaled;
+* ``"pause_at": "unlink"`` - the original linked into the holding folder, its source name
+  not yet dropped (both names exist);
+* ``"pause_at": "held"`` - the source moved, ``source_removed`` not yet journaled.
 
 At each such point the child prints ``at <n>``; at the ``stop_at``-th one it prints
 ``paused <n>`` and waits, so the test's SIGKILL lands exactly there, however slow the
@@ -69,6 +74,25 @@ def main(spec_path: str) -> None:
                 _pause()
 
         apply_module._place = slow_place
+    elif where in ("hold", "held"):
+        move_original = apply_module._move_original
+
+        def slow_move(*args: Any, **kwargs: Any) -> None:
+            if where == "hold":
+                _pause()
+            move_original(*args, **kwargs)
+            if where == "held":
+                _pause()
+
+        apply_module._move_original = slow_move
+    elif where == "unlink":
+        drop = apply_module._drop
+
+        def slow_drop(path: str) -> None:
+            _pause()
+            drop(path)
+
+        apply_module._drop = slow_drop
 
     inputs = [_input(dict(i)) for i in spec["inputs"]]
     plan = make_plan(inputs, spec["output"], journal_dir=spec["journal"])

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from mediafix.media.apply import (
+    HOLD_DIR,
     TMP_PREFIX,
     ApplyResult,
     apply_plan,
@@ -380,7 +382,7 @@ def test_undo_removes_outputs_refuses_changed_ones_and_is_repeatable(
         is Action.COPY  # undone outputs are not "already written"
 
 
-def test_move_removes_sources_only_after_verification_and_undo_restores(
+def test_move_keeps_originals_until_undo_puts_them_back_byte_for_byte(
         dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
     src, out, journal = dirs
     good = make_jpeg(src / "good.jpg", 1)
@@ -392,9 +394,9 @@ def test_move_removes_sources_only_after_verification_and_undo_restores(
     inputs = [real_input(good, src, 1, sidecars=(str(side),)),
               real_input(corrupt, src, 2, taken_at=T.replace(second=1)),
               real_input(dup, src, 3, keep=False, discard_reason="exact copy of good.jpg")]
-    good_sha, dup_sha = sha(good), sha(dup)
+    before = {p: sha(p) for p in (good, side, corrupt, dup)}
+    inode = good.stat().st_ino
     plan = make_plan(inputs, str(out), journal_dir=str(journal))
-    corrupt_sha = sha(corrupt)
     result = apply_plan(plan, et, str(journal), move=True)
     assert result.failed == []
     assert result.written == 2 and result.moved == 2 and result.trashed == 1
@@ -402,43 +404,88 @@ def test_move_removes_sources_only_after_verification_and_undo_restores(
     # Its metadata cannot be written safely: copied unchanged, the dates in a sidecar.
     (corrupt_out,) = [o for o in result.outcomes if o.source == str(corrupt)]
     assert "XMP sidecar" in (corrupt_out.message or "")
-    assert sha(corrupt_out.target) == corrupt_sha
+    assert sha(corrupt_out.target) == before[corrupt]
     assert os.path.isfile(corrupt_out.target + ".xmp")
     trash = out / ".trash" / "src" / "dup" / "good copy.jpg"
-    assert not dup.exists() and sha(trash) == dup_sha  # discarded: moved, never unlinked
+    assert not dup.exists() and sha(trash) == before[dup]  # discarded: moved, never unlinked
     output = plan.items[0].target if plan.items[0].source == str(good) else (
         plan.items[1].target)
     assert read(et, output, "DateTimeOriginal")["ExifIFD:DateTimeOriginal"] == (
         "2019:09:19 05:38:57")
     assert not list(out.rglob(f"{TMP_PREFIX}*"))
+    # Every moved source (and sidecar) is kept, the very file (same filesystem: no copy),
+    # under the run's holding folder at its own absolute path.
+    holding = Path(result.holding or "")
+    assert holding.parent == out / HOLD_DIR
+    kept = {p: holding / str(p).lstrip("/") for p in (good, side, corrupt)}
+    assert {p: sha(h) for p, h in kept.items()} == {p: before[p] for p in kept}
+    assert kept[good].stat().st_ino == inode
+    assert result.held == 3 and result.held_bytes == sum(h.stat().st_size for h in kept.values())
 
-    output_sha = sha(output)
     back = undo(result.journal)
-    assert back.ok and sorted(back.restored) == sorted([str(good), str(corrupt), str(dup)])
-    assert sha(corrupt) == corrupt_sha
-    # A moved file comes back with its corrected metadata (the original bytes were not
-    # kept; documented); its pixels are the original ones. The trash comes back exactly.
-    assert sha(good) == output_sha and good_sha != output_sha
+    assert back.ok and sorted(back.restored) == sorted(map(str, (good, side, corrupt, dup)))
+    assert back.from_output == []
+    assert {p: sha(p) for p in before} == before  # every source byte for byte
+    assert good.stat().st_ino == inode
+    assert files_under(out) == set() and not (out / HOLD_DIR).exists()
+
+
+def test_move_of_a_live_photo_sharing_one_takeout_json(
+        dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    """Both halves of a Live Photo use the still's Takeout JSON: the first half moved must
+    not take the JSON away from the second (it failed: "No such file")."""
+    src, out, journal = dirs
+    still = make_jpeg(src / "IMG_1.JPG", 1)
+    video = make_video(src / "IMG_1.MOV", "mov")
+    takeout = src / "IMG_1.JPG.json"
+    takeout.write_text('{"title": "IMG_1.JPG"}')
+    before = {p: sha(p) for p in (still, video, takeout)}
+    inputs = [real_input(p, src, i, bundle="live-1", sidecars=(str(takeout),))
+              for i, p in enumerate((still, video))]
+    plan = make_plan(inputs, str(out), journal_dir=str(journal))
+    result = run(plan, et, journal, move=True)
+    assert result.written == 2 and result.moved == 2 and result.held == 3
+    assert not any(p.exists() for p in before)
+    jsons = [p for p in (out / "2019").iterdir() if p.suffix == ".json"]
+    assert len(files_under(out / "2019")) == 4 and len(jsons) == 2  # each half has its copy
+    assert all(sha(p) == before[takeout] for p in jsons)
+    back = undo(result.journal)
+    assert back.ok and back.from_output == []
+    assert {p: sha(p) for p in before} == before
+
+
+def test_undo_after_the_originals_were_purged_copies_the_output_back(
+        dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    src, out, journal = dirs
+    good = make_jpeg(src / "good.jpg", 1)
+    plan = make_plan([real_input(good, src, 1)], str(out), journal_dir=str(journal))
+    result = run(plan, et, journal, move=True)
+    output_sha = sha(plan.items[0].target)
+    shutil.rmtree(out / HOLD_DIR)  # what `mediafix purge` does
+    back = undo(result.journal)
+    # Not the original bytes (they are gone), but never the photo: its pixels are there.
+    assert back.ok and back.restored == back.from_output == [str(good)]
+    assert sha(good) == output_sha
     assert pixels(good) == pixels(make_jpeg(src / "ref.jpg", 1))
-    assert sha(dup) == dup_sha and side.read_text() == "{}"
-    assert files_under(out) == set()
 
 
 def test_move_finishes_a_run_killed_before_removing_sources(
         dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
     src, out, journal = dirs
     paths = _library(src, 2)
+    before = [sha(p) for p in paths]
     inputs = _inputs(paths, src)
     first = run(make_plan(inputs, str(out), journal_dir=str(journal)), et, journal)
-    outputs = {i: sha(out / p) for i, p in enumerate(sorted(files_under(out)))}
-    # a move run killed after placing the outputs, then resumed: only the removals remain
+    # a move run killed after placing the outputs, then resumed: only the moves remain
     result = run(make_plan(inputs, str(out), journal_dir=str(journal)), et, journal, move=True)
     assert (result.written, result.skipped, result.moved) == (0, 2, 2)
     assert not any(p.exists() for p in paths)
-    # undoing the first run (whose journal never saw the removals) puts the sources back
+    # undoing the first run (whose journal never saw the moves) finds the originals the
+    # second run journaled, and puts them back byte for byte
     back = undo(first.journal)
     assert back.ok and sorted(back.restored) == sorted(str(p) for p in paths)
-    assert sorted(sha(p) for p in paths) == sorted(outputs.values())
+    assert back.from_output == []
+    assert [sha(p) for p in paths] == before
     assert files_under(out) == set()
 
 
@@ -631,3 +678,72 @@ def test_sigkill_mid_apply_then_resume(pause_at: str, dirs: tuple[Path, Path, Pa
     # and once more: nothing to do
     again = run(make_plan(inputs, str(out), journal_dir=str(journal)), et, journal)
     assert (again.written, again.skipped) == (0, 10)
+
+
+def _kill_child_at(spec: Path, stop_at: int) -> None:
+    """Run ``apply_child.py`` on ``spec`` and SIGKILL it (and its exiftool) where it pauses."""
+    child = subprocess.Popen([sys.executable, str(CHILD), str(spec)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    orphans: list[int] = []
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:
+            if line.strip() == f"paused {stop_at}":
+                break
+        else:
+            pytest.fail(f"the child never paused: {child.stderr.read() if child.stderr else ''}")
+        orphans = _children(child.pid)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        for pid in orphans:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _everywhere(folder: Path) -> dict[str, int]:
+    """sha256 -> how many files under ``folder`` have it."""
+    found: dict[str, int] = {}
+    for p in folder.rglob("*"):
+        if p.is_file():
+            found[sha(p)] = found.get(sha(p), 0) + 1
+    return found
+
+
+@pytest.mark.parametrize("pause_at", ["hold", "unlink", "held"])
+def test_sigkill_while_moving_an_original_to_the_holding_folder(
+        pause_at: str, dirs: tuple[Path, Path, Path], et: ExifTool, tmp_path: Path) -> None:
+    """A move killed at each step of holding a source: before it moves (its ``hold``
+    journaled), between the link and the unlink (both names), after it moved (no
+    ``source_removed`` yet). Nothing is lost; a second run finishes the move; undo puts
+    every original back byte for byte, however the runs were cut."""
+    src, out, journal = dirs
+    paths = [make_jpeg(src / f"IMG_{i:02d}.JPG", i, size=(64, 48)) for i in range(6)]
+    inputs = [real_input(p, src, i, taken_at=T.replace(minute=i)) for i, p in enumerate(paths)]
+    before = {str(p): sha(p) for p in paths}
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"inputs": _spec_inputs(inputs), "output": str(out),
+                                "journal": str(journal), "pause_at": pause_at,
+                                "stop_at": 4, "move": True}))
+    _kill_child_at(spec, 4)
+    # nothing lost: each original is at its place or in the holding folder (or both, the
+    # same file, when killed between the link and the unlink)
+    held = _everywhere(out / HOLD_DIR)
+    for path, digest in before.items():
+        assert os.path.exists(path) or held.get(digest) == 1, path
+    assert os.path.exists(paths[3]) == (pause_at != "held")
+    assert len(files_under(out / "2019")) == 4
+
+    result = run(make_plan(inputs, str(out), journal_dir=str(journal)), et, journal, move=True)
+    assert (result.written, result.skipped) == (2, 4)
+    assert not any(p.exists() for p in paths)  # every move finished
+    assert _everywhere(out / HOLD_DIR) == {d: 1 for d in before.values()}  # each kept once
+    assert not list(out.rglob(f"{TMP_PREFIX}*"))
+
+    for path in sorted(journal.glob("*.jsonl"), reverse=True):  # the newest apply first
+        assert undo(str(path)).ok
+    assert {str(p): sha(p) for p in paths} == before
+    assert files_under(out) == set()

@@ -250,3 +250,40 @@ def test_a_dropped_folders_own_name_is_no_tag(settings_env: Path, tmp_path: Path
     items = json.loads(_run("plan", str(tmp_path / "archive"), "--json"))["items"]
     assert {Path(i["source"]).name: i["tags"] for i in items} == {
         "IMG_1.JPG": ["Rome"], "IMG_2.JPG": []}
+
+
+
+def _library_to_move(tmp_path: Path) -> Path:
+    """A scanned library with what a move touches: dated and undated photos, a sidecar, a
+    discarded exact copy in a backup folder, a file that is not media."""
+    src = tmp_path / "photos"
+    original = make_jpeg(src / "Trip" / "IMG_0001.JPG", 1, DateTimeOriginal="2019:09:19 05:38:57")
+    make_jpeg(src / "Trip" / "IMG_0002.JPG", 2, DateTimeOriginal="2019:09:20 10:00:00")
+    make_jpeg(src / "misc" / "nodate.jpg", 3)
+    (src / "misc" / "nodate.AAE").write_text("<plist>edits</plist>")  # travels with its file
+    (src / "misc" / "readme.txt").write_text("hello")
+    (src / "Backup 2019").mkdir()
+    (src / "Backup 2019" / "copy.JPG").write_bytes(original.read_bytes())
+    _run("scan", "-w", "1", str(src))
+    return src
+
+
+def test_move_then_undo_gives_every_source_back_byte_for_byte(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    """Issue 16: after `apply --move` then `undo`, sources came back with mediafix's
+    metadata written into them (the original bytes existed nowhere)."""
+    src, out = _library_to_move(tmp_path), tmp_path / "archive"
+    before = _hashes(src)
+    _run("apply", str(out), "--move", "--include-review")
+    left = _hashes(src)
+    assert set(left) == {str(src / "misc" / "readme.txt")}  # not media: never moved
+    # every moved source's original bytes are kept in OUTPUT until purged (the discarded
+    # copy in the trash folder, as before)
+    held = _hashes(out / ".originals")
+    assert sorted(held.values()) == sorted(
+        d for p, d in before.items() if p not in left and "Backup 2019" not in p
+    )
+    _run("undo")
+    assert _hashes(src) == before
+    assert not [p for p in out.rglob("*") if p.is_file()]

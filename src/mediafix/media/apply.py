@@ -10,7 +10,8 @@ state or the new one:
 4. give the copy the capture time as mtime, fsync it;
 5. journal a ``write`` record (fsynced) -> link the copy into place (never over an existing
    file) -> fsync the folder -> journal ``done``;
-6. when moving: only now remove the source (and journal ``source_removed``).
+6. when moving: only now move the source, and then its sidecars, into the holding folder
+   (each move journaled first as ``hold``, then ``source_removed``).
 
 A kill at any step leaves at worst a ``.mediafix-tmp-*`` file (removed by the next run) or a
 placed file whose ``write`` record has no ``done`` (recognised by its journaled hash).
@@ -27,17 +28,25 @@ whole item (copy, write, verify, fsync, journal) takes about 110 ms for a 3.5 MB
 The journal: JSON Lines, one file per run (``apply-<UTC time>-<random>.jsonl``) in the
 journal folder, each line fsynced. Records: ``run`` (header), ``write`` (target, source,
 both sha256, size, action copy|move|trash, sidecars, folders created), ``done``,
-``source_removed``; ``undo`` appends ``undone`` per file and ``undo`` at the end. A torn
-last line (a kill mid-write) is ignored.
+``hold`` (source, where its original went, its sha256), ``source_removed``; ``undo``
+appends ``restored`` per source put back, ``undone`` per file and ``undo`` at the end. A
+torn last line (a kill mid-write) is ignored.
 
-Moving: a source is removed only after its output is verified, in place and journaled. A
-discarded duplicate is never unlinked: when moving it goes, byte for byte, to
-``OUTPUT/.trash/<source root>/<its relative path>``; when copying it is left alone. Undo of
-a move copies the output back to the source path (verified by hash), then removes the
-output: such a file comes back with its corrected metadata, because the original bytes were
-not kept (files copied unchanged, sidecar formats and the trash come back byte for byte).
-Undo copies back any source that is gone, whatever the run's mode said, so it never removes
-the last copy of a photo.
+Moving never deletes a user's bytes. A source leaves its place only after its output is
+verified, in place and journaled, and then it is *moved*, bytes untouched, into the holding
+folder ``OUTPUT/.originals/<run>/<the source's absolute path>`` (a hard link and an unlink
+on the same filesystem: no copy, no extra space; across filesystems a verified, fsynced
+copy, and only then the unlink). It stays there until the user empties it
+(``mediafix purge``, :mod:`mediafix.media.holding`). A discarded duplicate goes the same
+way to ``OUTPUT/.trash/<source root>/<its relative path>``; when copying it is left alone.
+A kill at any instant leaves each source at its place, in the holding folder, or (between
+the link and the unlink) at both; never at neither, and the next run finishes the move.
+
+Undo puts every moved source back from the holding folder (or the trash) byte for byte,
+its sha256 checked against the journal, before it removes the outputs. Only when an
+original was purged does undo copy the output back instead (the photo then carries
+mediafix's metadata, and undo says so). Undo copies back any source that is gone, whatever
+the run's mode said, so it never removes the last copy of a photo.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -61,6 +71,7 @@ if TYPE_CHECKING:
     from mediafix.media.plan import Plan, PlanItem
 
 __all__ = [
+    "HOLD_DIR",
     "TMP_PREFIX",
     "ApplyError",
     "ApplyResult",
@@ -71,6 +82,7 @@ __all__ = [
     "TargetExists",
     "UndoResult",
     "apply_plan",
+    "held_path",
     "image_data_digest",
     "journal_index",
     "output_is_live",
@@ -84,6 +96,8 @@ TMP_PREFIX = ".mediafix-tmp-"
 # own temporary file while it rewrites one of them (``<name>_exiftool_tmp``).
 _OUR_TMP_NAME = re.compile(re.escape(TMP_PREFIX) + r"[0-9a-f]{16}(\.[^.]*)?(_exiftool_tmp)?\Z")
 _JOURNAL_SUFFIX = ".jsonl"
+# Where move mode keeps each source's original bytes until the user purges them.
+HOLD_DIR = ".originals"
 _CHUNK = 1024 * 1024
 _VERIFIABLE = frozenset(READ_TAGS)
 
@@ -234,6 +248,80 @@ def _place(tmp: str, target: str) -> None:
 def _remove(path: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
+
+
+# A hard link is refused by filesystems without them (FAT, some SMB mounts) and, with
+# fs.protected_hardlinks, for a file the user does not own: a rename does the same there.
+_NO_LINK = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS)
+
+
+def held_path(output_dir: str, run: str, source: str) -> str:
+    """Where move mode keeps ``source``'s original: the run's holding folder, then the
+    source's own absolute path (one place per source, and a person sees where it was)."""
+    return os.path.join(output_dir, HOLD_DIR, run, os.path.abspath(source).lstrip(os.sep))
+
+
+def _drop(source: str) -> None:
+    """Remove ``source``'s name once its bytes are safe under another name."""
+    os.unlink(source)
+    _fsync_dir(os.path.dirname(source))
+
+
+def _move_original(source: str, dest: str, sha256: str | None = None,
+                   tmp_dir: str | None = None) -> None:
+    """Move the file ``source`` to the new path ``dest`` (never over a file), bytes, times
+    and mode untouched.
+
+    On one filesystem ``dest`` becomes a hard link to the very file, then the source name
+    is dropped (a rename where links are refused). Across filesystems the file is copied to
+    ``tmp_dir`` (on ``dest``'s filesystem; default ``dest``'s folder), checked against
+    ``sha256`` when given, fsynced and linked into place; only then is the source dropped.
+    A kill leaves the file at ``source``, at ``dest``, or at both; never at neither.
+    """
+    folder = os.path.dirname(dest)
+    _makedirs(folder)
+    try:
+        os.link(source, dest, follow_symlinks=False)
+    except FileExistsError:
+        raise TargetExists(f"target already exists: {dest}") from None
+    except OSError as exc:
+        if exc.errno in _NO_LINK:
+            if os.path.lexists(dest):
+                raise TargetExists(f"target already exists: {dest}") from None
+            os.rename(source, dest)
+            _fsync_dir(folder)
+            _fsync_dir(os.path.dirname(source))
+            return
+        if exc.errno != errno.EXDEV:
+            raise
+        tmp = _new_tmp(tmp_dir or folder, os.path.splitext(dest)[1])
+        try:
+            got, _ = _copy_hashed(source, tmp)
+            if sha256 and got != sha256:
+                raise ApplyError(f"{source} changed since it was scanned (its sha256 differs)")
+            shutil.copystat(source, tmp, follow_symlinks=False)
+            _fsync_file(tmp)
+            _place(tmp, dest)
+        except BaseException:
+            _remove(tmp)
+            raise
+    _fsync_dir(folder)
+    _drop(source)
+
+
+def _prune_empty(folder: str, stop: str) -> list[str]:
+    """Remove ``folder`` and its parents while they are empty, up to ``stop`` (included)."""
+    removed = []
+    stop = os.path.abspath(stop)
+    current = os.path.abspath(folder)
+    while current == stop or current.startswith(stop + os.sep):
+        try:
+            os.rmdir(current)
+        except OSError:
+            break
+        removed.append(current)
+        current = os.path.dirname(current)
+    return removed
 
 
 def _one_line(exc: BaseException) -> str:
@@ -587,12 +675,24 @@ class JournalEntry:
         )
 
 
+@dataclass(frozen=True)
+class HeldOriginal:
+    """A ``hold`` record: where move mode put a source's original bytes, and their hash."""
+
+    source: str
+    held: str
+    sha256: str | None
+    journal: str
+
+
 @dataclass
 class JournalIndex:
-    """The outputs all journals of a folder record as written and not undone."""
+    """The outputs all journals of a folder record as written and not undone, and every
+    original a move put in a holding folder (by source path, oldest first)."""
 
     by_target: dict[str, JournalEntry] = field(default_factory=dict)
     by_sha: dict[str, list[JournalEntry]] = field(default_factory=dict)
+    holds: dict[str, list[HeldOriginal]] = field(default_factory=dict)
 
 
 def read_journal(path: str) -> list[dict[str, Any]]:
@@ -633,6 +733,9 @@ def journal_index(journal_dir: str) -> JournalIndex:
                 index.by_target[target].done = True
             elif kind == "source_removed" and target in index.by_target:
                 index.by_target[target].source_removed = True
+            elif kind == "hold" and record.get("source") and record.get("held"):
+                index.holds.setdefault(record["source"], []).append(HeldOriginal(
+                    record["source"], record["held"], record.get("sha256"), path))
             elif (kind == "undone" and target in index.by_target
                   and index.by_target[target].journal == path):
                 del index.by_target[target]
@@ -789,8 +892,11 @@ class ApplyResult:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (source, one-line error)
     sidecars: int = 0  # sidecar files placed (copied along, or XMP written by exiftool)
     bytes: int = 0  # bytes placed in the output
-    moved: int = 0  # sources removed after their output was verified (move mode)
+    moved: int = 0  # sources moved to the holding folder after their output was verified
     trashed: int = 0  # discarded duplicates moved to the trash folder (move mode)
+    held: int = 0  # files (sources and their sidecars) moved into the holding folder
+    held_bytes: int = 0  # their size: what the holding folder costs until it is purged
+    holding: str | None = None  # this run's holding folder (move mode)
     cancelled: bool = False
     tmp_removed: int = 0  # leftovers of a killed run cleaned at start
     outcomes: list[ItemOutcome] = field(default_factory=list)
@@ -800,6 +906,8 @@ class ApplyResult:
                 f"{self.sidecars} sidecars, {self.bytes} bytes")
         if self.moved or self.trashed:
             text += f", {self.moved} sources moved, {self.trashed} to the trash"
+        if self.held:
+            text += f", {self.held} originals kept ({self.held_bytes} bytes) until purged"
         return text + (" (cancelled)" if self.cancelled else "")
 
 
@@ -807,12 +915,22 @@ class ApplyResult:
 
 class _Run:
     def __init__(self, exiftool: ExifTool, journal: _Journal, index: JournalIndex,
-                 move: bool, result: ApplyResult) -> None:
+                 move: bool, result: ApplyResult, output_dir: str,
+                 items: Iterable[PlanItem] = ()) -> None:
         self.exiftool = exiftool
         self.journal = journal
         self.index = index
         self.move = move
         self.result = result
+        self.output_dir = output_dir
+        self.hold_root = os.path.join(output_dir, HOLD_DIR)
+        self.run_name = os.path.basename(journal.path).removesuffix(_JOURNAL_SUFFIX)
+        # A sidecar may serve several files (a Live Photo's two halves share a Takeout
+        # JSON): it stays in place until the last item of this run that copies it.
+        self.sidecar_uses: dict[str, int] = {}
+        for it in items:
+            for side_source, _target in it.sidecars:
+                self.sidecar_uses[side_source] = self.sidecar_uses.get(side_source, 0) + 1
 
     def owned(self, target: str, source_sha: str | None, source: str) -> JournalEntry | None:
         """The journal entry by which ``target`` is this source's output, if any."""
@@ -825,6 +943,8 @@ class _Run:
     # -- one item -------------------------------------------------------------------
     def item(self, item: PlanItem) -> ItemOutcome:
         outcome = ItemOutcome(item.file_id, item.source, item.target, "failed")
+        for side_source, _target in item.sidecars:
+            self.sidecar_uses[side_source] = self.sidecar_uses.get(side_source, 1) - 1
         try:
             if item.action == "discard":
                 self.trash(item, outcome)
@@ -864,9 +984,8 @@ class _Run:
         if entry.source_sha256 and sha256_file(item.source) != entry.source_sha256:
             outcome.message = "the source changed since it was written: source kept"
             return
-        sidecars = [(s["source"], s["target"], s["sha256"]) for s in entry.sidecars
-                    if s.get("source")]
-        self.remove_source(item.source, sidecars, item.target)
+        self.hold(item.target, item.source, entry.source_sha256,
+                  [s["source"] for s in entry.sidecars if s.get("source")])
         outcome.source_removed = True
 
     def write(self, item: PlanItem, outcome: ItemOutcome) -> None:
@@ -936,13 +1055,13 @@ class _Run:
         self.result.written += 1
         self.result.sidecars += placed - 1
         if self.move:
-            sidecars = [(src, target, sha) for _tmp, target, sha, src in files[:-1]
-                        if src is not None]
             try:
-                self.remove_source(item.source, sidecars, item.target)
-            except OSError as exc:
-                raise ApplyError(f"written, but the source could not be removed: "
-                                 f"{_one_line(exc)}") from exc
+                self.hold(item.target, item.source, source_sha,
+                          [src for _tmp, _target, _sha, src in files[:-1] if src is not None])
+            except (OSError, ApplyError) as exc:
+                raise ApplyError(f"written, but the source could not be moved to the "
+                                 f"holding folder (it stays in place): {_one_line(exc)}"
+                                 ) from exc
             outcome.source_removed = True
 
     def check_targets(self, item: PlanItem, files: list[tuple[str, str, str, str | None]]
@@ -1045,20 +1164,54 @@ class _Run:
             return None
         return sha256_file(tmp)
 
-    def remove_source(self, source: str, sidecars: list[tuple[str, str, str]],
-                      target: str, *, trashed: bool = False) -> None:
-        """Remove a source whose output is verified, placed and journaled (move mode)."""
-        for side_source, side_target, sha in sidecars:
-            if os.path.exists(side_source) and os.path.exists(side_target) and (
-                    sha256_file(side_target) == sha):
-                _remove(side_source)
-        os.unlink(source)
-        _fsync_dir(os.path.dirname(source))
+    def hold(self, target: str, source: str, sha: str | None, sidecars: Iterable[str]) -> None:
+        """Move mode: move a source whose output is verified, placed and journaled, then its
+        sidecars, into this run's holding folder, bytes untouched. Each move is journaled
+        (``hold``) before it is made, so undo finds the original whatever instant a kill
+        lands; ``source_removed`` follows."""
+        files = [(source, sha)] + [(s, None) for s in dict.fromkeys(sidecars)
+                                   if s != source and self.sidecar_uses.get(s, 0) <= 0]
+        for path, digest in files:
+            if not os.path.lexists(path):
+                continue  # a sidecar its bundle partner took along already
+            if self.drop_if_held(path):
+                continue
+            digest = digest or sha256_file(path)
+            dest = held_path(self.output_dir, self.run_name, path)
+            size = os.lstat(path).st_size
+            self.journal.append({"type": "hold", "target": target, "source": path,
+                                 "held": dest, "sha256": digest})
+            _move_original(path, dest, digest, self.hold_root)
+            self.index.holds.setdefault(path, []).append(
+                HeldOriginal(path, dest, digest, self.journal.path))
+            self.result.held += 1
+            self.result.held_bytes += size
+            self.result.holding = os.path.join(self.hold_root, self.run_name)
         self.journal.append({"type": "source_removed", "target": target, "source": source})
-        if trashed:
-            self.result.trashed += 1
-        else:
-            self.result.moved += 1
+        self.result.moved += 1
+
+    def drop_if_held(self, source: str) -> bool:
+        """A run killed between linking an original into the holding folder and dropping
+        its source name left it at both: drop the source name now (True)."""
+        digest = None
+        for hold in reversed(self.index.holds.get(source, ())):
+            try:
+                same = os.path.samefile(hold.held, source)
+                if not same and hold.sha256:
+                    digest = digest or sha256_file(source)
+                    same = digest == hold.sha256 == sha256_file(hold.held)
+            except OSError:
+                continue
+            if same:
+                _drop(source)
+                return True
+        return False
+
+    def remove_trashed(self, source: str, target: str) -> None:
+        """Drop the name of a discarded duplicate whose bytes are in the trash folder."""
+        _drop(source)
+        self.journal.append({"type": "source_removed", "target": target, "source": source})
+        self.result.trashed += 1
 
     # -- discarded duplicates -------------------------------------------------------
     def trash(self, item: PlanItem, outcome: ItemOutcome) -> None:
@@ -1072,31 +1225,32 @@ class _Run:
                     and os.path.exists(item.source)
                     and sha256_file(item.source) == sha256_file(item.target)
                     == entry.output_sha256):
-                self.remove_source(item.source, [], item.target, trashed=True)
+                self.remove_trashed(item.source, item.target)
                 outcome.source_removed = True
             return
         folder = os.path.dirname(item.target)
+        sha = sha256_file(item.source)
+        if item.sha256 and sha != item.sha256:
+            raise ApplyError("the source changed since it was scanned (its sha256 differs)")
         created = _makedirs(folder)
-        tmp = _new_tmp(folder, os.path.splitext(item.target)[1])
         try:
-            sha, size = _copy_hashed(item.source, tmp)
-            if item.sha256 and sha != item.sha256:
-                raise ApplyError("the source changed since it was scanned (its sha256 differs)")
-            st = os.stat(item.source)
-            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-            _fsync_file(tmp)
             self.journal.append({
                 "type": "write", "action": "trash", "file_id": item.file_id,
                 "source": item.source, "target": item.target, "source_sha256": sha,
-                "output_sha256": sha, "size": size, "sidecars": [], "created_dirs": created,
+                "output_sha256": sha, "size": os.path.getsize(item.source), "sidecars": [],
+                "created_dirs": created,
             })
-            _place(tmp, item.target)
-            _fsync_dir(folder)
-            self.journal.append({"type": "done", "target": item.target})
+            # Moved, not copied: the trash holds the very file (a copy across filesystems).
+            _move_original(item.source, item.target, sha)
         except BaseException:
-            _remove(tmp)
+            for made in reversed(created):
+                with contextlib.suppress(OSError):
+                    os.rmdir(made)
             raise
-        self.remove_source(item.source, [], item.target, trashed=True)
+        self.journal.append({"type": "done", "target": item.target})
+        self.journal.append({"type": "source_removed", "target": item.target,
+                             "source": item.source})
+        self.result.trashed += 1
         outcome.status, outcome.source_removed = "trashed", True
 
 
@@ -1113,7 +1267,8 @@ def apply_plan(
 
     :param plan: from ``make_plan`` (make it again after a crash: it reads the journals).
     :param exiftool: the session that writes and reads metadata.
-    :param move: remove each source after its output is verified and journaled, and move
+    :param move: move each source (and its sidecars) into the holding folder
+        ``OUTPUT/.originals/<run>/`` after its output is verified and journaled, and
         discarded duplicates to the trash folder; default is copy (sources untouched).
     :param on_progress: called with (items done, items in all) after each item.
     :param should_stop: asked before each item; True ends the run (``cancelled``).
@@ -1125,11 +1280,13 @@ def apply_plan(
     items = list(plan.items) + (list(plan.discarded) if move else [])
     folders = {os.path.dirname(i.target) for i in items}
     folders |= {os.path.dirname(t) for i in items for _, t in i.sidecars}
-    result.tmp_removed = _clean_tmp(sorted(folders | {plan.output_dir}))
+    hold_root = os.path.join(plan.output_dir, HOLD_DIR)
+    result.tmp_removed = _clean_tmp(sorted(folders | {plan.output_dir, hold_root}))
     try:
         journal.append({"type": "run", "version": 1, "output": plan.output_dir, "move": move,
                         "items": len(items), "pid": os.getpid()})
-        run = _Run(exiftool, journal, journal_index(journal_dir), move, result)
+        run = _Run(exiftool, journal, journal_index(journal_dir), move, result,
+                   plan.output_dir, items)
         for done, item in enumerate(items, 1):
             if should_stop is not None and should_stop():
                 result.cancelled = True
@@ -1156,6 +1313,9 @@ class UndoResult:
     journal: str
     removed: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    # Of ``restored``: copied back from the archive because their kept original was purged
+    # (they carry mediafix's metadata; every other one is its original, byte for byte).
+    from_output: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     dirs_removed: list[str] = field(default_factory=list)
     already_undone: int = 0
@@ -1189,39 +1349,102 @@ def _restore(output: str, source: str, expected_sha: str, source_sha: str | None
     return True
 
 
-def _undo_entry(entry: JournalEntry, result: UndoResult) -> None:
-    files = [(entry.target, entry.output_sha256)] + [
-        (s["target"], s["sha256"]) for s in entry.sidecars]
-    changed = [path for path, sha in files
-               if os.path.lexists(path) and sha256_file(path) != sha]
-    if changed:
-        raise ApplyError("changed since apply: " + ", ".join(changed))
-    # Whatever the journal says about moving (a later run may have finished a move and
-    # journaled it elsewhere), an output whose source is gone is copied back first.
-    if not os.path.lexists(entry.source):
-        if not os.path.exists(entry.target):
+def _kept_original(source: str, sha: str | None,
+                   holds: Mapping[str, list[HeldOriginal]]) -> HeldOriginal | None:
+    """The newest original of ``source`` still in a holding folder with the bytes it was
+    journaled with (``sha``: the content wanted, when known); None when purged."""
+    changed = None
+    for hold in reversed(holds.get(source, ())):
+        if sha and hold.sha256 and hold.sha256 != sha:
+            continue
+        if not os.path.lexists(hold.held):
+            continue
+        if hold.sha256 is None or sha256_file(hold.held) == hold.sha256:
+            return hold
+        changed = hold
+    if changed is not None:
+        raise ApplyError(f"its original in the holding folder changed since: {changed.held}")
+    return None
+
+
+def _holding_root(held: str) -> str:
+    marker = os.sep + HOLD_DIR + os.sep
+    return held[: held.rindex(marker) + len(marker) - 1]
+
+
+class _Undo:
+    """Undo of one journal: every source back in place before its outputs go."""
+
+    def __init__(self, journal: _Journal, holds: Mapping[str, list[HeldOriginal]],
+                 result: UndoResult) -> None:
+        self.journal = journal
+        self.holds = holds
+        self.result = result
+
+    def put_back(self, source: str, sha: str | None, target: str,
+                 output: tuple[str, str] | None) -> None:
+        """Bring a missing ``source`` back: its kept original, moved back from the holding
+        folder, else (purged) a copy of ``output`` (path, sha256)."""
+        hold = _kept_original(source, sha, self.holds)
+        if hold is not None:
+            _move_original(hold.held, source, hold.sha256)
+            _prune_empty(os.path.dirname(hold.held), _holding_root(hold.held))
+            self.journal.append({"type": "restored", "target": target, "source": source,
+                                 "from": hold.held})
+            self.result.restored.append(source)
+            return
+        if output is None or not os.path.exists(output[0]):
             raise ApplyError("both the output and its source are gone: nothing to restore")
-        if _restore(entry.target, entry.source, entry.output_sha256, entry.source_sha256):
-            result.restored.append(entry.source)
-    elif entry.source_removed and os.path.exists(entry.target):
-        _restore(entry.target, entry.source, entry.output_sha256, entry.source_sha256)
-    for s in entry.sidecars:
-        if s.get("source") and not os.path.lexists(s["source"]) and os.path.exists(s["target"]):
-            _restore(s["target"], s["source"], s["sha256"], s["sha256"])
-    for path, _sha in reversed(files):  # sidecars first, the file itself last
-        if os.path.lexists(path):
-            os.unlink(path)
-            _fsync_dir(os.path.dirname(path))
-            result.removed.append(path)
+        if _restore(output[0], source, output[1], sha):
+            self.journal.append({"type": "restored", "target": target, "source": source,
+                                 "from": output[0]})
+            self.result.restored.append(source)
+            self.result.from_output.append(source)
+
+    def entry(self, entry: JournalEntry) -> None:
+        files = [(entry.target, entry.output_sha256)] + [
+            (s["target"], s["sha256"]) for s in entry.sidecars]
+        changed = [path for path, sha in files
+                   if os.path.lexists(path) and sha256_file(path) != sha]
+        if changed:
+            raise ApplyError("changed since apply: " + ", ".join(changed))
+        # Whatever the journal says about moving (a later run may have finished a move and
+        # journaled it elsewhere), a source that is gone comes back first.
+        if not os.path.lexists(entry.source):
+            if entry.action == "trash":  # the trash file is the original itself
+                if not os.path.exists(entry.target):
+                    raise ApplyError("both the trash file and its source are gone")
+                _move_original(entry.target, entry.source, entry.output_sha256)
+                self.journal.append({"type": "restored", "target": entry.target,
+                                     "source": entry.source, "from": entry.target})
+                self.result.restored.append(entry.source)
+            else:
+                self.put_back(entry.source, entry.source_sha256, entry.target,
+                              (entry.target, entry.output_sha256))
+        elif entry.source_removed and os.path.exists(entry.target):
+            _restore(entry.target, entry.source, entry.output_sha256, entry.source_sha256)
+        for s in entry.sidecars:
+            source = s.get("source")
+            if source and not os.path.lexists(source):
+                # A copied sidecar's output is its original (same sha256); a merged XMP's
+                # is not, and it is only used once the original is purged.
+                self.put_back(source, None, entry.target, (s["target"], s["sha256"]))
+        for path, _sha in reversed(files):  # sidecars first, the file itself last
+            if os.path.lexists(path):
+                os.unlink(path)
+                _fsync_dir(os.path.dirname(path))
+                self.result.removed.append(path)
 
 
 def undo(journal_path: str) -> UndoResult:
     """Revert what the apply run of ``journal_path`` wrote.
 
     An output is removed only when its sha256 is still the journaled one; changed files are
-    refused and listed. Moved sources are copied back (hash verified) before their output
-    is removed. Folders the run created are removed when empty. Each undone file is
-    journaled, so undoing twice (or resuming an interrupted undo) is harmless.
+    refused and listed. Moved sources come back first: from the holding folder (or the
+    trash), byte for byte and hash checked, or, when the user purged the original, as a
+    copy of the output (``UndoResult.from_output``). Folders the run created are removed
+    when empty. Each undone file is journaled, so undoing twice (or resuming an interrupted
+    undo) is harmless.
     """
     result = UndoResult(journal=journal_path)
     records = read_journal(journal_path)
@@ -1237,15 +1460,20 @@ def undo(journal_path: str) -> UndoResult:
             entries[target].source_removed = True
         elif kind == "undone" and target:
             undone.add(target)
+    # Originals may have been held by a later run that finished this one's move.
+    holds = journal_index(os.path.dirname(os.path.abspath(journal_path))).holds
     journal = _Journal(journal_path)
+    run = _Undo(journal, holds, result)
     try:
-        _clean_tmp(sorted({os.path.dirname(e.source) for e in entries.values()}), exact=True)
+        sources = {e.source for e in entries.values()} | {
+            s["source"] for e in entries.values() for s in e.sidecars if s.get("source")}
+        _clean_tmp(sorted({os.path.dirname(p) for p in sources}), exact=True)
         for target in reversed(list(entries)):
             if target in undone:
                 result.already_undone += 1
                 continue
             try:
-                _undo_entry(entries[target], result)
+                run.entry(entries[target])
             except (ApplyError, OSError) as exc:
                 result.refused.append((target, _one_line(exc)))
                 continue
@@ -1260,7 +1488,9 @@ def undo(journal_path: str) -> UndoResult:
                 os.rmdir(folder)  # only succeeds when empty
                 result.dirs_removed.append(folder)
         journal.append({"type": "undo", "removed": len(result.removed),
-                        "restored": len(result.restored), "refused": len(result.refused)})
+                        "restored": len(result.restored),
+                        "from_output": len(result.from_output),
+                        "refused": len(result.refused)})
     finally:
         journal.close()
     return result
