@@ -1,13 +1,17 @@
 """A real `mediafix worker` that stops dead at one chosen point, so a test's SIGKILL lands
 exactly there however slow the machine.
 
-Usage: ``python tests/fault_worker.py POINT MARKER [worker options]``. POINT is one of
+Usage: ``python tests/fault_worker.py POINT MARKER [worker options]``, or
+``... POINT MARKER -- COMMAND ARGS`` to run another ``mediafix`` command the same way (an
+``apply`` that stops dead while it holds the output folder). POINT is one of
 
 * ``regroup`` - inside the duplicate regroup's transaction (the old groups deleted and the
   new ones flushed, nothing committed) once every file is probed;
 * ``exiftool:N`` - before the N-th metadata write of an apply (its temporary copy exists);
 * ``place:N`` - right after the N-th file of an apply is linked into place, before its
-  journal ``done`` record.
+  journal ``done`` record;
+* ``hold:N`` - the N-th source of a move about to go into the holding folder (its ``hold``
+  record journaled, the file not yet moved).
 
 At that point the worker process writes its pid to MARKER and sleeps. The patches are made
 before the consumer starts, so its forked worker processes inherit them (run it with
@@ -88,11 +92,26 @@ def main(point: str, marker: str, worker_args: list[str]) -> None:
                 tick()
 
         apply._place = slow_place
+    elif kind == "hold":
+        from mediafix.media import apply
+
+        tick = _nth(int(number), marker)
+        move_original = apply._move_original
+
+        def slow_move(*args: Any, **kwargs: Any) -> None:
+            tick()
+            move_original(*args, **kwargs)
+
+        apply._move_original = slow_move
     else:
         raise SystemExit(f"unknown point {point!r}")
     from mediafix.cli import main as cli
 
-    cli(["worker", *worker_args])
+    if worker_args[:1] == ["--"]:
+        sys.argv = ["mediafix", *worker_args[1:]]  # what the process says it runs
+        cli(worker_args[1:])
+    else:
+        cli(["worker", *worker_args])
 
 
 if __name__ == "__main__":

@@ -287,3 +287,32 @@ def test_move_then_undo_gives_every_source_back_byte_for_byte(
     _run("undo")
     assert _hashes(src) == before
     assert not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_purge_empties_the_originals_after_showing_what_and_how_much(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    src, out = _library_to_move(tmp_path), tmp_path / "archive"
+    before = _hashes(src)
+    applied = _run("apply", str(out), "--move", "--include-review")
+    assert "originals kept until `mediafix purge`" in applied
+    held = _hashes(out / ".originals")
+    size = sum(p.stat().st_size for p in (out / ".originals").rglob("*") if p.is_file())
+    assert _run("purge", str(out), "--older-than", "1").startswith("nothing to purge")
+    refused = CliRunner().invoke(main, ["purge", str(out)], input="")  # not a terminal
+    assert refused.exit_code == 1 and "add --yes" in refused.output
+    assert _hashes(out / ".originals") == held  # nothing removed without a yes
+    shown = _run("purge", str(out), "--yes")
+    assert f"{len(held)} files" in shown and f"purged {len(held)} originals" in shown
+    assert f"{size / 1000:.1f} KB freed" in shown
+    assert not (out / ".originals").exists()
+    records = [
+        json.loads(line)
+        for journal in (settings_env / "journals").glob("*.jsonl")
+        for line in journal.read_text().splitlines()
+    ]
+    assert [r["files"] for r in records if r["type"] == "purged"] == [len(held)]
+    # undo still gives every photo back: from the archive, and says so
+    undone = _run("undo")
+    assert f"{len(held)} of them came back from the archive" in undone
+    assert set(_hashes(src)) == set(before)

@@ -186,3 +186,46 @@ def test_a_folder_the_server_cannot_read_is_said_not_a_500(
     assert inside.json == {"error": "cannot read '2020': Permission denied"}
     page = web.client.get("/output/browse?path=2020")
     assert page.status_code == 403 and "Permission denied" in page.get_data(as_text=True)
+
+
+def test_the_originals_a_move_keeps_are_shown_then_purged_after_a_confirmation(
+    web: Web, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from mediafix.cli import main
+    from mediafix.media.outputlock import output_lock
+    from tests.conftest import make_jpeg
+
+    photos = tmp_path / "photos"
+    paths = [make_jpeg(photos / f"IMG_{i}.JPG", i, DateTimeOriginal=f"2019:0{i + 1}:01 10:00:00")
+             for i in range(2)]
+    size = sum(p.stat().st_size for p in paths)
+    out = web.settings.output_dir
+    for args in (["scan", "-w", "1", str(photos)], ["apply", "--move"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+    kept = web.get_json("/output/originals").json
+    assert (kept["files"], kept["bytes"], len(kept["runs"])) == (2, size, 1)
+    assert kept["holding"] == str(out / ".originals")
+    assert "Originals kept by move" in web.client.get("/output").get_data(as_text=True)
+    page = web.client.get("/output/originals").get_data(as_text=True)
+    # the confirmation says what and how much before anything is deleted
+    assert 'data-confirm-title="Delete 2 originals (' in page and "Delete 2 originals" in page
+    assert f"{size / 1000:.1f} KB" in page
+
+    bad = web.client.post("/output/purge", json={"older_than_days": "soon"}, headers=SCRIPT)
+    assert bad.status_code == 400 and "older_than_days" in bad.json["error"]
+    young = web.client.post("/output/purge", json={"older_than_days": 1}, headers=SCRIPT)
+    assert young.status_code == 200 and young.json["purged_files"] == 0
+    with output_lock(str(out), "mediafix apply (a test)"):
+        busy = web.client.post("/output/purge", json={}, headers=SCRIPT)
+    assert busy.status_code == 409 and "is in use by mediafix apply (a test)" in busy.json["error"]
+    assert web.get_json("/output/originals").json["files"] == 2  # nothing deleted so far
+
+    done = web.client.post("/output/purge", data={"csrf_token": web.csrf()})
+    assert done.status_code == 302 and done.headers["Location"] == "/output/originals"
+    after = web.client.get("/output/originals").get_data(as_text=True)
+    assert f"Deleted 2 originals ({size / 1000:.1f} KB freed)" in after
+    assert not (out / ".originals").exists()
+    assert "Originals kept by move" not in web.client.get("/output").get_data(as_text=True)

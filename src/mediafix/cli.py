@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 from mediafix import __version__
 from mediafix.config import DataDirError, FolderError, Settings, get_settings
 from mediafix.media.exiftool import ExifToolError
+from mediafix.media.outputlock import OutputBusy
 
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)
@@ -33,6 +34,7 @@ out = Console(highlight=False, soft_wrap=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print one line for a person and exit non-zero."""
+    # soft_wrap: one line however long (paths are), also in a log or a pipe
     console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
     raise SystemExit(code)
 
@@ -49,7 +51,7 @@ class MediafixGroup(click.Group):
             fail(f"MEDIAFIX_{field}: {first['msg'].removeprefix('Value error, ')}", 2)
         except DataDirError as exc:
             fail(str(exc), 2)
-        except ExifToolError as exc:
+        except (ExifToolError, OutputBusy) as exc:
             fail(str(exc))
         except OperationalError as exc:
             fail(f"database error: {str(exc.orig).splitlines()[0] if exc.orig else exc}")
@@ -451,7 +453,14 @@ def apply(output: str | None, move: bool, include_review: bool) -> None:
     table.add_row("already there (skipped)", str(result.skipped))
     table.add_row("sidecars", str(result.sidecars))
     if move:
-        table.add_row("sources removed after verification", str(result.moved))
+        from mediafix.store.review import human_size
+
+        table.add_row("sources moved after verification", str(result.moved))
+        if result.holding:
+            table.add_row(
+                "originals kept until `mediafix purge`",
+                f"{result.held} files, {human_size(result.held_bytes)} in {result.holding}",
+            )
     table.add_row("held back (review)", str(len(the_plan.held)))
     table.add_row("not written (discarded duplicates)", str(len(the_plan.discarded)))
     table.add_row("failed", str(len(result.failed)))
@@ -481,10 +490,64 @@ def undo(journal: str | None) -> None:
         f"removed {len(result.removed)} files, restored {len(result.restored)} sources, "
         f"{result.already_undone} already undone"
     )
+    if result.from_output:
+        out.print(
+            f"  {len(result.from_output)} of them came back from the archive, with mediafix's "
+            "metadata: their originals had been purged"
+        )
     for p, why in result.refused:
         out.print(f"  [yellow]kept[/] {p}: {why}", markup=True)
     if result.refused:
         fail(f"{len(result.refused)} output files changed since the apply and were kept")
+
+
+@main.command()
+@click.argument("output", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--older-than",
+    "days",
+    type=click.FloatRange(0),
+    help="Only originals kept by moves more than DAYS days ago.",
+)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge(output: str | None, days: float | None, yes: bool) -> None:
+    """Delete the originals `apply --move` keeps in OUTPUT/.originals (for good)."""
+    from datetime import UTC, datetime, timedelta
+
+    from mediafix.output import held_originals, purge_originals
+    from mediafix.store.review import human_size
+
+    settings = _settings()
+    engine = _prepare(settings)
+    folder, runs = held_originals(engine, settings, output)
+    if days:
+        cutoff = datetime.now(UTC) - timedelta(days=days)
+        runs = [r for r in runs if r.started <= cutoff]
+    if not runs:
+        older = f" from moves older than {days:g} days" if days else ""
+        out.print(f"nothing to purge: no originals kept{older} in {folder}/.originals")
+        return
+    files, size = sum(r.files for r in runs), sum(r.bytes for r in runs)
+    out.print(f"{folder}/.originals keeps the originals of {len(runs)} move(s):")
+    for r in runs:
+        out.print(
+            f"  {r.started:%Y-%m-%d %H:%M} UTC  {r.files} files, {human_size(r.bytes)}  ({r.name})"
+        )
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("purge deletes files for good: add --yes to confirm")
+        click.confirm(
+            f"Delete these {files} files ({human_size(size)}) for good? An undo of these moves "
+            "then restores the archive's copies instead of the originals",
+            abort=True,
+            err=True,
+        )
+    result = purge_originals(engine, settings, output, older_than_days=days)
+    out.print(f"purged {result.files} originals, {human_size(result.bytes)} freed")
+    for path, why in result.errors[:20]:
+        out.print(f"  [red]![/] {path}: {why}", markup=True)
+    if result.errors:
+        fail(f"{len(result.errors)} files could not be removed")
 
 
 @main.command()

@@ -7,13 +7,15 @@ The CLI (``mediafix plan/apply/undo``), the ``output`` job and the web page call
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,17 +28,22 @@ from mediafix.config import Settings
 from mediafix.media.apply import ApplyResult, UndoResult, apply_plan, read_journal, undo
 from mediafix.media.bundles import CopyInput, GroupVote, choose_written
 from mediafix.media.exiftool import ExifTool
+from mediafix.media.holding import HeldRun, PurgeResult, held_runs, purge
+from mediafix.media.outputlock import OutputBusy, output_lock
 from mediafix.media.plan import DiskReads, Plan, PlanInput, make_plan
 from mediafix.store import queries
 from mediafix.store.db import session_scope
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
 
 __all__ = [
+    "OutputBusy",
+    "held_originals",
     "journal_dir",
     "last_journal",
     "output_dir_for",
     "plan_inputs",
     "preview",
+    "purge_originals",
     "run_apply",
     "undo_journal",
 ]
@@ -358,14 +365,10 @@ def preview(
     return plan
 
 
-def _fresh_plan(
-    engine: Engine, settings: Settings, output: str | None, *, include_review: bool
-) -> Plan:
-    with session_scope(engine) as s:
-        out = output_dir_for(settings, s, output)
-        inputs = plan_inputs(s, uploads_dir(settings))
-    return make_plan(inputs, out, include_review=include_review, journal_dir=journal_dir(settings),
-                     tags_from_copies=settings.tags_from_copies)
+def _command() -> str:
+    """What this process runs, for the one an output lock refuses."""
+    args = [a for a in sys.argv[1:] if "\n" not in a][:8]
+    return " ".join(["mediafix", *args]) if args else f"mediafix (pid {os.getpid()})"
 
 
 def run_apply(
@@ -377,9 +380,34 @@ def run_apply(
     include_review: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    command: str | None = None,
 ) -> tuple[Plan, ApplyResult]:
-    """Plan and apply; record each written file's output path in its row."""
-    plan = _fresh_plan(engine, settings, output, include_review=include_review)
+    """Plan and apply; record each written file's output path in its row.
+
+    The output folder is held (``output_lock``) from the plan to the last row written:
+    another apply, undo or purge of it, from any process, raises :class:`OutputBusy`
+    here, at once, before anything is planned.
+    """
+    with session_scope(engine) as s:
+        out = output_dir_for(settings, s, output)
+    with output_lock(out, command or _command()):
+        return _apply_locked(engine, settings, out, move, include_review, on_progress,
+                             should_stop)
+
+
+def _apply_locked(
+    engine: Engine,
+    settings: Settings,
+    out: str,
+    move: bool,
+    include_review: bool,
+    on_progress: Callable[[int, int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[Plan, ApplyResult]:
+    with session_scope(engine) as s:
+        inputs = plan_inputs(s, uploads_dir(settings))
+    plan = make_plan(inputs, out, include_review=include_review, journal_dir=journal_dir(settings),
+                     tags_from_copies=settings.tags_from_copies)
     with ExifTool() as et:
         result = apply_plan(
             plan,
@@ -417,17 +445,65 @@ def last_journal(settings: Settings) -> str | None:
     return None
 
 
-def undo_journal(engine: Engine | None, path: str) -> UndoResult:
-    """Undo one apply; rows of removed outputs go back to their pre-apply status."""
-    result = undo(path)
-    if engine is not None and result.removed:
-        removed = set(result.removed)
-        with session_scope(engine) as s:
-            for row in s.scalars(select(File).where(File.output_path.is_not(None))):
-                if row.output_path in removed:
-                    row.output_path = None
-                    row.status = "ready" if (row.confidence or 0) > 0 and row.taken_at else "review"
+def _journal_outputs(path: str) -> list[str]:
+    records = read_journal(path)
+    outputs = {r["output"] for r in records if r.get("type") == "run" and r.get("output")}
+    return sorted(o for o in outputs if os.path.isdir(o))
+
+
+@contextlib.contextmanager
+def _locked(outputs: list[str], command: str) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for out in outputs:
+            stack.enter_context(output_lock(out, command))
+        yield
+
+
+def undo_journal(engine: Engine | None, path: str, command: str | None = None) -> UndoResult:
+    """Undo one apply; rows of removed outputs go back to their pre-apply status.
+
+    Holds the apply's output folder meanwhile (:class:`OutputBusy` when another process
+    does)."""
+    with _locked(_journal_outputs(path), command or _command()):
+        result = undo(path)
+        if engine is not None and result.removed:
+            removed = set(result.removed)
+            with session_scope(engine) as s:
+                for row in s.scalars(select(File).where(File.output_path.is_not(None))):
+                    if row.output_path in removed:
+                        row.output_path = None
+                        row.status = (
+                            "ready" if (row.confidence or 0) > 0 and row.taken_at else "review"
+                        )
     return result
+
+
+def held_originals(
+    engine: Engine, settings: Settings, output: str | None = None
+) -> tuple[str, list[HeldRun]]:
+    """The output folder and the move runs whose originals it keeps (what purge removes)."""
+    with session_scope(engine) as s:
+        out = output_dir_for(settings, s, output)
+    return out, held_runs(out)
+
+
+def purge_originals(
+    engine: Engine,
+    settings: Settings,
+    output: str | None = None,
+    *,
+    older_than_days: float | None = None,
+    command: str | None = None,
+) -> PurgeResult:
+    """Empty the holding folder of the output (runs older than ``older_than_days``, or
+    all), holding the output folder meanwhile (:class:`OutputBusy` when another process
+    does). Undo of those runs then restores the archive's copies instead of originals."""
+    with session_scope(engine) as s:
+        out = output_dir_for(settings, s, output)
+    if not held_runs(out):
+        return PurgeResult()
+    with output_lock(out, command or _command()):
+        return purge(out, journal_dir(settings), older_than_days=older_than_days)
 
 
 def ignored_files(engine: Engine) -> list[tuple[str, str]]:

@@ -398,6 +398,20 @@ def _start_output_job(eng: Engine, task: Any, job_id: int) -> dict[str, Any] | N
         return dict(job.params) if job else {}
 
 
+OUTPUT_RETRY = 5  # seconds between tries of a job whose output folder another process holds
+
+
+def _wait_for_output(task: Any, job_id: int, busy: Any) -> None:
+    """The output folder is held (a CLI apply, another data folder's worker): the job goes
+    back to pending, says who holds the folder, and is tried again shortly."""
+    with session_scope(engine()) as s:
+        waiting = jobrows.wait_again(
+            s, job_id, f"waiting: {busy.output_dir} is in use by {busy.who()}"
+        )
+    if waiting:
+        task.schedule((job_id,), delay=OUTPUT_RETRY)
+
+
 @huey.task(name="mediafix.write_output", retries=0)
 def write_output(job_id: int) -> None:
     """Plan and apply the output (one at a time: two applies never run together)."""
@@ -428,7 +442,11 @@ def write_output(job_id: int) -> None:
                 include_review=bool(params.get("include_review")),
                 on_progress=progress,
                 should_stop=should_stop,
+                command=f"output job {job_id}",
             )
+    except output.OutputBusy as busy:
+        _wait_for_output(write_output, job_id, busy)
+        return
     except Exception as exc:
         log.exception("output job %s failed", job_id)
         _fail(job_id, exc)
@@ -473,7 +491,10 @@ def undo_output(job_id: int) -> None:
             )
         return
     try:
-        result = output.undo_journal(eng, journal)
+        result = output.undo_journal(eng, journal, command=f"undo job {job_id}")
+    except output.OutputBusy as busy:
+        _wait_for_output(undo_output, job_id, busy)
+        return
     except Exception as exc:
         _fail(job_id, exc)
         return

@@ -81,6 +81,7 @@ __all__ = [
     "JournalIndex",
     "TargetExists",
     "UndoResult",
+    "append_to_journal",
     "apply_plan",
     "held_path",
     "image_data_digest",
@@ -786,6 +787,15 @@ class _Journal:
 
     def close(self) -> None:
         self._f.close()
+
+
+def append_to_journal(path: str, record: dict[str, Any]) -> None:
+    """Append one record (fsynced) to an existing journal (``purge`` notes what it removed)."""
+    journal = _Journal(path)
+    try:
+        journal.append(record)
+    finally:
+        journal.close()
 
 
 def _new_journal_path(journal_dir: str) -> str:

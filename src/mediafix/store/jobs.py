@@ -31,6 +31,7 @@ __all__ = [
     "request_cancel",
     "set_progress",
     "try_start",
+    "wait_again",
     "worker_id",
 ]
 
@@ -186,6 +187,18 @@ def _alive(job: Job) -> bool:
     if alive is None:  # another machine: trust its heartbeat while it is fresh
         return job.heartbeat_at is not None and utcnow() - job.heartbeat_at < STALE_AFTER
     return alive
+
+
+def wait_again(session: Session, job_id: int, message: str) -> bool:
+    """A started job that must wait after all (its output folder is held by another
+    process): pending again, with no worker, saying what it waits for. True if it was
+    running (a cancelled job stays cancelled)."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running")
+        .values(status="pending", worker=None, message=message, updated_at=utcnow())
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
 
 
 def heartbeat(session: Session, job_id: int, message: str | None = None) -> bool:

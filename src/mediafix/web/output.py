@@ -12,15 +12,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from mediafix.config import FolderError
+from mediafix.media.holding import holding_dir
 from mediafix.media.kinds import MEDIA_EXTENSIONS
+from mediafix.media.outputlock import OutputBusy
 from mediafix.safety import Refused, library_roots, open_inside
 from mediafix.store import queries
 from mediafix.store.models import File
+from mediafix.store.review import human_size
 from mediafix.web import output_adapter
 from mediafix.web.context import (
     abort_with,
@@ -101,6 +104,7 @@ def preview() -> ResponseReturnValue:
         years=sorted(years.items()),
         pager=pager,
         move=move_default(),
+        holding=os.path.isdir(holding_dir(root)),
     )
 
 
@@ -167,6 +171,72 @@ def undo() -> ResponseReturnValue:
     if wants_json():
         return jsonify(job_id=job_id), 202
     return redirect(url_for("jobs.job", job_id=job_id))
+
+
+def _runs_json(runs: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"name": r.name, "path": r.path, "started": r.started.isoformat(timespec="seconds"),
+         "files": r.files, "bytes": r.bytes}
+        for r in runs
+    ]
+
+
+@bp.get("/output/originals")
+def originals() -> ResponseReturnValue:
+    """What the holding folder keeps (the originals moves left there): the purge page."""
+    release_db()
+    try:
+        out, runs = output_adapter.held_originals(engine(), settings())
+    except output_adapter.OutputUnavailable as exc:
+        return _unavailable(exc)
+    data = {
+        "output": out,
+        "holding": holding_dir(out),
+        "runs": _runs_json(runs),
+        "files": sum(r.files for r in runs),
+        "bytes": sum(r.bytes for r in runs),
+    }
+    if wants_json():
+        return jsonify(data)
+    return render_template("output_originals.html", data=data)
+
+
+def _days(params: Any) -> float | None:
+    value = params.get("older_than_days")
+    if value is None or value == "":
+        return None
+    try:
+        days = float(value)
+    except (TypeError, ValueError):
+        days = -1.0
+    if isinstance(value, bool) or not 0 <= days <= 36500:
+        abort_with(400, "older_than_days must be a number of days from 0 to 36500")
+    return days
+
+
+@bp.post("/output/purge")
+def purge() -> ResponseReturnValue:
+    """Delete the originals moves keep (all, or those older than ``older_than_days``)."""
+    days = _days(body())
+    release_db()
+    try:
+        result = output_adapter.purge_originals(engine(), settings(), days)
+    except output_adapter.OutputUnavailable as exc:
+        return _unavailable(exc)
+    except OutputBusy as exc:
+        abort_with(409, str(exc))
+    data = {
+        "purged_files": result.files,
+        "purged_bytes": result.bytes,
+        "runs": _runs_json(result.runs),
+        "errors": [{"path": p, "error": e} for p, e in result.errors],
+    }
+    if wants_json():
+        return jsonify(data)
+    flash(f"Deleted {result.files} originals ({human_size(result.bytes)} freed)."
+          + (f" {len(result.errors)} could not be removed." if result.errors else ""),
+          "error" if result.errors else "success")
+    return redirect(url_for("output.originals"))
 
 
 def _hidden(rel: str) -> bool:

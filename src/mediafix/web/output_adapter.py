@@ -16,7 +16,16 @@ from sqlalchemy.engine import Engine
 
 from mediafix.config import Settings
 
-__all__ = ["MODULE", "OutputUnavailable", "available", "enqueue_output", "preview", "undo_last"]
+__all__ = [
+    "MODULE",
+    "OutputUnavailable",
+    "available",
+    "enqueue_output",
+    "held_originals",
+    "preview",
+    "purge_originals",
+    "undo_last",
+]
 
 MODULE = "mediafix.output"
 
@@ -63,3 +72,16 @@ def enqueue_output(move: bool) -> int:
 
 def undo_last() -> int:
     return int(_module("undo_last")())
+
+
+def held_originals(engine: Engine, settings: Settings) -> tuple[str, list[Any]]:
+    """(output folder, the move runs whose originals it keeps: ``HeldRun`` values)."""
+    out, runs = _module("held_originals")(engine, settings)
+    return str(out), list(runs)
+
+
+def purge_originals(engine: Engine, settings: Settings, older_than_days: float | None) -> Any:
+    """Empty the holding folder (raises ``mediafix.output.OutputBusy`` when it is held)."""
+    return _module("purge_originals")(
+        engine, settings, older_than_days=older_than_days, command="purge from the web page"
+    )
