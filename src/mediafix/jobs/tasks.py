@@ -604,8 +604,9 @@ def recover(startup: bool = False) -> dict[str, int]:
                 job.status, job.worker, job.message = (
                     "pending",
                     None,
-                    "resuming after a worker stopped",
+                    "resumed: its worker stopped; carrying on where it was",
                 )
+                job.resumed = (job.resumed or 0) + 1
         if startup:
             # A regroup killed with its worker left the old groups (its transaction rolled
             # back); the new files are grouped again now.
@@ -642,6 +643,12 @@ def recover_periodic() -> None:
 def _fresh_process() -> None:
     # Process workers are forked from the consumer: never share its database connections.
     dispose_engines()
+    # A worker process also starts when the consumer replaces one that died (killed while
+    # it ran a job): resume that job now, not at the next minute's ``recover_periodic``.
+    try:
+        recover.call_local()
+    except Exception:  # the database may be down: the periodic recovery tries again
+        log.warning("recovery at worker start failed", exc_info=True)
 
 
 @huey.on_shutdown()

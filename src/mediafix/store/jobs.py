@@ -114,6 +114,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "message": job.message,
         "error": job.error,
         "cancel_requested": job.cancel_requested,
+        "resumed": job.resumed or 0,
         "created_at": _iso(job.created_at),
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),

@@ -167,6 +167,8 @@ class Job(Base):
     # Which worker runs it ("host:pid") and when it last said so: a dead worker's job resumes.
     worker: Mapped[str | None] = mapped_column(String(96))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # How many times the job was resumed after its worker died (shown as "resumed").
+    resumed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ix_jobs_status_type", "status", "type"),)
 

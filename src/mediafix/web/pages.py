@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select, text
 
@@ -29,7 +29,9 @@ def home() -> ResponseReturnValue:
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
-    """200 when the database and the queue answer, else 503 naming what failed."""
+    """200 when the database and the queue answer and the embedded worker runs, else 503
+    naming what failed. ``worker`` is "not embedded" when workers run apart
+    (``serve --no-worker``, or the app served by another server)."""
     result: dict[str, object] = {"status": "ok"}
     failed = False
     try:
@@ -45,6 +47,19 @@ def healthz() -> ResponseReturnValue:
         failed = True
         result["queue"] = f"error: {' '.join(str(exc).split())[:200]}"
         result["queue_depth"] = None
+    supervisor = current_app.config.get("MEDIAFIX_WORKER")
+    if supervisor is None:
+        result["worker"] = "not embedded"
+    else:
+        state = supervisor.state()
+        result["worker_pid"] = state["pid"]
+        result["worker_restarts"] = state["restarts"]
+        if state["running"]:
+            result["worker"] = "ok"
+        else:
+            failed = True
+            why = state["last_exit"] or "stopped"
+            result["worker"] = f"error: not running ({why}); it is being restarted"
     if failed:
         result["status"] = "error"
         return jsonify(result), 503

@@ -4,24 +4,37 @@
 app (werkzeug's threaded server, which streams uploads) and, on exit,
 stops the consumer gracefully: SIGTERM, a wait for the running batch, SIGKILL only if it
 hangs.
+
+While it serves, a :class:`WorkerSupervisor` thread keeps the consumer running: when it
+dies (``kill -9``, the OOM killer, a crash) the rest of its process group is killed (its
+worker processes would otherwise go on taking jobs, watched by nobody) and a new consumer
+is started a moment later, which first resumes the jobs the dead one left
+(``tasks.recover``). ``/healthz`` reports the consumer's state.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import types
+from collections.abc import Callable
 from typing import Any
 
 from mediafix.config import get_settings
 from mediafix.media.exiftool import signal_on_parent_death
 
-__all__ = ["run", "spawn", "start_worker", "stop_worker"]
+__all__ = ["WorkerSupervisor", "run", "spawn", "start_worker", "stop_worker"]
 
 STOP_TIMEOUT = 30.0  # seconds a worker may take to finish its batch on SIGTERM
+RESTART_DELAY = 2.0  # seconds before a dead worker is replaced (doubling while it keeps dying)
+MAX_RESTART_DELAY = 60.0
+STEADY_AFTER = 60.0  # a worker that ran this long resets the delay
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -59,6 +72,84 @@ def stop_worker(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT) ->
         return proc.wait(timeout=10)
 
 
+def _exit_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exited with status {code}"
+
+
+class WorkerSupervisor:
+    """The embedded consumer, kept running: see the module's docstring."""
+
+    CHECK_EVERY = 0.5
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        start: Callable[[int | None], subprocess.Popen[bytes]] = start_worker,
+    ) -> None:
+        self._start = start
+        self._workers = workers
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.proc = start(workers)
+        self.started_at = time.monotonic()
+        self.restarts = 0
+        self.last_exit: str | None = None
+        self._thread = threading.Thread(target=self._watch, daemon=True, name="worker-watch")
+        self._thread.start()
+
+    def state(self) -> dict[str, Any]:
+        """``running``, ``pid``, ``restarts`` and, once one died, ``last_exit``."""
+        with self._lock:
+            proc = self.proc
+        code = proc.poll()
+        return {
+            "running": code is None and not self._stopping.is_set(),
+            "pid": proc.pid,
+            "restarts": self.restarts,
+            "last_exit": _exit_text(code) if code is not None else self.last_exit,
+        }
+
+    def _watch(self) -> None:
+        delay = RESTART_DELAY
+        while not self._stopping.wait(self.CHECK_EVERY):
+            with self._lock:
+                proc = self.proc
+            code = proc.poll()
+            if code is None:
+                if time.monotonic() - self.started_at > STEADY_AFTER:
+                    delay = RESTART_DELAY
+                continue
+            self.last_exit = _exit_text(code)
+            print(f"worker process {proc.pid} stopped ({self.last_exit}); "
+                  f"starting another in {delay:g} s", file=sys.stderr, flush=True)
+            # its worker processes and their exiftools, orphaned but still at work
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            if self._stopping.wait(delay):
+                return
+            with self._lock:
+                if self._stopping.is_set():
+                    return
+                self.proc = self._start(self._workers)
+                self.started_at = time.monotonic()
+                self.restarts += 1
+            print(f"worker process {self.proc.pid} started (restart {self.restarts})", flush=True)
+            delay = min(delay * 2, MAX_RESTART_DELAY)
+
+    def stop(self) -> None:
+        """Stop watching, then stop the consumer gracefully (``stop_worker``)."""
+        self._stopping.set()
+        with self._lock:
+            proc = self.proc
+        self._thread.join(timeout=5)
+        stop_worker(proc)
+
+
 def _listen(app: Any, host: str, port: int) -> Any:
     # werkzeug's threaded server hands the app the request body as a stream, so an upload
     # goes straight to DATA_DIR/uploads (waitress would first spool it to the system's temp
@@ -93,7 +184,8 @@ def run(
     # The address it is bound to is a name the app answers to (the Host check).
     app = create_app({"MEDIAFIX_BOUND_HOST": host})
     server = _listen(app, host, port)
-    proc = start_worker(workers) if embedded_worker else None
+    supervisor = WorkerSupervisor(workers) if embedded_worker else None
+    app.config["MEDIAFIX_WORKER"] = supervisor
 
     def _terminate(_signum: int, _frame: types.FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -108,8 +200,9 @@ def run(
             file=sys.stderr,
             flush=True,
         )
-    if proc is not None:
-        print(f"worker process {proc.pid} started (pid {os.getpid()} serves the pages)", flush=True)
+    if supervisor is not None:
+        print(f"worker process {supervisor.proc.pid} started (pid {os.getpid()} serves the pages)",
+              flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -117,9 +210,9 @@ def run(
     finally:
         server.server_close()
         signal.signal(signal.SIGTERM, previous)
-        if proc is not None:
+        if supervisor is not None:
             print("stopping the worker...", flush=True)
-            stop_worker(proc)
+            supervisor.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

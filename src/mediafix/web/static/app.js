@@ -404,6 +404,11 @@
       field("message").textContent = job.message || "";
       const pill = $(".pill", field("status-pill"));
       if (pill) { pill.className = "pill pill-" + job.status; pill.textContent = job.status; }
+      const resumed = field("resumed");
+      if (resumed && job.resumed) {
+        resumed.hidden = false;
+        resumed.textContent = "resumed" + (job.resumed > 1 ? " ×" + job.resumed : "");
+      }
       if (job.error) { const e = field("error"); e.hidden = false; $("span", e).textContent = job.error; }
       if (["pending", "running"].includes(job.status)) {
         setTimeout(tick, 1500);
