@@ -1,6 +1,7 @@
 """Faults while work is under way: SIGKILL of a worker (during an import, during duplicate
-grouping, during an output job), PostgreSQL stopping mid-import, and an output disk that
-fills up. Issue #8, "nothing is lost".
+grouping, during an output job, while a move keeps an original), SIGKILL of the worker that
+`mediafix serve` embeds, two applies into one output folder at once, PostgreSQL stopping
+mid-import, and an output disk that fills up. Issues #8 and #16, "nothing is lost".
 
 After each one: every source file is byte for byte what it was, the output holds no partial
 file (``.mediafix-tmp-*``, exiftool's ``*_exiftool_tmp``) and no duplicate, every written
@@ -20,6 +21,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,8 +38,9 @@ from sqlalchemy import func, select
 
 from mediafix.cli import main
 from mediafix.config import get_settings
-from mediafix.media.apply import TMP_PREFIX, image_data_digest, read_journal
+from mediafix.media.apply import HOLD_DIR, TMP_PREFIX, image_data_digest, read_journal
 from mediafix.media.exiftool import ExifTool, ExifToolError
+from mediafix.media.outputlock import LOCK_NAME
 from mediafix.store.db import dispose_engines, get_engine, session_scope, upgrade
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
 from tests.conftest import free_port
@@ -82,6 +85,35 @@ FAULTS: list[Fault] = [
         "SIGKILL an output job's worker after its 4th file "
         "is placed, before the journal's `done`, start another",
         "job resumes and completes; no partial file, no duplicate; every output verifies",
+    ),
+    Fault(
+        "test_sigkill_move[hold:4]",
+        "SIGKILL a move job's worker as it moves its 4th source into the holding folder "
+        "(the `hold` journaled, the file not yet moved), start another",
+        "nothing lost: each source at its place or kept in OUTPUT/.originals; the job resumes "
+        "and completes; every original kept once; `mediafix undo` gives every source back "
+        "byte for byte",
+    ),
+    Fault(
+        "test_two_applies_into_one_output",
+        "while a `mediafix apply` holds the output folder (paused mid-run): a second "
+        "`mediafix apply`, a `mediafix undo`, and an output job in a real worker; then "
+        "SIGKILL the first",
+        "the second CLI command exits with one line naming the holder's command, pid, host "
+        "and start; the job waits (pending, saying so), then runs once the holder is dead; "
+        "no file written twice",
+    ),
+    Fault(
+        "test_sigkill_serve_worker[consumer]",
+        "SIGKILL the worker process `mediafix serve` started, mid-import",
+        "`/healthz` answers 503 naming the dead worker; serve starts another; the job is "
+        "resumed (`resumed` in its JSON and page) and completes; every file one row",
+    ),
+    Fault(
+        "test_sigkill_serve_worker[job-process]",
+        "SIGKILL the process running the import job inside `mediafix serve`'s worker",
+        "the worker replaces the process and the job is resumed within a minute "
+        "(`resumed`), and completes; every file one row",
     ),
     Fault(
         "test_postgres_stops_mid_import_then_a_worker_restart_finishes_it",
@@ -151,6 +183,15 @@ def _files(folder: Path) -> dict[str, str]:
     return {str(p): _sha(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _archive(out: Path) -> dict[str, str]:
+    """The output's files but the originals a move keeps and a killed apply's lock file."""
+    return {
+        p: d
+        for p, d in _files(out).items()
+        if not p.startswith(f"{out / HOLD_DIR}/") and p != str(out / LOCK_NAME)
+    }
+
+
 def _partials(folder: Path) -> list[str]:
     return [str(p) for p in folder.rglob("*") if any(m in p.name for m in PARTIAL_MARKERS)]
 
@@ -181,7 +222,7 @@ def _journal_entries(data: Path) -> dict[str, dict[str, Any]]:
 def check_output(out: Path, data: Path, planned: dict[str, str]) -> None:
     """``planned``: target -> source. The output holds exactly the planned files, each
     journaled as done with its hash, its date readable, its image data the source's."""
-    written = _files(out)
+    written = _archive(out)
     assert not _partials(out)
     assert set(written) == set(planned), (sorted(written), sorted(planned))
     entries = _journal_entries(data)
@@ -193,7 +234,10 @@ def check_output(out: Path, data: Path, planned: dict[str, str]) -> None:
         assert entry["source"] == planned[target]
         year = int(os.path.basename(os.path.dirname(target)))
         assert str(meta.get("ExifIFD:DateTimeOriginal", "")).startswith(f"{year}:"), meta
-        assert image_data_digest(target, "jpeg") == image_data_digest(planned[target], "jpeg")
+        source = planned[target]
+        if not os.path.exists(source):  # moved: its original is kept in the holding folder
+            (source,) = glob.glob(f"{glob.escape(str(out / HOLD_DIR))}/*{glob.escape(source)}")
+        assert image_data_digest(target, "jpeg") == image_data_digest(source, "jpeg")
     sources = Counter(planned.values())
     assert max(sources.values()) == 1  # no source written twice
 
@@ -203,8 +247,11 @@ def _planned(out: Path) -> dict[str, str]:
     return {i["target"]: i["source"] for i in plan["items"]}
 
 
-def enqueue_output(env: dict[str, str], out: Path) -> int:
-    code = f"from mediafix.jobs import tasks; print(tasks.enqueue_output(output_dir={str(out)!r}))"
+def enqueue_output(env: dict[str, str], out: Path, move: bool = False) -> int:
+    code = (
+        "from mediafix.jobs import tasks; "
+        f"print(tasks.enqueue_output(output_dir={str(out)!r}, move={move!r}))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code],
         env=env,
@@ -336,7 +383,7 @@ def test_sigkill_apply(point: str, fault_env: dict[str, str], tmp_path: Path) ->
     finally:
         w.kill()
         w.fh.close()
-    placed = [p for p in _files(out) if not any(m in p for m in PARTIAL_MARKERS)]
+    placed = [p for p in _archive(out) if not any(m in p for m in PARTIAL_MARKERS)]
     if point.startswith("exiftool"):
         assert _partials(out) and len(placed) == 3  # killed with a half-made copy
     else:
@@ -350,6 +397,196 @@ def test_sigkill_apply(point: str, fault_env: dict[str, str], tmp_path: Path) ->
     assert state["status"] == "completed" and not state["error"], state
     check_output(out, get_settings().data_dir, planned)
     assert snapshot(photos) == before
+
+
+def _sha_counts(folder: Path) -> Counter[str]:
+    return Counter(_files(folder).values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", ["hold:4"])
+def test_sigkill_move(point: str, fault_env: dict[str, str], tmp_path: Path) -> None:
+    photos, out = tmp_path / "photos", tmp_path / "archive"
+    originals = {str(p): _sha(p) for p in _dated_photos(photos, 10)}
+    _cli("scan", "-w", "1", str(photos))
+    before = snapshot(photos)
+    planned = _planned(out)
+    job_id = enqueue_output(fault_env, out, move=True)
+    marker = tmp_path / "paused"
+    w = FaultWorker(fault_env, tmp_path / "w1.log", point, marker)
+    try:
+        wait_until(marker.exists, timeout=90)
+    finally:
+        w.kill()
+        w.fh.close()
+    # nothing lost: each original is at its place or kept in the holding folder
+    held = _sha_counts(out / HOLD_DIR)
+    for path, digest in originals.items():
+        assert os.path.exists(path) or held[digest] == 1, path
+    assert sum(held.values()) == 3 and len(_archive(out)) == 4
+    w2 = Worker(fault_env, tmp_path / "w2.log", workers=1)
+    try:
+        wait_until(lambda: _finished(job_id), timeout=120)
+    finally:
+        w2.stop()
+    state = job_state(job_id)
+    assert state["status"] == "completed" and not state["error"], state
+    check_output(out, get_settings().data_dir, planned)
+    assert not any(os.path.exists(p) for p in originals)
+    assert _sha_counts(out / HOLD_DIR) == Counter(originals.values())  # each kept once
+    for _ in range(2):  # the resumed run, then the killed one
+        _cli("undo")
+    assert snapshot(photos) == before
+    assert not _archive(out)
+
+
+def _paused_apply(
+    env: dict[str, str], out: Path, marker: Path, log: Path
+) -> subprocess.Popen[bytes]:
+    """``mediafix apply OUT`` that stops dead (holding the output folder) after placing its
+    2nd file."""
+    with open(log, "ab") as fh:
+        return subprocess.Popen(
+            [sys.executable, str(FAULT_WORKER), "place:2", str(marker), "--", "apply", str(out)],
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+@pytest.mark.slow
+def test_two_applies_into_one_output(fault_env: dict[str, str], tmp_path: Path) -> None:
+    photos, out = tmp_path / "photos", tmp_path / "archive"
+    _dated_photos(photos, 6)
+    _cli("scan", "-w", "1", str(photos))
+    before = snapshot(photos)
+    planned = _planned(out)
+    marker = tmp_path / "paused"
+    first = _paused_apply(fault_env, out, marker, tmp_path / "first.log")
+    job_id = None
+    w = None
+    try:
+        wait_until(marker.exists, timeout=90)
+        for args in (["apply", str(out)], ["undo"]):
+            second = subprocess.run(
+                [sys.executable, "-m", "mediafix.cli", *args],
+                env=fault_env, capture_output=True, text=True, timeout=60,
+            )
+            assert second.returncode == 1, second
+            lines = second.stderr.strip().splitlines()
+            assert len(lines) == 1, second.stderr  # one line, no traceback
+            line = lines[0]
+            assert line.startswith(f"error: {out} is in use by mediafix apply {out} "), line
+            assert f"(pid {first.pid} on {os.uname().nodename}, since " in line, line
+            assert line.endswith("; try again when it has finished"), line
+        job_id = enqueue_output(fault_env, out)
+        w = Worker(fault_env, tmp_path / "w.log", workers=1)
+        waiting = wait_until(
+            lambda: (s := job_state(job_id))["status"] == "pending"
+            and str(s["message"]).startswith(f"waiting: {out} is in use by mediafix"),
+            timeout=60,
+        )
+        assert waiting
+        assert len(_archive(out)) == 2  # the job wrote nothing while it waited
+        os.killpg(first.pid, signal.SIGKILL)  # the holder dies: the kernel drops its lock
+        first.wait(timeout=10)
+        wait_until(lambda: _finished(job_id), timeout=120)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+        if w is not None:
+            w.stop()
+    state = job_state(job_id)
+    assert state["status"] == "completed" and not state["error"], state
+    check_output(out, get_settings().data_dir, planned)
+    assert not (out / LOCK_NAME).exists()
+    assert snapshot(photos) == before
+
+
+def _http_json(url: str) -> tuple[int, dict[str, Any]]:
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["consumer", "job-process"])
+def test_sigkill_serve_worker(victim: str, fault_env: dict[str, str], tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    make_library(photos, 300)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as fh:
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "mediafix.cli", "serve", "--port", str(port), "-w", "1"],
+            env=fault_env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        consumer = int(wait_until(lambda: _health(base).get("worker_pid"), timeout=60))
+        job_id = enqueue(fault_env, photos)
+        wait_until(lambda: job_state(job_id)["current"] >= 20, every=0.05)
+        if victim == "consumer":
+            os.kill(consumer, signal.SIGKILL)
+            down = wait_until(lambda: _http_json(f"{base}/healthz")[0] == 503, every=0.05,
+                              timeout=10)
+            assert down
+            code, health = _http_json(f"{base}/healthz")
+            assert health["worker"].startswith("error: not running (killed by SIGKILL)") or (
+                code == 200  # (already restarted between the two requests)
+            ), health
+            assert health["database"] == "ok" and health["queue"] == "ok"  # kept keys
+            up = wait_until(lambda: _health(base).get("worker_restarts") == 1, timeout=30)
+            assert up and _health(base)["worker_pid"] != consumer
+        else:
+            with session_scope(get_engine(get_settings().database_url)) as s:
+                from mediafix.store.models import Job
+
+                job = s.get(Job, job_id)
+                assert job is not None and job.worker
+                os.kill(int(job.worker.split(":")[1]), signal.SIGKILL)
+            started = time.monotonic()
+            wait_until(lambda: _http_json(f"{base}/jobs/{job_id}")[1]["resumed"] >= 1,
+                       timeout=60)
+            assert time.monotonic() - started < 60  # resumed within a minute
+            assert _health(base)["worker"] == "ok"  # the consumer itself lives on
+        wait_until(lambda: _finished(job_id), timeout=180)
+        code, job = _http_json(f"{base}/jobs/{job_id}")
+        assert job["status"] == "completed" and job["resumed"] >= 1, job
+        import urllib.request
+
+        with urllib.request.urlopen(f"{base}/jobs/{job_id}", timeout=10) as page:
+            html = page.read().decode()
+        pill = html.split('data-field="resumed"', 1)[1].split("</span>", 1)[0]
+        assert " hidden" not in pill and pill.endswith(">resumed")
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        try:
+            serve.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(serve.pid, signal.SIGKILL)
+            serve.wait(timeout=10)
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        paths = s.scalars(select(File.path)).all()
+        statuses = Counter(s.scalars(select(File.status)))
+    assert len(paths) == len(set(paths)) == 300
+    assert statuses["new"] == statuses["probing"] == 0, statuses
+
+
+def _health(base: str) -> dict[str, Any]:
+    try:
+        return _http_json(f"{base}/healthz")[1]
+    except OSError:  # not listening yet
+        return {}
+
 
 
 # -- PostgreSQL stops -------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Hostile files through every door: `mediafix scan`, an import job in a real worker, and
-`mediafix apply` + `undo`. Issue #8, "nothing is lost".
+"""Hostile files through every door: `mediafix scan`, an import job in a real worker,
+`mediafix apply` + `undo`, and `mediafix apply --move` + `undo`. Issues #8 and #16,
+"nothing is lost".
 
 Every case of ``tests/hostile.py`` is put in one import folder (next to a folder a symlink
 points into) and must come out processed or with a clear one-line error; no command fails,
@@ -227,6 +228,25 @@ def applied(folder: Folder, scanned: Door) -> Door:
     return door
 
 
+@pytest.fixture(scope="module")
+def moved(folder: Folder) -> Door:
+    """A library of its own: scan, `apply --move --include-review`, then `undo`."""
+    out = folder.base / "moved-archive"
+    with library(folder, "move-data") as data:
+        code, output = _cli("scan", "-w", "2", os.fsdecode(folder.root))
+        assert code == 0, output
+        code, output = _cli("apply", str(out), "--move", "--include-review")
+        door = Door(folder.root, data, _rows(), exit_code=code, output=output)
+        door.extra.update(
+            after_move=snapshot(folder.root),
+            held=snapshot(out / ".originals"),
+            written=_files(out),
+        )
+        door.extra["undo_code"], door.extra["undo_output"] = _cli("undo")
+    door.extra.update(after_undo=snapshot(folder.root), left_after_undo=_files(out))
+    return door
+
+
 # -- per case -------------------------------------------------------------------------------
 
 
@@ -355,6 +375,23 @@ def test_apply_writes_every_photo_and_undo_restores_the_start(
     assert applied.extra["left_after_undo"] == {}
     assert applied.extra["after_apply"] == folder.before
     assert applied.extra["after_undo"] == folder.before  # sources byte for byte, none gone
+    assert snapshot(folder.base / OUTSIDE) == folder.outside_before
+    assert not list(folder.cwd.iterdir())
+
+
+def test_move_keeps_every_original_and_undo_puts_each_back(folder: Folder, moved: Door) -> None:
+    assert moved.exit_code == 0, moved.output  # no file failed, every source was moved
+    gone = set(folder.before) - set(moved.extra["after_move"])
+    files = {p for p, entry in folder.before.items() if entry[0] == "file"}
+    assert len(gone & files) == sum(1 for c in CASES if c.apply != "ignored")
+    # each moved file is in the holding folder, the very bytes, under its own path
+    held = {b"/" + p.split(b"/", 1)[1]: entry for p, entry in moved.extra["held"].items()
+            if b"/" in p}  # (key: the run's folder, then the source's absolute path)
+    for path in gone & files:
+        assert held[os.path.join(folder.root, path)] == folder.before[path], path
+    assert moved.extra["undo_code"] == 0, moved.extra["undo_output"]
+    assert moved.extra["after_undo"] == folder.before  # every source byte for byte
+    assert moved.extra["left_after_undo"] == {}
     assert snapshot(folder.base / OUTSIDE) == folder.outside_before
     assert not list(folder.cwd.iterdir())
 

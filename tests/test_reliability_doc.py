@@ -72,9 +72,13 @@ def render_summary() -> str:
         f"| hostile files | `mediafix apply --include-review` + `undo` | {len(CASES)} | "
         f"{sum(c.apply != 'ignored' for c in CASES)} written and verified, the rest ignored; "
         "undo leaves the start state byte for byte |",
+        f"| hostile files | `mediafix apply --move --include-review` + `undo` | {len(CASES)} | "
+        f"{sum(c.apply != 'ignored' for c in CASES)} sources moved, each kept byte for byte in "
+        "`OUTPUT/.originals`; undo puts every one back: the start state byte for byte |",
         f"| exiftool argument audit | scan + apply in-process, every command recorded | "
         f"{names} | only absolute paths and mediafix's own options reach exiftool |",
-        f"| faults | SIGKILL, PostgreSQL stop, full disk | {len(FAULTS)} | {passing} hold; "
+        f"| faults | SIGKILL, two applies at once, PostgreSQL stop, full disk | {len(FAULTS)} | "
+        f"{passing} hold; "
         f"{len(FAULTS) - passing} expected failures (fixes described below) |",
         f"| hostile requests | schemathesis on `docs/openapi.yaml`, through WSGI | "
         f"{operations} operations x (examples + coverage + {fuzz.MAX_EXAMPLES} generated) | "
