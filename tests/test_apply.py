@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, replace
 from datetime import datetime
@@ -452,6 +453,38 @@ def test_move_of_a_live_photo_sharing_one_takeout_json(
     back = undo(result.journal)
     assert back.ok and back.from_output == []
     assert {p: sha(p) for p in before} == before
+
+
+@pytest.fixture
+def other_disk(tmp_path: Path) -> Iterator[Path]:
+    """A folder on another filesystem than ``tmp_path`` (/dev/shm), or the test is skipped."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second filesystem here (/dev/shm)")
+    folder = Path(tempfile.mkdtemp(prefix="mediafix-test-", dir=shm))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_move_across_filesystems_copies_verifies_then_removes(
+        other_disk: Path, tmp_path: Path, et: ExifTool) -> None:
+    src, out, journal = other_disk / "src", tmp_path / "out", tmp_path / "journal"
+    paths = _library(src, 2)
+    os.utime(paths[0], (1_500_000_000, 1_500_000_000))
+    before = {p: (sha(p), p.stat().st_mtime_ns) for p in paths}
+    plan = make_plan(_inputs(paths, src), str(out), journal_dir=str(journal))
+    result = run(plan, et, journal, move=True)
+    assert result.moved == result.held == 2 and not any(p.exists() for p in paths)
+    holding = Path(result.holding or "")
+    kept = {p: holding / str(p).lstrip("/") for p in paths}
+    assert {p: (sha(h), h.stat().st_mtime_ns) for p, h in kept.items()} == before
+    assert not list(out.rglob(f"{TMP_PREFIX}*"))
+    back = undo(result.journal)
+    assert back.ok and back.from_output == []
+    assert {p: (sha(p), p.stat().st_mtime_ns) for p in paths} == before
+    assert not list(src.rglob(f"{TMP_PREFIX}*")) and files_under(out) == set()
 
 
 def test_undo_after_the_originals_were_purged_copies_the_output_back(
