@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,7 @@ def test_the_originals_a_move_keeps_are_shown_then_purged_after_a_confirmation(
     kept = web.get_json("/output/originals").json
     assert (kept["files"], kept["bytes"], len(kept["runs"])) == (2, size, 1)
     assert kept["holding"] == str(out / ".originals")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", kept["runs"][0]["started"])
     assert "Originals kept by move" in web.client.get("/output").get_data(as_text=True)
     page = web.client.get("/output/originals").get_data(as_text=True)
     # the confirmation says what and how much before anything is deleted

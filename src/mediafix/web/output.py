@@ -175,7 +175,7 @@ def undo() -> ResponseReturnValue:
 
 def _runs_json(runs: list[Any]) -> list[dict[str, Any]]:
     return [
-        {"name": r.name, "path": r.path, "started": r.started.isoformat(timespec="seconds"),
+        {"name": r.name, "path": r.path, "started": r.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
          "files": r.files, "bytes": r.bytes}
         for r in runs
     ]
