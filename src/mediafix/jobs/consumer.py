@@ -28,6 +28,10 @@ def run_consumer(workers: int, worker_type: str = "process") -> None:
         initial_delay=0.1,
         max_delay=1.0,
         check_worker_health=True,
+        # A worker process that died (kill -9, the OOM killer) is replaced within 2 s, and
+        # the replacement resumes its job at start (tasks._fresh_process): Huey's default,
+        # 10 s, left the job still for that long. The check is a few is_alive() calls.
+        health_check_interval=2,
         graceful_signal="TERM",
     )
     consumer.run()
