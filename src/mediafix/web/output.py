@@ -184,6 +184,7 @@ def _runs_json(runs: list[Any]) -> list[dict[str, Any]]:
 @bp.get("/output/originals")
 def originals() -> ResponseReturnValue:
     """What the holding folder keeps (the originals moves left there): the purge page."""
+    allowed_output_dir()
     release_db()
     try:
         out, runs = output_adapter.held_originals(engine(), settings())
@@ -218,6 +219,7 @@ def _days(params: Any) -> float | None:
 def purge() -> ResponseReturnValue:
     """Delete the originals moves keep (all, or those older than ``older_than_days``)."""
     days = _days(body())
+    allowed_output_dir()
     release_db()
     try:
         result = output_adapter.purge_originals(engine(), settings(), days)
