@@ -231,3 +231,14 @@ def test_the_originals_a_move_keeps_are_shown_then_purged_after_a_confirmation(
     assert f"Deleted 2 originals ({size / 1000:.1f} KB freed)" in after
     assert not (out / ".originals").exists()
     assert "Originals kept by move" not in web.client.get("/output").get_data(as_text=True)
+
+
+def test_originals_and_purge_refuse_an_output_folder_that_may_not_be_used(web: Web) -> None:
+    from mediafix.store import queries
+
+    with web.session() as s:
+        queries.set_setting(s, "output_dir", "/")  # as an older version let it be saved
+    for response in (web.get_json("/output/originals"),
+                     web.client.post("/output/purge", json={}, headers=SCRIPT)):
+        assert response.status_code == 409
+        assert "choose another in Settings" in response.json["error"]
