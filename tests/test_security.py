@@ -265,6 +265,21 @@ ATTACKS: tuple[Attack, ...] = (
         worked=False,
     ),
     Attack(
+        "test_sidecar_swapped_for_a_symlink_is_not_copied_into_the_archive",
+        "after the scan: a photo's `IMG_1.jpg.json` replaced by `ln -s /etc/shadow`, or by a "
+        "FIFO; `mediafix apply`, also `--move`",
+        "the link's target was copied into the archive beside the photo (a FIFO hung apply)",
+        "the photo is written, the sidecar left out with a note saying why; nothing of the "
+        "target is written or moved",
+    ),
+    Attack(
+        "test_output_job_checks_the_output_folder_again_when_it_runs",
+        "queue an output job, then point the output folder at the photos' own folder "
+        "(stored, as an older version allowed) before a worker runs it",
+        "the archive was written among the sources",
+        "the job fails with one line “the output folder cannot be used”; nothing written",
+    ),
+    Attack(
         "test_undo_after_the_output_folder_changed_touches_only_the_old_archive",
         "apply to A, change the output folder to B (holding copies), `POST /output/undo`",
         "held: only A's journaled files removed",
@@ -834,6 +849,55 @@ def test_undo_after_the_output_folder_changed_touches_only_the_old_archive(
     assert not written.exists()
     assert (new / "2019" / written.name).is_file()
     assert photo.read_bytes() == source_bytes
+
+
+@pytest.mark.parametrize("move", [False, True], ids=["copy", "move"])
+def test_sidecar_swapped_for_a_symlink_is_not_copied_into_the_archive(
+    move: bool, settings_env: Path, tmp_path: Path, secret: Path
+) -> None:
+    photos, out = tmp_path / "photos", tmp_path / "archive"
+    make_jpeg(photos / "IMG_1.jpg", 1, DateTimeOriginal="2019:09:19 05:38:57")
+    make_jpeg(photos / "IMG_2.jpg", 2, DateTimeOriginal="2019:09:20 05:38:57")
+    for name in ("IMG_1.jpg.json", "IMG_2.jpg.json"):
+        (photos / name).write_text('{"title": "a sidecar"}')
+    assert cli("scan", "-w", "1", str(photos)).exit_code == 0
+    (photos / "IMG_1.jpg.json").unlink()
+    (photos / "IMG_1.jpg.json").symlink_to(secret)  # swapped after the scan
+    (photos / "IMG_2.jpg.json").unlink()
+    os.mkfifo(photos / "IMG_2.jpg.json")  # would block a plain open() for ever
+    result = cli("apply", str(out), *(["--move"] if move else []))
+    assert result.exit_code == 0, result.output
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert sorted(p.name for p in written if p.parent.name == "2019") == [
+        "20190919_053857.jpg", "20190920_053857.jpg"]  # the photos, without the sidecars
+    assert not any(SECRET in p.read_bytes() for p in written)
+    assert "IMG_1.jpg.json is a symbolic link now: not copied" in result.output
+    assert "IMG_2.jpg.json is not a regular file: not copied" in result.output
+    assert (photos / "IMG_1.jpg.json").is_symlink() and secret.read_bytes() == SECRET
+
+
+def test_output_job_checks_the_output_folder_again_when_it_runs(
+    web: Web, tmp_path: Path
+) -> None:
+    photos = tmp_path / "photos"
+    make_jpeg(photos / "a.jpg", 1, DateTimeOriginal="2019:09:19 05:38:57")
+    scan(web, photos)
+    before = sorted(p.name for p in photos.rglob("*"))
+    response = web.client.post("/output/apply", json={}, headers=SCRIPT)
+    assert response.status_code == 202
+    job_id = response.json["job_id"]
+    with web.session() as s:  # changed before a worker takes the job
+        queries.set_setting(s, "output_dir", str(photos / "archive"))
+    from mediafix.jobs import huey
+
+    for task in huey.pending():  # what a worker does, in this process
+        huey.dequeue()
+        huey.execute(task)
+    job = web.get_json(f"/jobs/{job_id}").json
+    assert job["status"] == "failed", job
+    assert job["error"].startswith("the output folder cannot be used: "), job
+    assert "\n" not in job["error"]
+    assert sorted(p.name for p in photos.rglob("*")) == before  # nothing written there
 
 
 def test_every_attack_has_its_test() -> None:

@@ -466,6 +466,9 @@ def apply(output: str | None, move: bool, include_review: bool) -> None:
     table.add_row("failed", str(len(result.failed)))
     table.add_row("journal (for undo)", result.journal)
     out.print(table)
+    notes = [(o.source, o.message) for o in result.outcomes if o.status == "written" and o.message]
+    for source, note in notes[:20]:  # written, but not quite as planned (and why)
+        out.print(f"  [yellow]note[/] {source}: {note}", markup=True)
     for source, error in result.failed[:20]:
         out.print(f"  [red]![/] {source}: {error}", markup=True)
     if result.failed:

@@ -412,6 +412,26 @@ def _wait_for_output(task: Any, job_id: int, busy: Any) -> None:
         task.schedule((job_id,), delay=OUTPUT_RETRY)
 
 
+def _output_refused(eng: Engine, params: dict[str, Any]) -> str | None:
+    """Why the output folder may not be written now, or None. Checked again when the job
+    runs, as the web page and the CLI check it before (issue 15): the setting may have
+    changed while the job waited, or been stored by an older version."""
+    from mediafix.config import FolderError
+    from mediafix.output import output_dir_for
+    from mediafix.safety import library_roots
+
+    settings = get_settings()
+    with session_scope(eng) as s:
+        folder = output_dir_for(settings, s, params.get("output"))
+        roots = library_roots(s)
+        stored = not params.get("output") and "output_dir" in queries.effective_settings(s)
+    try:
+        settings.check_output(folder, roots, web=stored)
+    except FolderError as exc:
+        return f"the output folder cannot be used: {exc}; choose another in Settings"
+    return None
+
+
 @huey.task(name="mediafix.write_output", retries=0)
 def write_output(job_id: int) -> None:
     """Plan and apply the output (one at a time: two applies never run together)."""
@@ -420,6 +440,11 @@ def write_output(job_id: int) -> None:
     eng = engine()
     params = _start_output_job(eng, write_output, job_id)
     if params is None:
+        return
+    refused = _output_refused(eng, params)
+    if refused:
+        with session_scope(eng) as s:
+            jobrows.finish_job(s, job_id, "failed", message=f"failed: {refused}", error=refused)
         return
 
     def progress(done: int, total: int) -> None:

@@ -59,6 +59,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import struct
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -212,12 +213,53 @@ def _new_tmp(folder: str, suffix: str) -> str:
     return os.path.join(folder, f"{TMP_PREFIX}{secrets.token_hex(8)}{suffix}")
 
 
-def _copy_hashed(source: str, dest: str) -> tuple[str, int]:
+class SidecarRefused(ApplyError):
+    """A sidecar that is not copied: a link, not a regular file, or not in its photo's folder."""
+
+
+_SIDECAR_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                  | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
+
+
+def _open_beside(path: str, media: str) -> BinaryIO:
+    """Open the sidecar ``path`` only if it is a regular file in the very folder of its photo
+    ``media``, where the scan paired it: not a link (``O_NOFOLLOW``), not a FIFO or device
+    (opened non-blocking, ``fstat``), and the open file's real folder is the photo's.
+
+    Found by the security review (issue 15): a photo's sidecars were copied by path, and a
+    sidecar swapped after the scan for ``ln -s /etc/shadow IMG_1.jpg.json`` went into the
+    archive. (The photo itself is checked by its sha256 against the scan.)
+    """
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(media)))
+    if os.path.realpath(os.path.dirname(os.path.abspath(path))) != folder:
+        raise SidecarRefused(f"{path} is no longer in its photo's folder: not copied")
+    try:
+        fd = os.open(path, _SIDECAR_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise SidecarRefused(f"{path} is a symbolic link now: not copied") from exc
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise SidecarRefused(f"{path} is not a regular file: not copied")
+        with contextlib.suppress(OSError):  # a folder swapped between the check and the open
+            if os.path.dirname(os.readlink(f"/proc/self/fd/{fd}")) != folder:
+                raise SidecarRefused(f"{path} is no longer in its photo's folder: not copied")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _copy_hashed(source: str, dest: str, *, beside: str | None = None) -> tuple[str, int]:
     """Copy ``source`` to the new file ``dest`` (which must not exist); return its sha256 and
-    size. The source is only ever opened for reading."""
+    size. The source is only ever opened for reading; a sidecar (``beside``: its photo) only
+    as :func:`_open_beside` allows."""
     digest = hashlib.sha256()
     size = 0
-    with open(source, "rb") as src, open(dest, "xb") as out:
+    opened = _open_beside(source, beside) if beside else open(source, "rb")  # noqa: SIM115
+    with opened as src, open(dest, "xb") as out:
         while chunk := src.read(_CHUNK):
             digest.update(chunk)
             out.write(chunk)
@@ -935,6 +977,7 @@ class _Run:
         self.output_dir = output_dir
         self.hold_root = os.path.join(output_dir, HOLD_DIR)
         self.run_name = os.path.basename(journal.path).removesuffix(_JOURNAL_SUFFIX)
+        self.notes: list[str] = []  # what the item being written left out, and why
         # A sidecar may serve several files (a Live Photo's two halves share a Takeout
         # JSON): it stays in place until the last item of this run that copies it.
         self.sidecar_uses: dict[str, int] = {}
@@ -953,6 +996,7 @@ class _Run:
     # -- one item -------------------------------------------------------------------
     def item(self, item: PlanItem) -> ItemOutcome:
         outcome = ItemOutcome(item.file_id, item.source, item.target, "failed")
+        self.notes = []
         for side_source, _target in item.sidecars:
             self.sidecar_uses[side_source] = self.sidecar_uses.get(side_source, 1) - 1
         try:
@@ -1015,6 +1059,9 @@ class _Run:
                     from exc
             outcome.message = (f"metadata could not be written into the file ({exc}); "
                                "written unchanged with an XMP sidecar")
+        if self.notes:  # sidecars left out (once, though the fallback copied them again)
+            outcome.message = "; ".join(
+                [m for m in (outcome.message,) if m] + list(dict.fromkeys(self.notes)))
 
     def _write(self, item: PlanItem, outcome: ItemOutcome) -> None:
         folder = os.path.dirname(item.target)
@@ -1132,6 +1179,8 @@ class _Run:
         return tmp, source_sha, size
 
     def prepare_sidecars(self, item: PlanItem) -> list[tuple[str, str, str, str | None]]:
+        """Copy the item's sidecars next to their targets (and write its XMP sidecar); a
+        sidecar that is not safe to read is left out, and said (``self.notes``)."""
         files: list[tuple[str, str, str, str | None]] = []
         try:
             merged_source = None
@@ -1141,7 +1190,13 @@ class _Run:
                     continue
                 tmp = _new_tmp(os.path.dirname(target), os.path.splitext(target)[1])
                 files.append((tmp, target, "", source))
-                sha, _ = _copy_hashed(source, tmp)
+                try:
+                    sha, _ = _copy_hashed(source, tmp, beside=item.source)
+                except SidecarRefused as exc:
+                    _remove(tmp)
+                    files.pop()
+                    self.notes.append(str(exc))
+                    continue
                 if item.sidecar_write and target.casefold().endswith(".xmp"):
                     sha = self.rewrite_sidecar(item, source, tmp) or sha
                 files[-1] = (tmp, target, sha, source)
@@ -1149,8 +1204,14 @@ class _Run:
                 tmp = _new_tmp(os.path.dirname(item.metadata_sidecar), ".xmp")
                 files.append((tmp, item.metadata_sidecar, "", merged_source))
                 if merged_source is not None:
-                    _copy_hashed(merged_source, tmp)
-                else:
+                    try:
+                        _copy_hashed(merged_source, tmp, beside=item.source)
+                    except SidecarRefused as exc:
+                        self.notes.append(str(exc))
+                        _remove(tmp)
+                        merged_source = None
+                        files[-1] = (tmp, item.metadata_sidecar, "", None)
+                if merged_source is None:
                     open(tmp, "xb").close()  # exiftool fills an empty .xmp file
                 self.exiftool.write_tags(tmp, item.write, _extra_args(item.write))
                 _verify_tags(self.exiftool, tmp, item.write)
@@ -1170,7 +1231,7 @@ class _Run:
             _verify_tags(self.exiftool, tmp, item.sidecar_write)
         except (ApplyError, ExifToolError):
             _remove(tmp)
-            _copy_hashed(source, tmp)
+            _copy_hashed(source, tmp, beside=item.source)
             return None
         return sha256_file(tmp)
 
