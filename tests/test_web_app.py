@@ -170,6 +170,60 @@ def _gone(pid: int) -> bool:
     return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # exited, not reaped
 
 
+_CONSUMER = """
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])  # a worker process
+time.sleep(120)
+"""
+
+
+def _child_of(pid: int) -> int:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        text = children.read_text().split() if children.exists() else []
+        if text:
+            return int(text[0])
+        time.sleep(0.05)
+    raise AssertionError("the stand-in consumer did not start its worker process")
+
+
+def _wait_gone(pid: int) -> bool:
+    deadline = time.monotonic() + 10
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _gone(pid)
+
+
+def test_serve_restarts_a_killed_worker_and_kills_its_orphans() -> None:
+    sup = serve.WorkerSupervisor(start=lambda _n: serve.spawn([sys.executable, "-c", _CONSUMER]))
+    try:
+        first, orphan = sup.proc.pid, _child_of(sup.proc.pid)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while sup.state()["running"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        state = sup.state()
+        assert not state["running"] and state["last_exit"] == "killed by SIGKILL", state
+        assert _wait_gone(orphan)  # its worker process does not go on unwatched
+        deadline = time.monotonic() + 20
+        while sup.state()["restarts"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        state = sup.state()
+        assert state["running"] and state["restarts"] == 1 and state["pid"] != first, state
+    finally:
+        sup.stop()
+    assert not sup.state()["running"]
+
+
+def test_serve_stopping_just_after_its_worker_died_leaves_no_orphan() -> None:
+    sup = serve.WorkerSupervisor(start=lambda _n: serve.spawn([sys.executable, "-c", _CONSUMER]))
+    orphan = _child_of(sup.proc.pid)
+    os.kill(sup.proc.pid, signal.SIGKILL)
+    sup.stop()  # before the watch noticed
+    assert _wait_gone(orphan)
+
+
 def test_a_worker_that_will_not_stop_is_killed_with_its_processes() -> None:
     """Found by hand: a deadlocked worker process outlived the consumer that
     ``stop_worker`` killed, and held its exiftool and files open forever."""
