@@ -183,6 +183,34 @@ def test_cancel_stops_promptly_and_leaves_consistent_rows(
     assert sum(statuses.values()) == 160
 
 
+def test_a_cancel_between_two_batches_ends_the_job(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The batch in flight used to be the only one to end a cancelled import: a cancel asked
+    between two batches left the job "running" for good (test_cancel_... was flaky)."""
+    from mediafix.jobs import tasks
+    from mediafix.pipeline import iter_found
+    from mediafix.store import jobs as jobrows
+
+    photos = tmp_path / "photos"
+    make_library(photos, 4)
+    engine = get_engine(get_settings().database_url)
+    with session_scope(engine) as s:
+        job = jobrows.create_job(s, "import", {"paths": [str(photos)], "discovered": True})
+        job_id = job.id
+        assert jobrows.try_start(s, job_id)
+        ids, _ = tasks._register_chunk(s, job_id, list(iter_found([str(photos)])))
+    tasks.probe_files.call_local(job_id, ids[:2])  # a first batch, done
+    with session_scope(engine) as s:
+        jobrows.request_cancel(s, job_id)  # no batch in flight now
+    tasks.probe_files.call_local(job_id, ids[2:])  # the next one finds the cancel
+    state = job_state(job_id)
+    assert state["status"] == "cancelled", state
+    with session_scope(engine) as s:
+        statuses = Counter(s.scalars(select(File.status)))
+    assert statuses["new"] == 2 and statuses["probing"] == 0
+
+
 def test_sigkill_mid_import_resumes_without_duplicates(
     worker_env: dict[str, str], tmp_path: Path
 ) -> None:

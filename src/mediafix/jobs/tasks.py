@@ -234,8 +234,16 @@ def _probe_files(job_id: int, file_ids: list[int]) -> None:
     settings = get_settings()
     with session_scope(eng) as s:
         job = s.get(Job, job_id)
-        if job is None or job.status in jobrows.FINISHED or job.cancel_requested:
+        if job is None or job.status in jobrows.FINISHED:
             return
+        cancelled = job.cancel_requested
+    if cancelled:
+        # A cancel asked between two batches finds no batch in flight to end the job: every
+        # later batch ends here, so each one tries (its files stay new). Found as a flaky
+        # test_jobs cancel test: the job stayed "running", cancel requested, for good.
+        _maybe_finish_import(eng, job_id)
+        return
+    with session_scope(eng) as s:
         key = f"j{job_id}b{min(file_ids)}n{len(file_ids)}" if file_ids else None
         token, rows = jobrows.claim_files(s, file_ids, key)
         founds = [
