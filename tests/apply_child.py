@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from mediafix.media import apply as apply_module
+from mediafix.media import durable
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.plan import PlanInput, make_plan
 
@@ -66,16 +67,16 @@ def main(spec_path: str) -> None:
             super().write_tags(*args, **kwargs)
 
     if where == "place":
-        place = apply_module._place
+        place = durable.place
 
         def slow_place(tmp: str, target: str) -> None:
             place(tmp, target)
             if not target.endswith(".xmp"):
                 _pause()
 
-        apply_module._place = slow_place
+        durable.place = slow_place
     elif where in ("hold", "held"):
-        move_original = apply_module._move_original
+        move_original = durable.move_original
 
         def slow_move(*args: Any, **kwargs: Any) -> None:
             if where == "hold":
@@ -84,15 +85,15 @@ def main(spec_path: str) -> None:
             if where == "held":
                 _pause()
 
-        apply_module._move_original = slow_move
+        durable.move_original = slow_move
     elif where == "unlink":
-        drop = apply_module._drop
+        drop = durable.drop
 
         def slow_drop(path: str) -> None:
             _pause()
             drop(path)
 
-        apply_module._drop = slow_drop
+        durable.drop = slow_drop
 
     inputs = [_input(dict(i)) for i in spec["inputs"]]
     plan = make_plan(inputs, spec["output"], journal_dir=spec["journal"])

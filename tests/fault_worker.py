@@ -81,28 +81,28 @@ def main(point: str, marker: str, worker_args: list[str]) -> None:
 
         ExifTool.write_tags = slow_write  # type: ignore[method-assign]
     elif kind == "place":
-        from mediafix.media import apply
+        from mediafix.media import durable
 
         tick = _nth(int(number), marker)
-        place = apply._place
+        place = durable.place
 
         def slow_place(tmp: str, target: str) -> None:
             place(tmp, target)
             if not target.endswith(".xmp"):
                 tick()
 
-        apply._place = slow_place
+        durable.place = slow_place
     elif kind == "hold":
-        from mediafix.media import apply
+        from mediafix.media import durable
 
         tick = _nth(int(number), marker)
-        move_original = apply._move_original
+        move_original = durable.move_original
 
         def slow_move(*args: Any, **kwargs: Any) -> None:
             tick()
             move_original(*args, **kwargs)
 
-        apply._move_original = slow_move
+        durable.move_original = slow_move
     else:
         raise SystemExit(f"unknown point {point!r}")
     from mediafix.cli import main as cli

@@ -28,17 +28,12 @@ import pillow_heif
 import pytest
 from PIL import Image, ImageSequence
 
-from mediafix.media.apply import (
-    HOLD_DIR,
-    TMP_PREFIX,
-    ApplyResult,
-    apply_plan,
-    image_data_digest,
-    journal_index,
-    read_journal,
-    undo,
-)
+from mediafix.media.apply import ApplyResult, apply_plan, undo
+from mediafix.media.digest import image_data_digest
+from mediafix.media.durable import TMP_PREFIX
 from mediafix.media.exiftool import ExifTool
+from mediafix.media.holding import HOLD_DIR
+from mediafix.media.journal import journal_index, read_journal
 from mediafix.media.kinds import sniff
 from mediafix.media.plan import Action, Plan, PlanInput, make_plan
 from tests.conftest import make_jpeg, scene

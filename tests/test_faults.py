@@ -38,8 +38,11 @@ from sqlalchemy import func, select
 
 from mediafix.cli import main
 from mediafix.config import get_settings
-from mediafix.media.apply import HOLD_DIR, TMP_PREFIX, image_data_digest, read_journal
+from mediafix.media.digest import image_data_digest
+from mediafix.media.durable import TMP_PREFIX
 from mediafix.media.exiftool import ExifTool, ExifToolError
+from mediafix.media.holding import HOLD_DIR
+from mediafix.media.journal import read_journal
 from mediafix.media.outputlock import LOCK_NAME
 from mediafix.store.db import dispose_engines, get_engine, session_scope, upgrade
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
@@ -771,12 +774,12 @@ def injected_full_disk(how: str, out: Path) -> Iterator[None]:
     """After 4 files, the output disk is "full": either the copy into the output raises
     ENOSPC, or exiftool's write fails as it does on a full disk ("Error writing output
     file") while the disk reports no room left."""
-    from mediafix.media import apply as apply_module
+    from mediafix.media import durable
 
     written = Counter[str]()
     with pytest.MonkeyPatch.context() as mp:
         if how == "injected-copy":
-            real_copy = apply_module._copy_hashed
+            real_copy = durable.copy_hashed
 
             def full_copy(source: str, dest: str) -> tuple[str, int]:
                 if dest.startswith(str(out)) and written["n"] >= 4:
@@ -784,7 +787,7 @@ def injected_full_disk(how: str, out: Path) -> Iterator[None]:
                 written["n"] += 1
                 return real_copy(source, dest)
 
-            mp.setattr(apply_module, "_copy_hashed", full_copy)
+            mp.setattr(durable, "copy_hashed", full_copy)
         else:
             real_write, real_statvfs = ExifTool.write_tags, os.statvfs
 

@@ -25,10 +25,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mediafix.config import Settings
-from mediafix.media.apply import ApplyResult, UndoResult, apply_plan, read_journal, undo
+from mediafix.media.apply import ApplyResult, UndoResult, apply_plan, undo
 from mediafix.media.bundles import CopyInput, GroupVote, choose_written
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.holding import HeldRun, PurgeResult, held_runs, purge
+from mediafix.media.journal import read_journal
 from mediafix.media.outputlock import OutputBusy, output_lock
 from mediafix.media.plan import DiskReads, Plan, PlanInput, make_plan
 from mediafix.store import queries

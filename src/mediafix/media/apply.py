@@ -16,21 +16,10 @@ state or the new one:
 A kill at any step leaves at worst a ``.mediafix-tmp-*`` file (removed by the next run) or a
 placed file whose ``write`` record has no ``done`` (recognised by its journaled hash).
 
-Image data check (chosen by measurement; exiftool 12.57 has no ``ImageDataHash``): a hash of
-the coded image bytes with the metadata containers left out, read from the file structure:
-JPEG segments except APPn/COM, PNG chunks except text/eXIf/tIME, WebP chunks except
-VP8X/EXIF/XMP, GIF blocks except XMP and comment extensions, TIFF strips and tiles,
-HEIF/AVIF image items (``iloc`` extents) except Exif/XMP items, and QuickTime/MP4 ``mdat``.
-Measured on 3-4 MB phone files: 3-5 ms per file (about one sha256 pass), where decoding the
-pixels of source and output costs 0.4-0.6 s for a 12 MP JPEG and 2.2 s for a 12 MP HEIC. A
-whole item (copy, write, verify, fsync, journal) takes about 110 ms for a 3.5 MB JPEG.
-
-The journal: JSON Lines, one file per run (``apply-<UTC time>-<random>.jsonl``) in the
-journal folder, each line fsynced. Records: ``run`` (header), ``write`` (target, source,
-both sha256, size, action copy|move|trash, sidecars, folders created), ``done``,
-``hold`` (source, where its original went, its sha256), ``source_removed``; ``undo``
-appends ``restored`` per source put back, ``undone`` per file and ``undo`` at the end. A
-torn last line (a kill mid-write) is ignored.
+The image data check is :mod:`mediafix.media.digest`; the file operations (temporary
+names, placing without replacing, moving originals) are :mod:`mediafix.media.durable`; the
+journal's records are described in :mod:`mediafix.media.journal`. A whole item (copy, write,
+verify, fsync, journal) takes about 110 ms for a 3.5 MB JPEG.
 
 Moving never deletes a user's bytes. A source leaves its place only after its output is
 verified, in place and journaled, and then it is *moved*, bytes untouched, into the holding
@@ -53,63 +42,55 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
-import re
-import secrets
-import shutil
-import stat
-import struct
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
+# Called through the module (``durable.place``...), the steps the fault tests slow or fail.
+from mediafix.media import durable
+from mediafix.media.digest import image_data_digest
+from mediafix.media.durable import (
+    ApplyError,
+    SidecarRefused,
+    TargetExists,
+    fsync_dir,
+    fsync_file,
+    makedirs,
+    new_tmp,
+    remove,
+    sha256_file,
+)
 from mediafix.media.exiftool import READ_TAGS, ExifTool, ExifToolError
+from mediafix.media.holding import HOLD_DIR, held_path, holding_root
+from mediafix.media.journal import (
+    JOURNAL_SUFFIX,
+    HeldOriginal,
+    Journal,
+    JournalEntry,
+    JournalIndex,
+    journal_index,
+    new_journal_path,
+    output_is_live,
+    read_journal,
+)
+from mediafix.media.values import one_line
 
 if TYPE_CHECKING:
     from mediafix.media.plan import Plan, PlanItem
 
 __all__ = [
-    "HOLD_DIR",
-    "TMP_PREFIX",
     "ApplyError",
     "ApplyResult",
-    "DigestError",
     "ItemOutcome",
-    "JournalEntry",
-    "JournalIndex",
     "TargetExists",
     "UndoResult",
-    "append_to_journal",
     "apply_plan",
-    "held_path",
-    "image_data_digest",
-    "journal_index",
-    "output_is_live",
-    "read_journal",
-    "sha256_file",
     "undo",
 ]
 
-TMP_PREFIX = ".mediafix-tmp-"
-# Exactly the names ``_new_tmp`` makes (16 hex digits, then the extension), and exiftool's
-# own temporary file while it rewrites one of them (``<name>_exiftool_tmp``).
-_OUR_TMP_NAME = re.compile(re.escape(TMP_PREFIX) + r"[0-9a-f]{16}(\.[^.]*)?(_exiftool_tmp)?\Z")
-_JOURNAL_SUFFIX = ".jsonl"
-# Where move mode keeps each source's original bytes until the user purges them.
-HOLD_DIR = ".originals"
-_CHUNK = 1024 * 1024
 _VERIFIABLE = frozenset(READ_TAGS)
-
-
-class ApplyError(Exception):
-    """One item could not be applied; ``str(exc)`` is one line for a person."""
-
-
-class TargetExists(FileExistsError):
-    """A target that is not ours already exists: apply never overwrites (STYLE habit 7)."""
 
 
 def _as_xmp(write: Mapping[str, Any]) -> dict[str, Any]:
@@ -135,9 +116,6 @@ class MetadataWriteError(ApplyError):
     """The corrected metadata could not be written into this file safely."""
 
 
-class DigestError(ApplyError):
-    """The file's structure could not be read to check its image data."""
-
 
 class OutputFullError(ApplyError):
     """The output disk has no room to write the metadata: no fallback can help."""
@@ -153,696 +131,12 @@ def _no_room_for_a_copy(folder: str, path: str) -> bool:
         return False
 
 
-# -- small file helpers --------------------------------------------------------------
-
-def sha256_file(path: str) -> str:
-    """sha256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _fsync_dir(path: str) -> None:
-    """Make a rename or unlink in ``path`` durable (some network filesystems refuse)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _makedirs(folder: str) -> list[str]:
-    """Create ``folder`` and missing parents; return those created, outermost first."""
-    missing = []
-    current = os.path.abspath(folder)
-    while not os.path.isdir(current):
-        missing.append(current)
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    created = []
-    for path in reversed(missing):
-        try:
-            os.mkdir(path)
-            created.append(path)
-        except FileExistsError:
-            if not os.path.isdir(path):
-                raise
-        _fsync_dir(os.path.dirname(path))
-    return created
-
-
-def _new_tmp(folder: str, suffix: str) -> str:
-    """A fresh temporary path in ``folder`` (our prefix, so the next run can clean it)."""
-    return os.path.join(folder, f"{TMP_PREFIX}{secrets.token_hex(8)}{suffix}")
-
-
-class SidecarRefused(ApplyError):
-    """A sidecar that is not copied: a link, not a regular file, or not in its photo's folder."""
-
-
-_SIDECAR_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-                  | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
-
-
-def _open_beside(path: str, media: str) -> BinaryIO:
-    """Open the sidecar ``path`` only if it is a regular file in the very folder of its photo
-    ``media``, where the scan paired it: not a link (``O_NOFOLLOW``), not a FIFO or device
-    (opened non-blocking, ``fstat``), and the open file's real folder is the photo's.
-
-    Found by the security review (issue 15): a photo's sidecars were copied by path, and a
-    sidecar swapped after the scan for ``ln -s /etc/shadow IMG_1.jpg.json`` went into the
-    archive. (The photo itself is checked by its sha256 against the scan.)
-    """
-    folder = os.path.realpath(os.path.dirname(os.path.abspath(media)))
-    if os.path.realpath(os.path.dirname(os.path.abspath(path))) != folder:
-        raise SidecarRefused(f"{path} is no longer in its photo's folder: not copied")
-    try:
-        fd = os.open(path, _SIDECAR_FLAGS)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise SidecarRefused(f"{path} is a symbolic link now: not copied") from exc
-        raise
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise SidecarRefused(f"{path} is not a regular file: not copied")
-        with contextlib.suppress(OSError):  # a folder swapped between the check and the open
-            if os.path.dirname(os.readlink(f"/proc/self/fd/{fd}")) != folder:
-                raise SidecarRefused(f"{path} is no longer in its photo's folder: not copied")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _copy_hashed(source: str, dest: str, *, beside: str | None = None) -> tuple[str, int]:
-    """Copy ``source`` to the new file ``dest`` (which must not exist); return its sha256 and
-    size. The source is only ever opened for reading; a sidecar (``beside``: its photo) only
-    as :func:`_open_beside` allows."""
-    digest = hashlib.sha256()
-    size = 0
-    opened = _open_beside(source, beside) if beside else open(source, "rb")  # noqa: SIM115
-    with opened as src, open(dest, "xb") as out:
-        while chunk := src.read(_CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
-def _place(tmp: str, target: str) -> None:
-    """Move ``tmp`` to ``target`` without ever replacing a file there.
-
-    A hard link fails atomically when the target exists; filesystems without hard links
-    (some SMB/FAT mounts) fall back to check-then-rename.
-    """
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        raise TargetExists(f"target already exists: {target}") from None
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
-                             errno.EMLINK, errno.ENOSYS):
-            raise
-        if os.path.lexists(target):
-            raise TargetExists(f"target already exists: {target}") from None
-        os.rename(tmp, target)
-        return
-    os.unlink(tmp)
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-
-
-# A hard link is refused by filesystems without them (FAT, some SMB mounts) and, with
-# fs.protected_hardlinks, for a file the user does not own: a rename does the same there.
-_NO_LINK = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS)
-
-
-def held_path(output_dir: str, run: str, source: str) -> str:
-    """Where move mode keeps ``source``'s original: the run's holding folder, then the
-    source's own absolute path (one place per source, and a person sees where it was)."""
-    return os.path.join(output_dir, HOLD_DIR, run, os.path.abspath(source).lstrip(os.sep))
-
-
-def _drop(source: str) -> None:
-    """Remove ``source``'s name once its bytes are safe under another name."""
-    os.unlink(source)
-    _fsync_dir(os.path.dirname(source))
-
-
-def _move_original(source: str, dest: str, sha256: str | None = None,
-                   tmp_dir: str | None = None) -> None:
-    """Move the file ``source`` to the new path ``dest`` (never over a file), bytes, times
-    and mode untouched.
-
-    On one filesystem ``dest`` becomes a hard link to the very file, then the source name
-    is dropped (a rename where links are refused). Across filesystems the file is copied to
-    ``tmp_dir`` (on ``dest``'s filesystem; default ``dest``'s folder), checked against
-    ``sha256`` when given, fsynced and linked into place; only then is the source dropped.
-    A kill leaves the file at ``source``, at ``dest``, or at both; never at neither.
-    """
-    folder = os.path.dirname(dest)
-    _makedirs(folder)
-    try:
-        os.link(source, dest, follow_symlinks=False)
-    except FileExistsError:
-        raise TargetExists(f"target already exists: {dest}") from None
-    except OSError as exc:
-        if exc.errno in _NO_LINK:
-            if os.path.lexists(dest):
-                raise TargetExists(f"target already exists: {dest}") from None
-            os.rename(source, dest)
-            _fsync_dir(folder)
-            _fsync_dir(os.path.dirname(source))
-            return
-        if exc.errno != errno.EXDEV:
-            raise
-        tmp = _new_tmp(tmp_dir or folder, os.path.splitext(dest)[1])
-        try:
-            got, _ = _copy_hashed(source, tmp)
-            if sha256 and got != sha256:
-                raise ApplyError(f"{source} changed since it was scanned (its sha256 differs)")
-            shutil.copystat(source, tmp, follow_symlinks=False)
-            _fsync_file(tmp)
-            _place(tmp, dest)
-        except BaseException:
-            _remove(tmp)
-            raise
-    _fsync_dir(folder)
-    _drop(source)
-
-
-def _prune_empty(folder: str, stop: str) -> list[str]:
-    """Remove ``folder`` and its parents while they are empty, up to ``stop`` (included)."""
-    removed = []
-    stop = os.path.abspath(stop)
-    current = os.path.abspath(folder)
-    while current == stop or current.startswith(stop + os.sep):
-        try:
-            os.rmdir(current)
-        except OSError:
-            break
-        removed.append(current)
-        current = os.path.dirname(current)
-    return removed
-
-
-def _one_line(exc: BaseException) -> str:
+def _error_line(exc: BaseException) -> str:
+    """One line for a failed item: an OSError by its system message and file."""
     if isinstance(exc, OSError) and not isinstance(exc, TargetExists) and exc.strerror:
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror}{where}"
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
-def _clean_tmp(folders: Iterable[str], *, exact: bool = False) -> int:
-    """Remove leftovers of a killed run (ours only: they carry our prefix).
-
-    ``exact``: only names ``_new_tmp`` could have made. Used in the user's *source*
-    folders (undo restores moved files there through a temporary copy): found by the
-    hostile-file suite, a user's own photo named ``.mediafix-tmp-holiday.jpg`` was deleted
-    by ``undo`` and replaced by its corrected output copy.
-    """
-    removed = 0
-    for folder in folders:
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            ours = _OUR_TMP_NAME.match(entry.name) if exact else entry.name.startswith(TMP_PREFIX)
-            if ours and entry.is_file(follow_symlinks=False):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-                    removed += 1
-    return removed
-
-
-# -- image data digests ----------------------------------------------------------------
-
-def image_data_digest(path: str, fmt: str) -> str:
-    """sha256 of the coded image data of ``path`` (metadata containers left out).
-
-    Equal digests before and after an exiftool write mean the picture (or the video and
-    audio) was not touched. Raises :class:`DigestError` when the structure is damaged.
-    """
-    digest = hashlib.sha256()
-    reader = _DIGESTERS.get(fmt)
-    try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            if reader is None:
-                while chunk := f.read(_CHUNK):
-                    digest.update(chunk)
-            else:
-                reader(f, size, digest)
-    except (DigestError, struct.error, IndexError, ValueError) as exc:
-        raise DigestError(f"cannot check the {fmt} image data: {_one_line(exc)}") from exc
-    return digest.hexdigest()
-
-
-def _read_exact(f: BinaryIO, n: int) -> bytes:
-    data = f.read(n)
-    if len(data) != n:
-        raise DigestError("the file is truncated")
-    return data
-
-
-def _hash_range(f: BinaryIO, start: int, length: int, digest: Any) -> None:
-    f.seek(start)
-    while length > 0:
-        chunk = f.read(min(_CHUNK, length))
-        if not chunk:
-            raise DigestError("the file is truncated")
-        digest.update(chunk)
-        length -= len(chunk)
-
-
-def _digest_jpeg(f: BinaryIO, size: int, digest: Any) -> None:
-    if _read_exact(f, 2) != b"\xff\xd8":
-        raise DigestError("not a JPEG")
-    while True:
-        if _read_exact(f, 1) != b"\xff":
-            raise DigestError("damaged JPEG marker")
-        marker = _read_exact(f, 1)
-        while marker == b"\xff":  # fill bytes
-            marker = _read_exact(f, 1)
-        code = marker[0]
-        if code == 0xD9:
-            return
-        if 0xD0 <= code <= 0xD8 or code == 0x01:  # markers without a length
-            digest.update(b"\xff" + marker)
-            continue
-        length_bytes = _read_exact(f, 2)
-        length = struct.unpack(">H", length_bytes)[0]
-        body = _read_exact(f, length - 2)
-        if 0xE0 <= code <= 0xEF or code == 0xFE:
-            continue  # APPn (EXIF, XMP, IPTC, MPF...) and comments: metadata
-        digest.update(b"\xff" + marker + length_bytes + body)
-        if code == 0xDA:  # start of scan: the rest is image data (and any later frames)
-            _hash_range(f, f.tell(), size - f.tell(), digest)
-            return
-
-
-_PNG_META = frozenset({b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"})
-
-
-def _digest_png(f: BinaryIO, size: int, digest: Any) -> None:
-    if _read_exact(f, 8) != b"\x89PNG\r\n\x1a\n":
-        raise DigestError("not a PNG")
-    while f.tell() < size:
-        length, kind = struct.unpack(">I4s", _read_exact(f, 8))
-        start = f.tell()
-        if kind not in _PNG_META:
-            digest.update(kind)
-            _hash_range(f, start, length, digest)
-        f.seek(start + length + 4)  # data and CRC
-        if kind == b"IEND":
-            return
-
-
-_WEBP_META = frozenset({b"VP8X", b"EXIF", b"XMP "})
-
-
-def _digest_webp(f: BinaryIO, size: int, digest: Any) -> None:
-    head = _read_exact(f, 12)
-    if head[:4] != b"RIFF" or head[8:12] != b"WEBP":
-        raise DigestError("not a WebP")
-    end = min(size, 8 + struct.unpack("<I", head[4:8])[0])
-    while f.tell() + 8 <= end:
-        kind, length = struct.unpack("<4sI", _read_exact(f, 8))
-        start = f.tell()
-        if kind not in _WEBP_META:
-            digest.update(kind)
-            _hash_range(f, start, length, digest)
-        f.seek(start + length + (length & 1))
-
-
-def _gif_blocks(f: BinaryIO) -> bytes:
-    parts = []
-    while True:
-        n = _read_exact(f, 1)
-        parts.append(n)
-        if n == b"\x00":
-            return b"".join(parts)
-        parts.append(_read_exact(f, n[0]))
-
-
-def _digest_gif(f: BinaryIO, size: int, digest: Any) -> None:
-    head = _read_exact(f, 13)
-    if head[:6] not in (b"GIF87a", b"GIF89a"):
-        raise DigestError("not a GIF")
-    digest.update(head)
-    if head[10] & 0x80:
-        digest.update(_read_exact(f, 3 << ((head[10] & 7) + 1)))
-    while True:
-        kind = _read_exact(f, 1)
-        if kind == b";":
-            return
-        if kind == b"!":
-            label = _read_exact(f, 1)
-            blocks = _gif_blocks(f)
-            if label == b"\xfe" or (label == b"\xff" and blocks[1:12] == b"XMP DataXMP"):
-                continue  # comment and XMP extensions: metadata
-            digest.update(kind + label + blocks)
-        elif kind == b",":
-            desc = _read_exact(f, 9)
-            digest.update(kind + desc)
-            if desc[8] & 0x80:
-                digest.update(_read_exact(f, 3 << ((desc[8] & 7) + 1)))
-            digest.update(_read_exact(f, 1) + _gif_blocks(f))
-        else:
-            raise DigestError("damaged GIF block")
-
-
-_TIFF_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4}
-_TIFF_SHAPE = (256, 257, 258, 259, 262, 277)  # width, height, bits, compression, photometric, spp
-
-
-def _digest_tiff(f: BinaryIO, size: int, digest: Any) -> None:
-    head = _read_exact(f, 8)
-    order = {b"II": "<", b"MM": ">"}.get(head[:2])
-    if order is None or struct.unpack(order + "H", head[2:4])[0] != 42:
-        raise DigestError("not a classic TIFF")
-    queue = [struct.unpack(order + "I", head[4:8])[0]]
-    seen: set[int] = set()
-    while queue:
-        offset = queue.pop(0)
-        if offset == 0 or offset in seen or offset >= size:
-            continue
-        seen.add(offset)
-        f.seek(offset)
-        count = struct.unpack(order + "H", _read_exact(f, 2))[0]
-        raw = _read_exact(f, 12 * count)
-        next_ifd = struct.unpack(order + "I", _read_exact(f, 4))[0]
-        values: dict[int, list[int]] = {}
-        for i in range(count):
-            tag, kind, n, field_ = struct.unpack(order + "HHI4s", raw[12 * i: 12 * i + 12])
-            if kind not in (3, 4, 13) or tag not in (*_TIFF_SHAPE, 273, 279, 324, 325, 330):
-                continue
-            width = _TIFF_SIZES[kind]
-            fmt = order + ("H" if kind == 3 else "I") * n
-            if width * n <= 4:
-                data = field_[: width * n]
-            else:
-                f.seek(struct.unpack(order + "I", field_)[0])
-                data = _read_exact(f, width * n)
-            values[tag] = list(struct.unpack(fmt, data))
-        digest.update(repr([values.get(t) for t in _TIFF_SHAPE]).encode())
-        for offsets_tag, counts_tag in ((273, 279), (324, 325)):
-            for start, length in zip(values.get(offsets_tag, ()), values.get(counts_tag, ()),
-                                     strict=False):
-                _hash_range(f, start, length, digest)
-        queue.extend(values.get(330, ()))
-        queue.append(next_ifd)
-
-
-def _boxes(f: BinaryIO, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
-    """(type, payload start, box end) of the ISO-BMFF boxes between start and end."""
-    pos = start
-    while pos + 8 <= end:
-        f.seek(pos)
-        size, kind = struct.unpack(">I4s", _read_exact(f, 8))
-        header = 8
-        if size == 1:
-            size = struct.unpack(">Q", _read_exact(f, 8))[0]
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header or pos + size > end:
-            raise DigestError(f"damaged {kind.decode('latin-1')!r} box")
-        yield kind, pos + header, pos + size
-        pos += size
-
-
-def _digest_mdat(f: BinaryIO, size: int, digest: Any) -> None:
-    found = False
-    for kind, start, end in _boxes(f, 0, size):
-        if kind == b"mdat":
-            found = True
-            _hash_range(f, start, end - start, digest)
-    if not found:
-        raise DigestError("no media data box")
-
-
-def _uint(data: bytes, pos: int, width: int) -> tuple[int, int]:
-    return (int.from_bytes(data[pos:pos + width], "big") if width else 0), pos + width
-
-
-def _digest_heif(f: BinaryIO, size: int, digest: Any) -> None:
-    """Hash the extents of every image item (not Exif/XMP items, which exiftool rewrites
-    and may add to ``mdat``)."""
-    meta = next(((s, e) for k, s, e in _boxes(f, 0, size) if k == b"meta"), None)
-    if meta is None:
-        raise DigestError("no meta box")
-    children = {k: (s, e) for k, s, e in _boxes(f, meta[0] + 4, meta[1])}
-    if b"iloc" not in children:
-        raise DigestError("no item locations")
-    types: dict[int, bytes] = {}
-    if b"iinf" in children:
-        s, e = children[b"iinf"]
-        f.seek(s)
-        version = _read_exact(f, 4)[0]
-        first = s + 4 + (2 if version == 0 else 4)
-        for kind, ps, pe in _boxes(f, first, e):
-            if kind != b"infe":
-                continue
-            f.seek(ps)
-            body = _read_exact(f, pe - ps)
-            if body[0] >= 2:
-                width = 2 if body[0] == 2 else 4
-                item_id, pos = _uint(body, 4, width)
-                types[item_id] = body[pos + 2: pos + 6]
-    idat = children.get(b"idat")
-    s, e = children[b"iloc"]
-    f.seek(s)
-    body = _read_exact(f, e - s)
-    version = body[0]
-    offset_size, length_size = body[4] >> 4, body[4] & 15
-    base_size, index_size = body[5] >> 4, (body[5] & 15 if version in (1, 2) else 0)
-    count, pos = _uint(body, 6, 2 if version < 2 else 4)
-    items = []
-    for _ in range(count):
-        item_id, pos = _uint(body, pos, 2 if version < 2 else 4)
-        method = 0
-        if version in (1, 2):
-            method, pos = _uint(body, pos, 2)
-            method &= 15
-        pos += 2  # data reference index
-        base, pos = _uint(body, pos, base_size)
-        extents_n, pos = _uint(body, pos, 2)
-        extents = []
-        for _ in range(extents_n):
-            pos += index_size
-            ext_offset, pos = _uint(body, pos, offset_size)
-            ext_length, pos = _uint(body, pos, length_size)
-            extents.append((base + ext_offset, ext_length))
-        items.append((item_id, method, extents))
-    for item_id, method, extents in sorted(items):
-        kind = types.get(item_id, b"????")
-        if kind in (b"Exif", b"mime", b"uri "):
-            continue
-        digest.update(struct.pack(">I", item_id) + kind)
-        for start, length in extents:
-            if method == 0:
-                _hash_range(f, start, length or size - start, digest)
-            elif method == 1 and idat is not None:
-                _hash_range(f, idat[0] + start, length or idat[1] - idat[0] - start, digest)
-
-
-_DIGESTERS: dict[str, Callable[[BinaryIO, int, Any], None]] = {
-    "jpeg": _digest_jpeg,
-    "mpo": _digest_jpeg,
-    "png": _digest_png,
-    "webp": _digest_webp,
-    "gif": _digest_gif,
-    "tiff": _digest_tiff,
-    "heic": _digest_heif,
-    "heif": _digest_heif,
-    "avif": _digest_heif,
-    "mov": _digest_mdat,
-    "mp4": _digest_mdat,
-    "3gp": _digest_mdat,
-    "3g2": _digest_mdat,
-}
-
-
-# -- the journal -----------------------------------------------------------------------
-
-@dataclass
-class JournalEntry:
-    """What one ``write`` record (and the records after it) says about one output file."""
-
-    target: str
-    source: str
-    source_sha256: str | None
-    output_sha256: str
-    size: int
-    action: str  # copy | move | trash
-    journal: str
-    file_id: int | None = None
-    sidecars: list[dict[str, Any]] = field(default_factory=list)  # source, target, sha256
-    created_dirs: list[str] = field(default_factory=list)
-    done: bool = False
-    source_removed: bool = False
-
-    @classmethod
-    def from_record(cls, record: Mapping[str, Any], journal: str) -> JournalEntry:
-        return cls(
-            target=record["target"], source=record["source"],
-            source_sha256=record.get("source_sha256"), output_sha256=record["output_sha256"],
-            size=int(record.get("size", 0)), action=record.get("action", "copy"),
-            journal=journal, file_id=record.get("file_id"),
-            sidecars=list(record.get("sidecars", ())),
-            created_dirs=list(record.get("created_dirs", ())),
-        )
-
-
-@dataclass(frozen=True)
-class HeldOriginal:
-    """A ``hold`` record: where move mode put a source's original bytes, and their hash."""
-
-    source: str
-    held: str
-    sha256: str | None
-    journal: str
-
-
-@dataclass
-class JournalIndex:
-    """The outputs all journals of a folder record as written and not undone, and every
-    original a move put in a holding folder (by source path, oldest first)."""
-
-    by_target: dict[str, JournalEntry] = field(default_factory=dict)
-    by_sha: dict[str, list[JournalEntry]] = field(default_factory=dict)
-    holds: dict[str, list[HeldOriginal]] = field(default_factory=dict)
-
-
-def read_journal(path: str) -> list[dict[str, Any]]:
-    """The records of one journal, in order; a torn or unreadable line is skipped."""
-    records = []
-    with open(path, "rb") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and "type" in record:
-                records.append(record)
-    return records
-
-
-def journal_index(journal_dir: str) -> JournalIndex:
-    """Index every journal in ``journal_dir`` (oldest first, so later records win)."""
-    index = JournalIndex()
-    try:
-        names = sorted(n for n in os.listdir(journal_dir) if n.endswith(_JOURNAL_SUFFIX))
-    except OSError:
-        return index
-    for name in names:
-        path = os.path.join(journal_dir, name)
-        try:
-            records = read_journal(path)
-        except OSError:
-            continue
-        for record in records:
-            kind, target = record["type"], record.get("target")
-            if kind == "write" and target:
-                try:
-                    index.by_target[target] = JournalEntry.from_record(record, path)
-                except (KeyError, TypeError, ValueError):
-                    continue
-            elif kind == "done" and target in index.by_target:
-                index.by_target[target].done = True
-            elif kind == "source_removed" and target in index.by_target:
-                index.by_target[target].source_removed = True
-            elif kind == "hold" and record.get("source") and record.get("held"):
-                index.holds.setdefault(record["source"], []).append(HeldOriginal(
-                    record["source"], record["held"], record.get("sha256"), path))
-            elif (kind == "undone" and target in index.by_target
-                  and index.by_target[target].journal == path):
-                del index.by_target[target]
-    for entry in index.by_target.values():
-        if entry.source_sha256:
-            index.by_sha.setdefault(entry.source_sha256, []).append(entry)
-    return index
-
-
-def output_is_live(entry: JournalEntry) -> bool:
-    """The journaled output is on disk and was placed by that run.
-
-    A finished entry (``done``) only needs the file to exist (the user may since have edited
-    it: it is still that source's output); an unfinished one (killed between placing the
-    file and journaling ``done``) is checked by its hash.
-    """
-    if not os.path.isfile(entry.target):
-        return False
-    if entry.done:
-        return True
-    try:
-        return sha256_file(entry.target) == entry.output_sha256
-    except OSError:
-        return False
-
-
-class _Journal:
-    """An append-only JSON Lines file, fsynced after every record."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        exists = os.path.exists(path)
-        self._f = open(path, "ab")  # noqa: SIM115 - held open for the whole run
-        if exists and self._f.tell() > 0:
-            with open(path, "rb") as f:
-                f.seek(-1, os.SEEK_END)
-                if f.read(1) != b"\n":  # a torn last line: start a fresh one
-                    self._f.write(b"\n")
-        if not exists:
-            _fsync_dir(os.path.dirname(path))
-
-    def append(self, record: dict[str, Any]) -> None:
-        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                  **record}
-        self._f.write(json.dumps(record, sort_keys=False).encode("ascii") + b"\n")
-        self._f.flush()
-        os.fsync(self._f.fileno())
-
-    def close(self) -> None:
-        self._f.close()
-
-
-def append_to_journal(path: str, record: dict[str, Any]) -> None:
-    """Append one record (fsynced) to an existing journal (``purge`` notes what it removed)."""
-    journal = _Journal(path)
-    try:
-        journal.append(record)
-    finally:
-        journal.close()
-
-
-def _new_journal_path(journal_dir: str) -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    return os.path.join(journal_dir, f"apply-{stamp}-{secrets.token_hex(3)}.jsonl")
+    return one_line(exc)
 
 
 # -- verification ----------------------------------------------------------------------
@@ -966,7 +260,7 @@ class ApplyResult:
 # -- apply -----------------------------------------------------------------------------
 
 class _Run:
-    def __init__(self, exiftool: ExifTool, journal: _Journal, index: JournalIndex,
+    def __init__(self, exiftool: ExifTool, journal: Journal, index: JournalIndex,
                  move: bool, result: ApplyResult, output_dir: str,
                  items: Iterable[PlanItem] = ()) -> None:
         self.exiftool = exiftool
@@ -976,7 +270,7 @@ class _Run:
         self.result = result
         self.output_dir = output_dir
         self.hold_root = os.path.join(output_dir, HOLD_DIR)
-        self.run_name = os.path.basename(journal.path).removesuffix(_JOURNAL_SUFFIX)
+        self.run_name = os.path.basename(journal.path).removesuffix(JOURNAL_SUFFIX)
         self.notes: list[str] = []  # what the item being written left out, and why
         # A sidecar may serve several files (a Live Photo's two halves share a Takeout
         # JSON): it stays in place until the last item of this run that copies it.
@@ -1007,7 +301,7 @@ class _Run:
             else:
                 self.write(item, outcome)
         except (ApplyError, OSError, ExifToolError, ValueError) as exc:
-            outcome.status, outcome.message = "failed", _one_line(exc)
+            outcome.status, outcome.message = "failed", _error_line(exc)
         return outcome
 
     def skip(self, item: PlanItem, outcome: ItemOutcome) -> None:
@@ -1065,7 +359,7 @@ class _Run:
 
     def _write(self, item: PlanItem, outcome: ItemOutcome) -> None:
         folder = os.path.dirname(item.target)
-        created = _makedirs(folder)
+        created = makedirs(folder)
         files: list[tuple[str, str, str, str | None]] = []  # (tmp, target, sha, source)
         try:
             main_tmp, source_sha, size = self.prepare_main(item, folder)
@@ -1079,7 +373,7 @@ class _Run:
                 os.utime(main_tmp, (item.mtime, item.mtime))
             for tmp, *_ in files:
                 if os.path.exists(tmp):
-                    _fsync_file(tmp)
+                    fsync_file(tmp)
             action = "move" if self.move else "copy"
             self.journal.append({
                 "type": "write", "action": action, "file_id": item.file_id,
@@ -1092,14 +386,14 @@ class _Run:
             placed = 0
             for tmp, target, _sha, _src in files:
                 if os.path.exists(tmp):
-                    _place(tmp, target)
+                    durable.place(tmp, target)
                     placed += 1
                     self.result.bytes += os.path.getsize(target)
-            _fsync_dir(folder)
+            fsync_dir(folder)
             self.journal.append({"type": "done", "target": item.target})
         except BaseException:
             for tmp, *_ in files:
-                _remove(tmp)
+                remove(tmp)
             for made in reversed(created):  # a failed item leaves no empty year folder
                 with contextlib.suppress(OSError):
                     os.rmdir(made)
@@ -1117,7 +411,7 @@ class _Run:
                           [src for _tmp, _target, _sha, src in files[:-1] if src is not None])
             except (OSError, ApplyError) as exc:
                 raise ApplyError(f"written, but the source could not be moved to the "
-                                 f"holding folder (it stays in place): {_one_line(exc)}"
+                                 f"holding folder (it stays in place): {_error_line(exc)}"
                                  ) from exc
             outcome.source_removed = True
 
@@ -1135,7 +429,7 @@ class _Run:
                     for s in earlier.sidecars)
                 if target == item.target or not (have == sha or mine):
                     raise TargetExists(f"target already exists: {target}")
-                _remove(tmp)
+                remove(tmp)
                 sha = have
             checked.append((tmp, target, sha, src))
         return checked
@@ -1144,9 +438,9 @@ class _Run:
         """Copy the source next to its target and write its metadata; return (tmp, source
         sha256, output size)."""
         ext = os.path.splitext(item.target)[1]
-        tmp = _new_tmp(folder, ext)
+        tmp = new_tmp(folder, ext)
         try:
-            source_sha, size = _copy_hashed(item.source, tmp)
+            source_sha, size = durable.copy_hashed(item.source, tmp)
             if item.sha256 and source_sha != item.sha256:
                 raise ApplyError("the source changed since it was scanned (its sha256 differs)")
             if item.write and not item.metadata_sidecar:
@@ -1174,7 +468,7 @@ class _Run:
                     raise MetadataWriteError(str(exc)) from exc
                 size = os.path.getsize(tmp)
         except BaseException:
-            _remove(tmp)
+            remove(tmp)
             raise
         return tmp, source_sha, size
 
@@ -1188,12 +482,12 @@ class _Run:
                 if target == item.metadata_sidecar:
                     merged_source = source  # our XMP is written into a copy of this one
                     continue
-                tmp = _new_tmp(os.path.dirname(target), os.path.splitext(target)[1])
+                tmp = new_tmp(os.path.dirname(target), os.path.splitext(target)[1])
                 files.append((tmp, target, "", source))
                 try:
-                    sha, _ = _copy_hashed(source, tmp, beside=item.source)
+                    sha, _ = durable.copy_hashed(source, tmp, beside=item.source)
                 except SidecarRefused as exc:
-                    _remove(tmp)
+                    remove(tmp)
                     files.pop()
                     self.notes.append(str(exc))
                     continue
@@ -1201,14 +495,14 @@ class _Run:
                     sha = self.rewrite_sidecar(item, source, tmp) or sha
                 files[-1] = (tmp, target, sha, source)
             if item.metadata_sidecar and item.write:
-                tmp = _new_tmp(os.path.dirname(item.metadata_sidecar), ".xmp")
+                tmp = new_tmp(os.path.dirname(item.metadata_sidecar), ".xmp")
                 files.append((tmp, item.metadata_sidecar, "", merged_source))
                 if merged_source is not None:
                     try:
-                        _copy_hashed(merged_source, tmp, beside=item.source)
+                        durable.copy_hashed(merged_source, tmp, beside=item.source)
                     except SidecarRefused as exc:
                         self.notes.append(str(exc))
-                        _remove(tmp)
+                        remove(tmp)
                         merged_source = None
                         files[-1] = (tmp, item.metadata_sidecar, "", None)
                 if merged_source is None:
@@ -1218,7 +512,7 @@ class _Run:
                 files[-1] = (tmp, item.metadata_sidecar, sha256_file(tmp), merged_source)
         except BaseException:
             for tmp, *_ in files:
-                _remove(tmp)
+                remove(tmp)
             raise
         return files
 
@@ -1230,8 +524,8 @@ class _Run:
             self.exiftool.write_tags(tmp, item.sidecar_write, _extra_args(item.sidecar_write))
             _verify_tags(self.exiftool, tmp, item.sidecar_write)
         except (ApplyError, ExifToolError):
-            _remove(tmp)
-            _copy_hashed(source, tmp, beside=item.source)
+            remove(tmp)
+            durable.copy_hashed(source, tmp, beside=item.source)
             return None
         return sha256_file(tmp)
 
@@ -1252,7 +546,7 @@ class _Run:
             size = os.lstat(path).st_size
             self.journal.append({"type": "hold", "target": target, "source": path,
                                  "held": dest, "sha256": digest})
-            _move_original(path, dest, digest, self.hold_root)
+            durable.move_original(path, dest, digest, self.hold_root)
             self.index.holds.setdefault(path, []).append(
                 HeldOriginal(path, dest, digest, self.journal.path))
             self.result.held += 1
@@ -1274,13 +568,13 @@ class _Run:
             except OSError:
                 continue
             if same:
-                _drop(source)
+                durable.drop(source)
                 return True
         return False
 
     def remove_trashed(self, source: str, target: str) -> None:
         """Drop the name of a discarded duplicate whose bytes are in the trash folder."""
-        _drop(source)
+        durable.drop(source)
         self.journal.append({"type": "source_removed", "target": target, "source": source})
         self.result.trashed += 1
 
@@ -1303,7 +597,7 @@ class _Run:
         sha = sha256_file(item.source)
         if item.sha256 and sha != item.sha256:
             raise ApplyError("the source changed since it was scanned (its sha256 differs)")
-        created = _makedirs(folder)
+        created = makedirs(folder)
         try:
             self.journal.append({
                 "type": "write", "action": "trash", "file_id": item.file_id,
@@ -1312,7 +606,7 @@ class _Run:
                 "created_dirs": created,
             })
             # Moved, not copied: the trash holds the very file (a copy across filesystems).
-            _move_original(item.source, item.target, sha)
+            durable.move_original(item.source, item.target, sha)
         except BaseException:
             for made in reversed(created):
                 with contextlib.suppress(OSError):
@@ -1346,13 +640,13 @@ def apply_plan(
     :return: the summary; a failed item is listed with a one-line error and the run goes on.
     """
     os.makedirs(journal_dir, exist_ok=True)
-    journal = _Journal(_new_journal_path(journal_dir))
+    journal = Journal(new_journal_path(journal_dir))
     result = ApplyResult(journal=journal.path)
     items = list(plan.items) + (list(plan.discarded) if move else [])
     folders = {os.path.dirname(i.target) for i in items}
     folders |= {os.path.dirname(t) for i in items for _, t in i.sidecars}
     hold_root = os.path.join(plan.output_dir, HOLD_DIR)
-    result.tmp_removed = _clean_tmp(sorted(folders | {plan.output_dir, hold_root}))
+    result.tmp_removed = durable.clean_tmp(sorted(folders | {plan.output_dir, hold_root}))
     try:
         journal.append({"type": "run", "version": 1, "output": plan.output_dir, "move": move,
                         "items": len(items), "pid": os.getpid()})
@@ -1403,19 +697,19 @@ def _restore(output: str, source: str, expected_sha: str, source_sha: str | None
             return False  # already back (an earlier, interrupted undo)
         raise TargetExists(f"another file is now at the source path: {source}")
     folder = os.path.dirname(source)
-    _makedirs(folder)
-    tmp = _new_tmp(folder, os.path.splitext(source)[1])
+    makedirs(folder)
+    tmp = new_tmp(folder, os.path.splitext(source)[1])
     try:
-        sha, _ = _copy_hashed(output, tmp)
+        sha, _ = durable.copy_hashed(output, tmp)
         if sha != expected_sha:
             raise ApplyError(f"the copy back to {source} does not match its journaled hash")
         st = os.stat(output)
         os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-        _fsync_file(tmp)
-        _place(tmp, source)
-        _fsync_dir(folder)
+        fsync_file(tmp)
+        durable.place(tmp, source)
+        fsync_dir(folder)
     except BaseException:
-        _remove(tmp)
+        remove(tmp)
         raise
     return True
 
@@ -1438,15 +732,10 @@ def _kept_original(source: str, sha: str | None,
     return None
 
 
-def _holding_root(held: str) -> str:
-    marker = os.sep + HOLD_DIR + os.sep
-    return held[: held.rindex(marker) + len(marker) - 1]
-
-
 class _Undo:
     """Undo of one journal: every source back in place before its outputs go."""
 
-    def __init__(self, journal: _Journal, holds: Mapping[str, list[HeldOriginal]],
+    def __init__(self, journal: Journal, holds: Mapping[str, list[HeldOriginal]],
                  result: UndoResult) -> None:
         self.journal = journal
         self.holds = holds
@@ -1458,8 +747,8 @@ class _Undo:
         folder, else (purged) a copy of ``output`` (path, sha256)."""
         hold = _kept_original(source, sha, self.holds)
         if hold is not None:
-            _move_original(hold.held, source, hold.sha256)
-            _prune_empty(os.path.dirname(hold.held), _holding_root(hold.held))
+            durable.move_original(hold.held, source, hold.sha256)
+            durable.prune_empty(os.path.dirname(hold.held), holding_root(hold.held))
             self.journal.append({"type": "restored", "target": target, "source": source,
                                  "from": hold.held})
             self.result.restored.append(source)
@@ -1485,7 +774,7 @@ class _Undo:
             if entry.action == "trash":  # the trash file is the original itself
                 if not os.path.exists(entry.target):
                     raise ApplyError("both the trash file and its source are gone")
-                _move_original(entry.target, entry.source, entry.output_sha256)
+                durable.move_original(entry.target, entry.source, entry.output_sha256)
                 self.journal.append({"type": "restored", "target": entry.target,
                                      "source": entry.source, "from": entry.target})
                 self.result.restored.append(entry.source)
@@ -1503,7 +792,7 @@ class _Undo:
         for path, _sha in reversed(files):  # sidecars first, the file itself last
             if os.path.lexists(path):
                 os.unlink(path)
-                _fsync_dir(os.path.dirname(path))
+                fsync_dir(os.path.dirname(path))
                 self.result.removed.append(path)
 
 
@@ -1533,12 +822,12 @@ def undo(journal_path: str) -> UndoResult:
             undone.add(target)
     # Originals may have been held by a later run that finished this one's move.
     holds = journal_index(os.path.dirname(os.path.abspath(journal_path))).holds
-    journal = _Journal(journal_path)
+    journal = Journal(journal_path)
     run = _Undo(journal, holds, result)
     try:
         sources = {e.source for e in entries.values()} | {
             s["source"] for e in entries.values() for s in e.sidecars if s.get("source")}
-        _clean_tmp(sorted({os.path.dirname(p) for p in sources}), exact=True)
+        durable.clean_tmp(sorted({os.path.dirname(p) for p in sources}), exact=True)
         for target in reversed(list(entries)):
             if target in undone:
                 result.already_undone += 1
@@ -1546,7 +835,7 @@ def undo(journal_path: str) -> UndoResult:
             try:
                 run.entry(entries[target])
             except (ApplyError, OSError) as exc:
-                result.refused.append((target, _one_line(exc)))
+                result.refused.append((target, _error_line(exc)))
                 continue
             journal.append({"type": "undone", "target": target})
         # Year, undated and trash folders the run created go when empty; the output root

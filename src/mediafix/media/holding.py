@@ -19,9 +19,21 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from mediafix.media.apply import HOLD_DIR, append_to_journal
+from mediafix.media.journal import append_to_journal
 
-__all__ = ["HeldRun", "PurgeResult", "held_runs", "holding_dir", "purge"]
+__all__ = [
+    "HOLD_DIR",
+    "HeldRun",
+    "PurgeResult",
+    "held_path",
+    "held_runs",
+    "holding_dir",
+    "holding_root",
+    "purge",
+]
+
+# Where move mode keeps each source's original bytes until the user purges them.
+HOLD_DIR = ".originals"
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,18 @@ class PurgeResult:
 
 def holding_dir(output_dir: str) -> str:
     return os.path.join(os.path.abspath(output_dir), HOLD_DIR)
+
+
+def held_path(output_dir: str, run: str, source: str) -> str:
+    """Where move mode keeps ``source``'s original: the run's holding folder, then the
+    source's own absolute path (one place per source, and a person sees where it was)."""
+    return os.path.join(output_dir, HOLD_DIR, run, os.path.abspath(source).lstrip(os.sep))
+
+
+def holding_root(held: str) -> str:
+    """The holding folder a held original lies in (``OUTPUT/.originals``)."""
+    marker = os.sep + HOLD_DIR + os.sep
+    return held[: held.rindex(marker) + len(marker) - 1]
 
 
 def _started(name: str, path: str) -> datetime:

@@ -1,7 +1,9 @@
-"""Small value types shared by the date modules."""
+"""Small values shared across the domain: enums that carry their words, and the few
+formatting rules (offsets, ISO times, one-line errors) every layer must spell alike."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -47,3 +49,29 @@ class TimeMeaning(StrEnum):
     UTC = "utc"  # the UTC instant
     EPOCH_MS = "epoch_ms"  # milliseconds since 1970 (an instant, usually a download time)
     OFFSET = "offset"  # the wall clock with its UTC offset written beside it (Z: an instant)
+
+
+def format_offset(minutes: int | None) -> str | None:
+    """A UTC offset in minutes as JSON and people read it: 120 -> "+02:00", -270 ->
+    "-04:30", None -> None."""
+    if minutes is None:
+        return None
+    sign = "-" if minutes < 0 else "+"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{mins:02d}"
+
+
+def iso(value: datetime | None, *, utc: bool = False, seconds: bool = True) -> str | None:
+    """A naive time as ISO 8601 text (None stays None): whole seconds unless ``seconds`` is
+    False, and with ``utc`` a trailing "Z" (the value is a UTC instant)."""
+    if value is None:
+        return None
+    if seconds:
+        value = value.replace(microsecond=0)
+    return value.isoformat() + ("Z" if utc else "")
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as one line of at most ``limit`` characters, for a person to read."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
