@@ -10,17 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from mediafix.media import filenames
-from mediafix.media.filenames import (
+from mediafix.media.dates import filenames
+from mediafix.media.dates.filenames import (
     NEVER,
     PATTERNS,
     NameDate,
     Pattern,
     Undated,
     parse_filename,
-    parse_folder,
     strip_copy_suffix,
 )
+from mediafix.media.dates.folders import parse_folder
 from mediafix.media.values import Precision, TimeMeaning
 
 NOW = datetime(2026, 6, 1, 12, 0, 0)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mediafix.cli import main
-from mediafix.media.filenames import NEVER, PATTERNS
+from mediafix.media.dates.filenames import NEVER, PATTERNS
 from mediafix.media.values import Precision, TimeMeaning
 from tests.test_filenames import PATHS, VALID
 

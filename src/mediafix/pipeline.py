@@ -17,7 +17,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -241,10 +240,6 @@ def run_parallel(
 
 
 # -- JSON for `mediafix inspect` ---------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") if value else None
 
 
 def inspect_record(item: Analysed) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from sqlalchemy.engine import Engine
 
 from mediafix.config import Settings
 from mediafix.media.fingerprint import MAX_DECODE_PIXELS, MAX_SOURCE_PIXELS
+from mediafix.media.values import one_line
 from mediafix.safety import Refused, open_scanned
 from mediafix.store.db import session_scope
 from mediafix.store.models import File
@@ -164,7 +165,7 @@ def _decode_image(src: BinaryIO, head: bytes, size: int) -> Image.Image:
             raise
         except (OSError, SyntaxError, ValueError, MemoryError, EOFError) as exc:
             image.close()
-            raise ThumbnailError(f"image data cannot be decoded ({_one_line(exc)})") from exc
+            raise ThumbnailError(f"image data cannot be decoded ({one_line(exc, 120)})") from exc
 
 
 def _video_frame(src: BinaryIO, size: int) -> Image.Image:
@@ -194,7 +195,7 @@ def _video_frame(src: BinaryIO, size: int) -> Image.Image:
         raise
     except Exception as exc:  # PyAV raises many kinds (FFmpegError, ValueError, ...)
         raise ThumbnailError(
-            f"not a picture or a video that can be decoded ({_one_line(exc)})"
+            f"not a picture or a video that can be decoded ({one_line(exc, 120)})"
         ) from exc
     picture.thumbnail((size * 2, size * 2), Image.Resampling.BILINEAR)
     if rotation % 360:
@@ -235,11 +236,6 @@ def _write_marker(thumb: Path, reason: str) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(reason + "\n")
     os.replace(tmp, marker)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 _Source = tuple[str, str, int | None, float | None]  # path, root, size, mtime as scanned
@@ -287,7 +283,7 @@ def build_missing(engine: Engine, settings: Settings, job_id: int | None = None)
         except ThumbnailError as exc:
             _write_marker(thumb, str(exc))
         except Exception as exc:  # a bug must not stop the other thumbnails
-            log.warning("thumbnail of %s failed: %s", path, _one_line(exc))
+            log.warning("thumbnail of %s failed: %s", path, one_line(exc, 120))
         return False
 
     with ThreadPoolExecutor(max_workers=max(1, min(THREADS, len(todo)))) as pool:

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from mediafix.media.values import iso
 from mediafix.store.models import File, Job
 
 __all__ = [
@@ -115,17 +116,13 @@ def job_dict(job: Job) -> dict[str, Any]:
         "error": job.error,
         "cancel_requested": job.cancel_requested,
         "resumed": job.resumed or 0,
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso(job.created_at, utc=True),
+        "started_at": iso(job.started_at, utc=True),
+        "finished_at": iso(job.finished_at, utc=True),
         "rate": round(rate, 2) if rate else None,
         "eta_seconds": round(eta, 1) if eta is not None else None,
         "params": job.params,
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat(timespec="seconds") + "Z" if value else None
 
 
 def try_start(session: Session, job_id: int, exclusive_types: tuple[str, ...] = ()) -> bool:

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, load_only, selectinload
 
+from mediafix.media.values import format_offset, iso
 from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember, File, Job
 
 __all__ = [
@@ -82,23 +83,6 @@ class ReviewError(ValueError):
 # -- shapes --------------------------------------------------------------------------------
 
 
-def format_offset(minutes: int | None) -> str | None:
-    """120 -> "+02:00", -270 -> "-04:30" (the JSON form of an offset)."""
-    if minutes is None:
-        return None
-    sign = "-" if minutes < 0 else "+"
-    hours, mins = divmod(abs(minutes), 60)
-    return f"{sign}{hours:02d}:{mins:02d}"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.replace(microsecond=0).isoformat() if value else None
-
-
-def _iso_utc(value: datetime | None) -> str | None:
-    return value.replace(microsecond=0).isoformat() + "Z" if value else None
-
-
 def camera(f: File) -> str | None:
     return " ".join(x for x in (f.make, f.model) if x) or None
 
@@ -110,9 +94,9 @@ def file_record(f: File) -> dict[str, Any]:
         "path": f.path,
         "kind": f.kind,
         "error": f.error,
-        "taken_at": _iso(f.taken_at),
+        "taken_at": iso(f.taken_at),
         "utc_offset": format_offset(f.utc_offset),
-        "taken_at_utc": _iso_utc(f.taken_at_utc),
+        "taken_at_utc": iso(f.taken_at_utc, utc=True),
         "confidence": f.confidence,
         "confidence_level": f.confidence_level or "none",
         "source": f.date_source,
@@ -280,7 +264,7 @@ def group_dict(group: DuplicateGroup, files: dict[int, File]) -> dict[str, Any]:
                 "width": f.width,
                 "height": f.height,
                 "format": f.format,
-                "taken_at": _iso(f.taken_at),
+                "taken_at": iso(f.taken_at),
                 "utc_offset": format_offset(f.utc_offset),
                 "camera": camera(f),
                 "kind": f.kind,
@@ -613,7 +597,7 @@ def review_files(
 def apply_date(session: Session, f: File, change: DateChange) -> Decision:
     """Write a person's date to the file (confidence 1.0, source "user") and remember it."""
     before = {
-        "taken_at": _iso(f.taken_at),
+        "taken_at": iso(f.taken_at),
         "utc_offset": format_offset(f.utc_offset),
         "source": f.date_source,
         "confidence": f.confidence,
@@ -637,7 +621,7 @@ def apply_date(session: Session, f: File, change: DateChange) -> Decision:
         "utc_offset": format_offset(change.utc_offset),
         "precision": change.precision,
         "confidence": 1.0,
-        "utc": _iso_utc(f.taken_at_utc),
+        "utc": iso(f.taken_at_utc, utc=True),
         "note": f.date_reason,
     }
     f.candidates = [candidate] + [c for c in (f.candidates or []) if c.get("source") != "user"]
@@ -831,7 +815,7 @@ def file_decisions(session: Session, f: File, limit: int = 50) -> list[dict[str,
             "id": d.id,
             "kind": d.kind,
             "payload": d.payload,
-            "created_at": _iso(d.created_at),
+            "created_at": iso(d.created_at),
         }
         for d in rows
     ]

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
+from mediafix.media.values import format_offset
 from mediafix.store import review
 from mediafix.web.context import db
 
@@ -162,7 +163,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(url_with, "url_with")
     app.add_template_global(taken, "taken")
     app.add_template_global(percent, "percent")
-    app.add_template_global(review.format_offset, "format_offset")
+    app.add_template_global(format_offset, "format_offset")
 
     @app.context_processor
     def _badges() -> dict[str, Any]:
