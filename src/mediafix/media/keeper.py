@@ -2,7 +2,9 @@
 
 Every member is scored on the criteria of an ordered list; the first criterion that tells two
 members apart decides between them, the file path breaks a complete tie (so the choice never
-depends on the order in which files were found). The default order:
+depends on the order in which files were found). Each criterion is one row of
+:class:`Criterion`, carrying its score function and the words its win reads as; the rows'
+order is the default order:
 
 1. ORIGINAL: a file with camera metadata (Make/Model/DateTimeOriginal) is the original; a
    copy that lost it (WhatsApp, a screenshot, a web download) is not.
@@ -29,7 +31,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -78,31 +80,6 @@ class KeeperInput:
     camera: str | None = None
     partners: int = 0
 
-
-class Criterion(Labelled):
-    """A reason to prefer one copy over another; ``text`` is how it reads on screen."""
-
-
-    ORIGINAL = "original", "original with camera metadata over a copy without"
-    RESOLUTION = "resolution", "more pixels"
-    FORMAT = "format", "original format (HEIC/RAW) over a re-encoded JPEG"
-    QUALITY = "quality", "more bytes per pixel in the same format"
-    RICHER_METADATA = "metadata", "richer metadata"
-    WITH_PARTNERS = "partners", "the copy beside its bundle partners (Live Photo, RAW+JPEG)"
-    NOT_A_COPY = "not-a-copy", "not in a backup or copy folder, not named as a copy"
-    EARLIER = "earlier", "earlier capture time"
-
-
-DEFAULT_ORDER: tuple[Criterion, ...] = (
-    Criterion.ORIGINAL,
-    Criterion.RESOLUTION,
-    Criterion.FORMAT,
-    Criterion.QUALITY,
-    Criterion.RICHER_METADATA,
-    Criterion.WITH_PARTNERS,
-    Criterion.NOT_A_COPY,
-    Criterion.EARLIER,
-)
 
 # Higher is better; every format has its own value so that a FORMAT tie means one format.
 FORMAT_RANK: dict[str, float] = {
@@ -163,6 +140,124 @@ def _copy_folders(folder: str) -> bool:
     return any(is_copy_folder(part) for part in folder.split("/") if part)
 
 
+# -- the criteria: how a member scores on each (higher is better) and how a win reads --
+
+
+def _camera_metadata(member: KeeperInput) -> float:
+    return 1.0 if member.has_camera_metadata else 0.0
+
+
+def _more_pixels(member: KeeperInput) -> float:
+    return float(_pixels(member))
+
+
+def _format_rank(member: KeeperInput) -> float:
+    return FORMAT_RANK.get(_format(member), 0.0)
+
+
+def _bytes_per_pixel(member: KeeperInput) -> float:
+    pixels = _pixels(member)
+    return member.size / pixels if pixels else 0.0
+
+
+def _metadata_count(member: KeeperInput) -> float:
+    return float(member.metadata_count)
+
+
+def _beside_partners(member: KeeperInput) -> float:
+    return 1.0 if member.partners else 0.0
+
+
+def _not_a_copy(member: KeeperInput) -> float:
+    return 0.0 if is_copy_path(member.path) else 1.0
+
+
+def _earlier(member: KeeperInput) -> float:
+    return -_instant(member.taken_at) if member.taken_at else -math.inf
+
+
+Beaten = Sequence[KeeperInput]  # the members a keeper beat on one criterion
+
+
+def _says_original(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    names = ", ".join(_name(other) for other in beaten[:3])
+    more = f" and {len(beaten) - 3} more" if len(beaten) > 3 else ""
+    verb = "lacks" if len(beaten) == 1 else "lack"
+    return f"original camera metadata, which {names}{more} {verb}"
+
+
+def _says_resolution(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    return f"{_size(keeper)} over {_size(closest)}"
+
+
+def _says_format(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    return f"original format {_format(keeper).upper()} over {_format(closest).upper()}"
+
+
+def _says_quality(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    return (f"more bytes per pixel ({_bytes_per_pixel(keeper):.2f} over "
+            f"{_bytes_per_pixel(closest):.2f}) in the same format")
+
+
+def _says_metadata(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    return f"richer metadata ({keeper.metadata_count} tags over {closest.metadata_count})"
+
+
+def _says_partners(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    verb = "is" if len(beaten) == 1 else "are"
+    return f"beside its Live Photo or RAW+JPEG partner, where {_names(beaten)} {verb} not"
+
+
+def _says_not_a_copy(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    verb = "is" if len(beaten) == 1 else "are"
+    return f"not in a backup or copy, which {_names(beaten)} {verb}"
+
+
+def _says_earlier(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    later = closest.taken_at.isoformat(sep=" ") if closest.taken_at else "no date"
+    taken = keeper.taken_at.isoformat(sep=" ") if keeper.taken_at else "no date"
+    return f"taken earlier ({taken}, before {later})"
+
+
+class Criterion(Labelled):
+    """A reason to prefer one copy over another: one row each, in the default order.
+
+    A row is its value, how it reads on screen (``text``), how a member scores on it
+    (``score``: higher is better) and how the keeper's win on it reads in the group's
+    reasons (``phrase(keeper, closest, beaten)``: ``closest`` is the best of the members
+    it beat, ``beaten`` all of them). A new criterion is one row (and its two functions).
+    """
+
+    score: Callable[[KeeperInput], float]
+    phrase: Callable[[KeeperInput, KeeperInput, Beaten], str]
+
+    def __new__(cls, value: str, text: str, score: Callable[[KeeperInput], float],
+                phrase: Callable[[KeeperInput, KeeperInput, Beaten], str]) -> Criterion:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.text = text
+        member.score = score
+        member.phrase = phrase
+        return member
+
+    ORIGINAL = ("original", "original with camera metadata over a copy without",
+                _camera_metadata, _says_original)
+    RESOLUTION = "resolution", "more pixels", _more_pixels, _says_resolution
+    FORMAT = ("format", "original format (HEIC/RAW) over a re-encoded JPEG", _format_rank,
+              _says_format)
+    QUALITY = ("quality", "more bytes per pixel in the same format", _bytes_per_pixel,
+               _says_quality)
+    RICHER_METADATA = "metadata", "richer metadata", _metadata_count, _says_metadata
+    WITH_PARTNERS = ("partners", "the copy beside its bundle partners (Live Photo, RAW+JPEG)",
+                     _beside_partners, _says_partners)
+    NOT_A_COPY = ("not-a-copy", "not in a backup or copy folder, not named as a copy",
+                  _not_a_copy, _says_not_a_copy)
+    EARLIER = "earlier", "earlier capture time", _earlier, _says_earlier
+
+
+DEFAULT_ORDER: tuple[Criterion, ...] = tuple(Criterion)
+
+
 # Two shots from one camera at most this far apart (and not at the same instant) are a burst.
 BURST_GAP = timedelta(seconds=10)
 
@@ -171,7 +266,7 @@ def keeper_score(
     member: KeeperInput, order: Sequence[Criterion] = DEFAULT_ORDER
 ) -> tuple[float, ...]:
     """The member's value on each criterion of ``order``; a larger tuple is a better keeper."""
-    return tuple(_value(member, criterion) for criterion in order)
+    return tuple(criterion.score(member) for criterion in order)
 
 
 def keeper_ranks(
@@ -202,11 +297,11 @@ def choose_keeper(
     keeper, others = ranked[0], ranked[1:]
     reasons = [f"keeps {_name(keeper)}"]
     for criterion in order:
-        mine = _value(keeper, criterion)
-        beaten = [other for other in others if _value(other, criterion) < mine]
+        mine = criterion.score(keeper)
+        beaten = [other for other in others if criterion.score(other) < mine]
         if beaten:
-            closest = max(beaten, key=lambda other: _value(other, criterion))
-            reasons.append(_phrase(criterion, keeper, closest, beaten))
+            closest = max(beaten, key=criterion.score)
+            reasons.append(criterion.phrase(keeper, closest, beaten))
     if len(reasons) == 1 and others:
         reasons.append("all copies are equal on every criterion; the first by file name is kept")
     return keeper.index, reasons
@@ -270,27 +365,6 @@ def _pixels(member: KeeperInput) -> int:
     return (member.width or 0) * (member.height or 0)
 
 
-def _value(member: KeeperInput, criterion: Criterion) -> float:
-    if criterion is Criterion.ORIGINAL:
-        return 1.0 if member.has_camera_metadata else 0.0
-    if criterion is Criterion.RESOLUTION:
-        return float(_pixels(member))
-    if criterion is Criterion.FORMAT:
-        return FORMAT_RANK.get(_format(member), 0.0)
-    if criterion is Criterion.QUALITY:
-        pixels = _pixels(member)
-        return member.size / pixels if pixels else 0.0
-    if criterion is Criterion.RICHER_METADATA:
-        return float(member.metadata_count)
-    if criterion is Criterion.WITH_PARTNERS:
-        return 1.0 if member.partners else 0.0
-    if criterion is Criterion.NOT_A_COPY:
-        return 0.0 if is_copy_path(member.path) else 1.0
-    if criterion is Criterion.EARLIER:
-        return -_instant(member.taken_at) if member.taken_at else -math.inf
-    raise ValueError(f"unknown criterion {criterion!r}")
-
-
 def _instant(moment: datetime) -> float:
     """Seconds since 1970; a time without zone is read as UTC (all are compared alike)."""
     if moment.tzinfo is None:
@@ -304,38 +378,6 @@ def _name(member: KeeperInput) -> str:
 
 def _size(member: KeeperInput) -> str:
     return f"{member.width}x{member.height}" if member.width and member.height else "unknown size"
-
-
-def _phrase(
-    criterion: Criterion, keeper: KeeperInput, closest: KeeperInput, beaten: list[KeeperInput]
-) -> str:
-    if criterion is Criterion.ORIGINAL:
-        names = ", ".join(_name(other) for other in beaten[:3])
-        more = f" and {len(beaten) - 3} more" if len(beaten) > 3 else ""
-        verb = "lacks" if len(beaten) == 1 else "lack"
-        return f"original camera metadata, which {names}{more} {verb}"
-    if criterion is Criterion.RESOLUTION:
-        return f"{_size(keeper)} over {_size(closest)}"
-    if criterion is Criterion.FORMAT:
-        return f"original format {_format(keeper).upper()} over {_format(closest).upper()}"
-    if criterion is Criterion.QUALITY:
-        return (f"more bytes per pixel ({_value(keeper, criterion):.2f} over "
-                f"{_value(closest, criterion):.2f}) in the same format")
-    if criterion is Criterion.RICHER_METADATA:
-        return f"richer metadata ({keeper.metadata_count} tags over {closest.metadata_count})"
-    if criterion is Criterion.WITH_PARTNERS:
-        names = _names(beaten)
-        verb = "is" if len(beaten) == 1 else "are"
-        return f"beside its Live Photo or RAW+JPEG partner, where {names} {verb} not"
-    if criterion is Criterion.NOT_A_COPY:
-        names = _names(beaten)
-        verb = "is" if len(beaten) == 1 else "are"
-        return f"not in a backup or copy, which {names} {verb}"
-    if criterion is Criterion.EARLIER:
-        later = closest.taken_at.isoformat(sep=" ") if closest.taken_at else "no date"
-        taken = keeper.taken_at.isoformat(sep=" ") if keeper.taken_at else "no date"
-        return f"taken earlier ({taken}, before {later})"
-    return criterion.text
 
 
 def _names(members: Sequence[KeeperInput]) -> str:
