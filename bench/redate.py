@@ -54,9 +54,10 @@ def _metadata(kind: str, rng: random.Random, when: datetime, offset: int) -> dic
 
 
 def build(engine: Any, n: int, seed: int = 18) -> None:
-    from mediafix.library import analyse_options, verdict_fields
+    from mediafix.library import analyse_options
     from mediafix.media.dates import collect, judge
     from mediafix.store.models import File
+    from mediafix.store.records import verdict_columns
 
     rng = random.Random(seed)
     settings = __import__("mediafix.config", fromlist=["x"]).get_settings()
@@ -85,7 +86,7 @@ def build(engine: Any, n: int, seed: int = 18) -> None:
             "ext": os.path.splitext(name)[1], "ext_mismatch": False, "size": 1000 + i,
             "mtime": mtime, "sha256": f"{i:064x}", "meta": meta, "sidecars": [], "tags": [],
             "model": meta.get("IFD0:Model") or meta.get("UserData:Model"),
-            "evidence": evidence.to_json(), "status": "ready", **verdict_fields(verdict),
+            "evidence": evidence.to_json(), "status": "ready", **verdict_columns(verdict),
         }
         if user:
             row.update(date_source="user", confidence=1.0, confidence_level="high")
@@ -109,7 +110,7 @@ def main() -> None:
             os.environ["MEDIAFIX_DATABASE_URL"] = args.database_url
         from mediafix.config import get_settings
         from mediafix.library import redate, settle_dates
-        from mediafix.store import queries
+        from mediafix.store import settings as settingsrows
         from mediafix.store.db import get_engine, session_scope, upgrade
         from mediafix.store.models import File
 
@@ -129,12 +130,12 @@ def main() -> None:
             results.append((label, time.perf_counter() - t, time.process_time() - cpu, summary))
 
         with session_scope(engine) as s:
-            queries.set_setting(s, "timezone", "America/New_York")
+            settingsrows.set_setting(s, "timezone", "America/New_York")
         timed("redate, home zone changed", lambda: redate(engine, settings))
         timed("redate, nothing changed", lambda: redate(engine, settings))
         with session_scope(engine) as s:
             s.execute(update(File).values(evidence=None))
-            queries.set_setting(s, "timezone", "Europe/Berlin")
+            settingsrows.set_setting(s, "timezone", "Europe/Berlin")
         timed("redate, evidence gathered again from meta", lambda: redate(engine, settings))
         timed("settle_dates (after every scan)", lambda: settle_dates(engine, settings))
         print()

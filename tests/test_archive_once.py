@@ -27,8 +27,8 @@ from mediafix.config import get_settings
 from mediafix.duplicates import regroup
 from mediafix.media.bundles import BundleInput, CopyInput, GroupVote, assign_bundles, choose_written
 from mediafix.store.db import get_engine, session_scope
+from mediafix.store.duplicates import decide_group
 from mediafix.store.models import DuplicateMember, File
-from mediafix.store.review import decide_group
 from tests.conftest import make_jpeg, write_tags
 from tests.videogen import make_video
 

@@ -17,7 +17,7 @@ from mediafix.cli import main
 from mediafix.config import get_settings
 from mediafix.library import LOCAL_CAMERAS_KEY, analyse_options, redate, scan
 from mediafix.media.dates import Evidence, judge
-from mediafix.store import queries
+from mediafix.store import settings as settingsrows
 from mediafix.store.db import get_engine, session_scope, upgrade
 from mediafix.store.models import File, Job
 from tests.conftest import make_jpeg, write_tags
@@ -121,7 +121,7 @@ def test_trip_abroad_and_local_time_cameras(photos: Path, engine: Any) -> None:
     assert ("MVI_5002.MP4's QuickTime time 10:40:30 is the local time of IMG_5001.JPG, "
             "taken 30 s before") in (canon.date_reason or "")
     with session_scope(engine) as s:
-        detected = queries.effective_settings(s)[LOCAL_CAMERAS_KEY]
+        detected = settingsrows.stored_settings(s)[LOCAL_CAMERAS_KEY]
     assert set(detected) == {"canon powershot g7 x"}
     dji = r["DJI_20190919104500_0001_D.MP4"]
     assert when(dji) == (datetime(2019, 9, 19, 10, 45), -240)
@@ -167,7 +167,7 @@ def test_zone_change_redates_from_the_evidence_and_keeps_a_persons_date(
         scanned = s.scalars(select(File).where(File.name == "scan_0001.jpg")).one()
         scanned.taken_at, scanned.utc_offset = datetime(1987, 7, 1, 15, 0), 120
         scanned.date_source, scanned.confidence, scanned.status = "user", 1.0, "ready"
-        queries.set_setting(s, "timezone", "America/New_York")
+        settingsrows.set_setting(s, "timezone", "America/New_York")
     # The files are gone: re-dating must not need them.
     for path in sorted(photos.rglob("*"), reverse=True):
         path.unlink() if path.is_file() else path.rmdir()
@@ -193,7 +193,7 @@ def test_a_review_threshold_change_moves_files_in_and_out_of_review(photos: Path
     scan([photos], settings, engine, workers=1)
     assert rows(engine)["clip_a.mp4"].status == "ready"  # medium, above 0.6
     with session_scope(engine) as s:
-        queries.set_setting(s, "review_confidence", 0.8)
+        settingsrows.set_setting(s, "review_confidence", 0.8)
     redate(engine, settings)
     r = rows(engine)
     assert r["clip_a.mp4"].status == "review" and r["DSC_0100.JPG"].status == "ready"
@@ -253,7 +253,7 @@ def test_redate_on_postgresql(photos: Path, pg_url: str, monkeypatch: pytest.Mon
     scan([photos], settings, engine, workers=1)
     assert when(rows(engine)["clip_a.mp4"]) == (datetime(2019, 9, 19, 10, 30), -240)
     with session_scope(engine) as s:
-        queries.set_setting(s, "timezone", "Asia/Tokyo")
+        settingsrows.set_setting(s, "timezone", "Asia/Tokyo")
     summary = redate(engine, settings)
     assert summary.changed > 0
     assert when(rows(engine)["clip_b.mp4"]) == (datetime(2019, 9, 26, 19, 0), 540)

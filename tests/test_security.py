@@ -28,7 +28,7 @@ from sqlalchemy import select
 from mediafix import library
 from mediafix.cli import main
 from mediafix.config import get_settings
-from mediafix.store import queries
+from mediafix.store import settings as settingsrows
 from mediafix.store.db import dispose_engines
 from mediafix.store.models import File
 from mediafix.web import create_app
@@ -344,7 +344,7 @@ def save(web: Web, **values: Any) -> Any:
 
 def stored(web: Web) -> dict[str, Any]:
     with web.session() as s:
-        return queries.effective_settings(s)
+        return settingsrows.stored_settings(s)
 
 
 def cli(*args: str) -> Any:
@@ -579,7 +579,7 @@ def test_output_dir_error_is_shown_next_to_the_field(web: Web) -> None:
 
 def test_stored_bad_output_dir_does_not_open_the_system(web: Web) -> None:
     with web.session() as s:
-        queries.set_setting(s, "output_dir", "/")  # as an older version let it be saved
+        settingsrows.set_setting(s, "output_dir", "/")  # as an older version let it be saved
     for url in ("/output/browse?path=etc", "/output/file?path=etc/passwd", "/output/browse"):
         response = web.get_json(url)
         assert response.status_code == 409, url
@@ -887,7 +887,7 @@ def test_output_job_checks_the_output_folder_again_when_it_runs(
     assert response.status_code == 202
     job_id = response.json["job_id"]
     with web.session() as s:  # changed before a worker takes the job
-        queries.set_setting(s, "output_dir", str(photos / "archive"))
+        settingsrows.set_setting(s, "output_dir", str(photos / "archive"))
     from mediafix.jobs import huey
 
     for task in huey.pending():  # what a worker does, in this process

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from mediafix.media.analysis import Analysed
 from mediafix.media.exiftool import ExifTool
-from mediafix.pipeline import Analysed, AnalyseOptions, analyse_batch, iter_found
+from mediafix.pipeline import AnalyseOptions, analyse_batch, iter_found
 
 EPOCH = datetime(1970, 1, 1)
 WRONG_MTIME = datetime(2024, 11, 30, 12, 0).timestamp()  # a copy made much later

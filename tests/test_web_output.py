@@ -234,10 +234,10 @@ def test_the_originals_a_move_keeps_are_shown_then_purged_after_a_confirmation(
 
 
 def test_originals_and_purge_refuse_an_output_folder_that_may_not_be_used(web: Web) -> None:
-    from mediafix.store import queries
+    from mediafix.store import settings as settingsrows
 
     with web.session() as s:
-        queries.set_setting(s, "output_dir", "/")  # as an older version let it be saved
+        settingsrows.set_setting(s, "output_dir", "/")  # as an older version let it be saved
     for response in (web.get_json("/output/originals"),
                      web.client.post("/output/purge", json={}, headers=SCRIPT)):
         assert response.status_code == 409

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mediafix.store import queries
+from mediafix.store import settings as settingsrows
 from tests.test_web_support import SCRIPT, Web, web_app
 
 
@@ -24,7 +24,7 @@ def save(web: Web, **values: Any) -> Any:
 
 def stored(web: Web) -> dict[str, Any]:
     with web.session() as s:
-        return queries.effective_settings(s)
+        return settingsrows.stored_settings(s)
 
 
 def test_defaults_come_from_the_environment(web: Web) -> None:

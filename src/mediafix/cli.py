@@ -170,8 +170,8 @@ def redate(zone: str | None) -> None:
 
     from mediafix.library import redate as run_redate
     from mediafix.library import redate_message
-    from mediafix.store import queries
     from mediafix.store.db import session_scope
+    from mediafix.store.settings import set_setting
 
     settings = _settings()
     engine = _prepare(settings)
@@ -181,7 +181,7 @@ def redate(zone: str | None) -> None:
         except (ZoneInfoNotFoundError, ValueError, OSError):
             fail(f"unknown time zone {zone!r} (use an IANA name like Europe/Berlin)")
         with session_scope(engine) as s:
-            queries.set_setting(s, "timezone", zone)
+            set_setting(s, "timezone", zone)
     with _progress() as bar:
         task = bar.add_task("re-dating", total=None, rate="")
 
@@ -205,7 +205,8 @@ def redate(zone: str | None) -> None:
 def inspect(paths: tuple[str, ...], as_json: bool, workers: int | None) -> None:
     """Probe and date files without a database, and print what was found."""
     from mediafix.library import analyse_options
-    from mediafix.pipeline import batched, inspect_record, iter_found, run_parallel
+    from mediafix.media.analysis import inspect_record
+    from mediafix.pipeline import batched, iter_found, run_parallel
 
     settings = _settings()
     roots = _existing_paths(paths)
@@ -253,15 +254,15 @@ def inspect(paths: tuple[str, ...], as_json: bool, workers: int | None) -> None:
 )
 def dupes(as_json: bool, threshold: int | None, kinds: tuple[str, ...]) -> None:
     """List the duplicate groups in the library (after `mediafix scan`)."""
-    from mediafix.store import queries
     from mediafix.store.db import session_scope
-    from mediafix.store.review import groups_json
+    from mediafix.store.duplicates import groups_json
+    from mediafix.store.settings import set_setting
 
     settings = _settings()
     engine = _prepare(settings)
     if threshold is not None:
         with session_scope(engine) as s:
-            queries.set_setting(s, "duplicate_threshold", threshold)
+            set_setting(s, "duplicate_threshold", threshold)
         from mediafix.duplicates import regroup  # numpy, PyAV: only when regrouping
 
         regroup(engine, settings)
@@ -453,7 +454,7 @@ def apply(output: str | None, move: bool, include_review: bool) -> None:
     table.add_row("already there (skipped)", str(result.skipped))
     table.add_row("sidecars", str(result.sidecars))
     if move:
-        from mediafix.store.review import human_size
+        from mediafix.media.values import human_size
 
         table.add_row("sources moved after verification", str(result.moved))
         if result.holding:
@@ -517,8 +518,8 @@ def purge(output: str | None, days: float | None, yes: bool) -> None:
     """Delete the originals `apply --move` keeps in OUTPUT/.originals (for good)."""
     from datetime import UTC, datetime, timedelta
 
+    from mediafix.media.values import human_size
     from mediafix.output import held_originals, purge_originals
-    from mediafix.store.review import human_size
 
     settings = _settings()
     engine = _prepare(settings)

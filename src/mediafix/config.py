@@ -2,7 +2,9 @@
 
 ``SETTINGS`` is the table of every setting with its default and its help text; the
 ``Settings`` class is built from it, and ``docs/configuration.md`` documents it (a test
-checks that the two agree).
+checks that the two agree). Some settings a person may also change in the web page
+(``PAGE_SETTINGS``), which stores them in the library; :func:`effective` is the one place
+the two are merged.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import getpass
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -461,6 +464,60 @@ def data_dir_message(data_dir: Path, exc: BaseException | str) -> str:
     return (
         f"the data folder {data_dir} cannot be created or written ({reason}): make it writable for "
         f"the user {user}, or set MEDIAFIX_DATA_DIR to another folder"
+    )
+
+
+# Settings a person may change in the web page (stored in the library's settings table,
+# where they override the environment's); the page's own form lists them in this order.
+PAGE_SETTINGS = ("duplicate_threshold", "review_confidence", "output_dir", "timezone", "move")
+
+
+@dataclass(frozen=True)
+class Effective:
+    """The settings in force: each page setting as the page stored it, else the
+    environment's (``MEDIAFIX_*``). ``stored`` is every stored key as stored, the page's
+    settings and what the library keeps there itself (the cameras it found to write local
+    time into QuickTime)."""
+
+    duplicate_threshold: int
+    review_confidence: float
+    output_dir: Path
+    timezone: str
+    move: bool
+    stored: Mapping[str, Any]
+
+    def from_page(self, key: str) -> bool:
+        """Whether the page set ``key`` (else the environment did)."""
+        return key in self.stored
+
+    def page_values(self) -> dict[str, Any]:
+        """The ``PAGE_SETTINGS`` as the page and its JSON show them."""
+        return {
+            "duplicate_threshold": self.duplicate_threshold,
+            "review_confidence": self.review_confidence,
+            "output_dir": os.fspath(self.output_dir),
+            "timezone": self.timezone,
+            "move": self.move,
+        }
+
+
+def effective(settings: Settings, stored: Mapping[str, Any]) -> Effective:
+    """The one merge of the environment's settings and the page's stored ones: a stored
+    value wins when there is one."""
+
+    def pick(key: str, default: Any) -> Any:
+        value = stored.get(key)
+        return default if value is None else value
+
+    output = pick("output_dir", None)
+    return Effective(
+        duplicate_threshold=int(pick("duplicate_threshold", settings.duplicate_threshold)),
+        review_confidence=float(pick("review_confidence", settings.review_confidence)),
+        output_dir=(Path(os.path.abspath(os.path.expanduser(str(output)))) if output
+                    else settings.output_dir),
+        timezone=str(pick("timezone", settings.timezone)),
+        move=bool(pick("move", False)),
+        stored=dict(stored),
     )
 
 

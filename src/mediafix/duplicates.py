@@ -22,18 +22,15 @@ from sqlalchemy.orm import Session
 from mediafix.config import Settings
 from mediafix.media.bundles import BundleInput, assign_bundles
 from mediafix.media.fingerprint import DETAIL_THRESHOLD
-from mediafix.media.keeper import KeeperInput, choose_keeper, classify_group, keeper_ranks
+from mediafix.media.keeper import choose_keeper, classify_group, keeper_ranks
 from mediafix.media.similarity import group_near
 from mediafix.media.video import VideoPrint, video_groups
-from mediafix.store import queries
 from mediafix.store.db import session_scope
 from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember, File
+from mediafix.store.records import keeper_input
+from mediafix.store.settings import effective_settings
 
 __all__ = ["RegroupSummary", "regroup", "threshold_for"]
-
-# Tags that say a file still carries what the camera wrote.
-_CAMERA_TAGS = ("Make", "Model", "DateTimeOriginal", "CreationDate")
-
 
 @dataclass
 class RegroupSummary:
@@ -46,29 +43,7 @@ class RegroupSummary:
 
 
 def threshold_for(settings: Settings, session: Session) -> int:
-    value = queries.effective_settings(session).get("duplicate_threshold")
-    return int(value) if value is not None else settings.duplicate_threshold
-
-
-def _keeper_input(index: int, row: Any, partners: dict[str, int] | None = None) -> KeeperInput:
-    """What the keeper choice reads of a row; ``partners`` counts the members of each bundle
-    (a copy in a bundle has ``count - 1`` partners beside it)."""
-    meta = row.meta or {}
-    has_camera = any(k.split(":", 1)[-1] in _CAMERA_TAGS for k in meta)
-    camera = " ".join(x for x in (row.make, row.model) if x) or None
-    return KeeperInput(
-        index=index,
-        path=row.path,
-        format=row.format or "unknown",
-        width=row.width,
-        height=row.height,
-        size=row.size or 0,
-        has_camera_metadata=has_camera,
-        taken_at=row.taken_at_utc or row.taken_at,
-        metadata_count=len(meta),
-        camera=camera,
-        partners=(partners or {}).get(row.bundle or "", 1) - 1 if row.bundle else 0,
-    )
+    return effective_settings(settings, session).duplicate_threshold
 
 
 def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
@@ -100,7 +75,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
             if len(copies) == 1:
                 representatives.append(copies[0])
                 continue
-            inputs = [_keeper_input(i, r, partners) for i, r in enumerate(copies)]
+            inputs = [keeper_input(i, r, partners) for i, r in enumerate(copies)]
             keeper, reasons = choose_keeper(inputs)
             reasons = ["byte-identical copies (same size and SHA-256)", *reasons]
             _store(s, "exact", copies, keeper, reasons, {i: 0 for i in range(len(copies))})
@@ -114,7 +89,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                 [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
                 dtype=np.uint64,
             )
-            inputs = [_keeper_input(i, r, partners) for i, r in enumerate(images)]
+            inputs = [keeper_input(i, r, partners) for i, r in enumerate(images)]
             ranks = keeper_ranks(inputs)
             forbidden = _forbidden_pairs(images, decisions)
             details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
@@ -127,7 +102,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                 detail_threshold=DETAIL_THRESHOLD,
             ):
                 members = [images[i] for i in group.members]
-                member_inputs = [_keeper_input(n, r, partners) for n, r in enumerate(members)]
+                member_inputs = [keeper_input(n, r, partners) for n, r in enumerate(members)]
                 kind = classify_group(member_inputs)
                 keeper, reasons = choose_keeper(member_inputs)
                 distances = {n: group.distances.get(i, 0) for n, i in enumerate(group.members)}
@@ -213,14 +188,14 @@ def _group_videos(
     videos = [r for r in rows if r.kind == "video" and r.phash and len(r.phash) % 16 == 0]
     if len(videos) < 2:
         return
-    inputs = [_keeper_input(i, r, partners) for i, r in enumerate(videos)]
+    inputs = [keeper_input(i, r, partners) for i, r in enumerate(videos)]
     ranks = keeper_ranks(inputs)
     order = sorted(range(len(videos)), key=lambda i: -ranks[i])
     prints = [VideoPrint.from_hex(videos[i].phash or "", _duration(videos[i])) for i in order]
     for group in video_groups(prints, threshold):
         members = [videos[order[i]] for i in group]
         keeper, reasons = choose_keeper(
-            [_keeper_input(n, r, partners) for n, r in enumerate(members)]
+            [keeper_input(n, r, partners) for n, r in enumerate(members)]
         )
         lead = f"the same video (every sampled frame within {threshold} bits, same duration)"
         first = prints[group[0]]

@@ -17,7 +17,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mediafix.config import Settings
+from mediafix.config import Settings, effective
+from mediafix.media.analysis import status_of
 from mediafix.media.dates import (
     EVIDENCE_VERSION,
     NEIGHBOURS,
@@ -42,13 +43,20 @@ from mediafix.pipeline import (
     AnalyseOptions,
     balanced_batches,
     batched,
-    content_id,
     iter_found,
     run_parallel,
 )
-from mediafix.store import queries
+from mediafix.store.counts import exact_duplicate_count
 from mediafix.store.db import session_scope
 from mediafix.store.models import File
+from mediafix.store.records import (
+    VERDICT_COLUMNS,
+    verdict_columns,
+    verdict_of,
+    write_analysed,
+    write_verdict,
+)
+from mediafix.store.settings import effective_settings, set_setting, stored_settings
 
 __all__ = [
     "RedateSummary",
@@ -59,7 +67,6 @@ __all__ = [
     "redate",
     "scan",
     "settle_dates",
-    "status_for",
 ]
 
 LOOKUP_CHUNK = 500
@@ -91,11 +98,11 @@ LOCAL_CAMERAS_KEY = "quicktime_local_detected"
 
 
 def analyse_options(settings: Settings, session: Session | None = None) -> AnalyseOptions:
-    overrides = queries.effective_settings(session) if session is not None else {}
-    models = overrides.get("quicktime_local_models") or ()
-    detected = overrides.get(LOCAL_CAMERAS_KEY) or {}
+    now = effective(settings, stored_settings(session) if session is not None else {})
+    models = now.stored.get("quicktime_local_models") or ()
+    detected = now.stored.get(LOCAL_CAMERAS_KEY) or {}
     return AnalyseOptions(
-        timezone=str(overrides.get("timezone") or settings.timezone),
+        timezone=now.timezone,
         quicktime_local_models=tuple(models),
         detected_local_cameras=tuple(sorted(
             (str(k), str(v)) for k, v in detected.items())) if isinstance(detected, dict) else (),
@@ -104,8 +111,7 @@ def analyse_options(settings: Settings, session: Session | None = None) -> Analy
 
 def review_confidence_of(settings: Settings, session: Session) -> float:
     """The review threshold now (the page's value, else the environment's)."""
-    return float(queries.effective_settings(session).get("review_confidence")
-                 or settings.review_confidence)
+    return effective_settings(settings, session).review_confidence
 
 
 def own_folders(settings: Settings, session: Session | None = None) -> OwnFolders:
@@ -114,95 +120,10 @@ def own_folders(settings: Settings, session: Session | None = None) -> OwnFolder
     in the web page), except the uploads, which are sources."""
     skip = [str(settings.data_dir), str(settings.output_dir)]
     if session is not None:
-        chosen = queries.effective_settings(session).get("output_dir")
-        if chosen:
-            skip.append(os.path.abspath(os.path.expanduser(str(chosen))))
+        chosen = effective_settings(settings, session).output_dir
+        if chosen != settings.output_dir:
+            skip.append(str(chosen))
     return OwnFolders.of(skip, [str(settings.data_dir / "uploads")])
-
-
-def status_for(item: Analysed, review_confidence: float) -> str:
-    """The row status after analysis: error, skipped (not media), review or ready.
-
-    A photo that could only partly be read (truncated, corrupt) is ``error`` but keeps
-    every fact that could be read: it is never dropped from the archive.
-    """
-    probe = item.probe
-    if probe.kind not in ("image", "video"):
-        return "error" if probe.error else "skipped"
-    if probe.error:
-        return "error"  # still the user's file: the plan writes it as it is
-    v = item.verdict
-    if v is None or v.taken_at is None or v.confidence < review_confidence:
-        return "review"
-    return "ready"
-
-
-def _apply_to_row(row: File, item: Analysed, review_confidence: float, job_id: int | None) -> None:
-    found, probe, v = item.found, item.probe, item.verdict
-    row.root = found.root
-    row.rel_path = found.rel_path
-    row.path = found.path
-    row.name = os.path.basename(found.path)
-    row.kind = probe.kind
-    row.format = probe.format
-    row.ext = probe.ext
-    row.ext_mismatch = probe.ext_mismatch
-    row.size = probe.size if probe.size is not None else found.size
-    row.mtime = probe.mtime if probe.mtime is not None else found.mtime
-    row.sha256 = probe.sha256
-    row.phash = probe.phash
-    row.detail_hash = probe.detail_hash
-    row.width, row.height, row.orientation = probe.width, probe.height, probe.orientation
-    row.make = probe.make[:128] if probe.make else None
-    row.model = probe.model[:128] if probe.model else None
-    row.content_id = content_id(probe)
-    row.meta = _jsonable(probe.metadata)
-    row.sidecars = list(found.sidecars)
-    row.error = probe.error
-    row.evidence = item.evidence.to_json() if item.evidence is not None else None
-    if v is not None:
-        for key, value in verdict_fields(v).items():
-            setattr(row, key, value)
-    else:
-        row.taken_at = row.taken_at_utc = None
-        row.utc_offset = None
-        row.offset_source = row.date_source = row.date_precision = None
-        row.confidence, row.confidence_level = 0.0, "none"
-        row.date_reason = "not a photo or video" if probe.kind == "other" else None
-        row.candidates = []
-    row.status = status_for(item, review_confidence)
-    row.job_id = job_id
-    row.output_path = None
-
-
-def verdict_fields(v: DateVerdict, *, candidates: bool = True) -> dict[str, Any]:
-    """The ``files`` columns a verdict fills (the one verdict -> row mapping); without the
-    candidates when only the verdict itself is looked at."""
-    fields: dict[str, Any] = {
-        "taken_at": v.taken_at,
-        "utc_offset": v.utc_offset,
-        "offset_source": v.offset_source,
-        "taken_at_utc": v.taken_at_utc,
-        "confidence": v.confidence,
-        "confidence_level": v.level,
-        "date_source": v.source,
-        "date_reason": v.reason,
-        "date_precision": v.precision.value if v.precision else None,
-    }
-    if candidates:
-        fields["candidates"] = [c.to_dict() for c in v.candidates]
-    return fields
-
-
-def _jsonable(value: Any) -> Any:
-    """exiftool values are JSON already, but keep surrogate-escaped text storable."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
-    return value
 
 
 def probe_outdated(kind: str | None, phash: str | None, detail_hash: str | None) -> bool:
@@ -254,10 +175,7 @@ def scan(
     with session_scope(engine) as session:
         options = analyse_options(settings, session)
         own = own_folders(settings, session)
-        review_confidence = float(
-            queries.effective_settings(session).get("review_confidence")
-            or settings.review_confidence
-        )
+        review_confidence = review_confidence_of(settings, session)
 
     n_workers = workers or settings.workers
 
@@ -278,7 +196,7 @@ def scan(
                 summary.errors += 1
                 if len(summary.error_samples) < 20:
                     summary.error_samples.append((item.probe.path, item.probe.error))
-            if item.verdict is not None and status_for(item, review_confidence) == "review":
+            if item.verdict is not None and status_of(item, review_confidence) == "review":
                 summary.review += 1
         summary.seconds = time.monotonic() - started
         if on_progress:
@@ -287,7 +205,7 @@ def scan(
     if not summary.cancelled and summary.probed:
         settle_dates(engine, settings)  # the library-wide part: cameras, zones, sequences
     with session_scope(engine) as session:
-        summary.exact_duplicates = queries.exact_duplicate_count(session)
+        summary.exact_duplicates = exact_duplicate_count(session)
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -309,27 +227,11 @@ def save_analysed(
             if row is None:
                 row = File()
                 session.add(row)
-            _apply_to_row(row, item, review_confidence, job_id)
+            write_analysed(row, item, status_of(item, review_confidence), job_id)
 
 
 def count_files(session: Session) -> int:
     return int(session.scalar(select(func.count(File.id))) or 0)
-
-
-def _row_verdict(row: Any) -> DateVerdict:
-    precision = Precision(row.date_precision) if row.date_precision else None
-    return DateVerdict(
-        taken_at=row.taken_at,
-        utc_offset=row.utc_offset,
-        offset_source=row.offset_source,
-        taken_at_utc=row.taken_at_utc,
-        confidence=row.confidence or 0.0,
-        level=row.confidence_level or "none",
-        source=row.date_source,
-        reason=row.date_reason or "",
-        precision=precision,
-        candidates=(),
-    )
 
 
 def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: float) -> int:
@@ -338,20 +240,8 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
     undated_sources = (None, "file:mtime", "folder")
     with session_scope(engine) as session:
         rows = session.execute(
-            select(
-                File.id,
-                File.path,
-                File.model,
-                File.taken_at,
-                File.utc_offset,
-                File.offset_source,
-                File.taken_at_utc,
-                File.confidence,
-                File.confidence_level,
-                File.date_source,
-                File.date_reason,
-                File.date_precision,
-            ).where(File.kind.in_(("image", "video")), File.status.in_(("review", "ready")))
+            select(File.id, File.path, File.model, *VERDICT_COLUMNS).where(
+                File.kind.in_(("image", "video")), File.status.in_(("review", "ready")))
         ).all()
         folders: dict[str, list[Any]] = {}
         for row in rows:
@@ -366,7 +256,7 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
                     folder=folder,
                     camera=m.model,
                     name=os.path.splitext(os.path.basename(m.path))[0],
-                    verdict=_row_verdict(m),
+                    verdict=verdict_of(m),
                 )
                 for m in members
             )
@@ -379,14 +269,9 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
             if target is None:
                 continue
             new = [c.to_dict() for c in verdict.candidates]
-            target.taken_at, target.utc_offset = verdict.taken_at, verdict.utc_offset
-            target.offset_source, target.taken_at_utc = verdict.offset_source, verdict.taken_at_utc
-            target.confidence, target.confidence_level = verdict.confidence, verdict.level
-            target.date_source, target.date_reason = verdict.source, verdict.reason
-            target.date_precision = verdict.precision.value if verdict.precision else None
-            target.candidates = new + [
+            write_verdict(target, verdict, new + [
                 c for c in (target.candidates or []) if c.get("source") != "inferred:sequence"
-            ]
+            ])
             target.status = "ready" if verdict.confidence >= review_confidence else "review"
         return len(changed)
 
@@ -433,12 +318,6 @@ class _Dated:
     plain: bool = False  # the verdict was judged with the current options and no zone hint
 
 
-_VERDICT_COLUMNS = (
-    File.taken_at, File.utc_offset, File.offset_source, File.taken_at_utc, File.confidence,
-    File.confidence_level, File.date_source, File.date_reason, File.date_precision,
-)
-
-
 def _stored_evidence(data: Any) -> Evidence | None:
     """The row's stored evidence, if it is there and of the current version."""
     if not isinstance(data, dict):
@@ -471,7 +350,7 @@ def _gather_again(engine: Engine, items: dict[int, _Dated], options: DateOptions
 
 
 def _rows(session: Session, ids: Sequence[int] | None, with_evidence: bool) -> Iterator[Any]:
-    columns = [File.id, File.name, File.kind, File.status, File.model, *_VERDICT_COLUMNS]
+    columns = [File.id, File.name, File.kind, File.status, File.model, *VERDICT_COLUMNS]
     if with_evidence:
         columns += [File.evidence, File.candidates]
     query = select(*columns).where(File.kind.in_(("image", "video")),
@@ -485,7 +364,7 @@ def _rows(session: Session, ids: Sequence[int] | None, with_evidence: bool) -> I
 
 def _stored(row: Any) -> dict[str, Any]:
     """The verdict columns as stored (with the candidates when they were read)."""
-    stored = {c.key: getattr(row, c.key) for c in _VERDICT_COLUMNS}
+    stored = {c.key: getattr(row, c.key) for c in VERDICT_COLUMNS}
     stored["model"] = row.model
     if "candidates" in row._fields:
         stored["candidates"] = row.candidates
@@ -602,7 +481,7 @@ def _current(item: _Dated) -> dict[str, Any]:
     """The verdict columns the item will have (re-judged, else as stored)."""
     if item.verdict is None:
         return item.stored
-    return verdict_fields(item.verdict, candidates=False)
+    return verdict_columns(item.verdict, candidates=False)
 
 
 def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: DateOptions,
@@ -633,8 +512,8 @@ def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: Da
     # it are judged again.
     detected = detect_local_cameras(clips, shots, options.home_zone)
     with session_scope(engine) as s:
-        if (queries.effective_settings(s).get(LOCAL_CAMERAS_KEY) or {}) != detected:
-            queries.set_setting(s, LOCAL_CAMERAS_KEY, detected)
+        if (stored_settings(s).get(LOCAL_CAMERAS_KEY) or {}) != detected:
+            set_setting(s, LOCAL_CAMERAS_KEY, detected)
     summary.cameras = detected
     before = dict(options.detected_local_cameras)
     if detected != before:
@@ -695,7 +574,7 @@ def _save(engine: Engine, dated: list[_Dated], review: float, summary: RedateSum
     for item in dated:
         if item.verdict is None:
             continue
-        fields = verdict_fields(item.verdict)
+        fields = verdict_columns(item.verdict)
         status = item.status
         if status in ("ready", "review"):
             low = item.verdict.taken_at is None or item.verdict.confidence < review

@@ -8,7 +8,6 @@ The CLI (``mediafix plan/apply/undo``), the ``output`` job and the web page call
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 import sys
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -32,9 +31,10 @@ from mediafix.media.holding import HeldRun, PurgeResult, held_runs, purge
 from mediafix.media.journal import read_journal
 from mediafix.media.outputlock import OutputBusy, output_lock
 from mediafix.media.plan import DiskReads, Plan, PlanInput, make_plan
-from mediafix.store import queries
 from mediafix.store.db import session_scope
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
+from mediafix.store.records import PLAN_COLUMNS, PlanRow, plan_input
+from mediafix.store.settings import effective_settings
 
 __all__ = [
     "OutputBusy",
@@ -58,9 +58,7 @@ def output_dir_for(
     if override:
         return os.path.abspath(os.fspath(override))
     if session is not None:
-        value = queries.effective_settings(session).get("output_dir")
-        if value:
-            return os.path.abspath(os.path.expanduser(str(value)))
+        return str(effective_settings(settings, session).output_dir)
     return str(settings.output_dir)
 
 
@@ -75,43 +73,6 @@ def uploads_dir(settings: Settings) -> str:
     return str(settings.data_dir / "uploads")
 
 
-def _json_list(value: Any) -> tuple[Any, ...]:
-    """A JSON list column read as text (SQLite) or as a value (a driver that decodes JSON)."""
-    if isinstance(value, str):
-        if value == "[]":  # nearly every row: skip the decoder
-            return ()
-        value = json.loads(value)
-    return tuple(value or ())
-
-
-# What a plan needs of a file: no ``meta`` or ``candidates`` (the big JSON blobs), no ORM
-# objects. ``sidecars`` and ``tags`` come as their JSON text, decoded only when not empty.
-_PLAN_COLUMNS = (
-    File.id,
-    File.path,
-    File.root,
-    File.rel_path,
-    File.sha256,
-    File.kind,
-    File.format,
-    File.ext,
-    File.size,
-    File.taken_at,
-    File.utc_offset,
-    File.taken_at_utc,
-    File.date_precision,
-    File.status,
-    File.error,
-    File.bundle,
-    type_coerce(File.sidecars, Text),
-    type_coerce(File.tags, Text),
-    File.date_source,
-    File.confidence_level,
-    File.date_reason,
-    File.confidence,
-)
-
-
 def plan_inputs(session: Session, uploads: str | None = None) -> list[PlanInput]:
     """One ``PlanInput`` per media file, with the duplicate decisions applied.
 
@@ -122,16 +83,17 @@ def plan_inputs(session: Session, uploads: str | None = None) -> list[PlanInput]
     return _inputs(*_library_rows(session), uploads=uploads)
 
 
-_Rows = list[tuple[Any, ...]]
+_Rows = list[PlanRow]
+_Groups = list[tuple[Any, ...]]
 
 
-def _library_rows(session: Session) -> tuple[_Rows, _Rows]:
-    """Everything a plan reads from the library: the media files (``_PLAN_COLUMNS``) and
+def _library_rows(session: Session) -> tuple[_Rows, _Groups]:
+    """Everything a plan reads from the library: the media files (``PLAN_COLUMNS``) and
     the duplicate group members, as plain tuples (so two reads compare with ``==``)."""
     # Core rows through the session's connection: no ORM loading machinery per row.
     connection = session.connection()
     rows = connection.execute(
-        select(*_PLAN_COLUMNS).where(File.kind.in_(("image", "video"))).order_by(File.id)
+        select(*PLAN_COLUMNS).where(File.kind.in_(("image", "video"))).order_by(File.id)
     )
     groups = connection.execute(
         select(
@@ -146,15 +108,15 @@ def _library_rows(session: Session) -> tuple[_Rows, _Rows]:
         # has always read this join (and the rows must compare equal from read to read).
         .order_by(DuplicateMember.group_id, DuplicateMember.file_id)
     )
-    return [tuple(r) for r in rows.all()], [tuple(g) for g in groups.all()]
+    return [PlanRow._make(r) for r in rows.all()], [tuple(g) for g in groups.all()]
 
 
-def _inputs(rows: _Rows, groups: _Rows, uploads: str | None = None) -> list[PlanInput]:
+def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[PlanInput]:
     """Rows -> plan inputs. What is written comes from one bundle-level rule
     (``bundles.choose_written``); ``uploads`` is the upload folder, whose files' first
     folder is the folder a person dropped: the import's own name, not a tag."""
     decided = choose_written(
-        [CopyInput(r[0], r[1], r[4], r[15]) for r in rows],
+        [CopyInput(r.id, r.path, r.sha256, r.bundle) for r in rows],
         [GroupVote(file_id, bool(keep), group_id, kind, keeper_id)
          for file_id, keep, group_id, kind, keeper_id in groups],
     )
@@ -168,54 +130,17 @@ def _inputs(rows: _Rows, groups: _Rows, uploads: str | None = None) -> list[Plan
 
     copies: dict[int, list[str]] = defaultdict(list)  # written file -> its copies' tag paths
     for r in rows:
-        verdict = decided[r[0]]
+        verdict = decided[r.id]
         if not verdict.keep and verdict.copy_of is not None:
-            copies[verdict.copy_of].append(tag_path(r[2], r[3]))
-
+            copies[verdict.copy_of].append(tag_path(r.root, r.rel_path))
     inputs = []
-    for (file_id, path, root, rel_path, sha256, kind, fmt, ext, size, taken_at, utc_offset,
-         taken_at_utc, date_precision, status, error, bundle, sidecars, tags, date_source,
-         confidence_level, date_reason, confidence) in rows:
-        verdict = decided[file_id]
-        keep = verdict.keep
-        # A date that only comes from the file's mtime is a copy date, not a capture date:
-        # such a file is written to undated/ unless a person confirmed a date.
-        mtime_only = date_source in (None, "file:mtime")
-        inputs.append(
-            PlanInput(
-                file_id=file_id,
-                path=path,
-                root=root,
-                rel_path=rel_path,
-                sha256=sha256,
-                kind=kind,
-                format=fmt or "unknown",
-                ext=ext or "",
-                size=size,
-                taken_at=None if mtime_only else taken_at,
-                utc_offset=None if mtime_only else utc_offset,
-                taken_at_utc=None if mtime_only else taken_at_utc,
-                date_precision=date_precision,
-                date_source=None if mtime_only else date_source,
-                confidence=confidence or 0.0,
-                status=status,
-                error=error,
-                keep=keep,
-                discard_reason=verdict.reason,
-                copy_of=verdict.copy_of,
-                bundle=verdict.unit if keep else bundle,
-                sidecars=_json_list(sidecars),
-                tags=_json_list(tags),
-                tag_path=tag_path(root, rel_path),
-                copy_tag_paths=tuple(copies.get(file_id, ())),
-                review_reason=(
-                    f"date uncertain ({confidence_level or 'none'} confidence): "
-                    f"{date_reason or 'no date found'}"
-                )
-                if status == "review"
-                else None,
-            )
-        )
+    for r in rows:
+        verdict = decided[r.id]
+        inputs.append(plan_input(
+            r, keep=verdict.keep, discard_reason=verdict.reason, copy_of=verdict.copy_of,
+            unit=verdict.unit, tag_path=tag_path(r.root, r.rel_path),
+            copy_tag_paths=copies.get(r.id, ()),
+        ))
     return inputs
 
 
@@ -227,7 +152,7 @@ class _Planned:
     version: tuple[Any, ...] | None  # the database's change counter when the rows were read
     out: str
     rows: _Rows | None  # without a change counter: the rows, to compare (tens of MB)
-    groups: _Rows | None
+    groups: _Groups | None
     disk: tuple[Any, ...]
     plan: Plan
 

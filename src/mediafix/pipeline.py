@@ -16,19 +16,18 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from mediafix.media.dates import DateOptions, DateVerdict, Evidence, date_evidence
+from mediafix.media.analysis import Analysed
+from mediafix.media.dates import DateOptions, date_evidence
 from mediafix.media.discover import NONE_OWN, Found, OwnFolders, discover
 from mediafix.media.exiftool import ExifTool, ExifToolError
-from mediafix.media.probe import Probe, meta_value, probe_batch
+from mediafix.media.probe import Probe, probe_batch
 
 __all__ = [
     "STAGES",
     "AnalyseOptions",
-    "Analysed",
     "analyse_batch",
     "balanced_batches",
     "batched",
@@ -55,17 +54,6 @@ class AnalyseOptions:
             quicktime_local_models=frozenset(self.quicktime_local_models),
             detected_local_cameras=dict(self.detected_local_cameras),
         )
-
-
-@dataclass
-class Analysed:
-    """One file after the per-file stages: where it was found, its probe, its date verdict."""
-
-    found: Found
-    probe: Probe
-    verdict: DateVerdict | None = None
-    notes: list[str] = field(default_factory=list)
-    evidence: Evidence | None = None  # what the verdict was judged from (stored for re-dating)
 
 
 # -- the per-file stages -----------------------------------------------------------------
@@ -240,59 +228,3 @@ def run_parallel(
 
 
 # -- JSON for `mediafix inspect` ---------------------------------------------------------
-
-
-def inspect_record(item: Analysed) -> dict[str, Any]:
-    """The ``mediafix inspect --json`` object for one file (a stable contract)."""
-    probe = item.probe
-    v = item.verdict
-    record: dict[str, Any] = {
-        "path": probe.path,
-        "kind": probe.kind,
-        "error": probe.error,
-        "taken_at": None,
-        "utc_offset": None,
-        "taken_at_utc": None,
-        "confidence": 0.0 if v is None else None,
-        "confidence_level": "none",
-        "source": None,
-        "reason": None,
-        "candidates": [],
-    }
-    if v is not None:
-        d = v.to_dict()
-        for key in (
-            "taken_at",
-            "utc_offset",
-            "taken_at_utc",
-            "confidence",
-            "confidence_level",
-            "source",
-            "reason",
-            "candidates",
-            "offset_source",
-            "precision",
-        ):
-            record[key] = d.get(key)
-    record.update(
-        {
-            "sha256": probe.sha256,
-            "phash": probe.phash,
-            "width": probe.width,
-            "height": probe.height,
-            "format": probe.format,
-            "ext_mismatch": probe.ext_mismatch,
-            "size": probe.size,
-            "orientation": probe.orientation,
-            "camera": " ".join(x for x in (probe.make, probe.model) if x) or None,
-            "sidecars": item.found.sidecars,
-        }
-    )
-    return record
-
-
-def content_id(probe: Probe) -> str | None:
-    value = meta_value(probe.metadata, "ContentIdentifier") or meta_value(
-        probe.metadata, "MediaGroupUUID"
-    )
-    return str(value) if value else None

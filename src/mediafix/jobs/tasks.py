@@ -48,9 +48,10 @@ from mediafix.pipeline import (
     largest_first,
 )
 from mediafix.store import jobs as jobrows
-from mediafix.store import queries
 from mediafix.store.db import dispose_engines, get_engine, session_scope, upgrade
 from mediafix.store.models import File, Job
+from mediafix.store.records import found_of, new_row, write_found
+from mediafix.store.settings import effective_settings
 
 log = logging.getLogger("mediafix.jobs")
 
@@ -188,24 +189,11 @@ def _register_chunk(s: Any, job_id: int, chunk: list[Found]) -> tuple[list[int],
         if row is not None and row.status == "probing" and row.job_id == job_id:
             continue  # being probed right now by this job's worker
         if row is None:
-            row = File(
-                path=f.path,
-                root=f.root,
-                rel_path=f.rel_path,
-                name=os.path.basename(f.path),
-                kind="other",
-                ext_mismatch=False,
-                candidates=[],
-                meta={},
-                tags=[],
-                sidecars=[],
-            )
+            row = new_row(f)
             s.add(row)
             fresh.append(row)
-        row.root, row.rel_path, row.size, row.mtime = f.root, f.rel_path, f.size, f.mtime
-        row.sidecars = list(f.sidecars)
+        write_found(row, f)
         row.status, row.job_id, row.claim, row.claimed_at = "new", job_id, None, None
-        row.error = f.error
         if row.id is not None:
             ids.append(row.id)
     s.flush()
@@ -246,14 +234,9 @@ def _probe_files(job_id: int, file_ids: list[int]) -> None:
     with session_scope(eng) as s:
         key = f"j{job_id}b{min(file_ids)}n{len(file_ids)}" if file_ids else None
         token, rows = jobrows.claim_files(s, file_ids, key)
-        founds = [
-            Found(r.path, r.root, r.rel_path, r.size, r.mtime, list(r.sidecars or []), r.error)
-            for r in rows
-        ]
+        founds = [found_of(r) for r in rows]
         options = analyse_options(settings, s)
-        review = float(
-            queries.effective_settings(s).get("review_confidence") or settings.review_confidence
-        )
+        review = effective_settings(settings, s).review_confidence
     if founds:
         try:
             items = analyse_batch(founds, options)
@@ -432,7 +415,8 @@ def _output_refused(eng: Engine, params: dict[str, Any]) -> str | None:
     with session_scope(eng) as s:
         folder = output_dir_for(settings, s, params.get("output"))
         roots = library_roots(s)
-        stored = not params.get("output") and "output_dir" in queries.effective_settings(s)
+        stored = not params.get("output") and effective_settings(settings, s).from_page(
+            "output_dir")
     try:
         settings.check_output(folder, roots, web=stored)
     except FolderError as exc:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -50,6 +50,7 @@ __all__ = [
     "choose_keeper",
     "classify_group",
     "classify_pair",
+    "has_camera_metadata",
     "is_copy_folder",
     "is_copy_path",
     "keeper_ranks",
@@ -131,6 +132,16 @@ def is_copy_path(path: str) -> bool:
     folder, _, name = path.replace("\\", "/").rpartition("/")
     stem = name.rpartition(".")[0] or name
     return _NAME_MARKS.fullmatch(" ".join(stem.split())) is not None or _copy_folders(folder)
+
+
+# Tags that say a file still carries what the camera wrote.
+_CAMERA_TAGS = ("Make", "Model", "DateTimeOriginal", "CreationDate")
+
+
+def has_camera_metadata(metadata: Mapping[str, object]) -> bool:
+    """Whether exiftool's ``-G1`` metadata still has what the camera wrote (Make, Model,
+    DateTimeOriginal, CreationDate): a copy that lost it is no original."""
+    return any(k.split(":", 1)[-1] in _CAMERA_TAGS for k in metadata)
 
 
 @lru_cache(maxsize=8192)

@@ -111,6 +111,13 @@ class Probe:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def content_id(self) -> str | None:
+        """Apple's ContentIdentifier (or MediaGroupUUID): what pairs a Live Photo's halves."""
+        value = meta_value(self.metadata, "ContentIdentifier") or meta_value(
+            self.metadata, "MediaGroupUUID"
+        )
+        return str(value) if value else None
+
     def fail(self, message: str) -> None:
         """Keep the first error: it is the cause, later ones are consequences."""
         if self.error is None:

@@ -75,3 +75,20 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     """An exception as one line of at most ``limit`` characters, for a person to read."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def camera_name(make: str | None, model: str | None) -> str | None:
+    """"Make Model" as a person reads it; None when neither is known."""
+    return " ".join(x for x in (make, model) if x) or None
+
+
+def human_size(n: int | None) -> str:
+    """A byte count as a person reads it: "512 bytes", "3.4 MB" ("?" when unknown)."""
+    if n is None:
+        return "?"
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"

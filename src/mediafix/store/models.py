@@ -40,6 +40,10 @@ NAMING = {
 
 _RAW_PREFIX = "\x01b64:"
 
+# The values of ``File.status`` and ``DuplicateGroup.type``.
+FILE_STATUSES = ("new", "probing", "ready", "review", "error", "skipped", "written")
+GROUP_TYPES = ("exact", "near", "burst")
+
 
 class FsPath(TypeDecorator[str]):
     """A file-system path stored as text, losslessly.

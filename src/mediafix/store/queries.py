@@ -1,53 +1,75 @@
-"""Queries the CLI, jobs and web pages share."""
+"""Building blocks the store's feature modules share: how a page of files is read, LIKE
+escaping, files by id, and the error a person's request may meet."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, load_only
 
-from mediafix.store.models import File, Setting
+from mediafix.store.models import File
 
-__all__ = [
-    "effective_settings",
-    "exact_duplicate_count",
-    "files_by_kind",
-    "set_setting",
-    "status_counts",
-]
+__all__ = ["LIST_COLUMNS", "ReviewError", "files_by_id", "light", "like_escape"]
 
 
-def effective_settings(session: Session) -> dict[str, Any]:
-    """Settings changed in the web page (they override the environment's)."""
-    return {s.key: s.value for s in session.scalars(select(Setting))}
+class ReviewError(ValueError):
+    """A request that cannot be carried out; the message is for the person who made it."""
 
 
-def set_setting(session: Session, key: str, value: Any) -> None:
-    row = session.get(Setting, key)
-    if row is None:
-        session.add(Setting(key=key, value=value))
-    else:
-        row.value = value
+# Columns a page of files needs (never the exiftool dump in ``meta``).
+LIST_COLUMNS = (
+    File.id,
+    File.root,
+    File.rel_path,
+    File.path,
+    File.name,
+    File.kind,
+    File.error,
+    File.taken_at,
+    File.utc_offset,
+    File.taken_at_utc,
+    File.offset_source,
+    File.confidence,
+    File.confidence_level,
+    File.date_source,
+    File.date_reason,
+    File.date_precision,
+    File.candidates,
+    File.sha256,
+    File.phash,
+    File.width,
+    File.height,
+    File.format,
+    File.ext_mismatch,
+    File.size,
+    File.orientation,
+    File.make,
+    File.model,
+    File.sidecars,
+    File.status,
+    File.tags,
+    File.output_path,
+    File.job_id,
+    File.bundle,  # group_dict shows it: left out, each member cost a query of its own
+)
 
 
-def exact_duplicate_count(session: Session) -> int:
-    """Files that are byte-identical copies of another file (each group counts all but one)."""
-    sub = (
-        select(func.count(File.id).label("n"))
-        .where(File.sha256.is_not(None), File.size > 0)
-        .group_by(File.sha256)
-        .having(func.count(File.id) > 1)
-        .subquery()
-    )
-    return int(session.scalar(select(func.coalesce(func.sum(sub.c.n - 1), 0))) or 0)
+def light(query: Select[Any]) -> Select[Any]:
+    return query.options(load_only(*LIST_COLUMNS))
 
 
-def files_by_kind(session: Session) -> dict[str, int]:
-    return {k: n for k, n in session.execute(select(File.kind, func.count()).group_by(File.kind))}
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def status_counts(session: Session) -> dict[str, int]:
-    return {
-        k: n for k, n in session.execute(select(File.status, func.count()).group_by(File.status))
-    }
+def files_by_id(session: Session, ids: Iterable[int]) -> dict[int, File]:
+    ids = list(ids)
+    found: dict[int, File] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for f in session.scalars(light(select(File).where(File.id.in_(chunk)))):
+            found[f.id] = f
+    return found
+

@@ -7,13 +7,28 @@ the rows, so decisions survive it.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from mediafix.store import review
-from mediafix.store.models import DuplicateGroup
+from mediafix.media.values import camera_name, format_offset, human_size
+from mediafix.store.counts import badge_counts
+from mediafix.store.duplicates import (
+    accept_suggestions,
+    decide_group,
+    first_group,
+    group_dict,
+    group_list,
+    group_with_files,
+    neighbour_group,
+    not_duplicates,
+    suggestion_counts,
+)
+from mediafix.store.models import GROUP_TYPES, DuplicateGroup, File
+from mediafix.store.queries import ReviewError, files_by_id
 from mediafix.web.context import abort_with, as_list, body, db, int_arg, respond, wants_json
 from mediafix.web.helpers import Pager
 
@@ -41,10 +56,68 @@ def _types(values: list[Any]) -> list[str]:
             part = part.strip()
             if not part:
                 continue
-            if part not in review.GROUP_TYPES:
+            if part not in GROUP_TYPES:
                 abort_with(400, f"unknown group type {part!r} (use exact, near or burst)")
             types.append(part)
     return types
+
+
+# -- what the group page shows of each member: the facts that tell them apart ----
+
+
+def _facts(f: File) -> dict[str, str]:
+    taken = "no date"
+    if f.taken_at:
+        taken = f.taken_at.replace(microsecond=0).isoformat(sep=" ")
+        if f.utc_offset is not None:
+            taken += f" {format_offset(f.utc_offset)}"
+    return {
+        "name": f.name or os.path.basename(f.path),
+        "folder": os.path.dirname(f.path),
+        "size": human_size(f.size),
+        "resolution": f"{f.width}×{f.height}" if f.width and f.height else "unknown",
+        "format": (f.format or "unknown").upper(),
+        "taken": taken,
+        "date source": f.date_source or "none",
+        "camera": camera_name(f.make, f.model) or "none",
+    }
+
+
+FACT_ORDER = ("size", "resolution", "format", "taken", "date source", "camera", "name", "folder")
+
+
+def differing_fields(files: Sequence[File]) -> tuple[list[str], dict[str, str]]:
+    """(labels whose values differ between the files, {label: value} of what they share)."""
+    facts = [_facts(f) for f in files]
+    differ: list[str] = []
+    same: dict[str, str] = {}
+    for label in FACT_ORDER:
+        values = {fact[label] for fact in facts}
+        if len(values) > 1:
+            differ.append(label)
+        elif facts:
+            same[label] = facts[0][label]
+    return differ, same
+
+
+def group_detail(group_id: int) -> dict[str, Any]:
+    """One group for the review page: its JSON, plus per member only the facts that differ."""
+    group, files = group_with_files(db(), group_id)
+    data = group_dict(group, files)
+    ordered = [files[m["file_id"]] for m in data["members"]]
+    differ, same = differing_fields(ordered)
+    folders = [os.path.dirname(f.path) for f in ordered]
+    common = os.path.commonpath(folders) if folders else ""
+    for member, f in zip(data["members"], ordered, strict=True):
+        facts = _facts(f)
+        if "folder" in differ and common:
+            # Folders differ: show each from the folder they share ("My photos/backup").
+            facts["folder"] = os.path.relpath(os.path.dirname(f.path), os.path.dirname(common))
+        member["facts"] = {label: facts[label] for label in differ}
+        member["name"] = facts["name"]
+    data["differ"] = differ
+    data["same"] = same
+    return data
 
 
 @bp.get("/review/duplicates")
@@ -55,11 +128,11 @@ def groups() -> ResponseReturnValue:
     page = int_arg("page", 1, 1)
     s = db()
     offset = (page - 1) * per_page
-    items, total = review.group_list(s, status, types or None, offset, per_page)
+    items, total = group_list(s, status, types or None, offset, per_page)
     pager = Pager(page, per_page, total)
-    counts = {t: review.suggestion_counts(s, [t]) for t in review.GROUP_TYPES}
+    counts = {t: suggestion_counts(s, [t]) for t in GROUP_TYPES}
     data = {"groups": items, **pager.as_dict()}
-    first = review.first_group(s, "pending")
+    first = first_group(s, "pending")
     return respond(
         data,
         "duplicates.html",
@@ -75,12 +148,12 @@ def groups() -> ResponseReturnValue:
 
 def _detail(group_id: int) -> dict[str, Any]:
     try:
-        data = review.group_detail(db(), group_id)
+        data = group_detail(group_id)
     except LookupError:
         abort_with(404, f"no duplicate group {group_id} (a regroup may have renumbered them)")
     s = db()
-    data["next_id"] = review.neighbour_group(s, group_id, True, "pending")
-    data["prev_id"] = review.neighbour_group(s, group_id, False, "pending")
+    data["next_id"] = neighbour_group(s, group_id, True, "pending")
+    data["prev_id"] = neighbour_group(s, group_id, False, "pending")
     return data
 
 
@@ -94,7 +167,7 @@ def group(group_id: int) -> ResponseReturnValue:
         return redirect(url_for("duplicates.groups"))
     data = _detail(group_id)
     s = db()
-    remaining = review.badge_counts(s)["duplicates"]
+    remaining = badge_counts(s)["duplicates"]
     return respond(
         data, "duplicate_group.html", group=data, remaining=remaining, labels=TYPE_LABELS
     )
@@ -132,14 +205,14 @@ def decide(group_id: int) -> ResponseReturnValue:
     try:
         if action == "keep":
             keep = _ids(as_list(params.get("keep")), "keep")
-            decided = review.decide_group(s, group_id, keep)
+            decided = decide_group(s, group_id, keep)
         elif action == "suggestion":
             chosen = [m.file_id for m in current.members if m.keep] or (
                 [current.keeper_id] if current.keeper_id else []
             )
-            decided = review.decide_group(s, group_id, chosen)
+            decided = decide_group(s, group_id, chosen)
         elif action == "not_duplicates":
-            decided = review.not_duplicates(s, group_id)
+            decided = not_duplicates(s, group_id)
         else:
             abort_with(
                 400,
@@ -147,13 +220,13 @@ def decide(group_id: int) -> ResponseReturnValue:
             )
     except LookupError:
         abort_with(404, f"no duplicate group {group_id}")
-    except review.ReviewError as exc:
+    except ReviewError as exc:
         abort_with(400, str(exc))
     s.commit()
-    next_id = review.neighbour_group(s, group_id, True, "pending") or review.first_group(s)
+    next_id = neighbour_group(s, group_id, True, "pending") or first_group(s)
     if wants_json():
-        files = review.files_by_id(s, [m.file_id for m in decided.members])
-        return jsonify(group=review.group_dict(decided, files), next_id=next_id)
+        files = files_by_id(s, [m.file_id for m in decided.members])
+        return jsonify(group=group_dict(decided, files), next_id=next_id)
     if next_id:
         return redirect(url_for("duplicates.group", group_id=next_id))
     flash("Every duplicate group is resolved.", "success")
@@ -163,7 +236,7 @@ def decide(group_id: int) -> ResponseReturnValue:
 @bp.get("/review/duplicates/accept")
 def accept_preview() -> ResponseReturnValue:
     types = _types(request.args.getlist("type")) or ["exact"]
-    counts = review.suggestion_counts(db(), types)
+    counts = suggestion_counts(db(), types)
     return jsonify(types=types, **counts)
 
 
@@ -183,8 +256,8 @@ def accept() -> ResponseReturnValue:
             abort_with(400, "expect_groups must be a whole number")
     s = db()
     try:
-        counts = review.accept_suggestions(s, types, expect)
-    except review.ReviewError as exc:
+        counts = accept_suggestions(s, types, expect)
+    except ReviewError as exc:
         abort_with(409 if expect is not None and "changed" in str(exc) else 400, str(exc))
     s.commit()
     if wants_json():

@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask, request, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
-from mediafix.media.values import format_offset
-from mediafix.store import review
+from mediafix.media.values import format_offset, human_size
+from mediafix.store.counts import badge_counts
 from mediafix.web.context import db
 
 __all__ = ["Pager", "init_app", "thumb_url"]
@@ -69,10 +69,6 @@ def url_with(**changes: Any) -> str:
 
 def thumb_url(file_id: int, sha256: str | None = None) -> str:
     return url_for("thumbs.thumb", file_id=file_id, v=(sha256 or "")[:12] or None)
-
-
-def human_size(n: int | None) -> str:
-    return review.human_size(n)
 
 
 def number(n: int | float | None) -> str:
@@ -169,7 +165,7 @@ def init_app(app: Flask) -> None:
     def _badges() -> dict[str, Any]:
         def badges() -> dict[str, int]:
             try:
-                return review.badge_counts(db())
+                return badge_counts(db())
             except SQLAlchemyError:
                 return {"duplicates": 0, "dates": 0}
 

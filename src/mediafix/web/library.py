@@ -9,8 +9,9 @@ from flask.typing import ResponseReturnValue
 
 from mediafix.media.tags import clean_tag, file_tags
 from mediafix.safety import Refused, open_scanned
-from mediafix.store import review
-from mediafix.store.models import File
+from mediafix.store import library as files
+from mediafix.store.duplicates import file_groups
+from mediafix.store.models import FILE_STATUSES, File
 from mediafix.web.context import (
     MAX_ID,
     abort_with,
@@ -35,8 +36,8 @@ BROWSER_FORMATS = {"jpeg", "png", "gif", "webp", "avif", "bmp", "mp4", "webm"}
 TAG_LIMIT = 50_000
 
 
-def _filter(args: Any) -> review.LibraryFilter:
-    flt = review.LibraryFilter()
+def _filter(args: Any) -> files.LibraryFilter:
+    flt = files.LibraryFilter()
     year = args.get("year")
     if year == "none":
         flt.undated = True
@@ -46,7 +47,7 @@ def _filter(args: Any) -> review.LibraryFilter:
             abort_with(400, f"year must be a year like 2019, not {year!r}")
         flt.year = int(text)
     status = args.get("status") or None
-    if status is not None and status not in review.FILE_STATUSES:
+    if status is not None and status not in FILE_STATUSES:
         abort_with(400, f"unknown status {status!r}")
     flt.status = status
     kind = args.get("kind") or None
@@ -66,10 +67,10 @@ def grid() -> ResponseReturnValue:
     per_page = int_arg("per_page", PER_PAGE, 1, 500)
     page = int_arg("page", 1, 1)
     s = db()
-    rows, total = review.library_page(s, flt, (page - 1) * per_page, per_page)
+    rows, total = files.library_page(s, flt, (page - 1) * per_page, per_page)
     pager = Pager(page, per_page, total)
     if wants_json():
-        return jsonify([review.file_record(f) for f in rows]), 200, _list_headers(pager)
+        return jsonify([files.file_record(f) for f in rows]), 200, _list_headers(pager)
     if is_htmx():
         return render_template("_grid.html", files=rows, pager=pager)
     return render_template(
@@ -77,9 +78,9 @@ def grid() -> ResponseReturnValue:
         files=rows,
         pager=pager,
         flt=flt,
-        years=review.year_counts(s),
-        tags=review.all_tags(s)[:100],
-        statuses=review.FILE_STATUSES,
+        years=files.year_counts(s),
+        tags=files.all_tags(s)[:100],
+        statuses=FILE_STATUSES,
         kinds=KINDS,
     )
 
@@ -95,9 +96,9 @@ def _file_or_404(file_id: int) -> File:
 def file(file_id: int) -> ResponseReturnValue:
     s = db()
     f = _file_or_404(file_id)
-    data = review.file_record(f)
-    data["groups"] = review.file_groups(s, f.id)
-    data["decisions"] = review.file_decisions(s, f)
+    data = files.file_record(f)
+    data["groups"] = file_groups(s, f.id)
+    data["decisions"] = files.file_decisions(s, f)
     data["all_tags"] = list(file_tags(f.rel_path or f.name, f.tags or []))
     if wants_json():
         return jsonify(data)
@@ -164,7 +165,7 @@ def tags() -> ResponseReturnValue:
             raw_filter = dict(parse_qsl(raw_filter.lstrip("?")))
         if not isinstance(raw_filter, dict):
             abort_with(400, 'filter must be an object like {"year": 2019}')
-        ids = review.library_ids(s, _filter(raw_filter))
+        ids = files.library_ids(s, _filter(raw_filter))
     else:
         ids = []
         for value in as_list(params.get("file_ids")):
@@ -178,7 +179,7 @@ def tags() -> ResponseReturnValue:
             abort_with(400, 'say which files: "file_ids" (a list) or "filter"')
     if len(ids) > TAG_LIMIT:
         abort_with(400, f"at most {TAG_LIMIT:,} files at a time")
-    changed = review.set_tags(s, ids, add, remove)
+    changed = files.set_tags(s, ids, add, remove)
     s.commit()
     if wants_json():
         return jsonify(updated=changed, files=len(ids), add=add, remove=remove)

@@ -20,10 +20,10 @@ from mediafix.config import FolderError
 from mediafix.media.holding import holding_dir
 from mediafix.media.kinds import MEDIA_EXTENSIONS
 from mediafix.media.outputlock import OutputBusy
+from mediafix.media.values import human_size
 from mediafix.safety import Refused, library_roots, open_inside
-from mediafix.store import queries
 from mediafix.store.models import File
-from mediafix.store.review import human_size
+from mediafix.store.settings import effective_settings
 from mediafix.web import output_adapter
 from mediafix.web.context import (
     abort_with,
@@ -46,8 +46,7 @@ BROWSE_PER_PAGE = 120
 
 
 def output_dir() -> Path:
-    value = queries.effective_settings(db()).get("output_dir")
-    return Path(str(value)).expanduser() if value else settings().output_dir
+    return effective_settings(settings(), db()).output_dir
 
 
 def allowed_output_dir(*, full: bool = False) -> Path:
@@ -61,15 +60,14 @@ def allowed_output_dir(*, full: bool = False) -> Path:
     try:
         if not full:
             return settings().check_output(raw, writable=False)
-        stored = "output_dir" in queries.effective_settings(db())
+        stored = effective_settings(settings(), db()).from_page("output_dir")
         return settings().check_output(raw, library_roots(db()), web=stored)
     except FolderError as exc:
         abort_with(409, f"the output folder cannot be used: {exc}; choose another in Settings")
 
 
 def move_default() -> bool:
-    value = queries.effective_settings(db()).get("move")
-    return bool(value) if value is not None else False
+    return effective_settings(settings(), db()).move
 
 
 def _unavailable(exc: output_adapter.OutputUnavailable) -> ResponseReturnValue:

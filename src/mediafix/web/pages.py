@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select, text
 
 from mediafix.store import jobs as jobrows
-from mediafix.store import review
+from mediafix.store.counts import overview
 from mediafix.store.models import Job
 from mediafix.web import output_adapter, settings_page
 from mediafix.web.context import db, respond
@@ -19,7 +19,7 @@ bp = Blueprint("pages", __name__)
 @bp.get("/")
 def home() -> ResponseReturnValue:
     s = db()
-    summary = review.overview(s)
+    summary = overview(s)
     recent = [jobrows.job_dict(j) for j in s.scalars(select(Job).order_by(Job.id.desc()).limit(5))]
     summary["recent_jobs"] = recent
     summary["output_available"] = output_adapter.available()

@@ -20,15 +20,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from mediafix.config import FolderError
+from mediafix.config import PAGE_SETTINGS, Effective, FolderError, effective
 from mediafix.safety import library_roots
-from mediafix.store import queries
+from mediafix.store.settings import effective_settings, set_setting
 from mediafix.web import queue
 from mediafix.web.context import abort_with, body, check_lookup, db, settings, wants_json
 
 bp = Blueprint("settings", __name__)
 
-KEYS = ("duplicate_threshold", "review_confidence", "output_dir", "timezone", "move")
+KEYS = PAGE_SETTINGS
 HELP = {
     "duplicate_threshold": "How different two photos may be and still count as near duplicates "
     "(bits of 64 in their perceptual hash; 0 = only identical pictures, 10 is a good start).",
@@ -47,29 +47,21 @@ def zones() -> list[str]:
 
 def current() -> dict[str, Any]:
     """Each setting's value now, and whether the page or the environment set it."""
-    stored = queries.effective_settings(db())
-    env = settings()
-    defaults: dict[str, Any] = {
-        "duplicate_threshold": env.duplicate_threshold,
-        "review_confidence": env.review_confidence,
-        "output_dir": os.fspath(env.output_dir),
-        "timezone": env.timezone,
-        "move": False,
-    }
-    values = {k: stored.get(k, defaults[k]) for k in KEYS}
-    sources = {k: ("page" if k in stored else "environment") for k in KEYS}
-    return {"settings": values, "sources": sources, "defaults": defaults,
-            "timezone": zone_state(stored)}
+    now = effective_settings(settings(), db())
+    defaults = effective(settings(), {}).page_values()
+    sources = {k: ("page" if now.from_page(k) else "environment") for k in KEYS}
+    return {"settings": now.page_values(), "sources": sources, "defaults": defaults,
+            "timezone": zone_state(now)}
 
 
-def zone_state(stored: dict[str, Any] | None = None) -> dict[str, Any]:
+def zone_state(now: Effective | None = None) -> dict[str, Any]:
     """The home zone, and whether someone said it: set here, ``MEDIAFIX_TIMEZONE``/``TZ``,
     or a machine set to a real zone. Unconfirmed (a server's UTC), the pages offer the
     browser's zone for a person to confirm: it is never silently UTC."""
-    stored = queries.effective_settings(db()) if stored is None else stored
+    now = effective_settings(settings(), db()) if now is None else now
     env = settings()
-    if "timezone" in stored:
-        return {"zone": stored["timezone"], "confirmed": True, "origin": "page"}
+    if now.from_page("timezone"):
+        return {"zone": now.stored["timezone"], "confirmed": True, "origin": "page"}
     return {"zone": env.timezone, "confirmed": env.timezone_known,
             "origin": env.timezone_origin or "none"}
 
@@ -176,21 +168,20 @@ def save() -> ResponseReturnValue:
             400,
         )
     s = db()
-    before = queries.effective_settings(s)
+    before = effective_settings(settings(), s)
     for key, value in clean.items():
-        queries.set_setting(s, key, value)
+        set_setting(s, key, value)
     s.commit()
     regroup = (
         "duplicate_threshold" in clean
-        and before.get("duplicate_threshold", settings().duplicate_threshold)
-        != clean["duplicate_threshold"]
+        and before.duplicate_threshold != clean["duplicate_threshold"]
     )
     if regroup:
         queue.enqueue_regroup()
     # The dates depend on the home zone and the review threshold: re-date from what each
     # file offered when scanned (a background job; nothing is read again).
-    defaults = {"timezone": settings().timezone, "review_confidence": settings().review_confidence}
-    moved = [k for k in defaults if k in clean and before.get(k, defaults[k]) != clean[k]]
+    moved = [k for k in ("timezone", "review_confidence")
+             if k in clean and getattr(before, k) != clean[k]]
     redate_job = queue.enqueue_redate("changed: " + ", ".join(moved)) if moved else None
     if wants_json():
         return jsonify({**current(), "regrouping": regroup, "redating": redate_job})

@@ -15,8 +15,10 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
-from mediafix.store import queries, review
-from mediafix.store.models import File
+from mediafix.store import dates as review
+from mediafix.store.library import file_record
+from mediafix.store.models import FILE_STATUSES, File
+from mediafix.store.settings import effective_settings
 from mediafix.web.context import (
     abort_with,
     as_id,
@@ -46,15 +48,14 @@ BULK_LIMIT = 50_000
 
 
 def home_zone() -> str:
-    value = queries.effective_settings(db()).get("timezone")
-    return str(value or settings().timezone)
+    return effective_settings(settings(), db()).timezone
 
 
 def _filters() -> dict[str, Any]:
     status = request.args.get("status", "review")
     if status == "any":
         status = ""
-    elif status not in review.FILE_STATUSES:
+    elif status not in FILE_STATUSES:
         abort_with(400, f"unknown status {status!r}")
     level = request.args.get("level") or None
     if level is not None and level not in LEVELS:
@@ -88,7 +89,7 @@ def files() -> ResponseReturnValue:
     rows, total = review.review_files(s, offset=(page - 1) * per_page, limit=per_page, **flt)
     pager = Pager(page, per_page, total)
     if wants_json():
-        return jsonify([review.file_record(f) for f in rows]), 200, _list_headers(pager)
+        return jsonify([file_record(f) for f in rows]), 200, _list_headers(pager)
     folders = review.review_folders(s, flt["status"] or "review")
     return render_template(
         "timestamps.html",
@@ -196,7 +197,7 @@ def confirm(file_id: int) -> ResponseReturnValue:
     if is_htmx():
         return render_template("_date_row.html", f=f, done=True, zone=home_zone())
     if wants_json():
-        return jsonify(review.file_record(f))
+        return jsonify(file_record(f))
     return redirect(safe_next(str(params.get("next") or url_for("timestamps.files"))))
 
 

@@ -33,7 +33,14 @@ from mediafix.media.dates.cameras import (
 )
 from mediafix.media.dates.candidates import collect
 from mediafix.media.dates.evidence import EVIDENCE_VERSION, Evidence
-from mediafix.media.dates.model import DateCandidate, DateOptions, DateVerdict, ZoneHint, level_for
+from mediafix.media.dates.model import (
+    DateCandidate,
+    DateOptions,
+    DateVerdict,
+    ZoneHint,
+    level_for,
+    person_verdict,
+)
 from mediafix.media.dates.parsing import parse_datetime
 from mediafix.media.dates.sequences import SequenceItem, infer_sequences
 from mediafix.media.dates.trust import FACTORY_CLOCKS, TRUST_TABLE, FactoryClock, SourceTrust
@@ -68,4 +75,5 @@ __all__ = [
     "judge",
     "level_for",
     "parse_datetime",
+    "person_verdict",
 ]

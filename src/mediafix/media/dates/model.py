@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,7 @@ __all__ = [
     "level_for",
     "none_verdict",
     "now_of",
+    "person_verdict",
 ]
 
 @dataclass(frozen=True)
@@ -144,6 +145,24 @@ def now_of(options: DateOptions) -> tuple[datetime, datetime]:
         aware = now
     return (aware.astimezone(options.home_zone).replace(tzinfo=None),
             aware.astimezone(UTC).replace(tzinfo=None))
+
+
+def person_verdict(taken_at: datetime, utc_offset: int | None, offset_source: str | None,
+                   precision: str, reason: str) -> DateVerdict:
+    """A date a person gave: sure (1.0, high), source "user"; its instant when the offset is
+    known (and only then where the offset came from)."""
+    return DateVerdict(
+        taken_at=taken_at,
+        utc_offset=utc_offset,
+        offset_source=offset_source if utc_offset is not None else None,
+        taken_at_utc=taken_at - timedelta(minutes=utc_offset) if utc_offset is not None else None,
+        confidence=1.0,
+        level="high",
+        source="user",
+        reason=reason,
+        precision=Precision(precision),
+        candidates=(),
+    )
 
 
 def none_verdict(reason: str, candidates: tuple[DateCandidate, ...] = ()) -> DateVerdict:

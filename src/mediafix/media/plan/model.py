@@ -32,6 +32,7 @@ __all__ = [
     "PlanInput",
     "PlanItem",
     "WriteMode",
+    "copy_date",
     "write_mode",
 ]
 
@@ -68,6 +69,13 @@ WRITE_MODES: dict[str, WriteMode] = {
 }
 # IPTC is standard only in these; exiftool would put a non-standard block in a PNG.
 IPTC_FORMATS = frozenset({"jpeg", "mpo", "tiff"})
+
+
+def copy_date(date_source: str | None) -> bool:
+    """Whether a file's date is no capture date: none was found, or only the file's mtime
+    gave one, which is when it was copied. Such a file is written to undated/ unless a
+    person confirmed a date (its source is then "user")."""
+    return date_source in (None, "file:mtime")
 
 
 def write_mode(fmt: str, kind: str, status: str) -> WriteMode:
