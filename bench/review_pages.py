@@ -7,7 +7,7 @@ directly with rows shaped the way a scan, the date engine and a regroup write th
   the real :func:`mediafix.media.keeper.choose_keeper`, member ``keep`` flags as
   ``duplicates._store`` sets them, a tenth already resolved with their ``Decision`` rows;
 * 10,000 files needing a date check (confidence below ``REVIEW_CONFIDENCE``), their
-  ``candidates`` made by :meth:`DateCandidate.to_dict` as ``library.save_analysed`` stores (``store.records``)
+  ``candidates`` made by :meth:`DateCandidate.to_dict` as ``store.records`` stores
   them (mtime, folder, file name, EXIF without offset, Takeout, conflicting sources...);
 * a few thousand ordinary files (dated, some other kinds, a few unreadable), tags on ~15 %,
   an exiftool-like ``meta`` on every media file. File ids follow path order, as a scan
@@ -104,7 +104,7 @@ class Library:
 
 
 class Builder:
-    """File rows as ``store.records.write_analysed`` leaves them; groups as ``duplicates._store``."""
+    """File rows as ``records.write_analysed`` leaves them; groups as ``duplicates._store``."""
 
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
