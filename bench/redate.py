@@ -54,8 +54,8 @@ def _metadata(kind: str, rng: random.Random, when: datetime, offset: int) -> dic
 
 
 def build(engine: Any, n: int, seed: int = 18) -> None:
-    from mediafix.library import analyse_options
     from mediafix.media.dates import collect, judge
+    from mediafix.services.pipeline import analyse_options
     from mediafix.store.models import File
     from mediafix.store.records import verdict_columns
 
@@ -109,7 +109,7 @@ def main() -> None:
         if args.database_url:
             os.environ["MEDIAFIX_DATABASE_URL"] = args.database_url
         from mediafix.config import get_settings
-        from mediafix.library import redate, settle_dates
+        from mediafix.services.redate import redate, settle_dates
         from mediafix.store import settings as settingsrows
         from mediafix.store.db import get_engine, session_scope, upgrade
         from mediafix.store.models import File

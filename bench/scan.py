@@ -67,7 +67,7 @@ def generate(n: int) -> Path:
 
 def scan_rate(folder: Path, workers: int, label: str) -> tuple[str, float, int]:
     from mediafix.config import Settings
-    from mediafix.library import scan
+    from mediafix.services.library import scan
     from mediafix.store.db import dispose_engines, get_engine, upgrade
 
     data = Path(tempfile.mkdtemp(prefix="mediafix-bench-"))

@@ -58,7 +58,7 @@ def _import_done(s: Any) -> bool:
 def main(point: str, marker: str, worker_args: list[str]) -> None:
     kind, _, number = point.partition(":")
     if kind == "regroup":
-        from mediafix import duplicates
+        from mediafix.services import duplicates
 
         decisions = duplicates._apply_decisions
 

@@ -24,8 +24,8 @@ from sqlalchemy import select, update
 
 from mediafix.cli import main
 from mediafix.config import get_settings
-from mediafix.duplicates import regroup
 from mediafix.media.bundles import BundleInput, CopyInput, GroupVote, assign_bundles, choose_written
+from mediafix.services.duplicates import regroup
 from mediafix.store.db import get_engine, session_scope
 from mediafix.store.duplicates import decide_group
 from mediafix.store.models import DuplicateMember, File

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from mediafix.cli import main
 from mediafix.config import get_settings
-from mediafix.duplicates import regroup
+from mediafix.services.duplicates import regroup
 from mediafix.store.db import get_engine, session_scope
 from mediafix.store.models import Decision, File
 from tests.conftest import make_jpeg, scene, text_page, write_tags

@@ -252,8 +252,8 @@ def _planned(out: Path) -> dict[str, str]:
 
 def enqueue_output(env: dict[str, str], out: Path, move: bool = False) -> int:
     code = (
-        "from mediafix.jobs import tasks; "
-        f"print(tasks.enqueue_output(output_dir={str(out)!r}, move={move!r}))"
+        "from mediafix.jobs import enqueue; "
+        f"print(enqueue.output(output_dir={str(out)!r}, move={move!r}))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -159,7 +159,7 @@ def _wait_for_thumbnails() -> bool | None:
     """Wait until every photo and video has a thumbnail or a "no picture" marker (made by
     the ``make_thumbnails`` task an import chains); None where there are no thumbnails."""
     try:
-        from mediafix.thumbnails import marker_path, thumb_path
+        from mediafix.services.thumbnails import marker_path, thumb_path
     except ImportError:
         return None
     from tests.test_jobs import wait_until
@@ -407,7 +407,7 @@ def test_exiftool_only_ever_sees_absolute_paths_and_our_options(
 ) -> None:
     """Scan and apply in this process (one worker), recording every exiftool command: a name
     is always an absolute path, never one of the hostile names on its own."""
-    from mediafix import library, output
+    from mediafix.services import library, output
 
     root = tmp_path / "names"
     broot = os.fsencode(root)

@@ -10,7 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from mediafix.cli import main
+from mediafix.config import get_settings
 from mediafix.jobs import tasks
+from mediafix.services.uploads import DONE_MARKER
+from mediafix.services.uploads import cleanup_uploads as cleanup
 from tests.conftest import make_jpeg
 
 
@@ -33,14 +36,18 @@ def test_upload_removed_after_output_and_retention(settings_env: Path, tmp_path:
     make_jpeg(upload / "IMG_2.jpg", 2, DateTimeOriginal="2021:01:02 10:00:00")
     _run("scan", "-w", "1", str(upload))
     now = time.time()
-    assert tasks.cleanup_uploads(now) == []  # not written yet: kept
-    assert not (upload / tasks.DONE_MARKER).exists()
+
+    def cleanup_uploads(now: float) -> list[str]:
+        return cleanup(tasks.engine(), get_settings(), now)
+
+    assert cleanup_uploads(now) == []  # not written yet: kept
+    assert not (upload / DONE_MARKER).exists()
 
     _run("apply", str(tmp_path / "out"))
-    assert tasks.cleanup_uploads(now) == []  # written: the retention clock starts
-    assert (upload / tasks.DONE_MARKER).exists()
-    assert tasks.cleanup_uploads(now + 6 * 86400) == []  # within 7 days: kept
-    assert tasks.cleanup_uploads(now + 7 * 86400 + 1) == [str(upload)]
+    assert cleanup_uploads(now) == []  # written: the retention clock starts
+    assert (upload / DONE_MARKER).exists()
+    assert cleanup_uploads(now + 6 * 86400) == []  # within 7 days: kept
+    assert cleanup_uploads(now + 7 * 86400 + 1) == [str(upload)]
     assert not upload.exists()
     assert len(list((tmp_path / "out").rglob("*.jpg"))) == 2  # the archive is untouched
 

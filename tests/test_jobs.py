@@ -189,7 +189,8 @@ def test_a_cancel_between_two_batches_ends_the_job(
     """The batch in flight used to be the only one to end a cancelled import: a cancel asked
     between two batches left the job "running" for good (test_cancel_... was flaky)."""
     from mediafix.jobs import tasks
-    from mediafix.pipeline import iter_found
+    from mediafix.services.imports import register_chunk
+    from mediafix.services.pipeline import iter_found
     from mediafix.store import jobs as jobrows
 
     photos = tmp_path / "photos"
@@ -199,7 +200,7 @@ def test_a_cancel_between_two_batches_ends_the_job(
         job = jobrows.create_job(s, "import", {"paths": [str(photos)], "discovered": True})
         job_id = job.id
         assert jobrows.try_start(s, job_id)
-        ids, _ = tasks._register_chunk(s, job_id, list(iter_found([str(photos)])))
+        ids, _ = register_chunk(s, job_id, list(iter_found([str(photos)])))
     tasks.probe_files.call_local(job_id, ids[:2])  # a first batch, done
     with session_scope(engine) as s:
         jobrows.request_cancel(s, job_id)  # no batch in flight now

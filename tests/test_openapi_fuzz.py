@@ -44,11 +44,11 @@ from hypothesis import HealthCheck, settings
 from PIL import Image
 from schemathesis import Case
 
-from mediafix import library
 from mediafix.config import Settings
-from mediafix.duplicates import regroup
+from mediafix.services import library
+from mediafix.services.duplicates import regroup
+from mediafix.services.thumbnails import build_missing
 from mediafix.store.db import dispose_engines, get_engine, upgrade
-from mediafix.thumbnails import build_missing
 from tests.conftest import make_jpeg
 from tests.test_web_support import Web, web_app
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mediafix import output
 from mediafix.cli import main
 from mediafix.config import get_settings
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.plan import Plan
+from mediafix.services import output
 from mediafix.store.db import get_engine
 from tests.conftest import make_jpeg
 

@@ -192,7 +192,7 @@ def test_byte_copies_are_decoded_once(
 
 
 def test_largest_files_are_probed_first(tmp_path: Path) -> None:
-    from mediafix.pipeline import iter_found, largest_first
+    from mediafix.services.pipeline import iter_found, largest_first
 
     for name, size in [("small.jpg", 10), ("big.jpg", 3000), ("mid.jpg", 200), ("mid2.jpg", 200)]:
         (tmp_path / name).write_bytes(b"x" * size)
@@ -203,7 +203,7 @@ def test_largest_files_are_probed_first(tmp_path: Path) -> None:
 
 def test_balanced_batches_end_small(tmp_path: Path) -> None:
     from mediafix.media.discover import Found
-    from mediafix.pipeline import balanced_batches
+    from mediafix.services.pipeline import balanced_batches
 
     found = [Found(path=f"/p/{i}", root="/p", rel_path=str(i), size=i, mtime=0.0)
              for i in range(200)]

@@ -15,8 +15,10 @@ from sqlalchemy import select
 
 from mediafix.cli import main
 from mediafix.config import get_settings
-from mediafix.library import LOCAL_CAMERAS_KEY, analyse_options, redate, scan
 from mediafix.media.dates import Evidence, judge
+from mediafix.services.library import scan
+from mediafix.services.pipeline import LOCAL_CAMERAS_KEY, analyse_options
+from mediafix.services.redate import redate
 from mediafix.store import settings as settingsrows
 from mediafix.store.db import get_engine, session_scope, upgrade
 from mediafix.store.models import File, Job

@@ -25,9 +25,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from mediafix import library
 from mediafix.cli import main
 from mediafix.config import get_settings
+from mediafix.services import library
 from mediafix.store import settings as settingsrows
 from mediafix.store.db import dispose_engines
 from mediafix.store.models import File
@@ -462,7 +462,7 @@ def test_html_polyglot_is_served_as_its_real_type_in_a_sandbox(web: Web, tmp_pat
 
 
 def test_thumbnail_of_a_swapped_file_is_not_made(web: Web, tmp_path: Path) -> None:
-    from mediafix.thumbnails import build_missing, thumb_path
+    from mediafix.services.thumbnails import build_missing, thumb_path
 
     root = tmp_path / "photos"
     photo = make_jpeg(root / "a.jpg", 1)

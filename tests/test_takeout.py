@@ -19,7 +19,7 @@ from PIL import Image
 
 from mediafix.media.analysis import Analysed
 from mediafix.media.exiftool import ExifTool
-from mediafix.pipeline import AnalyseOptions, analyse_batch, iter_found
+from mediafix.services.pipeline import AnalyseOptions, analyse_batch, iter_found
 
 EPOCH = datetime(1970, 1, 1)
 WRONG_MTIME = datetime(2024, 11, 30, 12, 0).timestamp()  # a copy made much later

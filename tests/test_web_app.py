@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from mediafix.web import create_app, queue, serve
+from mediafix.jobs import enqueue
+from mediafix.web import create_app, serve
 from tests.test_web_support import JSON, SCRIPT, Web, web_app
 
 
@@ -46,7 +47,7 @@ def test_healthz_reports_database_and_queue(web: Web) -> None:
         "status": "ok", "database": "ok", "queue": "ok", "queue_depth": 0,
         "worker": "not embedded",  # the app alone (workers run apart): nothing to check
     }
-    queue.enqueue_regroup()
+    enqueue.regroup()
     assert web.client.get("/healthz").json["queue_depth"] == 1
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from mediafix.duplicates import regroup
+from mediafix.services.duplicates import regroup
 from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember
 from tests.test_web_support import SCRIPT, Web, web_app
 

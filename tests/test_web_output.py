@@ -1,4 +1,4 @@
-"""Output: preview, apply and undo through the adapter (503 while it is missing), browsing."""
+"""Output: preview, apply and undo, the holding folder, browsing the archive."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import select
 
 from mediafix.store.models import Job
-from mediafix.web import output_adapter
 from tests.test_web_support import SCRIPT, Web, web_app
 
 
@@ -22,44 +21,12 @@ def web(settings_env: Path) -> Iterator[Web]:
         yield w
 
 
-@pytest.fixture
-def missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As if ``mediafix.output`` were not written yet."""
-
-    def absent(name: str) -> Any:
-        raise output_adapter.OutputUnavailable()
-
-    monkeypatch.setattr(output_adapter, "_module", absent)
-
-
-def test_preview_apply_undo_answer_503_while_output_is_missing(web: Web, missing: None) -> None:
-    preview = web.get_json("/output")
-    assert preview.status_code == 503
-    assert preview.json == {"error": "output is not available yet"}
-    page = web.client.get("/output")
-    assert page.status_code == 503 and "Not available yet" in page.get_data(as_text=True)
-    for url in ("/output/apply", "/output/undo"):
-        response = web.client.post(url, json={}, headers=SCRIPT)
-        assert response.status_code == 503, url
-        assert response.json["error"] == "output is not available yet"
-    assert web.get_json("/").json["output_available"] is False
-    assert web.client.get("/output/browse").status_code == 200  # browsing needs no plan
-
-
-def test_only_a_missing_module_counts_as_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(name: str) -> Any:
-        raise ModuleNotFoundError("No module named 'numpy'", name="numpy")
-
-    monkeypatch.setattr(output_adapter.importlib, "import_module", broken)
-    with pytest.raises(ModuleNotFoundError):
-        output_adapter.undo_last()
-
-    def gone(name: str) -> Any:
-        raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-    monkeypatch.setattr(output_adapter.importlib, "import_module", gone)
-    with pytest.raises(output_adapter.OutputUnavailable):
-        output_adapter.undo_last()
+def test_output_is_always_available(web: Web) -> None:
+    """The output stage is part of every build (the adapter that answered 503 while it was
+    missing is gone); the home page's ``output_available`` key stays for the API."""
+    assert web.get_json("/").json["output_available"] is True
+    assert web.get_json("/output").status_code == 200
+    assert web.client.get("/output/browse").status_code == 200
 
 
 def test_preview_shows_the_plan(web: Web) -> None:

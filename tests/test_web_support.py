@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from mediafix.config import Settings, get_settings
-from mediafix.jobs import huey
+from mediafix.jobs import enqueue, huey
 from mediafix.store.db import get_engine, session_scope
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
-from mediafix.web import create_app, queue, security
+from mediafix.web import create_app, security
 
 JSON = {"Accept": "application/json"}
 SCRIPT = {"Accept": "application/json", "X-Requested-With": "test"}
@@ -165,7 +165,7 @@ def web_app(**config: Any) -> Iterator[Web]:
     settings = get_settings()
     saved = huey.storage
     huey.storage = MemoryStorage(huey.name)
-    queue._last_thumbs = 0.0
+    enqueue._last_thumbs = 0.0
     security.FAILURES.seen.clear()
     try:
         app = create_app({"TESTING": True, **config})

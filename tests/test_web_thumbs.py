@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mediafix.thumbnails import (
+from mediafix.services.thumbnails import (
     ThumbnailError,
     build_missing,
     make_thumbnail,
@@ -83,7 +83,7 @@ _THREADED_VIDEO_THUMBNAILS = """
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from mediafix.thumbnails import ThumbnailError, make_thumbnail
+from mediafix.services.thumbnails import ThumbnailError, make_thumbnail
 
 videos = sys.argv[1:]
 def one(job):

@@ -110,9 +110,9 @@ def _progress() -> Progress:
               help="Probe every file again, even unchanged ones (a newer mediafix reads more).")
 def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     """Probe and date every photo and video under PATHS into the library."""
-    from mediafix.library import ScanSummary, own_folders
-    from mediafix.library import scan as run_scan
-    from mediafix.pipeline import iter_found
+    from mediafix.services.library import ScanSummary, own_folders
+    from mediafix.services.library import scan as run_scan
+    from mediafix.services.pipeline import iter_found
     from mediafix.store.db import session_scope
 
     settings = _settings()
@@ -134,7 +134,7 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
         summary = run_scan(roots, settings, engine, workers=workers, on_progress=progress,
                            force=force)
         bar.update(task, completed=total)
-    from mediafix.duplicates import regroup
+    from mediafix.services.duplicates import regroup
 
     groups = regroup(engine, settings)
     table = Table(title="scan summary", show_header=False, box=None)
@@ -168,8 +168,8 @@ def redate(zone: str | None) -> None:
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from mediafix.library import redate as run_redate
-    from mediafix.library import redate_message
+    from mediafix.services.redate import redate as run_redate
+    from mediafix.services.redate import redate_message
     from mediafix.store.db import session_scope
     from mediafix.store.settings import set_setting
 
@@ -190,7 +190,7 @@ def redate(zone: str | None) -> None:
 
         summary = run_redate(engine, settings, on_progress=progress)
     if summary.changed:
-        from mediafix.duplicates import regroup  # bursts are frames seconds apart
+        from mediafix.services.duplicates import regroup  # bursts are frames seconds apart
 
         regroup(engine, settings)
     out.print(redate_message(summary) + f" in {summary.seconds:.1f} s")
@@ -204,9 +204,8 @@ def redate(zone: str | None) -> None:
 @click.option("-w", "--workers", type=click.IntRange(1, 64), help="Processes (default: cores).")
 def inspect(paths: tuple[str, ...], as_json: bool, workers: int | None) -> None:
     """Probe and date files without a database, and print what was found."""
-    from mediafix.library import analyse_options
     from mediafix.media.analysis import inspect_record
-    from mediafix.pipeline import batched, iter_found, run_parallel
+    from mediafix.services.pipeline import analyse_options, batched, iter_found, run_parallel
 
     settings = _settings()
     roots = _existing_paths(paths)
@@ -263,7 +262,7 @@ def dupes(as_json: bool, threshold: int | None, kinds: tuple[str, ...]) -> None:
     if threshold is not None:
         with session_scope(engine) as s:
             set_setting(s, "duplicate_threshold", threshold)
-        from mediafix.duplicates import regroup  # numpy, PyAV: only when regrouping
+        from mediafix.services.duplicates import regroup  # numpy, PyAV: only when regrouping
 
         regroup(engine, settings)
     with session_scope(engine) as s:
@@ -310,27 +309,27 @@ def worker(workers: int | None) -> None:
 @click.option("--wait", is_flag=True, help="Follow the job with a progress bar until it ends.")
 def import_(paths: tuple[str, ...], wait: bool) -> None:
     """Enqueue an import of PATHS for the workers (what the web page's import does)."""
-    from mediafix.jobs import tasks
+    from mediafix.jobs import enqueue
 
     settings = _settings()
     roots = _existing_paths(paths)
-    _prepare(settings)
-    job_id = tasks.enqueue_import(roots)
+    engine = _prepare(settings)
+    job_id = enqueue.import_paths(roots)
     if not wait:
         out.print(f"import job {job_id} queued (follow it with: mediafix jobs)")
         return
-    _follow(job_id)
+    _follow(engine, job_id)
 
 
-def _follow(job_id: int) -> None:
+def _follow(engine: Any, job_id: int) -> None:
     import time
 
-    from mediafix.jobs import tasks
+    from mediafix.store.jobs import wait_for
 
     with _progress() as bar:
         task = bar.add_task(f"job {job_id}", total=None, rate="")
         while True:
-            data = tasks.wait_for(job_id, timeout=0)
+            data = wait_for(engine, job_id, timeout=0)
             total = data.get("progress_total") or None
             rate = f"{data['rate']:.1f} files/s" if data.get("rate") else data.get("message") or ""
             bar.update(task, completed=data.get("progress_current", 0), total=total, rate=rate)
@@ -378,9 +377,9 @@ def _checked_output(settings: Settings, engine: Any, output: str | None) -> None
     """Stop (one line, exit 2) when the archive may not go where it would: ``/``, a system
     folder, a source folder of the library, the data folder, a folder that cannot be
     written (``Settings.check_output``)."""
-    from mediafix.output import output_dir_for
-    from mediafix.safety import library_roots
+    from mediafix.services.output import output_dir_for
     from mediafix.store.db import session_scope
+    from mediafix.store.library import library_roots
 
     with session_scope(engine) as s:
         folder = output_dir_for(settings, s, output)
@@ -398,7 +397,7 @@ def _checked_output(settings: Settings, engine: Any, output: str | None) -> None
 @click.option("--include-review", is_flag=True, help="Also plan files whose date awaits review.")
 def plan(output: str | None, as_json: bool, include_review: bool) -> None:
     """Show where every kept file would go in OUTPUT (a dry run: nothing is written)."""
-    from mediafix.output import ignored_files, plan_json, preview
+    from mediafix.services.output import ignored_files, plan_json, preview
 
     settings = _settings()
     engine = _prepare(settings)
@@ -435,7 +434,7 @@ def plan(output: str | None, as_json: bool, include_review: bool) -> None:
 @click.option("--include-review", is_flag=True, help="Also write files whose date awaits review.")
 def apply(output: str | None, move: bool, include_review: bool) -> None:
     """Write the kept files into OUTPUT/YYYY/YYYYMMDD_HHMMSS.ext, journaled for undo."""
-    from mediafix.output import run_apply
+    from mediafix.services.output import run_apply
 
     settings = _settings()
     engine = _prepare(settings)
@@ -480,7 +479,7 @@ def apply(output: str | None, move: bool, include_review: bool) -> None:
 @click.argument("journal", required=False, type=click.Path(dir_okay=False))
 def undo(journal: str | None) -> None:
     """Undo the apply recorded in JOURNAL (default: the last apply)."""
-    from mediafix.output import last_journal, undo_journal
+    from mediafix.services.output import last_journal, undo_journal
 
     settings = _settings()
     engine = _prepare(settings)
@@ -519,7 +518,7 @@ def purge(output: str | None, days: float | None, yes: bool) -> None:
     from datetime import UTC, datetime, timedelta
 
     from mediafix.media.values import human_size
-    from mediafix.output import held_originals, purge_originals
+    from mediafix.services.output import held_originals, purge_originals
 
     settings = _settings()
     engine = _prepare(settings)

@@ -5,7 +5,8 @@
 * ``redis://host:port/db``: Huey on Redis, to share work between machines;
 * ``postgresql://user@host/db``: ``PostgresHuey``.
 
-Tasks live in ``mediafix.jobs.tasks`` (imported by the consumer and by code that enqueues).
+Tasks live in ``mediafix.jobs.tasks`` (imported by the consumer); work is put on the queue
+through ``mediafix.jobs.enqueue``, the one door.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
 
 from mediafix.config import Settings, get_settings
 
-__all__ = ["huey", "make_huey", "queue_label"]
+__all__ = ["huey", "make_huey", "queue_depth", "queue_label"]
 
 QUEUE_NAME = "mediafix"
 
@@ -52,6 +53,11 @@ def queue_label(settings: Settings) -> str:
     if parsed.password:
         return settings.queue_url.replace(f":{parsed.password}@", ":***@")
     return settings.queue_url
+
+
+def queue_depth() -> int:
+    """How many tasks wait in the queue (the health check shows it)."""
+    return int(huey.pending_count())
 
 
 huey: Huey = make_huey(get_settings())

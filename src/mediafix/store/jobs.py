@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mediafix.media.values import iso
+from mediafix.media.values import Labelled, iso
+from mediafix.store.db import session_scope
 from mediafix.store.models import File, Job
 
 __all__ = [
     "ACTIVE",
     "FINISHED",
+    "JobType",
     "claim_files",
     "create_job",
     "finish_job",
@@ -33,8 +37,31 @@ __all__ = [
     "set_progress",
     "try_start",
     "wait_again",
+    "wait_for",
     "worker_id",
 ]
+
+
+class JobType(Labelled):
+    """The kinds of job a person follows on the Jobs page: one row each, its ``Job.type``
+    value and its words. ``exclusive`` are the types it never runs beside (two imports, two
+    applies, a re-date during an import). A new job type is one row here and its task in
+    ``jobs/tasks.py`` (``@job_task(JobType.X)``)."""
+
+    exclusive: tuple[str, ...]
+
+    def __new__(cls, value: str, text: str, exclusive: tuple[str, ...]) -> JobType:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.text = text
+        member.exclusive = exclusive
+        return member
+
+    IMPORT = "import", "import files", ("import",)
+    REDATE = "redate", "re-date the library", ("import", "redate")
+    OUTPUT = "output", "write the archive", ("output", "undo")
+    UNDO = "undo", "undo an apply", ("output", "undo")
+
 
 ACTIVE = ("pending", "running")
 FINISHED = ("completed", "failed", "cancelled")
@@ -337,3 +364,19 @@ def done_file_count(session: Session, job_id: int) -> int:
         )
         or 0
     )
+
+
+def wait_for(engine: Engine, job_id: int, timeout: float | None = None,
+             poll: float = 0.5) -> dict[str, Any]:
+    """The job as ``job_dict`` once it finished (or ``timeout`` seconds passed; 0 looks once);
+    ``{}`` when there is no such job."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        with session_scope(engine) as s:
+            job = s.get(Job, job_id)
+            data = job_dict(job) if job else {}
+        if not data or data["status"] in FINISHED:
+            return data
+        if deadline is not None and time.monotonic() > deadline:
+            return data
+        time.sleep(poll)

@@ -22,6 +22,7 @@ __all__ = [
     "library_ids",
     "library_page",
     "library_query",
+    "library_roots",
     "set_tags",
     "year_counts",
 ]
@@ -211,3 +212,9 @@ def file_decisions(session: Session, f: File, limit: int = 50) -> list[dict[str,
         }
         for d in rows
     ]
+
+
+def library_roots(session: Session) -> list[str]:
+    """The folders the library's files were scanned from (upload folders included): the
+    archive is kept out of them (:meth:`Settings.check_output`)."""
+    return [r for (r,) in session.execute(select(File.root).distinct()) if r]

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, load_only
 
 from mediafix.store.models import File
 
-__all__ = ["LIST_COLUMNS", "ReviewError", "files_by_id", "light", "like_escape"]
+__all__ = ["LIST_COLUMNS", "LOOKUP_CHUNK", "ReviewError", "files_by_id", "light", "like_escape"]
+
+LOOKUP_CHUNK = 500  # ids or paths one query looks up: an IN list of a bounded length
 
 
 class ReviewError(ValueError):
@@ -67,8 +69,8 @@ def like_escape(text: str) -> str:
 def files_by_id(session: Session, ids: Iterable[int]) -> dict[int, File]:
     ids = list(ids)
     found: dict[int, File] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        chunk = ids[start : start + LOOKUP_CHUNK]
         for f in session.scalars(light(select(File).where(File.id.in_(chunk)))):
             found[f.id] = f
     return found

@@ -20,7 +20,8 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 
-from mediafix.web import queue
+from mediafix.jobs import enqueue
+from mediafix.store.models import Job
 from mediafix.web.context import abort_with, body, check_lookup, settings, wants_json
 from mediafix.web.uploads import (
     UPLOAD_ID,
@@ -125,7 +126,7 @@ def upload() -> ResponseReturnValue:
     total = count_files(incoming)
     if total == 0:
         abort_with(400, "no files were uploaded")
-    job_id, folder = queue.enqueue_upload_import(incoming, uploads, total)
+    job_id, folder = _import_upload(incoming, uploads, total)
     return (
         jsonify(
             job_id=job_id,
@@ -138,6 +139,33 @@ def upload() -> ResponseReturnValue:
         ),
         202,
     )
+
+
+def _import_upload(incoming: Path, uploads: Path, files: int) -> tuple[int, Path]:
+    """Turn a finished upload into ``uploads/<job id>`` and an import job for it."""
+    folder = uploads
+
+    def into_place(job: Job) -> None:
+        nonlocal folder
+        folder = uploads / str(job.id)
+        n = 1
+        while folder.exists():  # a data folder reused with a fresh database
+            n += 1
+            folder = uploads / f"{job.id}-{n}"
+        job.params = {**job.params, "paths": [os.fspath(folder)]}
+        # Renamed before the row is committed: a worker never sees the job without its
+        # folder (and a failed commit puts the folder back below).
+        os.rename(incoming, folder)
+
+    params = {"paths": [], "source": "upload", "uploaded_files": files}
+    try:
+        job_id = enqueue.create(enqueue.JobType.IMPORT, params, prepare=into_place)
+    except BaseException:
+        if folder != uploads and folder.exists() and not incoming.exists():
+            os.rename(folder, incoming)
+        raise
+    enqueue.start(enqueue.JobType.IMPORT, job_id)
+    return job_id, folder
 
 
 def resolve_in_roots(raw: object) -> Path:
@@ -175,7 +203,7 @@ def resolve_in_roots(raw: object) -> Path:
 @bp.post("/imports")
 def create_import() -> ResponseReturnValue:
     real = resolve_in_roots(body().get("path"))
-    job_id = queue.enqueue_import([os.fspath(real)])
+    job_id = enqueue.import_paths([os.fspath(real)])
     if wants_json():
         return jsonify(job_id=job_id, path=os.fspath(real)), 202
     return redirect(url_for("jobs.job", job_id=job_id))

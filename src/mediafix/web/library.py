@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from mediafix.media.safe_open import Refused, open_scanned
 from mediafix.media.tags import clean_tag, file_tags
-from mediafix.safety import Refused, open_scanned
 from mediafix.store import library as files
 from mediafix.store.duplicates import file_groups
 from mediafix.store.models import FILE_STATUSES, File
@@ -114,7 +114,7 @@ def file(file_id: int) -> ResponseReturnValue:
 @bp.get("/files/<int:file_id>/original")
 def original(file_id: int) -> ResponseReturnValue:
     """The source file itself, for a closer look: a photo or video of the library, as it was
-    scanned, from inside the folder it was imported from (:mod:`mediafix.safety`). A row
+    scanned, from inside the folder it was imported from (:mod:`mediafix.media.safe_open`). A row
     with an error (a link out of its folder, a file that could not be read) is never served.
     """
     f = _file_or_404(file_id)

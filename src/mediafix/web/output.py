@@ -1,8 +1,7 @@
 """Output: the plan as a preview, apply (a job), undo the last apply, and browse the archive.
 
-The plan itself comes from ``mediafix.output`` through :mod:`output_adapter`; while that
-module is missing these pages answer 503 "output is not available yet" (browsing the
-output folder works regardless).
+The plan, the purge and what the holding folder keeps come from ``services.output``; apply
+and undo are jobs (``jobs.enqueue``).
 """
 
 from __future__ import annotations
@@ -17,14 +16,16 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from mediafix.config import FolderError
+from mediafix.jobs import enqueue
 from mediafix.media.holding import holding_dir
 from mediafix.media.kinds import MEDIA_EXTENSIONS
 from mediafix.media.outputlock import OutputBusy
+from mediafix.media.safe_open import Refused, open_inside
 from mediafix.media.values import human_size
-from mediafix.safety import Refused, library_roots, open_inside
+from mediafix.services import output
+from mediafix.store.library import library_roots
 from mediafix.store.models import File
 from mediafix.store.settings import effective_settings
-from mediafix.web import output_adapter
 from mediafix.web.context import (
     abort_with,
     body,
@@ -70,20 +71,12 @@ def move_default() -> bool:
     return effective_settings(settings(), db()).move
 
 
-def _unavailable(exc: output_adapter.OutputUnavailable) -> ResponseReturnValue:
-    if wants_json():
-        return jsonify(error=str(exc)), 503
-    return render_template("output_unavailable.html", message=str(exc)), 503
-
 
 @bp.get("/output")
 def preview() -> ResponseReturnValue:
     allowed_output_dir()
     release_db()
-    try:
-        plan = output_adapter.preview(engine(), settings())
-    except output_adapter.OutputUnavailable as exc:
-        return _unavailable(exc)
+    plan = output.preview(engine(), settings()).to_dict()
     if wants_json():
         return jsonify(plan)
     items = list(plan.get("items") or [])
@@ -150,10 +143,7 @@ def apply() -> ResponseReturnValue:
     move = _move_flag(body())
     allowed_output_dir(full=True)
     release_db()  # the job is created in a session of its own
-    try:
-        job_id = output_adapter.enqueue_output(move)
-    except output_adapter.OutputUnavailable as exc:
-        return _unavailable(exc)
+    job_id = enqueue.output(move=move)
     if wants_json():
         return jsonify(job_id=job_id, move=move), 202
     return redirect(url_for("jobs.job", job_id=job_id))
@@ -162,10 +152,7 @@ def apply() -> ResponseReturnValue:
 @bp.post("/output/undo")
 def undo() -> ResponseReturnValue:
     release_db()
-    try:
-        job_id = output_adapter.undo_last()
-    except output_adapter.OutputUnavailable as exc:
-        return _unavailable(exc)
+    job_id = enqueue.undo()
     if wants_json():
         return jsonify(job_id=job_id), 202
     return redirect(url_for("jobs.job", job_id=job_id))
@@ -184,10 +171,7 @@ def originals() -> ResponseReturnValue:
     """What the holding folder keeps (the originals moves left there): the purge page."""
     allowed_output_dir()
     release_db()
-    try:
-        out, runs = output_adapter.held_originals(engine(), settings())
-    except output_adapter.OutputUnavailable as exc:
-        return _unavailable(exc)
+    out, runs = output.held_originals(engine(), settings())
     data = {
         "output": out,
         "holding": holding_dir(out),
@@ -220,9 +204,8 @@ def purge() -> ResponseReturnValue:
     allowed_output_dir()
     release_db()
     try:
-        result = output_adapter.purge_originals(engine(), settings(), days)
-    except output_adapter.OutputUnavailable as exc:
-        return _unavailable(exc)
+        result = output.purge_originals(engine(), settings(), older_than_days=days,
+                                        command="purge from the web page")
     except OutputBusy as exc:
         abort_with(409, str(exc))
     data = {
@@ -357,7 +340,7 @@ def _rel(root: Path, path: str) -> str:
 
 @bp.get("/output/file")
 def output_file() -> ResponseReturnValue:
-    """A photo or video of the archive (:func:`mediafix.safety.open_inside` the output
+    """A photo or video of the archive (:func:`mediafix.media.safe_open.open_inside` the output
     folder); hidden files and other kinds of file are not served."""
     rel = request.args.get("path", "")
     root = allowed_output_dir()

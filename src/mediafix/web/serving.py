@@ -1,4 +1,4 @@
-"""Sending a file that :mod:`mediafix.safety` opened: from its descriptor, in a sandbox.
+"""Sending a file that :mod:`mediafix.media.safe_open` opened: from its descriptor, in a sandbox.
 
 The response reads the already-open file (never the path again), answers conditional and
 range requests (a video seeks), and carries a Content-Security-Policy with ``sandbox``: a
@@ -15,7 +15,7 @@ from typing import BinaryIO, NoReturn
 from flask import Response, request
 from werkzeug.wsgi import wrap_file
 
-from mediafix.safety import Refused
+from mediafix.media.safe_open import Refused
 from mediafix.web.context import abort_with
 
 __all__ = ["FILE_CSP", "refuse", "send_open_file"]

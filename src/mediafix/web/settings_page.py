@@ -21,9 +21,9 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from mediafix.config import PAGE_SETTINGS, Effective, FolderError, effective
-from mediafix.safety import library_roots
+from mediafix.jobs import enqueue
+from mediafix.store.library import library_roots
 from mediafix.store.settings import effective_settings, set_setting
-from mediafix.web import queue
 from mediafix.web.context import abort_with, body, check_lookup, db, settings, wants_json
 
 bp = Blueprint("settings", __name__)
@@ -177,12 +177,12 @@ def save() -> ResponseReturnValue:
         and before.duplicate_threshold != clean["duplicate_threshold"]
     )
     if regroup:
-        queue.enqueue_regroup()
+        enqueue.regroup()
     # The dates depend on the home zone and the review threshold: re-date from what each
     # file offered when scanned (a background job; nothing is read again).
     moved = [k for k in ("timezone", "review_confidence")
              if k in clean and getattr(before, k) != clean[k]]
-    redate_job = queue.enqueue_redate("changed: " + ", ".join(moved)) if moved else None
+    redate_job = enqueue.redate("changed: " + ", ".join(moved)) if moved else None
     if wants_json():
         return jsonify({**current(), "regrouping": regroup, "redating": redate_job})
     flash(

@@ -10,9 +10,9 @@ from flask import Blueprint, Response, request, send_file
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
+from mediafix.jobs import enqueue
 from mediafix.store.models import File
-from mediafix.thumbnails import marker_path, thumb_path
-from mediafix.web import queue
+from mediafix.services.thumbnails import marker_path, thumb_path
 from mediafix.web.context import abort_with, db, settings
 
 bp = Blueprint("thumbs", __name__)
@@ -80,5 +80,5 @@ def thumb(file_id: int) -> ResponseReturnValue:
     if marker_path(path).exists():
         return placeholder(kind, pending=False)
     if status not in ("new", "probing"):
-        queue.enqueue_thumbnails()
+        enqueue.thumbnails()
     return placeholder(kind, pending=True)

@@ -42,7 +42,7 @@ from mediafix.media.dates.model import (
     person_verdict,
 )
 from mediafix.media.dates.parsing import parse_datetime
-from mediafix.media.dates.sequences import SequenceItem, infer_sequences
+from mediafix.media.dates.sequences import SequenceItem, infer_sequences, undated
 from mediafix.media.dates.trust import FACTORY_CLOCKS, TRUST_TABLE, FactoryClock, SourceTrust
 from mediafix.media.dates.verdict import date_evidence, date_file, judge
 from mediafix.media.dates.zones import NEIGHBOURS, ZoneAnchor, ZoneAnchors, ZoneQuestion
@@ -76,4 +76,5 @@ __all__ = [
     "level_for",
     "parse_datetime",
     "person_verdict",
+    "undated",
 ]

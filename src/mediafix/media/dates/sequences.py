@@ -13,7 +13,7 @@ from mediafix.media.dates.model import DateCandidate, DateOptions, DateVerdict, 
 from mediafix.media.dates.zones import offset_at_local
 from mediafix.media.values import Precision
 
-__all__ = ["SequenceItem", "infer_sequences"]
+__all__ = ["SequenceItem", "infer_sequences", "undated"]
 
 @dataclass(frozen=True)
 class SequenceItem:
@@ -47,8 +47,9 @@ def _dated(v: DateVerdict) -> bool:
             and v.precision.rank <= Precision.MINUTE.rank)
 
 
-def _undated(v: DateVerdict) -> bool:
-    return v.taken_at is None or v.source in ("file:mtime", "folder")
+def undated(taken_at: datetime | None, source: str | None) -> bool:
+    """A file its sequence may date: no date, or only its mtime's or its folder's."""
+    return taken_at is None or source in ("file:mtime", "folder")
 
 
 def infer_sequences(items: Sequence[SequenceItem],
@@ -72,7 +73,7 @@ def infer_sequences(items: Sequence[SequenceItem],
         if not dated:
             continue
         for n, item in members:
-            if not _undated(item.verdict):
+            if not undated(item.verdict.taken_at, item.verdict.source):
                 continue
             before = [(m, it) for m, it in dated if m < n and _same_camera(it, item)]
             after = [(m, it) for m, it in dated if m > n and _same_camera(it, item)]

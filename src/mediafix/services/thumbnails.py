@@ -36,8 +36,8 @@ from sqlalchemy.engine import Engine
 
 from mediafix.config import Settings
 from mediafix.media.fingerprint import MAX_DECODE_PIXELS, MAX_SOURCE_PIXELS
+from mediafix.media.safe_open import Refused, open_scanned
 from mediafix.media.values import one_line
-from mediafix.safety import Refused, open_scanned
 from mediafix.store.db import session_scope
 from mediafix.store.models import File
 

@@ -1,15 +1,18 @@
-"""The library: scanning folders into the database and reading it back.
+"""Re-dating: the library-wide part of dating, and dating again when the settings change.
 
-This is where ``media/`` (facts about files) meets ``store/`` (rows). The CLI and the
-background jobs both call ``scan``.
+A verdict depends on settings (the home zone, the review threshold, the cameras known to
+write local time) and on the rest of the library (the cameras it shows to write local
+time, the zone a trip's phone recorded, a camera's counter sequence). Each file's evidence
+is stored when it is probed, so a change re-judges the whole library without reading a file
+(:func:`redate`); after every scan :func:`settle_dates` does the library-wide part for what
+the new files changed.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,8 +20,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mediafix.config import Settings, effective
-from mediafix.media.analysis import status_of
+from mediafix.config import Settings
 from mediafix.media.dates import (
     EVIDENCE_VERSION,
     NEIGHBOURS,
@@ -35,209 +37,33 @@ from mediafix.media.dates import (
     detect_local_cameras,
     infer_sequences,
     judge,
+    undated,
 )
-from mediafix.media.discover import Found, OwnFolders
 from mediafix.media.values import Precision
-from mediafix.pipeline import (
-    Analysed,
-    AnalyseOptions,
-    balanced_batches,
+from mediafix.services.pipeline import (
+    LOCAL_CAMERAS_KEY,
+    analyse_options,
     batched,
-    iter_found,
-    run_parallel,
+    review_confidence_of,
 )
-from mediafix.store.counts import exact_duplicate_count
 from mediafix.store.db import session_scope
 from mediafix.store.models import File
-from mediafix.store.records import (
-    VERDICT_COLUMNS,
-    verdict_columns,
-    verdict_of,
-    write_analysed,
-    write_verdict,
-)
-from mediafix.store.settings import effective_settings, set_setting, stored_settings
+from mediafix.store.queries import LOOKUP_CHUNK
+from mediafix.store.records import VERDICT_COLUMNS, verdict_columns, verdict_of, write_verdict
+from mediafix.store.settings import set_setting, stored_settings
 
 __all__ = [
     "RedateSummary",
-    "ScanSummary",
-    "analyse_options",
-    "own_folders",
-    "probe_outdated",
+    "infer_sequences_in",
     "redate",
-    "scan",
+    "redate_message",
     "settle_dates",
 ]
-
-LOOKUP_CHUNK = 500
-
-
-@dataclass
-class ScanSummary:
-    """What a scan did, for the closing summary and the job row."""
-
-    seen: int = 0
-    probed: int = 0
-    unchanged: int = 0
-    errors: int = 0
-    by_kind: Counter[str] = field(default_factory=Counter)
-    review: int = 0
-    exact_duplicates: int = 0
-    seconds: float = 0.0
-    cancelled: bool = False
-    error_samples: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        return self.probed / self.seconds if self.seconds > 0 else 0.0
-
-
-# The settings-table key under which the library keeps the cameras it found to write local
-# time into QuickTime ({model: evidence in words}); re-dating and every scan read it.
-LOCAL_CAMERAS_KEY = "quicktime_local_detected"
-
-
-def analyse_options(settings: Settings, session: Session | None = None) -> AnalyseOptions:
-    now = effective(settings, stored_settings(session) if session is not None else {})
-    models = now.stored.get("quicktime_local_models") or ()
-    detected = now.stored.get(LOCAL_CAMERAS_KEY) or {}
-    return AnalyseOptions(
-        timezone=now.timezone,
-        quicktime_local_models=tuple(models),
-        detected_local_cameras=tuple(sorted(
-            (str(k), str(v)) for k, v in detected.items())) if isinstance(detected, dict) else (),
-    )
-
-
-def review_confidence_of(settings: Settings, session: Session) -> float:
-    """The review threshold now (the page's value, else the environment's)."""
-    return effective_settings(settings, session).review_confidence
-
-
-def own_folders(settings: Settings, session: Session | None = None) -> OwnFolders:
-    """mediafix's own folders, never scanned as sources: the data folder (database,
-    thumbnails, journals) and the archive (the configured output folder and the one chosen
-    in the web page), except the uploads, which are sources."""
-    skip = [str(settings.data_dir), str(settings.output_dir)]
-    if session is not None:
-        chosen = effective_settings(settings, session).output_dir
-        if chosen != settings.output_dir:
-            skip.append(str(chosen))
-    return OwnFolders.of(skip, [str(settings.data_dir / "uploads")])
-
-
-def probe_outdated(kind: str | None, phash: str | None, detail_hash: str | None) -> bool:
-    """A row probed by an older mediafix that lacks a fact probing now records (an image's
-    detail hash): probe it again even though the file did not change."""
-    return kind == "image" and bool(phash) and not detail_hash
-
-
-def _changed(founds: Sequence[Found], session: Session,
-             force: bool = False) -> tuple[list[Found], int]:
-    """The files that need probing: new ones, ones whose size or mtime moved, outdated ones
-    (with ``force``, all of them)."""
-    if force:
-        return list(founds), 0
-    columns = (File.path, File.size, File.mtime, File.kind, File.phash, File.detail_hash)
-    rows = session.execute(select(*columns).where(File.path.in_([f.path for f in founds])))
-    known = {
-        r.path: None if probe_outdated(r.kind, r.phash, r.detail_hash) else (r.size, r.mtime)
-        for r in rows
-    }
-    todo = [
-        f
-        for f in founds
-        if f.error is not None or f.path not in known or known[f.path] != (f.size, f.mtime)
-    ]
-    return todo, len(founds) - len(todo)
-
-
-def scan(
-    paths: Sequence[str | os.PathLike[str]],
-    settings: Settings,
-    engine: Engine,
-    *,
-    workers: int | None = None,
-    job_id: int | None = None,
-    on_progress: Callable[[ScanSummary, int | None], None] | None = None,
-    should_stop: Callable[[], bool] = lambda: False,
-    total: int | None = None,
-    force: bool = False,
-) -> ScanSummary:
-    """Scan ``paths`` into the library. Unchanged files (same path, size, mtime) are skipped
-    unless ``force`` (probe every file again: a newer mediafix reads more).
-
-    ``on_progress(summary, total)`` is called after each batch; ``should_stop()`` is asked
-    between batches (cancel).
-    """
-    started = time.monotonic()
-    summary = ScanSummary()
-    with session_scope(engine) as session:
-        options = analyse_options(settings, session)
-        own = own_folders(settings, session)
-        review_confidence = review_confidence_of(settings, session)
-
-    n_workers = workers or settings.workers
-
-    def todo_batches() -> Iterator[list[Found]]:
-        for chunk in batched(iter_found(paths, own), LOOKUP_CHUNK):
-            summary.seen += len(chunk)
-            with session_scope(engine) as session:
-                todo, unchanged = _changed(chunk, session, force)
-            summary.unchanged += unchanged
-            yield from balanced_batches(todo, n_workers)
-
-    for items in run_parallel(todo_batches(), options, n_workers, should_stop):
-        save_analysed(engine, items, review_confidence, job_id)
-        for item in items:
-            summary.probed += 1
-            summary.by_kind[item.probe.kind] += 1
-            if item.probe.error:
-                summary.errors += 1
-                if len(summary.error_samples) < 20:
-                    summary.error_samples.append((item.probe.path, item.probe.error))
-            if item.verdict is not None and status_of(item, review_confidence) == "review":
-                summary.review += 1
-        summary.seconds = time.monotonic() - started
-        if on_progress:
-            on_progress(summary, total)
-    summary.cancelled = should_stop()
-    if not summary.cancelled and summary.probed:
-        settle_dates(engine, settings)  # the library-wide part: cameras, zones, sequences
-    with session_scope(engine) as session:
-        summary.exact_duplicates = exact_duplicate_count(session)
-    summary.seconds = time.monotonic() - started
-    return summary
-
-
-def save_analysed(
-    engine: Engine, items: Iterable[Analysed], review_confidence: float, job_id: int | None = None
-) -> None:
-    """Insert or update the rows of one analysed batch, in one transaction."""
-    items = list(items)
-    with session_scope(engine) as session:
-        rows = {
-            r.path: r
-            for r in session.scalars(
-                select(File).where(File.path.in_([i.found.path for i in items]))
-            )
-        }
-        for item in items:
-            row = rows.get(item.found.path)
-            if row is None:
-                row = File()
-                session.add(row)
-            write_analysed(row, item, status_of(item, review_confidence), job_id)
-
-
-def count_files(session: Session) -> int:
-    return int(session.scalar(select(func.count(File.id))) or 0)
 
 
 def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: float) -> int:
     """Date undated files from their dated neighbours in a camera sequence (IMG_0101 between
     IMG_0100 and IMG_0102). Only folders that hold an undated file are looked at."""
-    undated_sources = (None, "file:mtime", "folder")
     with session_scope(engine) as session:
         rows = session.execute(
             select(File.id, File.path, File.model, *VERDICT_COLUMNS).where(
@@ -248,7 +74,7 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
             folders.setdefault(os.path.dirname(row.path), []).append(row)
         items: list[SequenceItem] = []
         for folder, members in folders.items():
-            if not any(m.date_source in undated_sources for m in members):
+            if not any(undated(m.taken_at, m.date_source) for m in members):
                 continue
             items.extend(
                 SequenceItem(
@@ -276,8 +102,6 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
         return len(changed)
 
 
-# -- re-dating ------------------------------------------------------------------------------
-#
 # A verdict depends on settings (the home zone, the review threshold, the cameras known to
 # write local time) and on the rest of the library (the cameras it shows to write local
 # time, the zone a trip's phone recorded). Each file's evidence is stored when it is probed,
@@ -334,7 +158,7 @@ def _gather_again(engine: Engine, items: dict[int, _Dated], options: DateOptions
     again from their stored metadata, names and sidecars; the count gathered."""
     gathered = 0
     with session_scope(engine) as s:
-        for chunk in batched(list(items), LOOKUP_CHUNK):  # type: ignore[arg-type]
+        for chunk in batched(list(items), LOOKUP_CHUNK):
             query = select(File.id, File.path, File.root, File.mtime, File.sidecars, File.meta)
             for row in s.execute(query.where(File.id.in_(chunk))):
                 if not isinstance(row.meta, dict):
@@ -356,7 +180,7 @@ def _rows(session: Session, ids: Sequence[int] | None, with_evidence: bool) -> I
     query = select(*columns).where(File.kind.in_(("image", "video")),
                                    File.status.in_(_REDATABLE))
     if ids is not None:
-        for chunk in batched(list(ids), LOOKUP_CHUNK):  # type: ignore[arg-type]
+        for chunk in batched(list(ids), LOOKUP_CHUNK):
             yield from session.execute(query.where(File.id.in_(chunk)))
         return
     yield from session.execute(query.order_by(File.id).execution_options(yield_per=1000))
@@ -469,7 +293,7 @@ def _evidence_for(engine: Engine, items: Sequence[_Dated], options: DateOptions,
     if not todo:
         return
     with session_scope(engine) as s:
-        for chunk in batched(list(todo), LOOKUP_CHUNK):  # type: ignore[arg-type]
+        for chunk in batched(list(todo), LOOKUP_CHUNK):
             for row in s.execute(select(File.id, File.evidence).where(File.id.in_(chunk))):
                 todo[row.id].evidence = _stored_evidence(row.evidence)
     missing = {k: i for k, i in todo.items() if i.evidence is None}

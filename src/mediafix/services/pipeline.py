@@ -1,8 +1,11 @@
-"""The scan pipeline: discover -> probe -> date, in parallel, into the library.
+"""The pipeline: discover -> probe -> date -> group -> review -> plan -> apply.
 
-``STAGES`` below is the order of the per-file work a worker process does on a batch;
-the CLI (``mediafix scan`` / ``inspect``) and the background jobs both call ``scan_batches``
-or ``analyse_batch``, so there is one way files become facts.
+``STAGES`` below lists the seven stages in order, each with the function that runs it and
+what it adds to a file. The first three run per file, in parallel: ``BATCH_STAGES`` is the
+per-file work a worker process does on a batch; the CLI (``mediafix scan`` / ``inspect``)
+and the import jobs both call ``run_parallel`` or ``analyse_batch``, so there is one way
+files become facts. The later ones run over the whole library (group, plan, apply) or are a
+person's (review).
 
 Each worker process owns one exiftool; batches keep that process busy and let progress
 move and cancellation be prompt. Memory is bounded: discovery is a generator and only a
@@ -17,26 +20,38 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from mediafix.config import Settings, effective
 from mediafix.media.analysis import Analysed
 from mediafix.media.dates import DateOptions, date_evidence
 from mediafix.media.discover import NONE_OWN, Found, OwnFolders, discover
 from mediafix.media.exiftool import ExifTool, ExifToolError
 from mediafix.media.probe import Probe, probe_batch
+from mediafix.store.settings import effective_settings, stored_settings
 
 __all__ = [
+    "BATCH_STAGES",
+    "LOCAL_CAMERAS_KEY",
     "STAGES",
     "AnalyseOptions",
+    "Stage",
     "analyse_batch",
+    "analyse_options",
     "balanced_batches",
     "batched",
     "iter_found",
     "largest_first",
+    "review_confidence_of",
     "run_parallel",
 ]
 
 BATCH_SIZE = 32
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,28 @@ class AnalyseOptions:
             quicktime_local_models=frozenset(self.quicktime_local_models),
             detected_local_cameras=dict(self.detected_local_cameras),
         )
+
+
+# The settings-table key under which the library keeps the cameras it found to write local
+# time into QuickTime ({model: evidence in words}); re-dating and every scan read it.
+LOCAL_CAMERAS_KEY = "quicktime_local_detected"
+
+
+def analyse_options(settings: Settings, session: Session | None = None) -> AnalyseOptions:
+    now = effective(settings, stored_settings(session) if session is not None else {})
+    models = now.stored.get("quicktime_local_models") or ()
+    detected = now.stored.get(LOCAL_CAMERAS_KEY) or {}
+    return AnalyseOptions(
+        timezone=now.timezone,
+        quicktime_local_models=tuple(models),
+        detected_local_cameras=tuple(sorted(
+            (str(k), str(v)) for k, v in detected.items())) if isinstance(detected, dict) else (),
+    )
+
+
+def review_confidence_of(settings: Settings, session: Session) -> float:
+    """The review threshold now (the page's value, else the environment's)."""
+    return effective_settings(settings, session).review_confidence
 
 
 # -- the per-file stages -----------------------------------------------------------------
@@ -85,8 +122,9 @@ def stage_date(items: list[Analysed], et: ExifTool, options: AnalyseOptions) -> 
         )
 
 
-Stage = Callable[[list[Analysed], ExifTool, AnalyseOptions], None]
-STAGES: tuple[Stage, ...] = (stage_probe, stage_date)
+BatchStage = Callable[[list[Analysed], ExifTool, AnalyseOptions], None]
+# The per-file stages a worker runs on each batch, in order (``analyse_batch``).
+BATCH_STAGES: tuple[BatchStage, ...] = (stage_probe, stage_date)
 
 
 # -- workers -----------------------------------------------------------------------------
@@ -116,7 +154,7 @@ def analyse_batch(
     """Run every stage on one batch. Never raises for a bad file."""
     et = exiftool or _worker_exiftool()
     items = [Analysed(found=f, probe=Probe(path=f.path)) for f in founds]
-    for stage in STAGES:
+    for stage in BATCH_STAGES:
         stage(items, et, options)
     return items
 
@@ -132,8 +170,9 @@ def _worker_init() -> None:
         _worker_exiftool()
 
 
-def batched(items: Iterable[Found], size: int = BATCH_SIZE) -> Iterator[list[Found]]:
-    batch: list[Found] = []
+def batched(items: Iterable[T], size: int = BATCH_SIZE) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter)."""
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:
@@ -228,3 +267,49 @@ def run_parallel(
 
 
 # -- JSON for `mediafix inspect` ---------------------------------------------------------
+
+
+# -- the library-wide stages (their modules load only when they run) ----------------------
+
+
+def group(engine: Engine, settings: Settings) -> Any:
+    """Bundles and duplicate groups: ``services.duplicates.regroup``."""
+    from mediafix.services.duplicates import regroup  # numpy, PyAV: only when grouping
+
+    return regroup(engine, settings)
+
+
+def plan(engine: Engine, settings: Settings) -> Any:
+    """The output plan, written nowhere: ``services.output.preview``."""
+    from mediafix.services.output import preview
+
+    return preview(engine, settings)
+
+
+def apply(engine: Engine, settings: Settings, *, move: bool = False) -> Any:
+    """The archive written: ``services.output.run_apply``."""
+    from mediafix.services.output import run_apply
+
+    return run_apply(engine, settings, move=move)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage: its name, the function that runs it (None: a person does, in the web page
+    or with the CLI) and what it adds to a file (see ``media.analysis.Analysed`` and
+    ``store.models.File`` for the fields)."""
+
+    name: str
+    run: Callable[..., Any] | None
+    fills: str
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("discover", iter_found, "where a file is, its size and mtime, its sidecars"),
+    Stage("probe", stage_probe, "kind, format, sha256, perceptual hashes, pixels, camera, tags"),
+    Stage("date", stage_date, "the evidence, and the verdict: capture time, offset, confidence"),
+    Stage("group", group, "its bundle and duplicate groups, with a suggested keeper"),
+    Stage("review", None, "a person's decisions: keep or discard, not duplicates, dates, tags"),
+    Stage("plan", plan, "its target name, the metadata to write, or why it is held back"),
+    Stage("apply", apply, "its output file, written, verified and journaled"),
+)

@@ -1,8 +1,9 @@
 """Output: the library's decisions -> a plan -> files in OUTPUT, journaled; and undo.
 
-The plan and the apply are pure domain code (``media/plan.py``, ``media/apply.py``); this
+The plan and the apply are pure domain code (``media/plan/``, ``media/apply.py``); this
 module turns rows into their inputs and records what was written back into the rows.
-The CLI (``mediafix plan/apply/undo``), the ``output`` job and the web page call it.
+The CLI (``mediafix plan/apply/undo/purge``), the ``output`` and ``undo`` jobs and the web
+page call it; queueing the jobs is the callers' (``jobs.enqueue``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mediafix.config import Settings
+from mediafix.config import FolderError, Settings
 from mediafix.media.apply import ApplyResult, UndoResult, apply_plan, undo
 from mediafix.media.bundles import CopyInput, GroupVote, choose_written
 from mediafix.media.exiftool import ExifTool
@@ -32,6 +33,7 @@ from mediafix.media.journal import read_journal
 from mediafix.media.outputlock import OutputBusy, output_lock
 from mediafix.media.plan import DiskReads, Plan, PlanInput, make_plan
 from mediafix.store.db import session_scope
+from mediafix.store.library import library_roots
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
 from mediafix.store.records import PLAN_COLUMNS, PlanRow, plan_input
 from mediafix.store.settings import effective_settings
@@ -42,6 +44,7 @@ __all__ = [
     "journal_dir",
     "last_journal",
     "output_dir_for",
+    "output_refused",
     "plan_inputs",
     "preview",
     "purge_originals",
@@ -450,15 +453,16 @@ def plan_json(plan: Plan, ignored: list[tuple[str, str]] | None = None) -> dict[
     return data
 
 
-def enqueue_output(move: bool = False, include_review: bool = False) -> int:
-    """Queue an output job (plan + apply) for the workers; returns its job id."""
-    from mediafix.jobs import tasks
-
-    return tasks.enqueue_output(move=move, include_review=include_review)
-
-
-def undo_last() -> int:
-    """Queue an undo of the last apply that still has something to undo."""
-    from mediafix.jobs import tasks
-
-    return tasks.enqueue_undo(None)
+def output_refused(engine: Engine, settings: Settings, output: str | None) -> str | None:
+    """Why the output folder may not be written now, or None. Checked again when the job
+    runs, as the web page and the CLI check it before (issue 15): the setting may have
+    changed while the job waited, or been stored by an older version."""
+    with session_scope(engine) as s:
+        folder = output_dir_for(settings, s, output)
+        roots = library_roots(s)
+        stored = not output and effective_settings(settings, s).from_page("output_dir")
+    try:
+        settings.check_output(folder, roots, web=stored)
+    except FolderError as exc:
+        return f"the output folder cannot be used: {exc}; choose another in Settings"
+    return None

@@ -1,4 +1,4 @@
-"""Reading a file a row or a request names, and choosing where the archive goes, safely.
+"""Opening a file a row or a request names, safely.
 
 Every door that reads a library or output file by a path it got from a row or a request
 (``/files/<id>/original``, ``/output/file``, the thumbnail maker) opens it through
@@ -17,9 +17,6 @@ The caller reads from the returned descriptor only, never the path again (no win
 check and use). :func:`open_scanned` adds the library's rule: the file is still the one
 that was scanned (its size and mtime are the row's), else 409 "the file changed since it
 was scanned".
-
-:func:`library_roots` gives the folders the library was scanned from, which
-:meth:`Settings.check_output` keeps the archive out of.
 """
 
 from __future__ import annotations
@@ -29,13 +26,9 @@ import os
 import stat
 from typing import BinaryIO
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from mediafix.config import is_inside
-from mediafix.store.models import File
 
-__all__ = ["Refused", "library_roots", "open_inside", "open_scanned"]
+__all__ = ["Refused", "open_inside", "open_scanned"]
 
 _FLAGS = (
     os.O_RDONLY
@@ -109,8 +102,3 @@ def open_scanned(
         fh.close()
         raise Refused(409, "the file changed since it was scanned: scan its folder again")
     return fh, st
-
-
-def library_roots(session: Session) -> list[str]:
-    """The folders the library's files were scanned from (upload folders included)."""
-    return [r for (r,) in session.execute(select(File.root).distinct()) if r]
