@@ -11,8 +11,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
 from mediafix.jobs import enqueue
-from mediafix.store.models import File
 from mediafix.services.thumbnails import marker_path, thumb_path
+from mediafix.store.models import File
 from mediafix.web.context import abort_with, db, settings
 
 bp = Blueprint("thumbs", __name__)
