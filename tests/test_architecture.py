@@ -132,9 +132,37 @@ def test_no_importlib_tricks() -> None:
     assert tricks == []
 
 
+VIEWS = sorted(m for m in MODULES if m.startswith("mediafix.web.views."))
+_QUERIES = {"execute", "scalars", "scalar", "query"}
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_views_hold_no_sql(view: str) -> None:
+    """A page asks ``store`` for what it shows: no SQLAlchemy, no query, no row looked up
+    by id in a view (a commit ends the request's transaction, and is allowed)."""
+    from mediafix.store import models
+
+    tables = {n for n in dir(models) if isinstance(getattr(models, n), type)
+              and issubclass(getattr(models, n), models.Base)}
+    found = []
+    for node in ast.walk(ast.parse(MODULES[view].read_text())):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [
+                a.name for a in node.names]
+            found += [f"imports {n}" for n in names if n.split(".")[0] == "sqlalchemy"]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr in _QUERIES:
+                found.append(f".{node.func.attr}() on line {node.lineno}")
+            elif node.func.attr == "get" and node.args and isinstance(node.args[0], ast.Name) \
+                    and node.args[0].id in tables:
+                found.append(f".get({node.args[0].id}, ...) on line {node.lineno}")
+    assert found == []
+
+
 def test_the_rules_see_the_whole_tree() -> None:
     """The graph is read from every module, and it does find imports (a broken reader would
     pass every rule above)."""
     assert {"media", "store", "services", "jobs", "web"} <= {_layer(m) for m in MODULES}
     assert "mediafix.media.plan.planner" in GRAPH["mediafix.media.plan"]
     assert "mediafix.store.models" in GRAPH["mediafix.store.records"]
+    assert len(VIEWS) >= 10 and "mediafix.web.views.output" in VIEWS

@@ -55,7 +55,7 @@ def test_healthz_says_what_failed(web: Web, monkeypatch: pytest.MonkeyPatch) -> 
     def broken() -> int:
         raise ConnectionError("redis is down")
 
-    monkeypatch.setattr("mediafix.web.pages.queue_depth", broken)
+    monkeypatch.setattr("mediafix.web.views.home.queue_depth", broken)
     response = web.client.get("/healthz")
     assert response.status_code == 503
     assert response.json["status"] == "error"

@@ -273,7 +273,7 @@ def test_a_full_disk_is_507_and_leaves_no_parts(web: Web, monkeypatch: pytest.Mo
     def full(*args: Any, **kwargs: Any) -> Any:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("mediafix.web.imports.place_file", full)
+    monkeypatch.setattr("mediafix.web.views.imports.place_file", full)
     response = upload(web, [("a.jpg", b"1")])
     assert response.status_code == 507
     assert response.json == {"error": "could not store the upload: No space left on device"}

@@ -521,6 +521,16 @@ def effective(settings: Settings, stored: Mapping[str, Any]) -> Effective:
     )
 
 
+
+def zone_state(settings: Settings, now: Effective) -> dict[str, Any]:
+    """The home zone, and whether someone said it: set in the page, ``MEDIAFIX_TIMEZONE``/
+    ``TZ``, or a machine set to a real zone. Unconfirmed (a server's UTC), the pages offer
+    the browser's zone for a person to confirm: it is never silently UTC."""
+    if now.from_page("timezone"):
+        return {"zone": now.stored["timezone"], "confirmed": True, "origin": "page"}
+    return {"zone": settings.timezone, "confirmed": settings.timezone_known,
+            "origin": settings.timezone_origin or "none"}
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings (read once; tests call ``get_settings.cache_clear()``)."""

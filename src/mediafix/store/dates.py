@@ -25,6 +25,7 @@ from mediafix.store.records import write_verdict
 __all__ = [
     "DateChange",
     "apply_date",
+    "files_to_date",
     "in_folder",
     "review_files",
     "review_folders",
@@ -147,3 +148,15 @@ def _reason(change: DateChange) -> str:
     if change.how == "accept":
         return f"confirmed by a person (was {change.detail.get('source') or 'a guess'})"
     return "typed by a person"
+
+
+def files_to_date(session: Session, ids: Sequence[int] | None, folder: str | None,
+                  limit: int) -> list[File]:
+    """The photos and videos a bulk date change is for: ``ids`` (at most ``limit`` of them),
+    else those directly in ``folder``; by path."""
+    query = select(File).where(File.kind.in_(("image", "video")))
+    if ids:
+        query = query.where(File.id.in_(list(ids)[:limit]))
+    else:
+        query = query.where(in_folder(str(folder)))
+    return list(session.scalars(query.order_by(File.path).limit(limit)))

@@ -23,6 +23,7 @@ __all__ = [
     "database_label",
     "get_engine",
     "make_engine",
+    "ping",
     "session_scope",
     "upgrade",
 ]
@@ -170,3 +171,8 @@ def database_label(url: str) -> str:
     if parsed.get_backend_name() == "sqlite":
         return os.path.abspath(parsed.database or ":memory:")
     return parsed.render_as_string(hide_password=True)
+
+
+def ping(session: Session) -> None:
+    """Raise unless the database answers (the health check)."""
+    session.execute(text("SELECT 1"))

@@ -26,6 +26,7 @@ __all__ = [
     "decide_group",
     "file_groups",
     "first_group",
+    "get_group",
     "group_dict",
     "group_list",
     "group_with_files",
@@ -99,6 +100,10 @@ def group_dict(group: DuplicateGroup, files: dict[int, File]) -> dict[str, Any]:
         "reasons": list(group.reasons or []),
         "members": members,
     }
+
+
+def get_group(session: Session, group_id: int) -> DuplicateGroup | None:
+    return session.get(DuplicateGroup, group_id)
 
 
 def group_with_files(session: Session, group_id: int) -> tuple[DuplicateGroup, dict[int, File]]:

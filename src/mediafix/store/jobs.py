@@ -29,9 +29,12 @@ __all__ = [
     "claim_files",
     "create_job",
     "finish_job",
+    "get_job",
     "heartbeat",
     "job_dict",
+    "job_files",
     "pid_alive",
+    "recent_jobs",
     "release_dead_claims",
     "request_cancel",
     "set_progress",
@@ -380,3 +383,33 @@ def wait_for(engine: Engine, job_id: int, timeout: float | None = None,
         if deadline is not None and time.monotonic() > deadline:
             return data
         time.sleep(poll)
+
+
+def get_job(session: Session, job_id: int) -> Job | None:
+    return session.get(Job, job_id)
+
+
+def recent_jobs(session: Session, limit: int, before: int = 0) -> list[Job]:
+    """The newest jobs first (those older than job ``before`` when given)."""
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if before:
+        query = query.where(Job.id < before)
+    return list(session.scalars(query))
+
+
+def job_files(session: Session, job_id: int, failures: int) -> tuple[dict[str, int],
+                                                                     list[dict[str, Any]]]:
+    """An import's files by status, and the first ``failures`` that failed (by path)."""
+    by_status = dict(
+        session.execute(
+            select(File.status, func.count()).where(File.job_id == job_id).group_by(File.status)
+        ).all()
+    )
+    failed = session.execute(
+        select(File.id, File.path, File.error)
+        .where(File.job_id == job_id, File.status == "error")
+        .order_by(File.path)
+        .limit(failures)
+    ).all()
+    return ({str(k): int(v) for k, v in by_status.items()},
+            [{"file_id": i, "path": p, "error": e} for i, p, e in failed])

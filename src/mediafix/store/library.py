@@ -19,11 +19,14 @@ __all__ = [
     "all_tags",
     "file_decisions",
     "file_record",
+    "get_file",
+    "ids_by_output_path",
     "library_ids",
     "library_page",
     "library_query",
     "library_roots",
     "set_tags",
+    "thumb_facts",
     "year_counts",
 ]
 
@@ -218,3 +221,25 @@ def library_roots(session: Session) -> list[str]:
     """The folders the library's files were scanned from (upload folders included): the
     archive is kept out of them (:meth:`Settings.check_output`)."""
     return [r for (r,) in session.execute(select(File.root).distinct()) if r]
+
+
+def get_file(session: Session, file_id: int) -> File | None:
+    return session.get(File, file_id)
+
+
+def thumb_facts(session: Session, file_id: int) -> tuple[str | None, str, str] | None:
+    """(sha256, kind, status) of a file, what its thumbnail needs; None when there is none."""
+    row = session.execute(
+        select(File.sha256, File.kind, File.status).where(File.id == file_id)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def ids_by_output_path(session: Session, paths: Sequence[str]) -> dict[str, int]:
+    """The library file each of ``paths`` (files in the archive) was written from."""
+    if not paths:
+        return {}
+    rows = session.execute(
+        select(File.output_path, File.id).where(File.output_path.in_(list(paths)))
+    )
+    return {str(output): file_id for output, file_id in rows}

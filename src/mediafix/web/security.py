@@ -63,7 +63,7 @@ from flask import Flask, Response, current_app, redirect, request, session, url_
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import TooManyRequests
 
-from mediafix.web.context import abort_with, settings, wants_json
+from mediafix.web.request import abort_with, settings, wants_json
 
 __all__ = [
     "FREE_FAILURES",

@@ -16,7 +16,7 @@ from flask import Response, request
 from werkzeug.wsgi import wrap_file
 
 from mediafix.media.safe_open import Refused
-from mediafix.web.context import abort_with
+from mediafix.web.request import abort_with
 
 __all__ = ["FILE_CSP", "refuse", "send_open_file"]
 

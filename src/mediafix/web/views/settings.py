@@ -20,11 +20,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from mediafix.config import PAGE_SETTINGS, Effective, FolderError, effective
+from mediafix.config import PAGE_SETTINGS, FolderError, effective, zone_state
 from mediafix.jobs import enqueue
 from mediafix.store.library import library_roots
 from mediafix.store.settings import effective_settings, set_setting
-from mediafix.web.context import abort_with, body, check_lookup, db, settings, wants_json
+from mediafix.web.request import (
+    abort_with,
+    body,
+    check_lookup,
+    db,
+    in_force,
+    settings,
+    wants_json,
+)
 
 bp = Blueprint("settings", __name__)
 
@@ -47,23 +55,11 @@ def zones() -> list[str]:
 
 def current() -> dict[str, Any]:
     """Each setting's value now, and whether the page or the environment set it."""
-    now = effective_settings(settings(), db())
+    now = in_force()
     defaults = effective(settings(), {}).page_values()
     sources = {k: ("page" if now.from_page(k) else "environment") for k in KEYS}
     return {"settings": now.page_values(), "sources": sources, "defaults": defaults,
-            "timezone": zone_state(now)}
-
-
-def zone_state(now: Effective | None = None) -> dict[str, Any]:
-    """The home zone, and whether someone said it: set here, ``MEDIAFIX_TIMEZONE``/``TZ``,
-    or a machine set to a real zone. Unconfirmed (a server's UTC), the pages offer the
-    browser's zone for a person to confirm: it is never silently UTC."""
-    now = effective_settings(settings(), db()) if now is None else now
-    env = settings()
-    if now.from_page("timezone"):
-        return {"zone": now.stored["timezone"], "confirmed": True, "origin": "page"}
-    return {"zone": env.timezone, "confirmed": env.timezone_known,
-            "origin": env.timezone_origin or "none"}
+            "timezone": zone_state(settings(), now)}
 
 
 class SettingError(ValueError):

@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from mediafix.jobs import enqueue
 from mediafix.store.models import Job
-from mediafix.web.context import abort_with, body, check_lookup, settings, wants_json
+from mediafix.web.request import abort_with, body, check_lookup, settings, wants_json
 from mediafix.web.uploads import (
     UPLOAD_ID,
     InsufficientStorage,

@@ -20,6 +20,7 @@ from mediafix.store.duplicates import (
     accept_suggestions,
     decide_group,
     first_group,
+    get_group,
     group_dict,
     group_list,
     group_with_files,
@@ -27,10 +28,10 @@ from mediafix.store.duplicates import (
     not_duplicates,
     suggestion_counts,
 )
-from mediafix.store.models import GROUP_TYPES, DuplicateGroup, File
+from mediafix.store.models import GROUP_TYPES, File
 from mediafix.store.queries import ReviewError, files_by_id
-from mediafix.web.context import abort_with, as_list, body, db, int_arg, respond, wants_json
-from mediafix.web.helpers import Pager
+from mediafix.web.paging import Pager
+from mediafix.web.request import abort_with, as_list, body, db, int_arg, respond, wants_json
 
 bp = Blueprint("duplicates", __name__)
 
@@ -162,7 +163,7 @@ REBUILT = "The duplicate groups were rebuilt meanwhile (a new import or threshol
 
 @bp.get("/review/duplicates/<int:group_id>")
 def group(group_id: int) -> ResponseReturnValue:
-    if not wants_json() and db().get(DuplicateGroup, group_id) is None:
+    if not wants_json() and get_group(db(), group_id) is None:
         flash(REBUILT, "info")
         return redirect(url_for("duplicates.groups"))
     data = _detail(group_id)
@@ -192,7 +193,7 @@ def decide(group_id: int) -> ResponseReturnValue:
     params = body()
     action = params.get("action") or ("keep" if "keep" in params else None)
     s = db()
-    current = s.get(DuplicateGroup, group_id)
+    current = get_group(s, group_id)
     if current is None:
         if not wants_json():
             flash(REBUILT, "info")

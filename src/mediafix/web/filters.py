@@ -1,70 +1,21 @@
-"""Template filters and the values every page shows (navigation counts, paging links)."""
+"""Template filters and globals: how numbers, sizes, times and paths read on a page, and the
+values every page shows (the navigation's counts)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
 from mediafix.media.values import format_offset, human_size
 from mediafix.store.counts import badge_counts
-from mediafix.web.context import db
+from mediafix.web.paging import url_with
+from mediafix.web.request import db
 
-__all__ = ["Pager", "init_app", "thumb_url"]
-
-
-@dataclass(frozen=True)
-class Pager:
-    """Offset paging of a list: which slice is shown and the links around it."""
-
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def offset(self) -> int:
-        return (self.page - 1) * self.per_page
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def first_item(self) -> int:
-        return 0 if self.total == 0 else self.offset + 1
-
-    @property
-    def last_item(self) -> int:
-        return min(self.total, self.offset + self.per_page)
-
-    def url(self, page: int) -> str:
-        args: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
-        args["page"] = str(page)
-        return url_for(request.endpoint or "pages.home", **args)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "page": self.page,
-            "per_page": self.per_page,
-            "total": self.total,
-            "pages": self.pages,
-        }
-
-
-def url_with(**changes: Any) -> str:
-    """This page's URL with some query parameters changed (None removes one; page resets)."""
-    args: dict[str, Any] = request.args.to_dict()
-    args.pop("page", None)
-    for key, value in changes.items():
-        if value is None or value == "":
-            args.pop(key, None)
-        else:
-            args[key] = str(value)
-    return url_for(request.endpoint or "pages.home", **{**(request.view_args or {}), **args})
+__all__ = ["init_app", "thumb_url"]
 
 
 def thumb_url(file_id: int, sha256: str | None = None) -> str:

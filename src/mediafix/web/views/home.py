@@ -1,17 +1,16 @@
-"""The overview page (where a person starts) and the health check."""
+"""The home page (the overview, where a person starts) and the health check."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select, text
 
+from mediafix.config import zone_state
 from mediafix.jobs import queue_depth
 from mediafix.store import jobs as jobrows
 from mediafix.store.counts import overview
-from mediafix.store.models import Job
-from mediafix.web import settings_page
-from mediafix.web.context import db, respond
+from mediafix.store.db import ping
+from mediafix.web.request import db, in_force, respond, settings
 
 bp = Blueprint("pages", __name__)
 
@@ -20,10 +19,10 @@ bp = Blueprint("pages", __name__)
 def home() -> ResponseReturnValue:
     s = db()
     summary = overview(s)
-    recent = [jobrows.job_dict(j) for j in s.scalars(select(Job).order_by(Job.id.desc()).limit(5))]
+    recent = [jobrows.job_dict(j) for j in jobrows.recent_jobs(s, 5)]
     summary["recent_jobs"] = recent
     summary["output_available"] = True  # kept for the API: the output stage is always here
-    summary["timezone"] = settings_page.zone_state()  # unconfirmed: the page asks for it
+    summary["timezone"] = zone_state(settings(), in_force())  # unconfirmed: the page asks
     return respond(summary, "home.html", summary=summary, jobs=recent)
 
 
@@ -35,7 +34,7 @@ def healthz() -> ResponseReturnValue:
     result: dict[str, object] = {"status": "ok"}
     failed = False
     try:
-        db().execute(text("SELECT 1"))
+        ping(db())
         result["database"] = "ok"
     except Exception as exc:
         failed = True

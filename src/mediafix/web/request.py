@@ -1,4 +1,5 @@
-"""What every view needs: the settings, a database session per request, JSON or HTML.
+"""Request plumbing, what every view needs: the settings (and those in force), a database
+session per request, JSON or HTML, parameters checked.
 
 One rule decides how a request is answered (:func:`wants_json`): a JSON body, an
 ``Accept`` header that prefers ``application/json`` or an ``X-Requested-With`` header get
@@ -24,7 +25,8 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
-from mediafix.config import Settings
+from mediafix.config import Effective, Settings
+from mediafix.store.settings import effective_settings
 
 __all__ = [
     "MAX_ID",
@@ -36,6 +38,7 @@ __all__ = [
     "check_lookup",
     "db",
     "engine",
+    "in_force",
     "int_arg",
     "is_htmx",
     "respond",
@@ -66,6 +69,11 @@ def state() -> WebState:
 
 def settings() -> Settings:
     return state().settings
+
+
+def in_force() -> Effective:
+    """The settings in force for this request: the page's stored ones over the environment's."""
+    return effective_settings(settings(), db())
 
 
 def engine() -> Engine:

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from mediafix.config import FolderError
 from mediafix.jobs import enqueue
@@ -23,22 +22,21 @@ from mediafix.media.outputlock import OutputBusy
 from mediafix.media.safe_open import Refused, open_inside
 from mediafix.media.values import human_size
 from mediafix.services import output
-from mediafix.store.library import library_roots
-from mediafix.store.models import File
-from mediafix.store.settings import effective_settings
-from mediafix.web.context import (
+from mediafix.store.library import ids_by_output_path, library_roots
+from mediafix.web.paging import Pager
+from mediafix.web.request import (
     abort_with,
     body,
     check_lookup,
     db,
     engine,
+    in_force,
     int_arg,
     release_db,
     settings,
     wants_json,
 )
-from mediafix.web.helpers import Pager
-from mediafix.web.serving import mimetype_for, refuse, send_open_file
+from mediafix.web.sendfile import mimetype_for, refuse, send_open_file
 
 bp = Blueprint("output", __name__)
 
@@ -47,7 +45,7 @@ BROWSE_PER_PAGE = 120
 
 
 def output_dir() -> Path:
-    return effective_settings(settings(), db()).output_dir
+    return in_force().output_dir
 
 
 def allowed_output_dir(*, full: bool = False) -> Path:
@@ -61,14 +59,14 @@ def allowed_output_dir(*, full: bool = False) -> Path:
     try:
         if not full:
             return settings().check_output(raw, writable=False)
-        stored = effective_settings(settings(), db()).from_page("output_dir")
+        stored = in_force().from_page("output_dir")
         return settings().check_output(raw, library_roots(db()), web=stored)
     except FolderError as exc:
         abort_with(409, f"the output folder cannot be used: {exc}; choose another in Settings")
 
 
 def move_default() -> bool:
-    return effective_settings(settings(), db()).move
+    return in_force().move
 
 
 
@@ -280,19 +278,7 @@ def browse() -> ResponseReturnValue:
     page = int_arg("page", 1, 1)
     pager = Pager(page, BROWSE_PER_PAGE, len(names))
     shown = names[pager.offset : pager.offset + BROWSE_PER_PAGE]
-    ids = (
-        dict(
-            db()
-            .execute(
-                select(File.output_path, File.id).where(
-                    File.output_path.in_([e.path for e in shown])
-                )
-            )
-            .all()
-        )
-        if shown
-        else {}
-    )
+    ids = ids_by_output_path(db(), [e.path for e in shown])
     files = []
     for entry in shown:
         try:

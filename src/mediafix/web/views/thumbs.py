@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request, send_file
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from mediafix.jobs import enqueue
 from mediafix.services.thumbnails import marker_path, thumb_path
-from mediafix.store.models import File
-from mediafix.web.context import abort_with, db, settings
+from mediafix.store.library import thumb_facts
+from mediafix.web.request import abort_with, db, settings
 
 bp = Blueprint("thumbs", __name__)
 
@@ -61,12 +60,10 @@ def placeholder(kind: str, pending: bool) -> Response:
 
 @bp.get("/thumbs/<int:file_id>")
 def thumb(file_id: int) -> ResponseReturnValue:
-    row = (
-        db().execute(select(File.sha256, File.kind, File.status).where(File.id == file_id)).first()
-    )
-    if row is None:
+    facts = thumb_facts(db(), file_id)
+    if facts is None:
         abort_with(404, f"no file {file_id}")
-    sha, kind, status = row
+    sha, kind, status = facts
     if kind not in ("image", "video"):
         return placeholder(kind or "other", pending=False)
     path = thumb_path(settings(), sha or file_id)

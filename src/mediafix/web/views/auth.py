@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from mediafix.web.context import abort_with, body, wants_json
+from mediafix.web.request import abort_with, body, wants_json
 from mediafix.web.security import (
     FAILURES,
     auth_required,

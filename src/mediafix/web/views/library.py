@@ -12,20 +12,20 @@ from mediafix.media.tags import clean_tag, file_tags
 from mediafix.store import library as files
 from mediafix.store.duplicates import file_groups
 from mediafix.store.models import FILE_STATUSES, File
-from mediafix.web.context import (
+from mediafix.web.paging import Pager, list_headers
+from mediafix.web.request import (
     MAX_ID,
     abort_with,
     as_list,
     body,
     db,
+    in_force,
     int_arg,
     is_htmx,
     wants_json,
 )
-from mediafix.web.helpers import Pager
 from mediafix.web.security import safe_next
-from mediafix.web.serving import mimetype_for, refuse, send_open_file
-from mediafix.web.timestamps import _list_headers, home_zone
+from mediafix.web.sendfile import mimetype_for, refuse, send_open_file
 
 bp = Blueprint("library", __name__)
 
@@ -70,7 +70,7 @@ def grid() -> ResponseReturnValue:
     rows, total = files.library_page(s, flt, (page - 1) * per_page, per_page)
     pager = Pager(page, per_page, total)
     if wants_json():
-        return jsonify([files.file_record(f) for f in rows]), 200, _list_headers(pager)
+        return jsonify([files.file_record(f) for f in rows]), 200, list_headers(pager)
     if is_htmx():
         return render_template("_grid.html", files=rows, pager=pager)
     return render_template(
@@ -86,7 +86,7 @@ def grid() -> ResponseReturnValue:
 
 
 def _file_or_404(file_id: int) -> File:
-    f = db().get(File, file_id)
+    f = files.get_file(db(), file_id)
     if f is None:
         abort_with(404, f"no file {file_id}")
     return f
@@ -106,7 +106,7 @@ def file(file_id: int) -> ResponseReturnValue:
         "file.html",
         f=f,
         data=data,
-        zone=home_zone(),
+        zone=in_force().timezone,
         viewable=(f.format or "") in BROWSER_FORMATS,
     )
 

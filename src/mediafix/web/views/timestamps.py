@@ -13,23 +13,10 @@ from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
 
 from mediafix.store import dates as review
-from mediafix.store.library import file_record
+from mediafix.store.library import file_record, get_file
 from mediafix.store.models import FILE_STATUSES, File
-from mediafix.store.settings import effective_settings
-from mediafix.web.context import (
-    abort_with,
-    as_id,
-    as_list,
-    body,
-    db,
-    int_arg,
-    is_htmx,
-    settings,
-    wants_json,
-)
 from mediafix.web.forms import (
     check_plausible,
     offset_in_zone,
@@ -37,7 +24,18 @@ from mediafix.web.forms import (
     parse_offset,
     parse_shift,
 )
-from mediafix.web.helpers import Pager
+from mediafix.web.paging import Pager, list_headers
+from mediafix.web.request import (
+    abort_with,
+    as_id,
+    as_list,
+    body,
+    db,
+    in_force,
+    int_arg,
+    is_htmx,
+    wants_json,
+)
 from mediafix.web.security import safe_next
 
 bp = Blueprint("timestamps", __name__)
@@ -45,10 +43,6 @@ bp = Blueprint("timestamps", __name__)
 PER_PAGE = 30
 LEVELS = ("high", "medium", "low", "none")
 BULK_LIMIT = 50_000
-
-
-def home_zone() -> str:
-    return effective_settings(settings(), db()).timezone
 
 
 def _filters() -> dict[str, Any]:
@@ -68,18 +62,6 @@ def _filters() -> dict[str, Any]:
     }
 
 
-def _list_headers(pager: Pager) -> dict[str, str]:
-    headers = {"X-Total-Count": str(pager.total)}
-    links = []
-    if pager.page < pager.pages:
-        links.append(f'<{pager.url(pager.page + 1)}>; rel="next"')
-    if pager.page > 1:
-        links.append(f'<{pager.url(pager.page - 1)}>; rel="prev"')
-    if links:
-        headers["Link"] = ", ".join(links)
-    return headers
-
-
 @bp.get("/review/timestamps")
 def files() -> ResponseReturnValue:
     flt = _filters()
@@ -89,7 +71,7 @@ def files() -> ResponseReturnValue:
     rows, total = review.review_files(s, offset=(page - 1) * per_page, limit=per_page, **flt)
     pager = Pager(page, per_page, total)
     if wants_json():
-        return jsonify([file_record(f) for f in rows]), 200, _list_headers(pager)
+        return jsonify([file_record(f) for f in rows]), 200, list_headers(pager)
     folders = review.review_folders(s, flt["status"] or "review")
     return render_template(
         "timestamps.html",
@@ -97,14 +79,14 @@ def files() -> ResponseReturnValue:
         pager=pager,
         filters=flt,
         folders=folders[:200],
-        zone=home_zone(),
+        zone=in_force().timezone,
         levels=LEVELS,
     )
 
 
 def _change_for(f: File, params: Any) -> review.DateChange:
     """The date a request asks for one file (400 with a message when it makes no sense)."""
-    zone = home_zone()
+    zone = in_force().timezone
     try:
         if params.get("candidate") not in (None, ""):
             return _from_candidate(f, params["candidate"], zone)
@@ -185,7 +167,7 @@ def _shifted(f: File, minutes: int) -> review.DateChange:
 @bp.post("/review/timestamps/<int:file_id>")
 def confirm(file_id: int) -> ResponseReturnValue:
     s = db()
-    f = s.get(File, file_id)
+    f = get_file(s, file_id)
     if f is None:
         abort_with(404, f"no file {file_id}")
     if f.kind not in ("image", "video"):
@@ -195,7 +177,7 @@ def confirm(file_id: int) -> ResponseReturnValue:
     review.apply_date(s, f, change)
     s.commit()
     if is_htmx():
-        return render_template("_date_row.html", f=f, done=True, zone=home_zone())
+        return render_template("_date_row.html", f=f, done=True, zone=in_force().timezone)
     if wants_json():
         return jsonify(file_record(f))
     return redirect(safe_next(str(params.get("next") or url_for("timestamps.files"))))
@@ -211,12 +193,7 @@ def bulk() -> ResponseReturnValue:
     folder = params.get("folder")
     if not ids and not folder:
         abort_with(400, 'say which files: "file_ids" (a list) or "folder" (its absolute path)')
-    query = select(File).where(File.kind.in_(("image", "video")))
-    if ids:
-        query = query.where(File.id.in_(ids[:BULK_LIMIT]))
-    else:
-        query = query.where(review.in_folder(str(folder)))
-    rows = list(s.scalars(query.order_by(File.path).limit(BULK_LIMIT)))
+    rows = review.files_to_date(s, ids, None if ids else str(folder), BULK_LIMIT)
     if not rows:
         abort_with(404, "none of those files is a photo or video in the library")
     updated = 0

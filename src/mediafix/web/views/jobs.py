@@ -6,11 +6,10 @@ from typing import Any
 
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy import func, select
 
 from mediafix.store import jobs as jobrows
-from mediafix.store.models import File, Job
-from mediafix.web.context import abort_with, db, int_arg, is_htmx, respond, wants_json
+from mediafix.store.models import Job
+from mediafix.web.request import abort_with, db, int_arg, is_htmx, respond, wants_json
 
 bp = Blueprint("jobs", __name__)
 
@@ -18,7 +17,7 @@ FAILURES_SHOWN = 100
 
 
 def _job_or_404(job_id: int) -> Job:
-    job = db().get(Job, job_id)
+    job = jobrows.get_job(db(), job_id)
     if job is None:
         abort_with(404, f"no job {job_id}")
     return job
@@ -27,21 +26,8 @@ def _job_or_404(job_id: int) -> Job:
 def job_detail(job: Job) -> dict[str, Any]:
     """``job_dict`` plus, for an import, its files by status and the failed ones."""
     data = jobrows.job_dict(job)
-    s = db()
-    by_status = dict(
-        s.execute(
-            select(File.status, func.count()).where(File.job_id == job.id).group_by(File.status)
-        ).all()
-    )
-    data["files"] = {str(k): int(v) for k, v in by_status.items()}
-    failures = s.execute(
-        select(File.id, File.path, File.error)
-        .where(File.job_id == job.id, File.status == "error")
-        .order_by(File.path)
-        .limit(FAILURES_SHOWN)
-    ).all()
-    data["failure_count"] = int(by_status.get("error", 0))
-    data["failures"] = [{"file_id": i, "path": p, "error": e} for i, p, e in failures]
+    data["files"], data["failures"] = jobrows.job_files(db(), job.id, FAILURES_SHOWN)
+    data["failure_count"] = data["files"].get("error", 0)
     return data
 
 
@@ -49,10 +35,7 @@ def job_detail(job: Job) -> dict[str, Any]:
 def jobs() -> ResponseReturnValue:
     limit = int_arg("limit", 50, 1, 500)
     before = int_arg("before", 0)
-    query = select(Job).order_by(Job.id.desc()).limit(limit)
-    if before:
-        query = query.where(Job.id < before)
-    rows = [jobrows.job_dict(j) for j in db().scalars(query)]
+    rows = [jobrows.job_dict(j) for j in jobrows.recent_jobs(db(), limit, before)]
     active = any(j["status"] in jobrows.ACTIVE for j in rows)
     older = rows[-1]["id"] if len(rows) == limit else None
     if is_htmx():
