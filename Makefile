@@ -40,6 +40,7 @@ run: setup
 
 lint: $(STAMP)
 	@$(BIN)/ruff check src tests bench
+	@$(BIN)/ruff format --check src tests bench
 	@$(BIN)/mypy
 
 test: $(STAMP) test-deps lint

@@ -79,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-n", type=int, default=1_000_000)
     args = parser.parse_args(argv)
 
-    header = (f"{'n':>9} {'thr':>4} {'method':<28} {'seconds':>8} {'pairs':>8} "
-              f"{'planted found':>14}")
+    header = f"{'n':>9} {'thr':>4} {'method':<28} {'seconds':>8} {'pairs':>8} {'planted found':>14}"
     print(header)
     print("-" * len(header))
     cases = [(10_000, 8), (100_000, 8), (100_000, 10), (1_000_000, 8)]
@@ -91,14 +90,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         start = time.perf_counter()
         found = hamming_pairs(hashes, threshold)
         seconds = time.perf_counter() - start
-        print(f"{n:>9,} {threshold:>4} {'hamming_pairs (multi-index)':<28} {seconds:>8.2f} "
-              f"{len(found):>8,} {recovered(found, planted):>6,} / {len(planted):<6,}")
+        print(
+            f"{n:>9,} {threshold:>4} {'hamming_pairs (multi-index)':<28} {seconds:>8.2f} "
+            f"{len(found):>8,} {recovered(found, planted):>6,} / {len(planted):<6,}"
+        )
         start = time.perf_counter()
         groups = group_near(hashes, threshold)
         seconds = time.perf_counter() - start
         grouped = sum(len(group.members) for group in groups)
-        print(f"{n:>9,} {threshold:>4} {'group_near (pairs + groups)':<28} {seconds:>8.2f} "
-              f"{len(groups):>8,} {'groups, ' + format(grouped, ',') + ' files':>14}")
+        print(
+            f"{n:>9,} {threshold:>4} {'group_near (pairs + groups)':<28} {seconds:>8.2f} "
+            f"{len(groups):>8,} {'groups, ' + format(grouped, ',') + ' files':>14}"
+        )
         # As regroup runs it: each pair also confirmed by the files' 256-bit detail hashes
         # (random here, the planted copy's equal to its source's, so only chance pairs go).
         details = detail_hashes(n, planted, SEED + n)
@@ -106,23 +109,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         groups = group_near(hashes, threshold, details=details, detail_threshold=56)
         seconds = time.perf_counter() - start
         grouped = sum(len(group.members) for group in groups)
-        print(f"{n:>9,} {threshold:>4} {'group_near + detail confirm':<28} {seconds:>8.2f} "
-              f"{len(groups):>8,} {'groups, ' + format(grouped, ',') + ' files':>14}")
+        print(
+            f"{n:>9,} {threshold:>4} {'group_near + detail confirm':<28} {seconds:>8.2f} "
+            f"{len(groups):>8,} {'groups, ' + format(grouped, ',') + ' files':>14}"
+        )
         if n <= 10_000:
             start = time.perf_counter()
             reference = numpy_brute_force(hashes, threshold)
             seconds = time.perf_counter() - start
             same = "identical" if np.array_equal(reference, found) else "DIFFERENT"
-            print(f"{n:>9,} {threshold:>4} {'numpy brute force':<28} {seconds:>8.2f} "
-                  f"{len(reference):>8,} {same:>14}")
+            print(
+                f"{n:>9,} {threshold:>4} {'numpy brute force':<28} {seconds:>8.2f} "
+                f"{len(reference):>8,} {same:>14}"
+            )
     # the reference's cost grows as n^2: time it where it runs, extrapolate the rest
     hashes, _ = make_hashes(20_000, 8, SEED)
     start = time.perf_counter()
     numpy_brute_force(hashes, 8)
     per_pair = (time.perf_counter() - start) / (20_000**2 / 2)
     for n in (100_000, 1_000_000):
-        print(f"{n:>9,} {8:>4} {'numpy brute force (n^2 est.)':<28} {per_pair * n * n / 2:>8.0f} "
-              f"{'-':>8} {'-':>14}")
+        print(
+            f"{n:>9,} {8:>4} {'numpy brute force (n^2 est.)':<28} {per_pair * n * n / 2:>8.0f} "
+            f"{'-':>8} {'-':>14}"
+        )
     return 0
 
 

@@ -51,8 +51,18 @@ def generate(n: int) -> Path:
         draw = ImageDraw.Draw(img)
         draw.ellipse((i % 700, (i * 7) % 500, i % 700 + 100, (i * 7) % 500 + 100), fill="white")
         img.save(sub / f"IMG_{i:05d}.jpg", "JPEG", quality=85)
-    subprocess.run(["exiftool", "-q", "-r", "-overwrite_original", "-Model=Bench",
-                    "-DateTimeOriginal=2019:05:06 07:08:09", str(folder)], check=True)
+    subprocess.run(
+        [
+            "exiftool",
+            "-q",
+            "-r",
+            "-overwrite_original",
+            "-Model=Bench",
+            "-DateTimeOriginal=2019:05:06 07:08:09",
+            str(folder),
+        ],
+        check=True,
+    )
     return folder
 
 
@@ -62,8 +72,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, bytes]:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -79,9 +95,11 @@ def multipart(files: list[Path], root: Path) -> tuple[bytes, str]:
     for f in files:
         rel = f.relative_to(root).as_posix()
         parts.append(
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; "
-            f"filename=\"{rel}\"\r\nContent-Type: image/jpeg\r\n\r\n".encode()
-            + f.read_bytes() + b"\r\n")
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+            f'filename="{rel}"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+            + f.read_bytes()
+            + b"\r\n"
+        )
     parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
@@ -105,20 +123,33 @@ def main() -> None:
     photos = generate(args.n)
     upload_src = generate(max(args.upload, 1))
     work = Path(tempfile.mkdtemp(prefix="mediafix-load-"))
-    env = {**os.environ, "MEDIAFIX_DATA_DIR": str(work / "data"),
-           "MEDIAFIX_OUTPUT_DIR": str(work / "out"), "MEDIAFIX_IMPORT_ROOTS": str(CACHE),
-           "PYTHONPATH": str(ROOT / "src")}
+    env = {
+        **os.environ,
+        "MEDIAFIX_DATA_DIR": str(work / "data"),
+        "MEDIAFIX_OUTPUT_DIR": str(work / "out"),
+        "MEDIAFIX_IMPORT_ROOTS": str(CACHE),
+        "PYTHONPATH": str(ROOT / "src"),
+    }
     env.pop("MEDIAFIX_DATABASE_URL", None)
     env.pop("MEDIAFIX_QUEUE_URL", None)
     port = free_port()
     logs = {name: open(work / f"{name}.log", "wb") for name in ("web", "worker")}  # noqa: SIM115
     cli = [sys.executable, "-m", "mediafix.cli"]
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-    web = subprocess.Popen([*cli, "serve", "--no-worker", "--port", str(port)], env=env,
-                           stdout=logs["web"], stderr=subprocess.STDOUT, start_new_session=True)
-    worker = subprocess.Popen([*cli, "worker", "-w", str(args.workers)], env=env,
-                              stdout=logs["worker"], stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    web = subprocess.Popen(
+        [*cli, "serve", "--no-worker", "--port", str(port)],
+        env=env,
+        stdout=logs["web"],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    worker = subprocess.Popen(
+        [*cli, "worker", "-w", str(args.workers)],
+        env=env,
+        stdout=logs["worker"],
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         for _ in range(100):
             try:
@@ -127,11 +158,15 @@ def main() -> None:
             except OSError:
                 pass
             time.sleep(0.2)
-        api = {"Content-Type": "application/json", "Accept": "application/json",
-               "X-Requested-With": "bench"}
+        api = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Requested-With": "bench",
+        }
         started = time.monotonic()
-        status, body = request(port, "POST", "/imports",
-                               json.dumps({"path": str(photos)}).encode(), api)
+        status, body = request(
+            port, "POST", "/imports", json.dumps({"path": str(photos)}).encode(), api
+        )
         assert status == 202, (status, body)
         job_id = json.loads(body)["job_id"]
 
@@ -144,8 +179,9 @@ def main() -> None:
             while not stop.is_set():
                 t0 = time.perf_counter()
                 try:
-                    code, _ = request(port, "GET", f"/jobs/{job_id}",
-                                      headers={"Accept": "application/json"})
+                    code, _ = request(
+                        port, "GET", f"/jobs/{job_id}", headers={"Accept": "application/json"}
+                    )
                 except OSError:
                     code = 0
                 with lock:
@@ -159,11 +195,17 @@ def main() -> None:
             files = sorted(upload_src.rglob("*.jpg"))[: args.upload]
             body, ctype = multipart(files, upload_src)
             t0 = time.perf_counter()
-            code, text = request(port, "POST", "/upload", body,
-                                 {"Content-Type": ctype, "Accept": "application/json",
-                                  "X-Requested-With": "bench"}, timeout=300)
-            upload_result.update(status=code, seconds=time.perf_counter() - t0,
-                                 mb=len(body) / 1e6, body=text[:200])
+            code, text = request(
+                port,
+                "POST",
+                "/upload",
+                body,
+                {"Content-Type": ctype, "Accept": "application/json", "X-Requested-With": "bench"},
+                timeout=300,
+            )
+            upload_result.update(
+                status=code, seconds=time.perf_counter() - t0, mb=len(body) / 1e6, body=text[:200]
+            )
 
         threads = [threading.Thread(target=poll, daemon=True) for _ in range(args.clients)]
         threads.append(threading.Thread(target=upload, daemon=True))
@@ -171,8 +213,9 @@ def main() -> None:
             t.start()
         final: dict[str, object] = {}
         while time.monotonic() - started < 1800:
-            code, body = request(port, "GET", f"/jobs/{job_id}",
-                                 headers={"Accept": "application/json"})
+            code, body = request(
+                port, "GET", f"/jobs/{job_id}", headers={"Accept": "application/json"}
+            )
             if code == 200:
                 final = json.loads(body)
                 if final["status"] in ("completed", "failed", "cancelled"):
@@ -192,22 +235,31 @@ def main() -> None:
                     os.killpg(proc.pid, signal.SIGKILL)
         for fh in logs.values():
             fh.close()
-    locked = {name: (work / f"{name}.log").read_text(errors="replace").count("database is locked")
-              for name in logs}
+    locked = {
+        name: (work / f"{name}.log").read_text(errors="replace").count("database is locked")
+        for name in logs
+    }
     server_errors = sum(n for code, n in codes.items() if code >= 500 or code == 0)
-    print(f"\n{args.n} photos, {args.workers} workers, {args.clients} pollers every "
-          f"{args.poll:g} s, upload of {args.upload} photos meanwhile (SQLite, WAL)\n")
+    print(
+        f"\n{args.n} photos, {args.workers} workers, {args.clients} pollers every "
+        f"{args.poll:g} s, upload of {args.upload} photos meanwhile (SQLite, WAL)\n"
+    )
     rows = [
         ("import job", f"{final.get('status')} ({final.get('message')})"),
         ("import time", f"{seconds:.1f} s"),
         ("throughput", f"{args.n / seconds:.1f} files/s"),
         ("polls", f"{sum(codes.values())} ({dict(sorted(codes.items()))})"),
-        ("poll latency p50 / p95 / p99 / max",
-         f"{percentile(latencies, 50):.1f} / {percentile(latencies, 95):.1f} / "
-         f"{percentile(latencies, 99):.1f} / {max(latencies or [0]):.1f} ms"),
+        (
+            "poll latency p50 / p95 / p99 / max",
+            f"{percentile(latencies, 50):.1f} / {percentile(latencies, 95):.1f} / "
+            f"{percentile(latencies, 99):.1f} / {max(latencies or [0]):.1f} ms",
+        ),
         ("5xx or failed requests", str(server_errors)),
-        ("upload", f"HTTP {upload_result.get('status')}, {upload_result.get('mb', 0):.1f} MB in "
-                   f"{upload_result.get('seconds', 0):.1f} s"),
+        (
+            "upload",
+            f"HTTP {upload_result.get('status')}, {upload_result.get('mb', 0):.1f} MB in "
+            f"{upload_result.get('seconds', 0):.1f} s",
+        ),
         ('"database is locked" in logs', f"{sum(locked.values())} {locked}"),
     ]
     width = max(len(k) for k, _ in rows)

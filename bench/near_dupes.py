@@ -218,8 +218,12 @@ def text_page(seed: int, style: str) -> Image.Image:
     title = ImageFont.load_default(size=44)
     body = ImageFont.load_default(size=24)
     left, right, top, pitch = 130, 1110, 140, 36
-    draw.text((left, top), " ".join(rng.choice(WORDS).capitalize() for _ in range(3)),
-              font=title, fill="black")
+    draw.text(
+        (left, top),
+        " ".join(rng.choice(WORDS).capitalize() for _ in range(3)),
+        font=title,
+        fill="black",
+    )
     y = top + 100
     if style == "letter":  # paragraphs of wrapped text, ragged right
         for _ in range(6):
@@ -250,8 +254,12 @@ def text_page(seed: int, style: str) -> Image.Image:
         y = top + 100
         for _ in range(42):
             item = " ".join(rng.choice(WORDS) for _ in range(2))
-            draw.text((430, y), f"{item}  {rng.randint(1, 99)}.{rng.randint(0, 99):02d}",
-                      font=body, fill=(30, 30, 30))
+            draw.text(
+                (430, y),
+                f"{item}  {rng.randint(1, 99)}.{rng.randint(0, 99):02d}",
+                font=body,
+                fill=(30, 30, 30),
+            )
             y += 34
     else:  # "form": the same 36 full lines on every page, only the words differ
         for _ in range(36):
@@ -307,8 +315,13 @@ def _make_family(kind: str, arg: str, index: int, folder: str) -> list[Item]:
     family = f"{kind}{index:03d}"
     if kind == "photo":
         put(family, "original", source.read_bytes(), source.suffix.lower())
-        suffixes = {"png": ".png", "webp": ".webp", "heic": ".heic", "heic+rot270": ".heic",
-                    "crop2+bright+15+webp": ".webp"}
+        suffixes = {
+            "png": ".png",
+            "webp": ".webp",
+            "heic": ".heic",
+            "heic+rot270": ".heic",
+            "crop2+bright+15+webp": ".webp",
+        }
         for variant, data in photo_copies(image).items():
             put(family, variant, data, suffixes.get(variant, ".jpg"))
     elif kind == "night":
@@ -468,8 +481,7 @@ def score(dist: np.ndarray, positive: np.ndarray, thresholds: Sequence[int]) -> 
 
 def feasible(scores: Sequence[Score]) -> list[int]:
     return [
-        s.threshold for s in scores
-        if s.precision >= TARGET_PRECISION and s.recall >= TARGET_RECALL
+        s.threshold for s in scores if s.precision >= TARGET_PRECISION and s.recall >= TARGET_RECALL
     ]
 
 
@@ -497,9 +509,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     kinds = Counter(item.kind for item in items)
     families = {item.family for item in items}
-    print(f"set: {len(items)} files from {len(sources)} photos + {N_TEXT} document pages "
-          f"({dict(kinds)}), {len(families)} families; built in {built - began:.0f} s, "
-          f"hashed in {hashed - built:.0f} s on {args.workers} processes")
+    print(
+        f"set: {len(items)} files from {len(sources)} photos + {N_TEXT} document pages "
+        f"({dict(kinds)}), {len(families)} families; built in {built - began:.0f} s, "
+        f"hashed in {hashed - built:.0f} s on {args.workers} processes"
+    )
     family_ids = {family: number for number, family in enumerate(sorted(families))}
     labels = np.array([family_ids[item.family] for item in items])
     i_idx, j_idx = np.triu_indices(len(items), k=1)
@@ -520,8 +534,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     all_dist[MEDIAFIX] = np.where(detail <= fingerprint.DETAIL_THRESHOLD, first, 65)
     names.insert(0, MEDIAFIX)
     bits[MEDIAFIX] = 64
-    header = (f"{'hash':<48} {'bits':>4} {'thr':>4} {'precision':>9} {'recall':>7} "
-              f"{'false':>6} {'missed':>6} {'ms/img':>7} {'ms/jpeg':>7}")
+    header = (
+        f"{'hash':<48} {'bits':>4} {'thr':>4} {'precision':>9} {'recall':>7} "
+        f"{'false':>6} {'missed':>6} {'ms/img':>7} {'ms/jpeg':>7}"
+    )
     jpeg = [item.path.endswith(".jpg") for item in items]
     print(header)
     print("-" * len(header))
@@ -537,35 +553,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         ok = feasible(scores)
         best = max(scores, key=lambda s: (s.precision >= TARGET_PRECISION, s.recall))
-        shown = sorted({*ok[:1], *ok[-1:], best.threshold} | {
-            t for t in thresholds if abs(t - best.threshold) <= 2 * step
-        })
+        shown = sorted(
+            {*ok[:1], *ok[-1:], best.threshold}
+            | {t for t in thresholds if abs(t - best.threshold) <= 2 * step}
+        )
         for s in scores:
             if s.threshold not in shown:
                 continue
             mark = " *" if s.threshold in ok else ""
-            print(f"{name:<48} {bits[name]:>4} {s.threshold:>4} {s.precision:>9.4f} "
-                  f"{s.recall:>7.4f} {s.false_pairs:>6} {s.missed_pairs:>6} {ms:>7.1f} "
-                  f"{ms_jpeg:>7.1f}{mark}")
+            print(
+                f"{name:<48} {bits[name]:>4} {s.threshold:>4} {s.precision:>9.4f} "
+                f"{s.recall:>7.4f} {s.false_pairs:>6} {s.missed_pairs:>6} {ms:>7.1f} "
+                f"{ms_jpeg:>7.1f}{mark}"
+            )
         span = f"{ok[0]}..{ok[-1]}" if ok else "none"
         print(f"{'':<48} thresholds meeting both targets: {span}")
-    print("(* = precision >= 0.995 and recall >= 0.98; ms/img: decode + hash on one core, all "
-          "files; ms/jpeg: the .jpg files only)\n")
+    print(
+        "(* = precision >= 0.995 and recall >= 0.98; ms/img: decode + hash on one core, all "
+        "files; ms/jpeg: the .jpg files only)\n"
+    )
 
     chosen = MEDIAFIX
     ok = feasible(all_scores[chosen])
     threshold = fingerprint.DEFAULT_THRESHOLD
     span = f"{ok[0]}..{ok[-1]}" if ok else "none"
-    print(f"chosen: {chosen}, default threshold {threshold} (DEFAULT_THRESHOLD in "
-          f"mediafix/media/fingerprint.py), detail threshold {fingerprint.DETAIL_THRESHOLD} of "
-          f"256 (DETAIL_THRESHOLD); thresholds meeting both targets here: {span}")
+    print(
+        f"chosen: {chosen}, default threshold {threshold} (DEFAULT_THRESHOLD in "
+        f"mediafix/media/fingerprint.py), detail threshold {fingerprint.DETAIL_THRESHOLD} of "
+        f"256 (DETAIL_THRESHOLD); thresholds meeting both targets here: {span}"
+    )
     report_detail(items, all_dist[chosen], positive, i_idx, j_idx, threshold)
     print(f"\ntotal {time.perf_counter() - began:.0f} s")
     return 0
 
 
-def report_detail(items: Sequence[Item], dist: np.ndarray, positive: np.ndarray,
-                  i_idx: np.ndarray, j_idx: np.ndarray, threshold: int) -> None:
+def report_detail(
+    items: Sequence[Item],
+    dist: np.ndarray,
+    positive: np.ndarray,
+    i_idx: np.ndarray,
+    j_idx: np.ndarray,
+    threshold: int,
+) -> None:
     """Recall per kind of copy and false matches per kind of negative, at ``threshold``."""
     variant = np.array([item.variant for item in items])
     kind = np.array([item.kind for item in items])
@@ -578,8 +607,10 @@ def report_detail(items: Sequence[Item], dist: np.ndarray, positive: np.ndarray,
     print(f"\nat threshold {threshold}: distance original -> copy (max, mean) and recall")
     for key in sorted(missed):
         values = np.array(missed[key])
-        print(f"  {key:<30} max {values.max():>3} mean {values.mean():5.1f} "
-              f"recall {np.mean(values <= threshold):.3f}")
+        print(
+            f"  {key:<30} max {values.max():>3} mean {values.mean():5.1f} "
+            f"recall {np.mean(values <= threshold):.3f}"
+        )
     false = ~positive & (dist <= threshold)
     pairs = Counter(
         "-".join(sorted((kind[i_idx[p]], kind[j_idx[p]]))) for p in np.flatnonzero(false)
@@ -590,8 +621,10 @@ def report_detail(items: Sequence[Item], dist: np.ndarray, positive: np.ndarray,
         same = negative & (kind[i_idx] == name) & (kind[j_idx] == name)
         if same.any():
             values = dist[same]
-            print(f"  {name}-{name} negatives: min distance {values.min()}, "
-                  f"1st percentile {np.percentile(values, 1):.0f}, median {np.median(values):.0f}")
+            print(
+                f"  {name}-{name} negatives: min distance {values.min()}, "
+                f"1st percentile {np.percentile(values, 1):.0f}, median {np.median(values):.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -35,21 +35,36 @@ sys.path.insert(0, str(ROOT / "src"))
 def _metadata(kind: str, rng: random.Random, when: datetime, offset: int) -> dict[str, Any]:
     stamp = f"{when:%Y:%m:%d %H:%M:%S}"
     if kind == "camera":
-        return {"IFD0:Make": "NIKON CORPORATION", "IFD0:Model": "NIKON D750",
-                "ExifIFD:DateTimeOriginal": stamp, "ExifIFD:SubSecTimeOriginal": "12"}
+        return {
+            "IFD0:Make": "NIKON CORPORATION",
+            "IFD0:Model": "NIKON D750",
+            "ExifIFD:DateTimeOriginal": stamp,
+            "ExifIFD:SubSecTimeOriginal": "12",
+        }
     if kind == "phone":
         sign = "-" if offset < 0 else "+"
-        return {"IFD0:Make": "Apple", "IFD0:Model": "iPhone 12",
-                "ExifIFD:DateTimeOriginal": stamp,
-                "ExifIFD:OffsetTimeOriginal": f"{sign}{abs(offset) // 60:02d}:00",
-                "Composite:GPSLatitude": 52.5, "Composite:GPSLongitude": 13.4}
+        return {
+            "IFD0:Make": "Apple",
+            "IFD0:Model": "iPhone 12",
+            "ExifIFD:DateTimeOriginal": stamp,
+            "ExifIFD:OffsetTimeOriginal": f"{sign}{abs(offset) // 60:02d}:00",
+            "Composite:GPSLatitude": 52.5,
+            "Composite:GPSLongitude": 13.4,
+        }
     utc = f"{when - timedelta(minutes=offset):%Y:%m:%d %H:%M:%S}"
     if kind == "android":
-        return {"QuickTime:CreateDate": utc, "Track1:TrackCreateDate": utc,
-                "Track1:MediaCreateDate": utc, "QuickTime:Duration": rng.uniform(2, 60)}
+        return {
+            "QuickTime:CreateDate": utc,
+            "Track1:TrackCreateDate": utc,
+            "Track1:MediaCreateDate": utc,
+            "QuickTime:Duration": rng.uniform(2, 60),
+        }
     if kind == "gopro":
-        return {"QuickTime:CreateDate": stamp, "UserData:Model": "HERO9 Black",
-                "QuickTime:Duration": rng.uniform(2, 60)}
+        return {
+            "QuickTime:CreateDate": stamp,
+            "UserData:Model": "HERO9 Black",
+            "QuickTime:Duration": rng.uniform(2, 60),
+        }
     return {}
 
 
@@ -71,9 +86,12 @@ def build(engine: Any, n: int, seed: int = 18) -> None:
         abroad = (when.toordinal() // 20) % 4 == 0  # a trip every 80 days
         offset = -240 if abroad else 60
         folder = f"/photos/{when:%Y}/{when:%Y-%m} {'Trip' if abroad else 'Home'}"
-        name = (f"IMG_{when:%Y%m%d_%H%M%S}.jpg" if kind == "named"
-                else f"{'VID' if kind in ('android', 'gopro') else 'DSC'}_{i:05d}."
-                     f"{'mp4' if kind in ('android', 'gopro') else 'jpg'}")
+        name = (
+            f"IMG_{when:%Y%m%d_%H%M%S}.jpg"
+            if kind == "named"
+            else f"{'VID' if kind in ('android', 'gopro') else 'DSC'}_{i:05d}."
+            f"{'mp4' if kind in ('android', 'gopro') else 'jpg'}"
+        )
         meta = _metadata(kind, rng, when, offset)
         path = f"{folder}/{name}"
         mtime = (when + timedelta(days=rng.randint(30, 900))).timestamp()
@@ -81,12 +99,24 @@ def build(engine: Any, n: int, seed: int = 18) -> None:
         verdict = judge(evidence, options)
         user = rng.random() < 0.01
         row = {
-            "root": "/photos", "rel_path": path[len("/photos/"):], "path": path, "name": name,
-            "kind": "video" if kind in ("android", "gopro") else "image", "format": "jpeg",
-            "ext": os.path.splitext(name)[1], "ext_mismatch": False, "size": 1000 + i,
-            "mtime": mtime, "sha256": f"{i:064x}", "meta": meta, "sidecars": [], "tags": [],
+            "root": "/photos",
+            "rel_path": path[len("/photos/") :],
+            "path": path,
+            "name": name,
+            "kind": "video" if kind in ("android", "gopro") else "image",
+            "format": "jpeg",
+            "ext": os.path.splitext(name)[1],
+            "ext_mismatch": False,
+            "size": 1000 + i,
+            "mtime": mtime,
+            "sha256": f"{i:064x}",
+            "meta": meta,
+            "sidecars": [],
+            "tags": [],
             "model": meta.get("IFD0:Model") or meta.get("UserData:Model"),
-            "evidence": evidence.to_json(), "status": "ready", **verdict_columns(verdict),
+            "evidence": evidence.to_json(),
+            "status": "ready",
+            **verdict_columns(verdict),
         }
         if user:
             row.update(date_source="user", confidence=1.0, confidence_level="high")
@@ -95,7 +125,7 @@ def build(engine: Any, n: int, seed: int = 18) -> None:
 
     with session_scope(engine) as s:
         for k in range(0, len(rows), 2000):
-            s.execute(insert(File), rows[k:k + 2000])
+            s.execute(insert(File), rows[k : k + 2000])
 
 
 def main() -> None:
@@ -120,8 +150,10 @@ def main() -> None:
         engine = get_engine(settings.database_url)
         t0 = time.perf_counter()
         build(engine, args.files)
-        print(f"built {args.files} rows in {time.perf_counter() - t0:.1f} s "
-              f"({settings.database_url.split(':')[0]})")
+        print(
+            f"built {args.files} rows in {time.perf_counter() - t0:.1f} s "
+            f"({settings.database_url.split(':')[0]})"
+        )
         results = []
 
         def timed(label: str, fn: Any) -> None:
@@ -140,13 +172,16 @@ def main() -> None:
         timed("settle_dates (after every scan)", lambda: settle_dates(engine, settings))
         print()
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"(load average {load:.1f} on {os.cpu_count()} cores: wall time includes waiting"
-              " for the CPU; cpu is this process's own time)")
-        print(f"{'step':44} {'wall s':>7} {'cpu s':>6} {'files/s':>8} {'changed':>8} "
-              f"{'zones':>6}")
+        print(
+            f"(load average {load:.1f} on {os.cpu_count()} cores: wall time includes waiting"
+            " for the CPU; cpu is this process's own time)"
+        )
+        print(f"{'step':44} {'wall s':>7} {'cpu s':>6} {'files/s':>8} {'changed':>8} {'zones':>6}")
         for label, seconds, cpu, s in results:
-            print(f"{label:44} {seconds:7.2f} {cpu:6.2f} {s.files / seconds:8.0f} "
-                  f"{s.changed:8d} {s.zones:6d}")
+            print(
+                f"{label:44} {seconds:7.2f} {cpu:6.2f} {s.files / seconds:8.0f} "
+                f"{s.changed:8d} {s.zones:6d}"
+            )
         cameras = results[0][3].cameras
         print(f"\ncameras detected: {', '.join(cameras) or 'none'}")
 

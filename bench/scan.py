@@ -58,8 +58,16 @@ def generate(n: int) -> Path:
         img = base[i % len(base)].rotate(i * 7 % 360) if i >= len(base) else base[i]
         img.save(folder / f"IMG_{i:04d}.jpg", "JPEG", quality=92)
     subprocess.run(
-        ["exiftool", "-q", "-overwrite_original", "-Make=Canon", "-Model=EOS R6",
-         "-DateTimeOriginal=2021:06:12 10:11:12", "-OffsetTimeOriginal=+02:00", str(folder)],
+        [
+            "exiftool",
+            "-q",
+            "-overwrite_original",
+            "-Make=Canon",
+            "-Model=EOS R6",
+            "-DateTimeOriginal=2021:06:12 10:11:12",
+            "-OffsetTimeOriginal=+02:00",
+            str(folder),
+        ],
         check=True,
     )
     return folder
@@ -92,8 +100,9 @@ def _full_decode_facts(data: bytes):  # type: ignore[no-untyped-def]
     orientation = img.getexif().get(0x0112, 1)
     img = ImageOps.exif_transpose(img.convert("RGB"))
     value = int(str(imagehash.phash(img)), 16)
-    return ImageFacts(width=img.width, height=img.height, orientation=orientation,
-                      phash=value, hash_bits=64)
+    return ImageFacts(
+        width=img.width, height=img.height, orientation=orientation, phash=value, hash_bits=64
+    )
 
 
 def _draft_decode(path: str) -> int:
@@ -142,8 +151,10 @@ def main() -> None:
     for label, rate, n in rows:
         print(f"{label:<48} {n:>6} {rate:>9.1f} {ours / rate:>7.2f}x")
     print()
-    print(f"mediafix scan is {ours / rows[2][1]:.1f}x the full-decode pipeline "
-          f"and {floor / ours:.2f}x slower than the decode floor")
+    print(
+        f"mediafix scan is {ours / rows[2][1]:.1f}x the full-decode pipeline "
+        f"and {floor / ours:.2f}x slower than the decode floor"
+    )
 
 
 if __name__ == "__main__":

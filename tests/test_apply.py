@@ -46,6 +46,7 @@ CHILD = Path(__file__).with_name("apply_child.py")
 
 # -- fixtures ------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def et() -> Iterator[ExifTool]:
     """One exiftool session for the whole module."""
@@ -71,9 +72,18 @@ def make_image(path: Path, fmt: str, seed: int = 1, size: tuple[int, int] = (160
         frames = [img.convert("P"), scene(seed + 50, size).convert("P")]
         frames[0].save(path, "GIF", save_all=True, append_images=frames[1:], duration=100)
     else:
-        img.save(path, {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "tiff": "TIFF",
-                        "heic": "HEIF", "bmp": "BMP"}[fmt], **({"lossless": True}
-                                                             if fmt == "webp" else {}))
+        img.save(
+            path,
+            {
+                "jpeg": "JPEG",
+                "png": "PNG",
+                "webp": "WEBP",
+                "tiff": "TIFF",
+                "heic": "HEIF",
+                "bmp": "BMP",
+            }[fmt],
+            **({"lossless": True} if fmt == "webp" else {}),
+        )
     return path
 
 
@@ -86,14 +96,16 @@ def make_video(path: Path, container: str, seed: int = 1, audio: bool = True) ->
         sound = out.add_stream("aac", rate=8000) if audio and container != "avi" else None
         for i in range(5):
             frame = av.VideoFrame.from_ndarray(
-                np.full((48, 64, 3), (seed * 37 + i * 40) % 256, np.uint8), format="rgb24")
+                np.full((48, 64, 3), (seed * 37 + i * 40) % 256, np.uint8), format="rgb24"
+            )
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
         if sound is not None:
-            chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
-                                               layout="mono")
+            chunk = av.AudioFrame.from_ndarray(
+                np.zeros((1, 1024), np.float32), format="fltp", layout="mono"
+            )
             chunk.sample_rate = 8000
             for packet in [*sound.encode(chunk), *sound.encode()]:
                 out.mux(packet)
@@ -106,15 +118,33 @@ def real_input(path: Path, root: Path, file_id: int, **fields: Any) -> PlanInput
         ftype = sniff(f.read(512), path.suffix)
     fields.setdefault("taken_at", T)
     return PlanInput(
-        file_id=file_id, path=str(path), root=str(root), rel_path=str(path.relative_to(root)),
-        sha256=sha(path), kind=ftype.kind, format=ftype.format, ext=ftype.ext,
-        size=path.stat().st_size, **fields)
+        file_id=file_id,
+        path=str(path),
+        root=str(root),
+        rel_path=str(path.relative_to(root)),
+        sha256=sha(path),
+        kind=ftype.kind,
+        format=ftype.format,
+        ext=ftype.ext,
+        size=path.stat().st_size,
+        **fields,
+    )
 
 
 def read(et: ExifTool, path: Path | str, *tags: str) -> dict[str, Any]:
     """Tags as exiftool reads them (-G1 -n), group-qualified."""
-    out, _ = et.execute(["-j", "-G1", "-a", "-n", "-charset", "filename=utf8",
-                         *(f"-{t}" for t in tags), os.path.abspath(path)])
+    out, _ = et.execute(
+        [
+            "-j",
+            "-G1",
+            "-a",
+            "-n",
+            "-charset",
+            "filename=utf8",
+            *(f"-{t}" for t in tags),
+            os.path.abspath(path),
+        ]
+    )
     data: dict[str, Any] = json.loads(out)[0]
     return data
 
@@ -136,21 +166,41 @@ def run(plan: Plan, et: ExifTool, journal: Path, **kwargs: Any) -> ApplyResult:
 
 # -- metadata written and read back ---------------------------------------------------
 
+
 def test_jpeg_dates_offsets_subsec_and_tags_read_back(
-        dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     photo = make_jpeg(src / "Italy 2019" / "DCIM" / "IMG_1 {Anna,Jürgen}.JPG", 3)
-    et.write_tags(photo, {"IPTC:Keywords": "Old", "XPKeywords": "OldXP",
-                          "DateTimeOriginal": "2001:01:01 00:00:00"})  # a camera's own
+    et.write_tags(
+        photo,
+        {"IPTC:Keywords": "Old", "XPKeywords": "OldXP", "DateTimeOriginal": "2001:01:01 00:00:00"},
+    )  # a camera's own
     before = sha(photo)
-    item_in = real_input(photo, src, 1, taken_at=T.replace(microsecond=120000),
-                         utc_offset=120, date_precision="subsecond", tags=("Favourite",))
+    item_in = real_input(
+        photo,
+        src,
+        1,
+        taken_at=T.replace(microsecond=120000),
+        utc_offset=120,
+        date_precision="subsecond",
+        tags=("Favourite",),
+    )
     plan = make_plan([item_in], str(out), journal_dir=str(journal))
     result = run(plan, et, journal)
     target = out / "2019" / "20190919_053857.jpg"
     assert result.written == 1 and result.bytes == target.stat().st_size
-    meta = read(et, target, "DateTimeOriginal", "CreateDate", "OffsetTime*", "SubSecTime*",
-                "Subject", "Keywords", "XPKeywords")
+    meta = read(
+        et,
+        target,
+        "DateTimeOriginal",
+        "CreateDate",
+        "OffsetTime*",
+        "SubSecTime*",
+        "Subject",
+        "Keywords",
+        "XPKeywords",
+    )
     assert meta["ExifIFD:DateTimeOriginal"] == "2019:09:19 05:38:57"
     assert meta["ExifIFD:CreateDate"] == "2019:09:19 05:38:57"
     assert meta["ExifIFD:OffsetTimeOriginal"] == meta["ExifIFD:OffsetTime"] == "+02:00"
@@ -161,7 +211,8 @@ def test_jpeg_dates_offsets_subsec_and_tags_read_back(
     assert meta["IFD0:XPKeywords"] == "OldXP;Italy 2019;Anna;Jürgen;Favourite"
     # the capture instant as mtime, the pixels untouched, the source byte for byte
     assert target.stat().st_mtime == datetime(2019, 9, 19, 3, 38, 57, 120000).timestamp() + (
-        datetime(2019, 9, 19, 3, 38, 57).astimezone().utcoffset().total_seconds())  # type: ignore[union-attr]
+        datetime(2019, 9, 19, 3, 38, 57).astimezone().utcoffset().total_seconds()
+    )  # type: ignore[union-attr]
     assert pixels(target) == pixels(photo)
     assert sha(photo) == before
     assert not any(n.startswith(TMP_PREFIX) for n in os.listdir(target.parent))
@@ -169,7 +220,8 @@ def test_jpeg_dates_offsets_subsec_and_tags_read_back(
 
 @pytest.mark.parametrize("fmt", ["png", "webp", "heic", "tiff", "gif"])
 def test_other_image_formats_embed_dates_and_keep_their_pixels(
-        fmt: str, dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    fmt: str, dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     photo = make_image(src / f"pic.{fmt}", fmt, seed=7)
     before = sha(photo)
@@ -190,21 +242,40 @@ def test_other_image_formats_embed_dates_and_keep_their_pixels(
 
 @pytest.mark.parametrize("container", ["mp4", "mov"])
 def test_video_gets_quicktime_utc_and_keys_creation_date(
-        container: str, dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    container: str, dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     video = make_video(src / f"clip.{container}", container)
     before = sha(video)
-    inp = real_input(video, src, 1, taken_at=T.replace(microsecond=500000), utc_offset=120,
-                     tags=("Rome",))
+    inp = real_input(
+        video, src, 1, taken_at=T.replace(microsecond=500000), utc_offset=120, tags=("Rome",)
+    )
     plan = make_plan([inp], str(out))
     run(plan, et, journal)
     target = out / "2019" / f"20190919_053857.{container}"
-    meta = read(et, target, "CreateDate", "ModifyDate", "TrackCreateDate", "TrackModifyDate",
-                "MediaCreateDate", "MediaModifyDate", "Keys:CreationDate", "Subject")
+    meta = read(
+        et,
+        target,
+        "CreateDate",
+        "ModifyDate",
+        "TrackCreateDate",
+        "TrackModifyDate",
+        "MediaCreateDate",
+        "MediaModifyDate",
+        "Keys:CreationDate",
+        "Subject",
+    )
     utc = "2019:09:19 03:38:57"
-    for tag in ("QuickTime:CreateDate", "QuickTime:ModifyDate", "Track1:TrackCreateDate",
-                "Track1:TrackModifyDate", "Track1:MediaCreateDate", "Track1:MediaModifyDate",
-                "Track2:TrackCreateDate", "Track2:MediaCreateDate"):
+    for tag in (
+        "QuickTime:CreateDate",
+        "QuickTime:ModifyDate",
+        "Track1:TrackCreateDate",
+        "Track1:TrackModifyDate",
+        "Track1:MediaCreateDate",
+        "Track1:MediaModifyDate",
+        "Track2:TrackCreateDate",
+        "Track2:MediaCreateDate",
+    ):
         assert meta[tag] == utc, tag
     assert meta["Keys:CreationDate"] == "2019:09:19 05:38:57.5+02:00"
     assert meta["XMP-dc:Subject"] == "Rome"
@@ -212,12 +283,16 @@ def test_video_gets_quicktime_utc_and_keys_creation_date(
     assert sha(video) == before
 
 
-@pytest.mark.parametrize(("name", "make"), [
-    ("clip.avi", lambda p: make_video(p, "avi")),
-    ("scan.bmp", lambda p: make_image(p, "bmp")),
-])
+@pytest.mark.parametrize(
+    ("name", "make"),
+    [
+        ("clip.avi", lambda p: make_video(p, "avi")),
+        ("scan.bmp", lambda p: make_image(p, "bmp")),
+    ],
+)
 def test_unwritable_formats_get_an_xmp_sidecar(
-        name: str, make: Any, dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    name: str, make: Any, dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     media = make(src / name)
     plan = make_plan([real_input(media, src, 1, utc_offset=-300, tags=("Kids",))], str(out))
@@ -242,14 +317,16 @@ def test_sidecars_travel_with_their_file(dirs: tuple[Path, Path, Path], et: Exif
     takeout.write_text('{"title": "IMG_5.JPG"}')
     plan = make_plan([real_input(photo, src, 1, sidecars=(str(aae), str(takeout)))], str(out))
     result = run(plan, et, journal)
-    assert files_under(out) == {"2019/20190919_053857.jpg", "2019/20190919_053857.aae",
-                                "2019/20190919_053857.jpg.supplemental-metadata.json"}
+    assert files_under(out) == {
+        "2019/20190919_053857.jpg",
+        "2019/20190919_053857.aae",
+        "2019/20190919_053857.jpg.supplemental-metadata.json",
+    }
     assert (out / "2019" / "20190919_053857.aae").read_bytes() == aae.read_bytes()
     assert result.sidecars == 2
 
 
-def test_raw_sidecar_merges_into_its_own_xmp(dirs: tuple[Path, Path, Path],
-                                             et: ExifTool) -> None:
+def test_raw_sidecar_merges_into_its_own_xmp(dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
     """A RAW file is copied unchanged; its own name.ext.xmp gets our dates added, keeping
     what it had (say, a Lightroom rating)."""
     src, out, journal = dirs
@@ -257,8 +334,9 @@ def test_raw_sidecar_merges_into_its_own_xmp(dirs: tuple[Path, Path, Path],
     Image.new("RGB", (8, 8)).save(raw, "TIFF")  # TIFF-based, like a NEF
     own_xmp = src / "DSC_1.NEF.xmp"
     own_xmp.write_bytes(b"")
-    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=4", str(own_xmp)],
-                   check=True)
+    subprocess.run(
+        ["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=4", str(own_xmp)], check=True
+    )
     inp = real_input(raw, src, 1, sidecars=(str(own_xmp),))
     assert inp.format == "raw"
     plan = make_plan([inp], str(out))
@@ -274,17 +352,16 @@ def test_raw_sidecar_merges_into_its_own_xmp(dirs: tuple[Path, Path, Path],
 def test_probe_error_file_is_copied_as_is(dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
     src, out, journal = dirs
     photo = make_jpeg(src / "odd.jpg", 2)
-    plan = make_plan([real_input(photo, src, 1, status="error", error="odd maker notes")],
-                     str(out))
+    plan = make_plan([real_input(photo, src, 1, status="error", error="odd maker notes")], str(out))
     run(plan, et, journal)
     assert sha(plan.items[0].target) == sha(photo)
 
 
 # -- the image data check -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "heic", "tiff", "gif"])
-def test_image_data_digest_sees_pixels_not_metadata(fmt: str, tmp_path: Path,
-                                                    et: ExifTool) -> None:
+def test_image_data_digest_sees_pixels_not_metadata(fmt: str, tmp_path: Path, et: ExifTool) -> None:
     a = make_image(tmp_path / f"a.{fmt}", fmt, seed=1)
     b = make_image(tmp_path / f"b.{fmt}", fmt, seed=2)
     digest = image_data_digest(str(a), fmt)
@@ -298,13 +375,16 @@ def test_image_data_digest_sees_pixels_not_metadata(fmt: str, tmp_path: Path,
 
 # -- idempotence, undo, move ------------------------------------------------------------
 
+
 def _library(src: Path, n: int = 3) -> list[Path]:
     return [make_jpeg(src / f"IMG_{i}.JPG", i, size=(96, 64)) for i in range(n)]
 
 
 def _inputs(paths: list[Path], src: Path) -> list[PlanInput]:
-    return [real_input(p, src, i, taken_at=T.replace(minute=i), utc_offset=0)
-            for i, p in enumerate(paths)]
+    return [
+        real_input(p, src, i, taken_at=T.replace(minute=i), utc_offset=0)
+        for i, p in enumerate(paths)
+    ]
 
 
 def test_apply_twice_writes_nothing_new(dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
@@ -324,21 +404,27 @@ def test_apply_twice_writes_nothing_new(dirs: tuple[Path, Path, Path], et: ExifT
     assert {p: sha(out / p) for p in files_under(out)} == written
 
 
-def test_copy_mode_leaves_discarded_duplicates_alone(dirs: tuple[Path, Path, Path],
-                                                     et: ExifTool) -> None:
+def test_copy_mode_leaves_discarded_duplicates_alone(
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     keep, dup = make_jpeg(src / "a.jpg", 1), make_jpeg(src / "b" / "a copy.jpg", 1)
     before = sha(dup)
-    plan = make_plan([real_input(keep, src, 1),
-                      real_input(dup, src, 2, keep=False, discard_reason="exact copy")],
-                     str(out))
+    plan = make_plan(
+        [
+            real_input(keep, src, 1),
+            real_input(dup, src, 2, keep=False, discard_reason="exact copy"),
+        ],
+        str(out),
+    )
     result = run(plan, et, journal)
     assert result.written == 1 and result.trashed == 0
     assert sha(dup) == before and files_under(out) == {"2019/20190919_053857.jpg"}
 
 
-def test_names_stay_put_when_files_are_added_later(dirs: tuple[Path, Path, Path],
-                                                   et: ExifTool) -> None:
+def test_names_stay_put_when_files_are_added_later(
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     late, early = make_jpeg(src / "late.jpg", 1), make_jpeg(src / "early.jpg", 2)
     late_in = real_input(late, src, 1, taken_at=T.replace(microsecond=900000))
@@ -352,7 +438,8 @@ def test_names_stay_put_when_files_are_added_later(dirs: tuple[Path, Path, Path]
 
 
 def test_undo_removes_outputs_refuses_changed_ones_and_is_repeatable(
-        dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     paths = _library(src)
     plan = make_plan(_inputs(paths, src), str(out), journal_dir=str(journal))
@@ -374,12 +461,15 @@ def test_undo_removes_outputs_refuses_changed_ones_and_is_repeatable(
     assert out.is_dir() and not any(out.iterdir())  # the output root itself stays
     assert [sha(p) for p in paths] == [i.sha256 for i in plan.items]  # sources untouched
     assert undo(result.journal).already_undone == 3
-    assert make_plan(_inputs(paths, src), str(out), journal_dir=str(journal)).items[0].action \
-        is Action.COPY  # undone outputs are not "already written"
+    assert (
+        make_plan(_inputs(paths, src), str(out), journal_dir=str(journal)).items[0].action
+        is Action.COPY
+    )  # undone outputs are not "already written"
 
 
 def test_move_keeps_originals_until_undo_puts_them_back_byte_for_byte(
-        dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     good = make_jpeg(src / "good.jpg", 1)
     side = src / "good.jpg.json"
@@ -387,9 +477,11 @@ def test_move_keeps_originals_until_undo_puts_them_back_byte_for_byte(
     corrupt = src / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"garbage" * 20)
     dup = make_jpeg(src / "dup" / "good copy.jpg", 1)
-    inputs = [real_input(good, src, 1, sidecars=(str(side),)),
-              real_input(corrupt, src, 2, taken_at=T.replace(second=1)),
-              real_input(dup, src, 3, keep=False, discard_reason="exact copy of good.jpg")]
+    inputs = [
+        real_input(good, src, 1, sidecars=(str(side),)),
+        real_input(corrupt, src, 2, taken_at=T.replace(second=1)),
+        real_input(dup, src, 3, keep=False, discard_reason="exact copy of good.jpg"),
+    ]
     before = {p: sha(p) for p in (good, side, corrupt, dup)}
     inode = good.stat().st_ino
     plan = make_plan(inputs, str(out), journal_dir=str(journal))
@@ -404,10 +496,10 @@ def test_move_keeps_originals_until_undo_puts_them_back_byte_for_byte(
     assert os.path.isfile(corrupt_out.target + ".xmp")
     trash = out / ".trash" / "src" / "dup" / "good copy.jpg"
     assert not dup.exists() and sha(trash) == before[dup]  # discarded: moved, never unlinked
-    output = plan.items[0].target if plan.items[0].source == str(good) else (
-        plan.items[1].target)
+    output = plan.items[0].target if plan.items[0].source == str(good) else (plan.items[1].target)
     assert read(et, output, "DateTimeOriginal")["ExifIFD:DateTimeOriginal"] == (
-        "2019:09:19 05:38:57")
+        "2019:09:19 05:38:57"
+    )
     assert not list(out.rglob(f"{TMP_PREFIX}*"))
     # Every moved source (and sidecar) is kept, the very file (same filesystem: no copy),
     # under the run's holding folder at its own absolute path.
@@ -427,7 +519,8 @@ def test_move_keeps_originals_until_undo_puts_them_back_byte_for_byte(
 
 
 def test_move_of_a_live_photo_sharing_one_takeout_json(
-        dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     """Both halves of a Live Photo use the still's Takeout JSON: the first half moved must
     not take the JSON away from the second (it failed: "No such file")."""
     src, out, journal = dirs
@@ -436,8 +529,10 @@ def test_move_of_a_live_photo_sharing_one_takeout_json(
     takeout = src / "IMG_1.JPG.json"
     takeout.write_text('{"title": "IMG_1.JPG"}')
     before = {p: sha(p) for p in (still, video, takeout)}
-    inputs = [real_input(p, src, i, bundle="live-1", sidecars=(str(takeout),))
-              for i, p in enumerate((still, video))]
+    inputs = [
+        real_input(p, src, i, bundle="live-1", sidecars=(str(takeout),))
+        for i, p in enumerate((still, video))
+    ]
     plan = make_plan(inputs, str(out), journal_dir=str(journal))
     result = run(plan, et, journal, move=True)
     assert result.written == 2 and result.moved == 2 and result.held == 3
@@ -464,7 +559,8 @@ def other_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_move_across_filesystems_copies_verifies_then_removes(
-        other_disk: Path, tmp_path: Path, et: ExifTool) -> None:
+    other_disk: Path, tmp_path: Path, et: ExifTool
+) -> None:
     src, out, journal = other_disk / "src", tmp_path / "out", tmp_path / "journal"
     paths = _library(src, 2)
     os.utime(paths[0], (1_500_000_000, 1_500_000_000))
@@ -483,7 +579,8 @@ def test_move_across_filesystems_copies_verifies_then_removes(
 
 
 def test_undo_after_the_originals_were_purged_copies_the_output_back(
-        dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     good = make_jpeg(src / "good.jpg", 1)
     plan = make_plan([real_input(good, src, 1)], str(out), journal_dir=str(journal))
@@ -498,7 +595,8 @@ def test_undo_after_the_originals_were_purged_copies_the_output_back(
 
 
 def test_move_finishes_a_run_killed_before_removing_sources(
-        dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     paths = _library(src, 2)
     before = [sha(p) for p in paths]
@@ -519,20 +617,26 @@ def test_move_finishes_a_run_killed_before_removing_sources(
 
 # -- failures, cancel, progress -----------------------------------------------------
 
+
 def test_a_failing_item_is_reported_and_the_run_goes_on(
-        dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
-    good, changed, blocked, corrupt = (make_jpeg(src / f"{n}.jpg", i) for i, n in
-                                       enumerate(["good", "changed", "blocked", "corrupt"]))
+    good, changed, blocked, corrupt = (
+        make_jpeg(src / f"{n}.jpg", i)
+        for i, n in enumerate(["good", "changed", "blocked", "corrupt"])
+    )
     corrupt.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"junk" * 30)
     refused = make_jpeg(src / "refused.jpg", 9)
     data = refused.read_bytes()
     refused.write_bytes(data[:2] + b"\xff\xd8" + data[2:])  # two SOIs: exiftool refuses it
-    inputs = [real_input(good, src, 1),
-              real_input(changed, src, 2, taken_at=T.replace(year=2018)),
-              real_input(blocked, src, 3, taken_at=T.replace(year=2017)),
-              real_input(corrupt, src, 4, taken_at=T.replace(year=2016)),
-              real_input(refused, src, 5, taken_at=T.replace(year=2015))]
+    inputs = [
+        real_input(good, src, 1),
+        real_input(changed, src, 2, taken_at=T.replace(year=2018)),
+        real_input(blocked, src, 3, taken_at=T.replace(year=2017)),
+        real_input(corrupt, src, 4, taken_at=T.replace(year=2016)),
+        real_input(refused, src, 5, taken_at=T.replace(year=2015)),
+    ]
     plan = make_plan(inputs, str(out))
     changed.write_bytes(changed.read_bytes() + b"!")  # edited after the scan
     out.mkdir()
@@ -549,14 +653,18 @@ def test_a_failing_item_is_reported_and_the_run_goes_on(
     assert result.written == 3
     assert [o.status for o in result.outcomes].count("failed") == 2
     # nothing half-written, no temporary file, no empty year folder
-    assert files_under(out) == {"2019/20190919_053857.jpg", "2017",
-                                "2016/20160919_053857.jpg", "2016/20160919_053857.jpg.xmp",
-                                "2015/20150919_053857.jpg", "2015/20150919_053857.jpg.xmp"}
+    assert files_under(out) == {
+        "2019/20190919_053857.jpg",
+        "2017",
+        "2016/20160919_053857.jpg",
+        "2016/20160919_053857.jpg.xmp",
+        "2015/20150919_053857.jpg",
+        "2015/20150919_053857.jpg.xmp",
+    }
     assert sorted(os.listdir(out)) == ["2015", "2016", "2017", "2019"]
 
 
-def test_a_write_that_does_not_read_back_fails(dirs: tuple[Path, Path, Path],
-                                               et: ExifTool) -> None:
+def test_a_write_that_does_not_read_back_fails(dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
     src, out, journal = dirs
     photo = make_jpeg(src / "a.jpg", 1)
     plan = make_plan([real_input(photo, src, 1)], str(out))
@@ -569,8 +677,9 @@ def test_a_write_that_does_not_read_back_fails(dirs: tuple[Path, Path, Path],
     assert files_under(out) == set()
 
 
-def test_an_existing_target_is_never_overwritten(dirs: tuple[Path, Path, Path],
-                                                 et: ExifTool) -> None:
+def test_an_existing_target_is_never_overwritten(
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
     src, out, journal = dirs
     photo = make_jpeg(src / "a.jpg", 1)
     plan = make_plan([real_input(photo, src, 1)], str(out))
@@ -587,15 +696,19 @@ def test_progress_and_cancel(dirs: tuple[Path, Path, Path], et: ExifTool) -> Non
     src, out, journal = dirs
     plan = make_plan(_inputs(_library(src), src), str(out))
     seen: list[tuple[int, int]] = []
-    result = apply_plan(plan, et, str(journal), on_progress=lambda d, t: seen.append((d, t)),
-                        should_stop=lambda: len(seen) >= 2)
+    result = apply_plan(
+        plan,
+        et,
+        str(journal),
+        on_progress=lambda d, t: seen.append((d, t)),
+        should_stop=lambda: len(seen) >= 2,
+    )
     assert seen == [(1, 3), (2, 3)]
     assert result.cancelled and result.written == 2
     assert "(cancelled)" in result.summary()
 
 
-def test_leftover_temporary_files_are_removed(dirs: tuple[Path, Path, Path],
-                                              et: ExifTool) -> None:
+def test_leftover_temporary_files_are_removed(dirs: tuple[Path, Path, Path], et: ExifTool) -> None:
     src, out, journal = dirs
     plan = make_plan(_inputs(_library(src, 1), src), str(out))
     year = out / "2019"
@@ -624,6 +737,7 @@ def test_journal_is_json_lines_with_hashes(dirs: tuple[Path, Path, Path], et: Ex
 
 # -- SIGKILL mid-apply, then resume -------------------------------------------------
 
+
 def _children(pid: int) -> list[int]:
     """Process ids whose parent is ``pid`` (Linux /proc)."""
     found = []
@@ -647,20 +761,35 @@ def _spec_inputs(inputs: list[PlanInput]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("pause_at", ["exiftool", "place"])
-def test_sigkill_mid_apply_then_resume(pause_at: str, dirs: tuple[Path, Path, Path],
-                                       et: ExifTool, tmp_path: Path) -> None:
+def test_sigkill_mid_apply_then_resume(
+    pause_at: str, dirs: tuple[Path, Path, Path], et: ExifTool, tmp_path: Path
+) -> None:
     src, out, journal = dirs
     paths = [make_jpeg(src / f"IMG_{i:02d}.JPG", i, size=(64, 48)) for i in range(10)]
     # Two files share a second (numbering must survive the kill); the rest a minute each.
-    inputs = [real_input(p, src, i, taken_at=T.replace(minute=min(i, 8)), utc_offset=60)
-              for i, p in enumerate(paths)]
+    inputs = [
+        real_input(p, src, i, taken_at=T.replace(minute=min(i, 8)), utc_offset=60)
+        for i, p in enumerate(paths)
+    ]
     before = [sha(p) for p in paths]
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"inputs": _spec_inputs(inputs), "output": str(out),
-                                "journal": str(journal), "pause_at": pause_at,
-                                "stop_at": 4}))
-    child = subprocess.Popen([sys.executable, str(CHILD), str(spec)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    spec.write_text(
+        json.dumps(
+            {
+                "inputs": _spec_inputs(inputs),
+                "output": str(out),
+                "journal": str(journal),
+                "pause_at": pause_at,
+                "stop_at": 4,
+            }
+        )
+    )
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), str(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     orphans: list[int] = []
     try:
         assert child.stdout is not None
@@ -692,12 +821,12 @@ def test_sigkill_mid_apply_then_resume(pause_at: str, dirs: tuple[Path, Path, Pa
     assert sum(i.action is Action.SKIP for i in plan.items) == len(placed)
     result = run(plan, et, journal)
     assert result.written == 10 - len(placed)
-    expected = {f"2019/20190919_05{m:02d}57.jpg" for m in range(9)} | {
-        "2019/20190919_050857_1.jpg"}
+    expected = {f"2019/20190919_05{m:02d}57.jpg" for m in range(9)} | {"2019/20190919_050857_1.jpg"}
     assert files_under(out) == expected  # nothing partial, duplicated or missing
     for item in plan.items:
         assert read(et, item.target, "OffsetTimeOriginal")["ExifIFD:OffsetTimeOriginal"] == (
-            "+01:00")
+            "+01:00"
+        )
         assert image_data_digest(item.target, "jpeg") == image_data_digest(item.source, "jpeg")
     assert [sha(p) for p in paths] == before
     index = journal_index(str(journal))
@@ -710,8 +839,12 @@ def test_sigkill_mid_apply_then_resume(pause_at: str, dirs: tuple[Path, Path, Pa
 
 def _kill_child_at(spec: Path, stop_at: int) -> None:
     """Run ``apply_child.py`` on ``spec`` and SIGKILL it (and its exiftool) where it pauses."""
-    child = subprocess.Popen([sys.executable, str(CHILD), str(spec)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, str(CHILD), str(spec)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     orphans: list[int] = []
     try:
         assert child.stdout is not None
@@ -743,7 +876,8 @@ def _everywhere(folder: Path) -> dict[str, int]:
 
 @pytest.mark.parametrize("pause_at", ["hold", "unlink", "held"])
 def test_sigkill_while_moving_an_original_to_the_holding_folder(
-        pause_at: str, dirs: tuple[Path, Path, Path], et: ExifTool, tmp_path: Path) -> None:
+    pause_at: str, dirs: tuple[Path, Path, Path], et: ExifTool, tmp_path: Path
+) -> None:
     """A move killed at each step of holding a source: before it moves (its ``hold``
     journaled), between the link and the unlink (both names), after it moved (no
     ``source_removed`` yet). Nothing is lost; a second run finishes the move; undo puts
@@ -753,9 +887,18 @@ def test_sigkill_while_moving_an_original_to_the_holding_folder(
     inputs = [real_input(p, src, i, taken_at=T.replace(minute=i)) for i, p in enumerate(paths)]
     before = {str(p): sha(p) for p in paths}
     spec = tmp_path / "spec.json"
-    spec.write_text(json.dumps({"inputs": _spec_inputs(inputs), "output": str(out),
-                                "journal": str(journal), "pause_at": pause_at,
-                                "stop_at": 4, "move": True}))
+    spec.write_text(
+        json.dumps(
+            {
+                "inputs": _spec_inputs(inputs),
+                "output": str(out),
+                "journal": str(journal),
+                "pause_at": pause_at,
+                "stop_at": 4,
+                "move": True,
+            }
+        )
+    )
     _kill_child_at(spec, 4)
     # nothing lost: each original is at its place or in the holding folder (or both, the
     # same file, when killed between the link and the unlink)

@@ -142,19 +142,29 @@ def test_views_hold_no_sql(view: str) -> None:
     by id in a view (a commit ends the request's transaction, and is allowed)."""
     from mediafix.store import models
 
-    tables = {n for n in dir(models) if isinstance(getattr(models, n), type)
-              and issubclass(getattr(models, n), models.Base)}
+    tables = {
+        n
+        for n in dir(models)
+        if isinstance(getattr(models, n), type) and issubclass(getattr(models, n), models.Base)
+    }
     found = []
     for node in ast.walk(ast.parse(MODULES[view].read_text())):
         if isinstance(node, ast.Import | ast.ImportFrom):
-            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [
-                a.name for a in node.names]
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+            )
             found += [f"imports {n}" for n in names if n.split(".")[0] == "sqlalchemy"]
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             if node.func.attr in _QUERIES:
                 found.append(f".{node.func.attr}() on line {node.lineno}")
-            elif node.func.attr == "get" and node.args and isinstance(node.args[0], ast.Name) \
-                    and node.args[0].id in tables:
+            elif (
+                node.func.attr == "get"
+                and node.args
+                and isinstance(node.args[0], ast.Name)
+                and node.args[0].id in tables
+            ):
                 found.append(f".get({node.args[0].id}, ...) on line {node.lineno}")
     assert found == []
 

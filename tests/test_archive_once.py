@@ -56,8 +56,13 @@ def _sha(path: str | Path) -> str:
 
 
 def _live_photo(folder: Path, name: str = "IMG_0001", seed: int = 1) -> tuple[Path, Path]:
-    still = make_jpeg(folder / f"{name}.JPG", seed, DateTimeOriginal="2021:04:10 11:44:00",
-                      Make="Apple", Model="iPhone 12")
+    still = make_jpeg(
+        folder / f"{name}.JPG",
+        seed,
+        DateTimeOriginal="2021:04:10 11:44:00",
+        Make="Apple",
+        Model="iPhone 12",
+    )
     clip = make_video(folder / f"{name}.MOV", seed=seed, seconds=1.0)
     write_tags(clip, **{"QuickTime:CreateDate": "2021:04:10 09:44:00"})
     return still, clip
@@ -87,8 +92,10 @@ def test_a_backup_copy_of_a_live_photo_still_is_not_written_twice(
     plan = _plan(out)
     _assert_once(plan, lib)
     targets = {i["source"]: i["target"] for i in plan["items"]}
-    assert targets == {str(still): str(out / "2021" / "20210410_114400.jpg"),
-                       str(clip): str(out / "2021" / "20210410_114400.mov")}
+    assert targets == {
+        str(still): str(out / "2021" / "20210410_114400.jpg"),
+        str(clip): str(out / "2021" / "20210410_114400.mov"),
+    }
     (left_out,) = plan["discarded"]
     assert left_out["path"] == str(lib / "Backup 2019" / "IMG_0001.JPG")
     assert re.fullmatch(r"exact duplicate of Trip/IMG_0001.JPG \(group #\d+\)", left_out["reason"])
@@ -114,8 +121,9 @@ def test_the_suggested_keeper_is_the_copy_beside_its_partner_and_not_the_backup(
     keepers = sorted(g["keeper"] for g in groups)
     assert keepers == [str(still), str(lone)]
     by_keeper = {g["keeper"]: g for g in groups}
-    assert any("beside its Live Photo or RAW+JPEG partner" in r
-               for r in by_keeper[str(still)]["reasons"])
+    assert any(
+        "beside its Live Photo or RAW+JPEG partner" in r for r in by_keeper[str(still)]["reasons"]
+    )
     assert any("not in a backup or copy" in r for r in by_keeper[str(lone)]["reasons"])
 
 
@@ -184,8 +192,14 @@ def test_a_picture_a_near_group_leaves_out_is_not_written_for_its_exact_copy(
     settings_env: Path, tmp_path: Path
 ) -> None:
     lib = tmp_path / "photos"
-    original = make_jpeg(lib / "camera" / "IMG_1000.JPG", 11, (1600, 1200),
-                         DateTimeOriginal="2020:07:04 12:00:00", Make="Canon", Model="EOS R")
+    original = make_jpeg(
+        lib / "camera" / "IMG_1000.JPG",
+        11,
+        (1600, 1200),
+        DateTimeOriginal="2020:07:04 12:00:00",
+        Make="Canon",
+        Model="EOS R",
+    )
     small = lib / "chat" / "IMG-20200704-WA0001.jpg"
     small.parent.mkdir(parents=True)
     Image.open(original).resize((800, 600)).save(small, "JPEG", quality=70)

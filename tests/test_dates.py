@@ -46,8 +46,13 @@ def recorded(name: str) -> dict[str, Any]:
     return data
 
 
-def verdict(name: str, metadata: dict[str, Any] | None = None, mtime: float | None = None,
-            options: DateOptions = OPTIONS, **kw: Any) -> DateVerdict:
+def verdict(
+    name: str,
+    metadata: dict[str, Any] | None = None,
+    mtime: float | None = None,
+    options: DateOptions = OPTIONS,
+    **kw: Any,
+) -> DateVerdict:
     return date_file(f"/photos/{name}", metadata or {}, mtime, options=options, **kw)
 
 
@@ -80,27 +85,46 @@ def jpeg(tmp_path: Path, exiftool: ExifTool) -> Callable[..., Path]:
     ("text", "value", "precision", "offset"),
     [
         ("2019:09:19 05:38:57", datetime(2019, 9, 19, 5, 38, 57), Precision.SECOND, None),
-        ("2019:09:19 05:38:57.12+02:00", datetime(2019, 9, 19, 5, 38, 57, 120000),
-         Precision.SUBSECOND, 120),
+        (
+            "2019:09:19 05:38:57.12+02:00",
+            datetime(2019, 9, 19, 5, 38, 57, 120000),
+            Precision.SUBSECOND,
+            120,
+        ),
         ("2019-09-19T05:38:57-04:30", datetime(2019, 9, 19, 5, 38, 57), Precision.SECOND, -270),
         ("2019:09:19 05:38Z", datetime(2019, 9, 19, 5, 38), Precision.MINUTE, 0),
         ("2019:04:24 22:24:00+02:00 DST", datetime(2019, 4, 24, 22, 24), Precision.SECOND, 120),
-        ("2018:07:25 16:34:22.173129472", datetime(2018, 7, 25, 16, 34, 22, 173129),
-         Precision.SUBSECOND, None),
+        (
+            "2018:07:25 16:34:22.173129472",
+            datetime(2018, 7, 25, 16, 34, 22, 173129),
+            Precision.SUBSECOND,
+            None,
+        ),
         ("2019:09:19", datetime(2019, 9, 19), Precision.DAY, None),
         ("2019:09", datetime(2019, 9, 1), Precision.MONTH, None),
         (2010, datetime(2010, 1, 1), Precision.YEAR, None),
     ],
 )
-def test_parse_datetime(text: Any, value: datetime, precision: Precision,
-                        offset: int | None) -> None:
+def test_parse_datetime(
+    text: Any, value: datetime, precision: Precision, offset: int | None
+) -> None:
     parsed = parse_datetime(text)
     assert parsed is not None
     assert (parsed.value, parsed.precision, parsed.offset) == (value, precision, offset)
 
 
-@pytest.mark.parametrize("text", ["0000:00:00 00:00:00", "    :  :     ", "", None,
-                                  "2019:13:01 00:00:00", "1999:99:99 99:99:99", "yesterday"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0000:00:00 00:00:00",
+        "    :  :     ",
+        "",
+        None,
+        "2019:13:01 00:00:00",
+        "1999:99:99 99:99:99",
+        "yesterday",
+    ],
+)
 def test_parse_datetime_rejects_blanks_and_nonsense(text: Any) -> None:
     assert parse_datetime(text) is None
 
@@ -108,11 +132,17 @@ def test_parse_datetime_rejects_blanks_and_nonsense(text: Any) -> None:
 # --- photo metadata, from real files ----------------------------------------------------
 
 
-def test_photo_with_offset_time_original(jpeg: Callable[..., Path],
-                                         read: Callable[[Path], dict[str, Any]]) -> None:
-    path = jpeg("IMG_20190919_053857.jpg", DateTimeOriginal="2019:09:19 05:38:57",
-                     OffsetTimeOriginal="-04:00", SubSecTimeOriginal="123",
-                     CreateDate="2019:09:19 05:38:57", Model="Pixel 3")
+def test_photo_with_offset_time_original(
+    jpeg: Callable[..., Path], read: Callable[[Path], dict[str, Any]]
+) -> None:
+    path = jpeg(
+        "IMG_20190919_053857.jpg",
+        DateTimeOriginal="2019:09:19 05:38:57",
+        OffsetTimeOriginal="-04:00",
+        SubSecTimeOriginal="123",
+        CreateDate="2019:09:19 05:38:57",
+        Model="Pixel 3",
+    )
     v = date_file(str(path), read(path), WRONG_MTIME, options=OPTIONS)
     assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57, 123000)
     assert v.utc_offset == -240 and v.offset_source == "exif:OffsetTimeOriginal"
@@ -123,16 +153,25 @@ def test_photo_with_offset_time_original(jpeg: Callable[..., Path],
     d = v.to_dict()
     assert d["taken_at"] == "2019-09-19T05:38:57" and d["utc_offset"] == "-04:00"
     assert d["taken_at_utc"] == "2019-09-19T09:38:57Z" and d["confidence_level"] == "high"
-    assert {c["source"] for c in d["candidates"]} >= {"exif:DateTimeOriginal", "exif:CreateDate",
-                                                       "filename", "file:mtime"}
+    assert {c["source"] for c in d["candidates"]} >= {
+        "exif:DateTimeOriginal",
+        "exif:CreateDate",
+        "filename",
+        "file:mtime",
+    }
     dto = next(c for c in d["candidates"] if c["source"] == "exif:DateTimeOriginal")
     assert dto["value"] == "2019-09-19T05:38:57.123000" and dto["utc"].endswith("Z")
 
 
-def test_offset_from_gps_time(jpeg: Callable[..., Path],
-                              read: Callable[[Path], dict[str, Any]]) -> None:
-    path = jpeg("DSC_0001.JPG", DateTimeOriginal="2019:09:19 05:38:57",
-                     GPSDateStamp="2019:09:19", GPSTimeStamp="09:38:55")
+def test_offset_from_gps_time(
+    jpeg: Callable[..., Path], read: Callable[[Path], dict[str, Any]]
+) -> None:
+    path = jpeg(
+        "DSC_0001.JPG",
+        DateTimeOriginal="2019:09:19 05:38:57",
+        GPSDateStamp="2019:09:19",
+        GPSTimeStamp="09:38:55",
+    )
     v = date_file(str(path), read(path), None, options=OPTIONS)
     assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57)
     assert (v.utc_offset, v.offset_source) == (-240, "gps")
@@ -140,30 +179,44 @@ def test_offset_from_gps_time(jpeg: Callable[..., Path],
     assert "offset from the GPS time" in v.reason and "GPS time agrees" in v.reason
 
 
-def test_offset_from_gps_position(jpeg: Callable[..., Path],
-                                  read: Callable[[Path], dict[str, Any]]) -> None:
-    path = jpeg("DSC_0002.JPG", DateTimeOriginal="2019:01:10 10:00:00",
-                     GPSLatitude="35.68", GPSLatitudeRef="N", GPSLongitude="139.69",
-                     GPSLongitudeRef="E")
+def test_offset_from_gps_position(
+    jpeg: Callable[..., Path], read: Callable[[Path], dict[str, Any]]
+) -> None:
+    path = jpeg(
+        "DSC_0002.JPG",
+        DateTimeOriginal="2019:01:10 10:00:00",
+        GPSLatitude="35.68",
+        GPSLatitudeRef="N",
+        GPSLongitude="139.69",
+        GPSLongitudeRef="E",
+    )
     v = date_file(str(path), read(path), None, options=OPTIONS)
     assert (v.utc_offset, v.offset_source) == (540, "gps-position")
     assert "Asia/Tokyo" in v.reason
     assert v.taken_at_utc == datetime(2019, 1, 10, 1, 0)
 
 
-def test_iptc_date_and_time(jpeg: Callable[..., Path],
-                            read: Callable[[Path], dict[str, Any]]) -> None:
-    path = jpeg("scan.jpg", **{"IPTC:DateCreated": "2005:06:07",
-                                               "IPTC:TimeCreated": "08:09:10+02:00"})
+def test_iptc_date_and_time(
+    jpeg: Callable[..., Path], read: Callable[[Path], dict[str, Any]]
+) -> None:
+    path = jpeg(
+        "scan.jpg", **{"IPTC:DateCreated": "2005:06:07", "IPTC:TimeCreated": "08:09:10+02:00"}
+    )
     v = date_file(str(path), read(path), None, options=OPTIONS)
     assert v.source == "iptc:DateCreated" and v.taken_at == datetime(2005, 6, 7, 8, 9, 10)
     assert (v.utc_offset, v.offset_source) == (120, "iptc:TimeCreated")
 
 
-def test_xmp_date_created_and_modify_date_is_weak(jpeg: Callable[..., Path],
-                                                  read: Callable[[Path], dict[str, Any]]) -> None:
-    path = jpeg("edit.jpg", **{"XMP-photoshop:DateCreated": "2011:02:03 04:05:06",
-                                               "IFD0:ModifyDate": "2020:01:01 10:00:00"})
+def test_xmp_date_created_and_modify_date_is_weak(
+    jpeg: Callable[..., Path], read: Callable[[Path], dict[str, Any]]
+) -> None:
+    path = jpeg(
+        "edit.jpg",
+        **{
+            "XMP-photoshop:DateCreated": "2011:02:03 04:05:06",
+            "IFD0:ModifyDate": "2020:01:01 10:00:00",
+        },
+    )
     v = date_file(str(path), read(path), None, options=OPTIONS)
     assert v.source == "xmp:DateCreated" and v.taken_at == datetime(2011, 2, 3, 4, 5, 6)
     only_modified = jpeg("m.jpg", **{"IFD0:ModifyDate": "2020:01:01 10:00:00"})
@@ -176,8 +229,9 @@ def test_subsec_composite_and_create_date_alone() -> None:
     assert v.source == "exif:Composite:SubSecDateTimeOriginal" and v.utc_offset == 60
     assert v.candidates[0].to_dict()["detail"] == "Composite"
     assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57, 500000)
-    v = verdict("b.jpg", {"ExifIFD:CreateDate": "2019:09:19 05:38:57",
-                          "ExifIFD:SubSecTimeDigitized": "07"})
+    v = verdict(
+        "b.jpg", {"ExifIFD:CreateDate": "2019:09:19 05:38:57", "ExifIFD:SubSecTimeDigitized": "07"}
+    )
     assert v.source == "exif:CreateDate" and v.taken_at == datetime(2019, 9, 19, 5, 38, 57, 70000)
     assert v.level == "high"
 
@@ -208,8 +262,14 @@ def test_matroska_date_is_utc_and_not_exif() -> None:
 
 
 def test_offset_time_of_a_later_edit_is_not_the_capture_offset() -> None:
-    v = verdict("c.jpg", {"ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57",
-                          "IFD0:ModifyDate": "2020:02:02 10:00:00", "ExifIFD:OffsetTime": "+09:00"})
+    v = verdict(
+        "c.jpg",
+        {
+            "ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57",
+            "IFD0:ModifyDate": "2020:02:02 10:00:00",
+            "ExifIFD:OffsetTime": "+09:00",
+        },
+    )
     assert v.offset_source == "home-zone" and v.utc_offset == 120
 
 
@@ -251,8 +311,7 @@ def test_camera_model_override_reads_quicktime_as_local() -> None:
     meta = recorded("camera-mp4-local.json")
     plain = verdict("MVI_0042.MP4", meta)
     assert plain.taken_at == datetime(2019, 9, 19, 7, 38, 57)  # read as UTC by default
-    opts = DateOptions(home_zone=BERLIN, now=NOW,
-                       quicktime_local_models=frozenset({"dmc-tz101"}))
+    opts = DateOptions(home_zone=BERLIN, now=NOW, quicktime_local_models=frozenset({"dmc-tz101"}))
     v = verdict("MVI_0042.MP4", meta, options=opts)
     assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57)
     assert v.taken_at_utc == datetime(2019, 9, 19, 3, 38, 57)
@@ -269,23 +328,37 @@ def test_quicktime_zero_dates_are_sentinels() -> None:
 @pytest.mark.parametrize(
     ("meta", "source", "taken_at", "offset"),
     [
-        ({"RIFF:DateTimeOriginal": "2009:10:27 12:14:00"}, "riff:DateTimeOriginal",
-         datetime(2009, 10, 27, 12, 14), 60),
-        ({"H264:DateTimeOriginal": "2019:04:24 22:24:00+02:00 DST"}, "h264:DateTimeOriginal",
-         datetime(2019, 4, 24, 22, 24), 120),
-        ({"UserData:DateTimeOriginal": "2021:05:16 19:27:55Z"}, "quicktime:DateTimeOriginal",
-         datetime(2021, 5, 16, 21, 27, 55), 120),
+        (
+            {"RIFF:DateTimeOriginal": "2009:10:27 12:14:00"},
+            "riff:DateTimeOriginal",
+            datetime(2009, 10, 27, 12, 14),
+            60,
+        ),
+        (
+            {"H264:DateTimeOriginal": "2019:04:24 22:24:00+02:00 DST"},
+            "h264:DateTimeOriginal",
+            datetime(2019, 4, 24, 22, 24),
+            120,
+        ),
+        (
+            {"UserData:DateTimeOriginal": "2021:05:16 19:27:55Z"},
+            "quicktime:DateTimeOriginal",
+            datetime(2021, 5, 16, 21, 27, 55),
+            120,
+        ),
     ],
 )
-def test_avi_mts_and_userdata_dates(meta: dict[str, Any], source: str, taken_at: datetime,
-                                    offset: int) -> None:
+def test_avi_mts_and_userdata_dates(
+    meta: dict[str, Any], source: str, taken_at: datetime, offset: int
+) -> None:
     v = verdict("clip", meta)
     assert (v.source, v.taken_at, v.utc_offset) == (source, taken_at, offset)
     assert v.level == "high"
 
 
-def test_generated_video(tmp_path: Path, exiftool: ExifTool,
-                         read: Callable[[Path], dict[str, Any]]) -> None:
+def test_generated_video(
+    tmp_path: Path, exiftool: ExifTool, read: Callable[[Path], dict[str, Any]]
+) -> None:
     """The recorded JSON's story, live: PyAV writes an MP4, exiftool tags it."""
     av = pytest.importorskip("av")
     import numpy as np
@@ -295,14 +368,20 @@ def test_generated_video(tmp_path: Path, exiftool: ExifTool,
         stream = out.add_stream("mpeg4", rate=10)
         stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
         for i in range(2):
-            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i * 90, np.uint8),
-                                               format="rgb24")
+            frame = av.VideoFrame.from_ndarray(
+                np.full((32, 32, 3), i * 90, np.uint8), format="rgb24"
+            )
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
-    exiftool.write_tags(path, {"QuickTime:CreateDate": "2019:09:19 03:38:57",
-                               "Track1:MediaCreateDate": "2019:09:19 03:38:57"})
+    exiftool.write_tags(
+        path,
+        {
+            "QuickTime:CreateDate": "2019:09:19 03:38:57",
+            "Track1:MediaCreateDate": "2019:09:19 03:38:57",
+        },
+    )
     v = date_file(str(path), read(path), WRONG_MTIME, options=OPTIONS)
     assert v.source == "quicktime:CreateDate"
     assert v.taken_at_utc == datetime(2019, 9, 19, 3, 38, 57)
@@ -377,16 +456,22 @@ def test_conflict_lowers_confidence_and_says_so() -> None:
 
 
 def test_never_the_earliest() -> None:
-    v = verdict("x.jpg", {"ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57",
-                          "IFD0:ModifyDate": "2010:01:02 03:04:05"},
-                datetime(2009, 1, 1).timestamp())
+    v = verdict(
+        "x.jpg",
+        {
+            "ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57",
+            "IFD0:ModifyDate": "2010:01:02 03:04:05",
+        },
+        datetime(2009, 1, 1).timestamp(),
+    )
     assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57)
     assert v.confidence >= 0.9  # mtime and ModifyDate differ for innocent reasons
 
 
 def test_phone_library_is_high() -> None:
-    photo = verdict("IMG_20190919_053857.jpg", {"ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57"},
-                    WRONG_MTIME)
+    photo = verdict(
+        "IMG_20190919_053857.jpg", {"ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57"}, WRONG_MTIME
+    )
     assert photo.level == "high"
     pixel = verdict("PXL_20190919_033857123.mp4", {"QuickTime:CreateDate": "2019:09:19 03:38:57"})
     assert pixel.level == "high" and pixel.confidence > 0.85
@@ -440,8 +525,11 @@ def test_no_date_at_all() -> None:
     "meta",
     [
         {"ExifIFD:DateTimeOriginal": ["2019:09:19 05:38:57", "x"]},
-        {"ExifIFD:DateTimeOriginal": {"a": 1}, "Composite:GPSLatitude": "nan",
-         "Composite:GPSLongitude": "x"},
+        {
+            "ExifIFD:DateTimeOriginal": {"a": 1},
+            "Composite:GPSLatitude": "nan",
+            "Composite:GPSLongitude": "x",
+        },
         {"ExifIFD:DateTimeOriginal": 20190919, "ExifIFD:OffsetTimeOriginal": "+99:00"},
         {"GPS:GPSDateStamp": "2019:09:19", "GPS:GPSTimeStamp": "25:61:00"},
         {"Error": "File format error"},
@@ -454,7 +542,14 @@ def test_odd_values_never_raise(meta: dict[str, Any]) -> None:
 
 def test_level_for() -> None:
     assert [level_for(c) for c in (0.95, 0.8, 0.79, 0.5, 0.49, 0.01, 0.0)] == [
-        "high", "high", "medium", "medium", "low", "low", "none"]
+        "high",
+        "high",
+        "medium",
+        "medium",
+        "low",
+        "low",
+        "none",
+    ]
 
 
 def test_trust_table_is_declarative_and_complete() -> None:
@@ -475,14 +570,24 @@ def test_takeout_json_with_a_truncated_name(tmp_path: Path) -> None:
     folder = tmp_path / "Takeout" / "Google Photos" / "Photos from 2019"
     folder.mkdir(parents=True)
     (folder / media).write_bytes(b"")
-    (folder / js).write_text(json.dumps({
-        "title": media, "photoTakenTime": {"timestamp": "1568864337", "formatted": "..."},
-        "geoData": {"latitude": 40.7128, "longitude": -74.006, "altitude": 0.0},
-    }))
+    (folder / js).write_text(
+        json.dumps(
+            {
+                "title": media,
+                "photoTakenTime": {"timestamp": "1568864337", "formatted": "..."},
+                "geoData": {"latitude": 40.7128, "longitude": -74.006, "altitude": 0.0},
+            }
+        )
+    )
     pairs, orphans = pair_sidecars(os.listdir(folder))
     assert pairs == {media: [js]} and orphans == []
-    v = date_file(str(folder / media), {}, WRONG_MTIME,
-                  sidecars=[str(folder / s) for s in pairs[media]], options=OPTIONS)
+    v = date_file(
+        str(folder / media),
+        {},
+        WRONG_MTIME,
+        sidecars=[str(folder / s) for s in pairs[media]],
+        options=OPTIONS,
+    )
     assert v.source == "sidecar:takeout"
     assert v.taken_at_utc == datetime(2019, 9, 19, 3, 38, 57)
     # The screenshot's local name says 05:38:57, two hours from the UTC instant: it agrees
@@ -493,8 +598,14 @@ def test_takeout_json_with_a_truncated_name(tmp_path: Path) -> None:
 
 def test_takeout_position_gives_the_zone(tmp_path: Path) -> None:
     js = tmp_path / "IMG_1234.JPG.supplemental-metadata.json"
-    js.write_text(json.dumps({"photoTakenTime": {"timestamp": "1568864337"},
-                              "geoData": {"latitude": 40.7128, "longitude": -74.006}}))
+    js.write_text(
+        json.dumps(
+            {
+                "photoTakenTime": {"timestamp": "1568864337"},
+                "geoData": {"latitude": 40.7128, "longitude": -74.006},
+            }
+        )
+    )
     v = date_file(str(tmp_path / "IMG_1234.JPG"), {}, None, sidecars=[str(js)], options=OPTIONS)
     assert v.taken_at == datetime(2019, 9, 18, 23, 38, 57)
     assert (v.utc_offset, v.offset_source) == (-240, "gps-position")
@@ -505,8 +616,9 @@ def test_takeout_zero_timestamp_and_broken_json(tmp_path: Path) -> None:
     zero.write_text('{"photoTakenTime": {"timestamp": "0"}, "title": "a.jpg"}')
     broken = tmp_path / "b.jpg.json"
     broken.write_text('{"photoTakenTime": ')
-    v = date_file(str(tmp_path / "a.jpg"), {}, None, sidecars=[str(zero), str(broken)],
-                  options=OPTIONS)
+    v = date_file(
+        str(tmp_path / "a.jpg"), {}, None, sidecars=[str(zero), str(broken)], options=OPTIONS
+    )
     assert v.taken_at is None and "not a Takeout JSON" in v.reason
 
 
@@ -516,7 +628,8 @@ def test_xmp_sidecar(tmp_path: Path) -> None:
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
         'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
         'xmlns:exif="http://ns.adobe.com/exif/1.0/" '
-        'exif:DateTimeOriginal="2019-09-19T05:38:57.25+02:00"/></rdf:RDF></x:xmpmeta>')
+        'exif:DateTimeOriginal="2019-09-19T05:38:57.25+02:00"/></rdf:RDF></x:xmpmeta>'
+    )
     v = date_file(str(tmp_path / "IMG_1.CR2"), {}, None, sidecars=[str(xmp)], options=OPTIONS)
     assert v.source == "sidecar:xmp" and v.taken_at == datetime(2019, 9, 19, 5, 38, 57, 250000)
     assert (v.utc_offset, v.offset_source) == (120, "sidecar:xmp")
@@ -525,8 +638,9 @@ def test_xmp_sidecar(tmp_path: Path) -> None:
 # --- sequence inference ---------------------------------------------------------------------
 
 
-def _item(name: str, v: DateVerdict, camera: str | None = "Canon EOS 5D",
-          folder: str = "/p") -> SequenceItem:
+def _item(
+    name: str, v: DateVerdict, camera: str | None = "Canon EOS 5D", folder: str = "/p"
+) -> SequenceItem:
     return SequenceItem(key=name, folder=folder, camera=camera, name=name, verdict=v)
 
 
@@ -560,8 +674,9 @@ def test_sequence_inference_fills_the_gap() -> None:
         ("2019:09:19 10:00:00", "2019:09:19 10:04:00", None, 30),  # counters far apart
     ],
 )
-def test_sequence_inference_needs_a_real_sequence(before: str, after: str, camera: str | None,
-                                                  gap: int) -> None:
+def test_sequence_inference_needs_a_real_sequence(
+    before: str, after: str, camera: str | None, gap: int
+) -> None:
     items = [
         _item("IMG_0100.JPG", _dated("IMG_0100.JPG", before)),
         _item("IMG_0101.JPG", verdict("IMG_0101.JPG", {}), camera=camera),
@@ -581,8 +696,14 @@ def test_sequence_inference_ignores_other_folders_and_dated_files() -> None:
 
 def test_family_0_group_names_and_iptc_placeholder_offset() -> None:
     """Keys as ``exiftool -G`` (not -G1) names them work too; IPTC "+00:00" means "unknown"."""
-    v = verdict("a.jpg", {"EXIF:DateTimeOriginal": "2019:09:19 05:38:57",
-                          "EXIF:OffsetTimeOriginal": "+03:00", "EXIF:SubSecTimeOriginal": "5"})
+    v = verdict(
+        "a.jpg",
+        {
+            "EXIF:DateTimeOriginal": "2019:09:19 05:38:57",
+            "EXIF:OffsetTimeOriginal": "+03:00",
+            "EXIF:SubSecTimeOriginal": "5",
+        },
+    )
     assert v.taken_at == datetime(2019, 9, 19, 5, 38, 57, 500000) and v.utc_offset == 180
     v = verdict("b.jpg", {"IPTC:DateCreated": "2019:09:19", "IPTC:TimeCreated": "05:38:57+00:00"})
     assert v.source == "iptc:DateCreated" and v.offset_source == "home-zone"
@@ -598,15 +719,24 @@ def test_evidence_round_trip_judges_the_same(tmp_path: Path) -> None:
     js.write_text(json.dumps({"photoTakenTime": {"timestamp": "1568864337"}}))
     for name, meta in [
         ("IMG_0001.MOV", recorded("iphone-mov.json")),
-        ("IMG_1.JPG", {"ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57",
-                       "Kodak:DateTimeOriginal": "2019:09:19 05:38:57"}),
+        (
+            "IMG_1.JPG",
+            {
+                "ExifIFD:DateTimeOriginal": "2019:09:19 05:38:57",
+                "Kodak:DateTimeOriginal": "2019:09:19 05:38:57",
+            },
+        ),
         ("PXL_20210304_101532123.mp4", {"QuickTime:CreateDate": "2021:03:04 10:15:32"}),
     ]:
-        ev = collect(str(tmp_path / name), meta, WRONG_MTIME, sidecars=[str(js)],
-                     options=OPTIONS)
+        ev = collect(str(tmp_path / name), meta, WRONG_MTIME, sidecars=[str(js)], options=OPTIONS)
         back = Evidence.from_json(json.loads(json.dumps(ev.to_json())))
-        assert judge(back, OPTIONS) == judge(ev, OPTIONS) == date_file(
-            str(tmp_path / name), meta, WRONG_MTIME, sidecars=[str(js)], options=OPTIONS)
+        assert (
+            judge(back, OPTIONS)
+            == judge(ev, OPTIONS)
+            == date_file(
+                str(tmp_path / name), meta, WRONG_MTIME, sidecars=[str(js)], options=OPTIONS
+            )
+        )
     with pytest.raises(ValueError):
         Evidence.from_json({"raws": [{"s": "made:up", "p": "second", "t": 1}]})
 
@@ -618,8 +748,9 @@ def test_header_is_utc_unless_the_camera_writes_local_time() -> None:
     assert "GoPro cameras write local time" in v.reason
     phone = verdict("clip.mp4", {"QuickTime:CreateDate": "2019:09:19 05:38:57"})
     assert phone.taken_at == datetime(2019, 9, 19, 7, 38, 57)  # UTC, shown in Berlin
-    told = DateOptions(home_zone=BERLIN, now=NOW,
-                       detected_local_cameras={"canon eos r6": "a photo says so"})
+    told = DateOptions(
+        home_zone=BERLIN, now=NOW, detected_local_cameras={"canon eos r6": "a photo says so"}
+    )
     canon = {"QuickTime:CreateDate": "2019:09:19 05:38:57", "UserData:Model": "Canon EOS R6"}
     assert verdict("MVI_1.MP4", canon, options=told).taken_at == datetime(2019, 9, 19, 5, 38, 57)
     assert verdict("MVI_1.MP4", canon).taken_at == datetime(2019, 9, 19, 7, 38, 57)
@@ -629,8 +760,7 @@ def test_header_is_utc_unless_the_camera_writes_local_time() -> None:
 
 
 def test_header_equal_to_a_local_name_is_local_a_samsung_name_is_not() -> None:
-    dji = verdict("DJI_20190919053857_0001_D.MP4",
-                  {"QuickTime:CreateDate": "2019:09:19 05:38:57"})
+    dji = verdict("DJI_20190919053857_0001_D.MP4", {"QuickTime:CreateDate": "2019:09:19 05:38:57"})
     assert dji.taken_at == datetime(2019, 9, 19, 5, 38, 57) and dji.utc_offset == 120
     assert "equals the local time in the file name" in dji.reason
     # Samsung names its videos by local time and writes UTC: two hours apart, not equal.
@@ -642,13 +772,17 @@ def test_header_equal_to_a_local_name_is_local_a_samsung_name_is_not() -> None:
 def test_detect_local_cameras() -> None:
     from mediafix.media.dates import Clip, Shot, detect_local_cameras
 
-    shots = [Shot("g7x", datetime(2019, 9, 19, 10, 40), "IMG_1.JPG"),
-             Shot("g7x", datetime(2019, 9, 19, 15, 0), "IMG_2.JPG"),
-             Shot("a7", datetime(2019, 9, 19, 12, 0, 10), "DSC_1.JPG")]
-    clips = [Clip("g7x", datetime(2019, 9, 19, 10, 40, 30), 20, "MVI_1.MP4"),
-             # a7: read as UTC (+2 h in Berlin) it is 10 s after its photo: a UTC camera
-             Clip("a7", datetime(2019, 9, 19, 10, 0), 5, "C0001.MP4"),
-             Clip("nophotos", datetime(2019, 9, 19, 10, 0), 5, "X.MP4")]
+    shots = [
+        Shot("g7x", datetime(2019, 9, 19, 10, 40), "IMG_1.JPG"),
+        Shot("g7x", datetime(2019, 9, 19, 15, 0), "IMG_2.JPG"),
+        Shot("a7", datetime(2019, 9, 19, 12, 0, 10), "DSC_1.JPG"),
+    ]
+    clips = [
+        Clip("g7x", datetime(2019, 9, 19, 10, 40, 30), 20, "MVI_1.MP4"),
+        # a7: read as UTC (+2 h in Berlin) it is 10 s after its photo: a UTC camera
+        Clip("a7", datetime(2019, 9, 19, 10, 0), 5, "C0001.MP4"),
+        Clip("nophotos", datetime(2019, 9, 19, 10, 0), 5, "X.MP4"),
+    ]
     found = detect_local_cameras(clips, shots, BERLIN)
     assert list(found) == ["g7x"]
     assert "MVI_1.MP4's QuickTime time 10:40:30" in found["g7x"]
@@ -662,8 +796,10 @@ def test_detect_local_cameras() -> None:
 def test_zone_hints_from_neighbours() -> None:
     from mediafix.media.dates import ZoneAnchor, ZoneAnchors, ZoneQuestion
 
-    ny = [ZoneAnchor(datetime(2019, 9, 19, 14, 0), -240, "IMG_1.HEIC"),
-          ZoneAnchor(datetime(2019, 9, 19, 16, 0), -240, "IMG_2.HEIC")]
+    ny = [
+        ZoneAnchor(datetime(2019, 9, 19, 14, 0), -240, "IMG_1.HEIC"),
+        ZoneAnchor(datetime(2019, 9, 19, 16, 0), -240, "IMG_2.HEIC"),
+    ]
     index = ZoneAnchors(ny)
     # by instant (a video) and by wall clock (a camera photo)
     hint = index.hint_for(ZoneQuestion(1, datetime(2019, 9, 19, 15, 0), None, 120))
@@ -681,16 +817,30 @@ def test_a_hint_never_overrides_a_recorded_offset_or_gps() -> None:
     from mediafix.media.dates import ZoneHint, collect, judge
 
     hint = ZoneHint(-240, "the zone of its neighbours (-04:00)")
-    recorded_offset = collect("/p/IMG_1.JPG", {"ExifIFD:DateTimeOriginal": "2019:09:19 10:00:00",
-                                               "ExifIFD:OffsetTimeOriginal": "+02:00"},
-                              None, options=OPTIONS)
+    recorded_offset = collect(
+        "/p/IMG_1.JPG",
+        {"ExifIFD:DateTimeOriginal": "2019:09:19 10:00:00", "ExifIFD:OffsetTimeOriginal": "+02:00"},
+        None,
+        options=OPTIONS,
+    )
     assert judge(recorded_offset, OPTIONS, hint=hint).utc_offset == 120
-    gps = collect("/p/clip.mp4", {"QuickTime:CreateDate": "2019:09:19 14:00:00",
-                                  "Composite:GPSLatitude": 48.85,
-                                  "Composite:GPSLongitude": 2.35}, None, options=OPTIONS)
+    gps = collect(
+        "/p/clip.mp4",
+        {
+            "QuickTime:CreateDate": "2019:09:19 14:00:00",
+            "Composite:GPSLatitude": 48.85,
+            "Composite:GPSLongitude": 2.35,
+        },
+        None,
+        options=OPTIONS,
+    )
     assert judge(gps, OPTIONS, hint=hint).offset_source == "gps-position"
-    plain = collect("/p/clip.mp4", {"QuickTime:CreateDate": "2019:09:19 14:00:00"}, None,
-                    options=OPTIONS)
+    plain = collect(
+        "/p/clip.mp4", {"QuickTime:CreateDate": "2019:09:19 14:00:00"}, None, options=OPTIONS
+    )
     v = judge(plain, OPTIONS, hint=hint)
-    assert (v.taken_at, v.offset_source, v.level) == (datetime(2019, 9, 19, 10, 0),
-                                                      "neighbours", "medium")
+    assert (v.taken_at, v.offset_source, v.level) == (
+        datetime(2019, 9, 19, 10, 0),
+        "neighbours",
+        "medium",
+    )

@@ -283,8 +283,12 @@ def test_empty_settings_mean_the_defaults(tmp_path: Path) -> None:
     """Compose passes ``MEDIAFIX_PASSWORD=""`` etc. when they are unset on the host."""
     env = environment(service("web"), {})
     empty = {k for k, v in env.items() if k.startswith("MEDIAFIX_") and v == ""}
-    assert empty == {"MEDIAFIX_PASSWORD", "MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL",
-                     "MEDIAFIX_TIMEZONE"}
+    assert empty == {
+        "MEDIAFIX_PASSWORD",
+        "MEDIAFIX_DATABASE_URL",
+        "MEDIAFIX_QUEUE_URL",
+        "MEDIAFIX_TIMEZONE",
+    }
     code = (
         "import json; from mediafix.config import Settings, system_timezone; s = Settings(); "
         "print(json.dumps([s.database_url, s.queue_url, s.password, "

@@ -474,7 +474,10 @@ def test_two_applies_into_one_output(fault_env: dict[str, str], tmp_path: Path) 
         for args in (["apply", str(out)], ["undo"]):
             second = subprocess.run(
                 [sys.executable, "-m", "mediafix.cli", *args],
-                env=fault_env, capture_output=True, text=True, timeout=60,
+                env=fault_env,
+                capture_output=True,
+                text=True,
+                timeout=60,
             )
             assert second.returncode == 1, second
             lines = second.stderr.strip().splitlines()
@@ -486,8 +489,10 @@ def test_two_applies_into_one_output(fault_env: dict[str, str], tmp_path: Path) 
         job_id = enqueue_output(fault_env, out)
         w = Worker(fault_env, tmp_path / "w.log", workers=1)
         waiting = wait_until(
-            lambda: (s := job_state(job_id))["status"] == "pending"
-            and str(s["message"]).startswith(f"waiting: {out} is in use by mediafix"),
+            lambda: (
+                (s := job_state(job_id))["status"] == "pending"
+                and str(s["message"]).startswith(f"waiting: {out} is in use by mediafix")
+            ),
             timeout=60,
         )
         assert waiting
@@ -531,7 +536,10 @@ def test_sigkill_serve_worker(victim: str, fault_env: dict[str, str], tmp_path: 
     with open(log, "wb") as fh:
         serve = subprocess.Popen(
             [sys.executable, "-m", "mediafix.cli", "serve", "--port", str(port), "-w", "1"],
-            env=fault_env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+            env=fault_env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         consumer = int(wait_until(lambda: _health(base).get("worker_pid"), timeout=60))
@@ -539,8 +547,9 @@ def test_sigkill_serve_worker(victim: str, fault_env: dict[str, str], tmp_path: 
         wait_until(lambda: job_state(job_id)["current"] >= 20, every=0.05)
         if victim == "consumer":
             os.kill(consumer, signal.SIGKILL)
-            down = wait_until(lambda: _http_json(f"{base}/healthz")[0] == 503, every=0.05,
-                              timeout=10)
+            down = wait_until(
+                lambda: _http_json(f"{base}/healthz")[0] == 503, every=0.05, timeout=10
+            )
             assert down
             code, health = _http_json(f"{base}/healthz")
             assert health["worker"].startswith("error: not running (killed by SIGKILL)") or (
@@ -557,8 +566,7 @@ def test_sigkill_serve_worker(victim: str, fault_env: dict[str, str], tmp_path: 
                 assert job is not None and job.worker
                 os.kill(int(job.worker.split(":")[1]), signal.SIGKILL)
             started = time.monotonic()
-            wait_until(lambda: _http_json(f"{base}/jobs/{job_id}")[1]["resumed"] >= 1,
-                       timeout=60)
+            wait_until(lambda: _http_json(f"{base}/jobs/{job_id}")[1]["resumed"] >= 1, timeout=60)
             assert time.monotonic() - started < 60  # resumed within a minute
             assert _health(base)["worker"] == "ok"  # the consumer itself lives on
         wait_until(lambda: _finished(job_id), timeout=180)
@@ -589,7 +597,6 @@ def _health(base: str) -> dict[str, Any]:
         return _http_json(f"{base}/healthz")[1]
     except OSError:  # not listening yet
         return {}
-
 
 
 # -- PostgreSQL stops -------------------------------------------------------------------------

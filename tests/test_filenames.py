@@ -317,8 +317,7 @@ VALID: list[tuple[str, str, str]] = [
     ("IMG_20231014_183246_BURST002.jpg", "2023-10-14T18:32:46", "camera_app"),
     ("00001IMG_00001_BURST20171111030039.jpg", "2017-11-11T03:00:39", "burst"),
     ("00015IMG_00015_BURST20171111030039_COVER.jpg", "2017-11-11T03:00:39", "burst"),
-    ("00100lPORTRAIT_00100_BURST20181229213517346_COVER.jpg", "2018-12-29T21:35:17.346",
-     "burst"),
+    ("00100lPORTRAIT_00100_BURST20181229213517346_COVER.jpg", "2018-12-29T21:35:17.346", "burst"),
     ("00000PORTRAIT_00000_BURST20190828181853475.jpg", "2019-08-28T18:18:53.475", "burst"),
     ("00001IMG_00001_BURST1723801037429_COVER.jpg", "2024-08-16T09:37:17.429", "burst_epoch"),
     ("00002IMG_00002_BURST1723801037429.jpg", "2024-08-16T09:37:17.429", "burst_epoch"),
@@ -336,14 +335,15 @@ VALID: list[tuple[str, str, str]] = [
     ("2023_07_20_10_09_20.mp4", "2023-07-20T10:09:20", "separated_datetime"),
     ("19991231", "1999-12-31", "compact_date"),
     ("2021-05-27_overlay~zip-9C801DD4-6F9C-4E7B-A2D1-08C136E43C0.webp", "2021-05-27", "date"),
-    ("2020-06-25_js-EjQSFXMSRzqjMGZ4WTBjulPZ21MRG9KVxoAGgAyAQdIAIAEYAE.mp4", "2020-06-25",
-     "date"),
+    ("2020-06-25_js-EjQSFXMSRzqjMGZ4WTBjulPZ21MRG9KVxoAGgAyAQdIAIAEYAE.mp4", "2020-06-25", "date"),
     # GPTH (date-from-filename tests)
-    ("Screenshot_20190919-053857_Camera-edited.jpg", "2019-09-19T05:38:57",
-     "screenshot_android"),
+    ("Screenshot_20190919-053857_Camera-edited.jpg", "2019-09-19T05:38:57", "screenshot_android"),
     ("MVIMG_20190215_193501.MP4", "2019-02-15T19:35:01", "camera_app"),
-    ("Screenshot_2019-04-16-11-19-37-232_com.jpg", "2019-04-16T11:19:37.232",
-     "screenshot_android_dashed"),
+    (
+        "Screenshot_2019-04-16-11-19-37-232_com.jpg",
+        "2019-04-16T11:19:37.232",
+        "screenshot_android_dashed",
+    ),
     ("signal-2020-10-26-163832.jpg", "2020-10-26T16:38:32", "signal"),
     ("VID_20220107_113306.mp4", "2022-01-07T11:33:06", "camera_app"),
     ("00004XTR_00004_BURST20190216172030.jpg", "2019-02-16T17:20:30", "burst"),
@@ -685,8 +685,13 @@ def test_peer_paths(path: str, expected: str | None, precision: Precision | None
         assert found is None
         return
     assert found is not None and found.precision is precision
-    fmt = {Precision.YEAR: "%Y", Precision.MONTH: "%Y-%m", Precision.DAY: "%Y-%m-%d",
-           Precision.MINUTE: "%Y-%m-%dT%H:%M", Precision.SECOND: "%Y-%m-%dT%H:%M:%S"}
+    fmt = {
+        Precision.YEAR: "%Y",
+        Precision.MONTH: "%Y-%m",
+        Precision.DAY: "%Y-%m-%d",
+        Precision.MINUTE: "%Y-%m-%dT%H:%M",
+        Precision.SECOND: "%Y-%m-%dT%H:%M:%S",
+    }
     assert found.value.strftime(fmt[precision]) == expected
 
 

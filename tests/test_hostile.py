@@ -385,8 +385,9 @@ def test_move_keeps_every_original_and_undo_puts_each_back(folder: Folder, moved
     files = {p for p, entry in folder.before.items() if entry[0] == "file"}
     assert len(gone & files) == sum(1 for c in CASES if c.apply != "ignored")
     # each moved file is in the holding folder, the very bytes, under its own path
-    held = {b"/" + p.split(b"/", 1)[1]: entry for p, entry in moved.extra["held"].items()
-            if b"/" in p}  # (key: the run's folder, then the source's absolute path)
+    held = {
+        b"/" + p.split(b"/", 1)[1]: entry for p, entry in moved.extra["held"].items() if b"/" in p
+    }  # (key: the run's folder, then the source's absolute path)
     for path in gone & files:
         assert held[os.path.join(folder.root, path)] == folder.before[path], path
     assert moved.extra["undo_code"] == 0, moved.extra["undo_output"]

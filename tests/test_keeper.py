@@ -29,17 +29,33 @@ SHOT = datetime(2023, 7, 14, 18, 30, 5, 250_000)
 
 def member(index: int, path: str, **changes: object) -> KeeperInput:
     base = KeeperInput(
-        index=index, path=path, format="jpeg", width=4032, height=3024, size=3_000_000,
-        has_camera_metadata=True, taken_at=SHOT, metadata_count=20, camera="Apple iPhone 12",
+        index=index,
+        path=path,
+        format="jpeg",
+        width=4032,
+        height=3024,
+        size=3_000_000,
+        has_camera_metadata=True,
+        taken_at=SHOT,
+        metadata_count=20,
+        camera="Apple iPhone 12",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def test_original_heic_beats_whatsapp_copy() -> None:
     original = member(0, "/photos/IMG_1.HEIC", format="heic", size=2_400_000)
-    whatsapp = member(1, "/chat/IMG-20230714-WA0003.jpg", width=1600, height=1200,
-                      size=210_000, has_camera_metadata=False, taken_at=None,
-                      metadata_count=2, camera=None)
+    whatsapp = member(
+        1,
+        "/chat/IMG-20230714-WA0003.jpg",
+        width=1600,
+        height=1200,
+        size=210_000,
+        has_camera_metadata=False,
+        taken_at=None,
+        metadata_count=2,
+        camera=None,
+    )
     index, reasons = choose_keeper([whatsapp, original])
     assert index == 0
     assert reasons[0] == "keeps IMG_1.HEIC"
@@ -118,8 +134,7 @@ def test_burst_vs_copy() -> None:
     assert classify_pair(frame1, same_instant) == "near"
     stripped = member(3, "IMG_1-WA.jpg", has_camera_metadata=False, camera=None)
     assert classify_pair(frame1, stripped) == "near"
-    other_camera = member(4, "DSC_1.jpg", camera="NIKON D750",
-                          taken_at=SHOT + timedelta(seconds=1))
+    other_camera = member(4, "DSC_1.jpg", camera="NIKON D750", taken_at=SHOT + timedelta(seconds=1))
     assert classify_pair(frame1, other_camera) == "near"
     much_later = member(5, "IMG_3.jpg", taken_at=SHOT + timedelta(minutes=2))
     assert classify_pair(frame1, much_later) == "near"
@@ -146,19 +161,34 @@ def test_every_copy_mark_matches_its_example(mark: CopyMark) -> None:
         assert is_copy_path(f"/photos/{mark.example}.jpg")
 
 
-@pytest.mark.parametrize("path", [
-    "/p/Backup 2019/IMG_1.jpg", "/p/iPhone_Backup/IMG_1.jpg", "/p/old backups/x/IMG_1.jpg",
-    "/p/Copy of Italy/IMG_1.jpg", "/p/Italy/Copy of IMG_1.jpg", "/p/Italy/IMG_1 (1).jpg",
-    "/p/Italy/IMG_1 - Copy.jpg", "/p/Italy/IMG_1 copy 2.jpg", "/p/Italy - Kopie/IMG_1.jpg",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/p/Backup 2019/IMG_1.jpg",
+        "/p/iPhone_Backup/IMG_1.jpg",
+        "/p/old backups/x/IMG_1.jpg",
+        "/p/Copy of Italy/IMG_1.jpg",
+        "/p/Italy/Copy of IMG_1.jpg",
+        "/p/Italy/IMG_1 (1).jpg",
+        "/p/Italy/IMG_1 - Copy.jpg",
+        "/p/Italy/IMG_1 copy 2.jpg",
+        "/p/Italy - Kopie/IMG_1.jpg",
+    ],
+)
 def test_copy_paths(path: str) -> None:
     assert is_copy_path(path)
 
 
-@pytest.mark.parametrize("path", [
-    "/p/Italy 2019/IMG_1.jpg", "/p/Backupinator/IMG_1.jpg", "/p/Copying/IMG_1.jpg",
-    "/p/Italy/IMG_1.jpg", "/p/Italy/(1).jpg",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/p/Italy 2019/IMG_1.jpg",
+        "/p/Backupinator/IMG_1.jpg",
+        "/p/Copying/IMG_1.jpg",
+        "/p/Italy/IMG_1.jpg",
+        "/p/Italy/(1).jpg",
+    ],
+)
 def test_paths_that_are_not_copies(path: str) -> None:
     assert not is_copy_path(path)
 
@@ -170,12 +200,15 @@ def test_byte_identical_copies_keep_the_one_beside_its_partner_then_not_the_back
     numbered = member(2, "/p/phone/IMG_1 (1).JPG")
     index, reasons = choose_keeper([backup, numbered, in_bundle])
     assert index == 0
-    assert reasons[1] == ("beside its Live Photo or RAW+JPEG partner, where "
-                          "A Backup/IMG_1.JPG, phone/IMG_1 (1).JPG are not")
+    assert reasons[1] == (
+        "beside its Live Photo or RAW+JPEG partner, where "
+        "A Backup/IMG_1.JPG, phone/IMG_1 (1).JPG are not"
+    )
     index, reasons = choose_keeper([backup, numbered, member(3, "/p/phone/IMG_1.JPG")])
     assert index == 3
-    assert reasons[1] == ("not in a backup or copy, which A Backup/IMG_1.JPG, "
-                          "phone/IMG_1 (1).JPG are")
+    assert reasons[1] == (
+        "not in a backup or copy, which A Backup/IMG_1.JPG, phone/IMG_1 (1).JPG are"
+    )
     # Content comes first: a bigger copy in a backup folder is still the better one.
     bigger = member(4, "/p/Backup/IMG_1.JPG", width=8000, height=6000)
     assert choose_keeper([in_bundle, bigger])[0] == 4

@@ -45,8 +45,11 @@ def cases() -> list[tuple[str, str, str | None]]:
         if expected is not None:
             out.setdefault(path.lstrip("/"), (expected, None))
     # (discovery skips hidden files, so ".trashed-..." is left to the table's own tests)
-    return [(k, v[0], v[1]) for k, v in out.items()
-            if not k.split("/")[-1].startswith(".") and k.split("/")[-1]]
+    return [
+        (k, v[0], v[1])
+        for k, v in out.items()
+        if not k.split("/")[-1].startswith(".") and k.split("/")[-1]
+    ]
 
 
 CASES = cases()
@@ -72,8 +75,9 @@ def test_every_generated_name_is_inspected(inspected: dict[str, dict[str, Any]])
 
 
 @pytest.mark.parametrize(("rel", "expected", "row"), CASES, ids=[c[0] for c in CASES])
-def test_inspect_gives_the_names_date(inspected: dict[str, dict[str, Any]], rel: str,
-                                      expected: str, row: str | None) -> None:
+def test_inspect_gives_the_names_date(
+    inspected: dict[str, dict[str, Any]], rel: str, expected: str, row: str | None
+) -> None:
     r = inspected[os.path.join("named", rel)]
     assert r["source"] == ("filename" if row else "folder"), r["reason"]
     if len(expected) in (4, 7, 10):  # a year, month or day: said so, no time made up
@@ -85,7 +89,8 @@ def test_inspect_gives_the_names_date(inspected: dict[str, dict[str, Any]], rel:
     wall = when.replace(tzinfo=None).isoformat(timespec="seconds")
     meaning = ROWS[row].meaning if row else TimeMeaning.LOCAL
     if meaning in (TimeMeaning.UTC, TimeMeaning.EPOCH_MS) or (
-            meaning is TimeMeaning.OFFSET and when.utcoffset() == timedelta(0)):
+        meaning is TimeMeaning.OFFSET and when.utcoffset() == timedelta(0)
+    ):
         assert r["taken_at_utc"] == wall + "Z"  # an instant: its wall clock is the zone's
     elif meaning is TimeMeaning.OFFSET:
         assert (r["taken_at"], r["utc_offset"]) == (wall, expected[-6:])
@@ -95,7 +100,8 @@ def test_inspect_gives_the_names_date(inspected: dict[str, dict[str, Any]], rel:
 
 
 @pytest.mark.parametrize("name", [u.example for u in NEVER])
-def test_inspect_leaves_look_alikes_undated(inspected: dict[str, dict[str, Any]],
-                                             name: str) -> None:
+def test_inspect_leaves_look_alikes_undated(
+    inspected: dict[str, dict[str, Any]], name: str
+) -> None:
     r = inspected[os.path.join("never", name)]
     assert r["source"] == "file:mtime", r["reason"]

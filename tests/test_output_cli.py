@@ -140,11 +140,13 @@ def test_preview_is_kept_only_while_nothing_it_read_changed(
 
     # A date confirmed by another connection (a worker, the CLI) is seen at once.
     with sqlite3.connect(settings.data_dir / "mediafix.db") as db:
-        db.execute("UPDATE files SET taken_at = '2019-09-19 06:00:00.000000' "
-                   "WHERE name LIKE 'IMG_0001%'")
+        db.execute(
+            "UPDATE files SET taken_at = '2019-09-19 06:00:00.000000' WHERE name LIKE 'IMG_0001%'"
+        )
     second = output.preview(engine, settings)
     assert _targets(second)["IMG_0001 {beach,family}.JPG"] == str(
-        out / "2019" / "20190919_060000.jpg")
+        out / "2019" / "20190919_060000.jpg"
+    )
 
     # Someone else's file appears at the target: the next preview steps around it ...
     (out / "2019").mkdir(parents=True)
@@ -152,13 +154,15 @@ def test_preview_is_kept_only_while_nothing_it_read_changed(
     _backdate(out)
     third = output.preview(engine, settings)
     assert _targets(third)["IMG_0001 {beach,family}.JPG"] == str(
-        out / "2019" / "20190919_060000_1.jpg")
+        out / "2019" / "20190919_060000_1.jpg"
+    )
     assert output.preview(engine, settings) is third  # settled folders: kept
     # ... and when that name is taken too (a name added to a folder it looked in) ...
     (out / "2019" / "20190919_060000_1.jpg").write_bytes(b"not ours either")
     fourth = output.preview(engine, settings)
     assert _targets(fourth)["IMG_0001 {beach,family}.JPG"] == str(
-        out / "2019" / "20190919_060000_2.jpg")
+        out / "2019" / "20190919_060000_2.jpg"
+    )
     # ... or when a file it compared changes in place (same name, now our bytes).
     _backdate(out)
     settled = output.preview(engine, settings)
@@ -211,17 +215,23 @@ def test_tags_say_where_they_come_from_and_copies_only_when_asked(
     settings_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src = tmp_path / "photos"
-    photo = make_jpeg(src / "Best of" / "IMG_1 {Anna}.JPG", 1,
-                      DateTimeOriginal="2019:09:19 05:38:57")
+    photo = make_jpeg(
+        src / "Best of" / "IMG_1 {Anna}.JPG", 1, DateTimeOriginal="2019:09:19 05:38:57"
+    )
     for folder in ("Italy 2019/jpg", "Backup 2019"):
         (src / folder).mkdir(parents=True)
         (src / folder / photo.name).write_bytes(photo.read_bytes())
-    make_jpeg(src / "phockup" / "sub_folder" / "sidecar" / "x.jpg", 2,
-              DateTimeOriginal="2019:09:19 05:38:58")
+    make_jpeg(
+        src / "phockup" / "sub_folder" / "sidecar" / "x.jpg",
+        2,
+        DateTimeOriginal="2019:09:19 05:38:58",
+    )
     _run("scan", "-w", "1", str(src))
     out = tmp_path / "archive"
-    items = {Path(i["source"]).parent.name: i
-             for i in json.loads(_run("plan", str(out), "--json"))["items"]}
+    items = {
+        Path(i["source"]).parent.name: i
+        for i in json.loads(_run("plan", str(out), "--json"))["items"]
+    }
     assert set(items) == {"Best of", "sidecar"}
     assert items["Best of"]["tags"] == ["Best of", "Anna"]
     assert items["Best of"]["tag_sources"] == [
@@ -232,25 +242,31 @@ def test_tags_say_where_they_come_from_and_copies_only_when_asked(
 
     monkeypatch.setenv("MEDIAFIX_TAGS_FROM_COPIES", "true")
     get_settings.cache_clear()
-    item = next(i for i in json.loads(_run("plan", str(out), "--json"))["items"]
-                if "Best of" in i["source"])
+    item = next(
+        i for i in json.loads(_run("plan", str(out), "--json"))["items"] if "Best of" in i["source"]
+    )
     assert item["tags"] == ["Best of", "Anna", "Italy 2019"]  # not "jpg", not "Backup 2019"
-    assert item["tag_sources"][2] == {"tag": "Italy 2019", "source": "copy",
-                                      "from": "Italy 2019/jpg/IMG_1 {Anna}.JPG"}
+    assert item["tag_sources"][2] == {
+        "tag": "Italy 2019",
+        "source": "copy",
+        "from": "Italy 2019/jpg/IMG_1 {Anna}.JPG",
+    }
 
 
 def test_a_dropped_folders_own_name_is_no_tag(settings_env: Path, tmp_path: Path) -> None:
     """A web upload lands in DATA_DIR/uploads/<job>/<the folder dropped>/...: that folder is
     what was imported, like the folder named to `mediafix scan`."""
     upload = settings_env / "uploads" / "7"
-    make_jpeg(upload / "lychee-samples" / "Rome" / "IMG_1.JPG", 1,
-              DateTimeOriginal="2019:09:19 05:38:57")
+    make_jpeg(
+        upload / "lychee-samples" / "Rome" / "IMG_1.JPG", 1, DateTimeOriginal="2019:09:19 05:38:57"
+    )
     make_jpeg(upload / "lychee-samples" / "IMG_2.JPG", 2, DateTimeOriginal="2019:09:19 05:38:58")
     _run("scan", "-w", "1", str(upload))
     items = json.loads(_run("plan", str(tmp_path / "archive"), "--json"))["items"]
     assert {Path(i["source"]).name: i["tags"] for i in items} == {
-        "IMG_1.JPG": ["Rome"], "IMG_2.JPG": []}
-
+        "IMG_1.JPG": ["Rome"],
+        "IMG_2.JPG": [],
+    }
 
 
 def _library_to_move(tmp_path: Path) -> Path:

@@ -168,9 +168,7 @@ def test_byte_copies_are_decoded_once(
 ) -> None:
     from mediafix.media import fingerprint, probe
 
-    original = make_jpeg(
-        tmp_path / "a" / "IMG_1.jpg", 5, (900, 700), Orientation="Rotate 90 CW"
-    )
+    original = make_jpeg(tmp_path / "a" / "IMG_1.jpg", 5, (900, 700), Orientation="Rotate 90 CW")
     copy = tmp_path / "b" / "IMG_1 (1).jpg"
     copy.parent.mkdir()
     copy.write_bytes(original.read_bytes())
@@ -205,8 +203,9 @@ def test_balanced_batches_end_small(tmp_path: Path) -> None:
     from mediafix.media.discover import Found
     from mediafix.services.pipeline import balanced_batches
 
-    found = [Found(path=f"/p/{i}", root="/p", rel_path=str(i), size=i, mtime=0.0)
-             for i in range(200)]
+    found = [
+        Found(path=f"/p/{i}", root="/p", rel_path=str(i), size=i, mtime=0.0) for i in range(200)
+    ]
     batches = list(balanced_batches(found, workers=2, size=32))
     flat = [f.size for b in batches for f in b]
     assert sorted(flat, reverse=True) == flat == list(range(199, -1, -1))  # all, biggest first

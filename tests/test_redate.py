@@ -30,8 +30,15 @@ from tests.videogen import make_video
 def video(path: Path, header: str, **tags: str) -> Path:
     """A tiny MP4 whose QuickTime movie/track headers say ``header`` (no offset)."""
     make_video(path, size=(64, 48), seconds=0.5)
-    write_tags(path, **{"QuickTime:CreateDate": header, "QuickTime:TrackCreateDate": header,
-                        "QuickTime:MediaCreateDate": header, **tags})
+    write_tags(
+        path,
+        **{
+            "QuickTime:CreateDate": header,
+            "QuickTime:TrackCreateDate": header,
+            "QuickTime:MediaCreateDate": header,
+            **tags,
+        },
+    )
     return path
 
 
@@ -42,33 +49,65 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("redate") / "photos"
     trip = root / "trip"
     phone = {"Make": "Apple", "Model": "iPhone 8"}
-    make_jpeg(trip / "IMG_0001.JPG", 1, (160, 120), DateTimeOriginal="2019:09:19 10:00:00",
-              OffsetTimeOriginal="-04:00", **phone)
-    make_jpeg(trip / "IMG_0003.JPG", 2, (160, 120), DateTimeOriginal="2019:09:19 11:00:00",
-              OffsetTimeOriginal="-04:00", **phone)
+    make_jpeg(
+        trip / "IMG_0001.JPG",
+        1,
+        (160, 120),
+        DateTimeOriginal="2019:09:19 10:00:00",
+        OffsetTimeOriginal="-04:00",
+        **phone,
+    )
+    make_jpeg(
+        trip / "IMG_0003.JPG",
+        2,
+        (160, 120),
+        DateTimeOriginal="2019:09:19 11:00:00",
+        OffsetTimeOriginal="-04:00",
+        **phone,
+    )
     # An Android clip copied off the phone under another name: its header is UTC (14:30 is
     # 10:30 in New York); only the neighbours can tell its zone.
     video(trip / "clip_a.mp4", "2019:09:19 14:30:00")
     # A camera without a zone setting, its clock set to local time on the trip.
-    make_jpeg(trip / "DSC_0100.JPG", 3, (160, 120), DateTimeOriginal="2019:09:19 10:15:00",
-              Make="NIKON CORPORATION", Model="NIKON Z 30")
+    make_jpeg(
+        trip / "DSC_0100.JPG",
+        3,
+        (160, 120),
+        DateTimeOriginal="2019:09:19 10:15:00",
+        Make="NIKON CORPORATION",
+        Model="NIKON Z 30",
+    )
     # A GoPro: the table knows it writes local time into QuickTime.
-    video(trip / "GX010001.MP4", "2019:09:19 10:20:00",
-          **{"UserData:Make": "GoPro", "UserData:Model": "HERO11 Black"})
+    video(
+        trip / "GX010001.MP4",
+        "2019:09:19 10:20:00",
+        **{"UserData:Make": "GoPro", "UserData:Model": "HERO11 Black"},
+    )
     # A camera the table does not know: its video's header is the local time of its own
     # photo 30 seconds before, so the library shows it writes local time.
     canon = {"Make": "Canon", "Model": "Canon PowerShot G7 X"}
-    make_jpeg(trip / "IMG_5001.JPG", 4, (160, 120), DateTimeOriginal="2019:09:19 10:40:00",
-              **canon)
-    video(trip / "MVI_5002.MP4", "2019:09:19 10:40:30",
-          **{"UserData:Make": "Canon", "UserData:Model": "Canon PowerShot G7 X"})
+    make_jpeg(trip / "IMG_5001.JPG", 4, (160, 120), DateTimeOriginal="2019:09:19 10:40:00", **canon)
+    video(
+        trip / "MVI_5002.MP4",
+        "2019:09:19 10:40:30",
+        **{"UserData:Make": "Canon", "UserData:Model": "Canon PowerShot G7 X"},
+    )
     # A drone whose header equals the local time in its own name.
-    video(trip / "DJI_20190919104500_0001_D.MP4", "2019:09:19 10:45:00",
-          **{"UserData:Make": "DJI", "UserData:Model": "FC3411"})
+    video(
+        trip / "DJI_20190919104500_0001_D.MP4",
+        "2019:09:19 10:45:00",
+        **{"UserData:Make": "DJI", "UserData:Model": "FC3411"},
+    )
     # At home a week later: a camera photo and a phone clip, nothing recording an offset.
     home = root / "home"
-    make_jpeg(home / "DSC_0200.JPG", 5, (160, 120), DateTimeOriginal="2019:09:26 12:00:00",
-              Make="NIKON CORPORATION", Model="NIKON Z 30")
+    make_jpeg(
+        home / "DSC_0200.JPG",
+        5,
+        (160, 120),
+        DateTimeOriginal="2019:09:26 12:00:00",
+        Make="NIKON CORPORATION",
+        Model="NIKON Z 30",
+    )
     video(home / "clip_b.mp4", "2019:09:26 10:00:00")
     make_jpeg(home / "scan_0001.jpg", 6, (160, 120))  # a person will date this one
     return root
@@ -120,8 +159,10 @@ def test_trip_abroad_and_local_time_cameras(photos: Path, engine: Any) -> None:
     assert "GoPro cameras write local time into QuickTime" in (gopro.date_reason or "")
     canon = r["MVI_5002.MP4"]
     assert when(canon) == (datetime(2019, 9, 19, 10, 40, 30), -240)
-    assert ("MVI_5002.MP4's QuickTime time 10:40:30 is the local time of IMG_5001.JPG, "
-            "taken 30 s before") in (canon.date_reason or "")
+    assert (
+        "MVI_5002.MP4's QuickTime time 10:40:30 is the local time of IMG_5001.JPG, "
+        "taken 30 s before"
+    ) in (canon.date_reason or "")
     with session_scope(engine) as s:
         detected = settingsrows.stored_settings(s)[LOCAL_CAMERAS_KEY]
     assert set(detected) == {"canon powershot g7 x"}
@@ -134,17 +175,24 @@ def test_trip_abroad_and_local_time_cameras(photos: Path, engine: Any) -> None:
     assert when(r["clip_b.mp4"]) == (datetime(2019, 9, 26, 12, 0), 120)
 
 
-def test_a_recorded_offset_is_never_replaced_by_the_neighbours(photos: Path,
-                                                               engine: Any) -> None:
+def test_a_recorded_offset_is_never_replaced_by_the_neighbours(photos: Path, engine: Any) -> None:
     # A phone photo recording +02:00 in the middle of the trip stays +02:00 (a wrong phone
     # clock is still what the file says); the neighbours' guess only fills guesses.
-    make_jpeg(photos / "trip" / "IMG_0002.JPG", 9, (160, 120),
-              DateTimeOriginal="2019:09:19 10:30:00", OffsetTimeOriginal="+02:00",
-              Make="Apple", Model="iPhone 8")
+    make_jpeg(
+        photos / "trip" / "IMG_0002.JPG",
+        9,
+        (160, 120),
+        DateTimeOriginal="2019:09:19 10:30:00",
+        OffsetTimeOriginal="+02:00",
+        Make="Apple",
+        Model="iPhone 8",
+    )
     scan([photos], get_settings(), engine, workers=1)
     r = rows(engine)
     assert (r["IMG_0002.JPG"].utc_offset, r["IMG_0002.JPG"].offset_source) == (
-        120, "exif:OffsetTimeOriginal")
+        120,
+        "exif:OffsetTimeOriginal",
+    )
     # Its disagreement makes the neighbours unsure: no zone is guessed for the camera.
     assert r["DSC_0100.JPG"].offset_source == "home-zone"
 
@@ -157,7 +205,11 @@ def test_stored_evidence_judges_like_the_file(photos: Path, engine: Any) -> None
             assert f.evidence is not None
             again = judge(Evidence.from_json(f.evidence), options)
             assert (again.taken_at, again.utc_offset, again.source, again.reason) == (
-                f.taken_at, f.utc_offset, f.date_source, f.date_reason)
+                f.taken_at,
+                f.utc_offset,
+                f.date_source,
+                f.date_reason,
+            )
 
 
 def test_zone_change_redates_from_the_evidence_and_keeps_a_persons_date(
@@ -189,8 +241,9 @@ def test_zone_change_redates_from_the_evidence_and_keeps_a_persons_date(
     assert again.changed == 0
 
 
-def test_a_review_threshold_change_moves_files_in_and_out_of_review(photos: Path,
-                                                                    engine: Any) -> None:
+def test_a_review_threshold_change_moves_files_in_and_out_of_review(
+    photos: Path, engine: Any
+) -> None:
     settings = get_settings()
     scan([photos], settings, engine, workers=1)
     assert rows(engine)["clip_a.mp4"].status == "ready"  # medium, above 0.6
@@ -217,22 +270,29 @@ def test_cli_redate_with_a_zone_and_scan_force(photos: Path, engine: Any) -> Non
     # --force reads every file again, unchanged or not.
     forced = runner.invoke(main, ["scan", "-w", "1", "--force", str(photos)])
     assert forced.exit_code == 0, forced.output
-    table = {line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1]
-             for line in forced.output.splitlines() if line.strip() and line.split()[-1].isdigit()}
+    table = {
+        line.rsplit(None, 1)[0].strip(): line.rsplit(None, 1)[1]
+        for line in forced.output.splitlines()
+        if line.strip() and line.split()[-1].isdigit()
+    }
     assert table["unchanged (skipped)"] == "0" and int(table["probed"]) == len(rows(engine))
     assert when(rows(engine)["clip_b.mp4"]) == (datetime(2019, 9, 26, 19, 0), 540)
 
 
-def test_the_settings_page_redates_in_a_background_job_with_progress(photos: Path,
-                                                                      engine: Any) -> None:
+def test_the_settings_page_redates_in_a_background_job_with_progress(
+    photos: Path, engine: Any
+) -> None:
     scan([photos], get_settings(), engine, workers=1)
     with web_app() as web:
-        response = web.client.post("/settings", json={"timezone": "America/New_York"},
-                                   headers=SCRIPT)
+        response = web.client.post(
+            "/settings", json={"timezone": "America/New_York"}, headers=SCRIPT
+        )
         job_id = response.json["redating"]
         assert job_id and ("mediafix.redate", (job_id,)) in web.pending()
-        assert web.client.post("/settings", json={"move": True},
-                               headers=SCRIPT).json["redating"] is None
+        assert (
+            web.client.post("/settings", json={"move": True}, headers=SCRIPT).json["redating"]
+            is None
+        )
         with web.immediate():
             from mediafix.jobs import tasks
 

@@ -869,16 +869,16 @@ def test_sidecar_swapped_for_a_symlink_is_not_copied_into_the_archive(
     assert result.exit_code == 0, result.output
     written = [p for p in out.rglob("*") if p.is_file()]
     assert sorted(p.name for p in written if p.parent.name == "2019") == [
-        "20190919_053857.jpg", "20190920_053857.jpg"]  # the photos, without the sidecars
+        "20190919_053857.jpg",
+        "20190920_053857.jpg",
+    ]  # the photos, without the sidecars
     assert not any(SECRET in p.read_bytes() for p in written)
     assert "IMG_1.jpg.json is a symbolic link now: not copied" in result.output
     assert "IMG_2.jpg.json is not a regular file: not copied" in result.output
     assert (photos / "IMG_1.jpg.json").is_symlink() and secret.read_bytes() == SECRET
 
 
-def test_output_job_checks_the_output_folder_again_when_it_runs(
-    web: Web, tmp_path: Path
-) -> None:
+def test_output_job_checks_the_output_folder_again_when_it_runs(web: Web, tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     make_jpeg(photos / "a.jpg", 1, DateTimeOriginal="2019:09:19 05:38:57")
     scan(web, photos)

@@ -157,7 +157,10 @@ def test_concurrent_upgrades_of_a_fresh_postgres_database(pg_url: str, tmp_path:
     runs = [
         subprocess.Popen(
             [sys.executable, "-m", "mediafix.cli", "db", "upgrade"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         for _ in range(3)
     ]

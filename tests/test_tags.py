@@ -22,25 +22,86 @@ def test_every_generic_row_matches_its_example(row) -> None:  # type: ignore[no-
     assert is_generic_folder(row.example)
 
 
-@pytest.mark.parametrize("name", [
-    "DCIM", "dcim", "Camera", "100APPLE", "101MSDCF", "100CANON", "100_FUJI", "WhatsApp Images",
-    "WhatsApp Video", "Sent", "Pictures", "Photos", "Screenshots", "Download", "Downloads",
-    "Takeout", "Google Photos", "Photos from 2019", "2019", "2019-09-19", "2019_09",
-    "20190919", "19.09.2019", "September 2019", "Camera Roll", ".thumbnails", "  ",
-    # file types, generic words, backups and copies (issue 16: they were written as tags)
-    "jpg", "JPEG", "mp4", "heic", "MOV", "png", "avif", "jp2", "3gp", "raw", "CR2", "xmp",
-    "sidecar", "sub_folder", "subfolder", "Folder 2", "files", "Backup 2019", "iPhone Backup",
-    "backups", "Copy of Italy", "Italy - Copy", "Italy copy", "Italy (1)", "Urlaub - Kopie",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DCIM",
+        "dcim",
+        "Camera",
+        "100APPLE",
+        "101MSDCF",
+        "100CANON",
+        "100_FUJI",
+        "WhatsApp Images",
+        "WhatsApp Video",
+        "Sent",
+        "Pictures",
+        "Photos",
+        "Screenshots",
+        "Download",
+        "Downloads",
+        "Takeout",
+        "Google Photos",
+        "Photos from 2019",
+        "2019",
+        "2019-09-19",
+        "2019_09",
+        "20190919",
+        "19.09.2019",
+        "September 2019",
+        "Camera Roll",
+        ".thumbnails",
+        "  ",
+        # file types, generic words, backups and copies (issue 16: they were written as tags)
+        "jpg",
+        "JPEG",
+        "mp4",
+        "heic",
+        "MOV",
+        "png",
+        "avif",
+        "jp2",
+        "3gp",
+        "raw",
+        "CR2",
+        "xmp",
+        "sidecar",
+        "sub_folder",
+        "subfolder",
+        "Folder 2",
+        "files",
+        "Backup 2019",
+        "iPhone Backup",
+        "backups",
+        "Copy of Italy",
+        "Italy - Copy",
+        "Italy copy",
+        "Italy (1)",
+        "Urlaub - Kopie",
+    ],
+)
 def test_generic_folder_names(name: str) -> None:
     assert is_generic_folder(name)
 
 
-@pytest.mark.parametrize("name", [
-    "Italy 2019", "Anna's Birthday", "Summer in Rome", "2019 Summer Vacation", "Rome, Italy",
-    "Wedding", "Oma", "2019-07 Italy", "Rome (Italy)", "jpg trip", "Copying machines",
-    "lychee-samples", "phockup",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Italy 2019",
+        "Anna's Birthday",
+        "Summer in Rome",
+        "2019 Summer Vacation",
+        "Rome, Italy",
+        "Wedding",
+        "Oma",
+        "2019-07 Italy",
+        "Rome (Italy)",
+        "jpg trip",
+        "Copying machines",
+        "lychee-samples",
+        "phockup",
+    ],
+)
 def test_meaningful_folder_names(name: str) -> None:
     assert not is_generic_folder(name)
 
@@ -49,7 +110,10 @@ def test_folder_tags_skip_generic_and_take_the_nearest() -> None:
     assert folder_tags("Italy 2019/DCIM/100APPLE/IMG_1.JPG") == ("Italy 2019",)
     assert folder_tags("Family/Kids/Anna/2019/Birthday/IMG_1.JPG") == ("Anna", "Birthday")
     assert folder_tags("Family/Kids/Anna/2019/Birthday/IMG_1.JPG", depth=3) == (
-        "Kids", "Anna", "Birthday")
+        "Kids",
+        "Anna",
+        "Birthday",
+    )
     assert folder_tags("Family/Birthday/IMG_1.JPG", depth=1) == ("Birthday",)
     assert folder_tags("Family/Birthday/IMG_1.JPG", depth=0) == ()
     assert folder_tags("Takeout/Google Photos/Photos from 2019/IMG_1.jpg") == ()
@@ -92,4 +156,5 @@ def test_tag_origins_say_where_each_tag_came_from() -> None:
         {"tag": "Fav", "source": "user", "from": "the library"},
     ]
     assert tuple(o.tag for o in origins) == file_tags(
-        "Family/Kids/Anna/2019/jpg/IMG_1 {Oma,anna}.JPG", ["Fav", "oma"])
+        "Family/Kids/Anna/2019/jpg/IMG_1 {Oma,anna}.JPG", ["Fav", "oma"]
+    )

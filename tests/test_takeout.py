@@ -35,12 +35,18 @@ def tiny_jpeg(path: Path, seed: int = 0) -> None:
 
 def takeout_json(path: Path, taken: datetime, title: str = "") -> None:
     seconds = int((taken - EPOCH).total_seconds())
-    path.write_text(json.dumps({
-        "title": title or path.name, "description": "",
-        "photoTakenTime": {"timestamp": str(seconds), "formatted": "..."},
-        "creationTime": {"timestamp": str(seconds + 86400)},
-        "geoData": {"latitude": 0.0, "longitude": 0.0},
-    }), encoding="utf-8")
+    path.write_text(
+        json.dumps(
+            {
+                "title": title or path.name,
+                "description": "",
+                "photoTakenTime": {"timestamp": str(seconds), "formatted": "..."},
+                "creationTime": {"timestamp": str(seconds + 86400)},
+                "geoData": {"latitude": 0.0, "longitude": 0.0},
+            }
+        ),
+        encoding="utf-8",
+    )
 
 
 def analyse(folder: Path, exiftool: ExifTool) -> dict[str, Analysed]:
@@ -63,63 +69,146 @@ T2 = datetime(2017, 3, 4, 10, 15, 32)
 # (quirk, media name, JSON name, decoy files: name -> JSON time or None for a media decoy)
 QUIRKS: list[tuple[str, str, str, dict[str, datetime | None]]] = [
     ("plain", "IMG_1234.JPG", "IMG_1234.JPG.json", {}),
-    ("newer supplemental-metadata name", "IMG_1234.JPG", "IMG_1234.JPG.supplemental-metadata.json",
-     {}),
-    ("supplemental suffix cut", "MVIMG_1991_12_30_232926.jpg",
-     "MVIMG_1991_12_30_232926.jpg.supplemental-metad.json", {}),
-    ("supplemental suffix cut to one letter", "Photo_of_the_garden_in_summer_light_17.jpg",
-     "Photo_of_the_garden_in_summer_light_17.jpg.s.json", {}),
-    ("name cut to 51, inside the extension", "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jpg",
-     "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jp.json", {}),
-    ("cut counted in UTF-16 units (emoji count two)",
-     "😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋😛.jpg",
-     "😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋.json", {}),
-    ("duplicate counter behind the extension", "DSC_0101(1).JPG", "DSC_0101.JPG(1).json",
-     {"DSC_0101.JPG": None, "DSC_0101.JPG.json": T2}),
-    ("counter after the supplemental suffix", "Scan35(1).jpg",
-     "Scan35.jpg.supplemental-metadata(1).json", {"Scan35.jpg": None,
-                                                  "Scan35.jpg.supplemental-metadata.json": T2}),
-    ("counter before the supplemental suffix", "IMG_2367(1).HEIC",
-     "IMG_2367.HEIC(1).supplemental-metadata.json",
-     {"IMG_2367.HEIC": None, "IMG_2367.HEIC.supplemental-metadata.json": T2}),
-    ("name cut, counter kept", "13039_327707840323_537645323_9470255_27214_n(1).jpg",
-     "13039_327707840323_537645323_9470255_27214_n.j(1).json", {}),
-    ("counter in the media name, then the 51-character cut",
-     "Urlaub in Knaufspesch in der Schneifel (38).JPG",
-     "Urlaub in Knaufspesch in der Schneifel (38).JP.json",
-     {"Urlaub in Knaufspesch in der Schneifel (37).JPG": None}),
-    ("cut name and a counter on both", "Backyard_ceremony_wedding_photography_xxxxxxx_m(494).jpg",
-     "Backyard_ceremony_wedding_photography_xxxxxxx_(494).json",
-     {"Backyard_ceremony_wedding_photography_xxxxxxx_m(185).jpg": None}),
-    ("edited copy borrows the original's JSON", "IMG_1234-edited.JPG", "IMG_1234.JPG.json",
-     {"IMG_1234.JPG": None}),
+    (
+        "newer supplemental-metadata name",
+        "IMG_1234.JPG",
+        "IMG_1234.JPG.supplemental-metadata.json",
+        {},
+    ),
+    (
+        "supplemental suffix cut",
+        "MVIMG_1991_12_30_232926.jpg",
+        "MVIMG_1991_12_30_232926.jpg.supplemental-metad.json",
+        {},
+    ),
+    (
+        "supplemental suffix cut to one letter",
+        "Photo_of_the_garden_in_summer_light_17.jpg",
+        "Photo_of_the_garden_in_summer_light_17.jpg.s.json",
+        {},
+    ),
+    (
+        "name cut to 51, inside the extension",
+        "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jpg",
+        "05yqt21kruxwwlhhgrwrdyb6chhwszi9bqmzu16w0 2.jp.json",
+        {},
+    ),
+    (
+        "cut counted in UTF-16 units (emoji count two)",
+        "😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋😛.jpg",
+        "😀😃😄😁😆😅😂🤣🥲☺️😊😇🙂🙃😉😌😍🥰😘😗😙😚😋.json",
+        {},
+    ),
+    (
+        "duplicate counter behind the extension",
+        "DSC_0101(1).JPG",
+        "DSC_0101.JPG(1).json",
+        {"DSC_0101.JPG": None, "DSC_0101.JPG.json": T2},
+    ),
+    (
+        "counter after the supplemental suffix",
+        "Scan35(1).jpg",
+        "Scan35.jpg.supplemental-metadata(1).json",
+        {"Scan35.jpg": None, "Scan35.jpg.supplemental-metadata.json": T2},
+    ),
+    (
+        "counter before the supplemental suffix",
+        "IMG_2367(1).HEIC",
+        "IMG_2367.HEIC(1).supplemental-metadata.json",
+        {"IMG_2367.HEIC": None, "IMG_2367.HEIC.supplemental-metadata.json": T2},
+    ),
+    (
+        "name cut, counter kept",
+        "13039_327707840323_537645323_9470255_27214_n(1).jpg",
+        "13039_327707840323_537645323_9470255_27214_n.j(1).json",
+        {},
+    ),
+    (
+        "counter in the media name, then the 51-character cut",
+        "Urlaub in Knaufspesch in der Schneifel (38).JPG",
+        "Urlaub in Knaufspesch in der Schneifel (38).JP.json",
+        {"Urlaub in Knaufspesch in der Schneifel (37).JPG": None},
+    ),
+    (
+        "cut name and a counter on both",
+        "Backyard_ceremony_wedding_photography_xxxxxxx_m(494).jpg",
+        "Backyard_ceremony_wedding_photography_xxxxxxx_(494).json",
+        {"Backyard_ceremony_wedding_photography_xxxxxxx_m(185).jpg": None},
+    ),
+    (
+        "edited copy borrows the original's JSON",
+        "IMG_1234-edited.JPG",
+        "IMG_1234.JPG.json",
+        {"IMG_1234.JPG": None},
+    ),
     ("localized edit suffix (German)", "IMG_1234-bearbeitet.jpg", "IMG_1234.jpg.json", {}),
-    ("localized edit suffix (French)", "IMG-20150125-WA0003-modifié.jpg",
-     "IMG-20150125-WA0003.jpg.json", {}),
-    ("localized edit suffix (Spanish, two words)", "mi salón-ha editado.JPG",
-     "mi salón.JPG.json", {}),
-    ("-edited(1): an edit with a counter, original without", "simple_file_20200101-edited(1).jpg",
-     "simple_file_20200101.jpg.json", {"simple_file_20200101-edited.jpg": None}),
-    ("localized edit with a counter", "IMG-20150125-WA0003-modifié(1).jpg",
-     "IMG-20150125-WA0003.jpg.json", {}),
-    ("edit with a counter uses the counted original's JSON", "IMG_7-edited(1).jpg",
-     "IMG_7.jpg(1).json", {"IMG_7.jpg.json": T2}),
-    ("edit suffix cut by the 51-character limit",
-     "Con Yoli por Málaga en el piso nuevo_001-ha edi.JPG",
-     "Con Yoli por Málaga en el piso nuevo_001.JPG.json", {}),
-    ("edit of a file uploaded without an extension", "2234089303984509579-edited.jpg",
-     "2234089303984509579.supplemental-metadata.json", {}),
+    (
+        "localized edit suffix (French)",
+        "IMG-20150125-WA0003-modifié.jpg",
+        "IMG-20150125-WA0003.jpg.json",
+        {},
+    ),
+    (
+        "localized edit suffix (Spanish, two words)",
+        "mi salón-ha editado.JPG",
+        "mi salón.JPG.json",
+        {},
+    ),
+    (
+        "-edited(1): an edit with a counter, original without",
+        "simple_file_20200101-edited(1).jpg",
+        "simple_file_20200101.jpg.json",
+        {"simple_file_20200101-edited.jpg": None},
+    ),
+    (
+        "localized edit with a counter",
+        "IMG-20150125-WA0003-modifié(1).jpg",
+        "IMG-20150125-WA0003.jpg.json",
+        {},
+    ),
+    (
+        "edit with a counter uses the counted original's JSON",
+        "IMG_7-edited(1).jpg",
+        "IMG_7.jpg(1).json",
+        {"IMG_7.jpg.json": T2},
+    ),
+    (
+        "edit suffix cut by the 51-character limit",
+        "Con Yoli por Málaga en el piso nuevo_001-ha edi.JPG",
+        "Con Yoli por Málaga en el piso nuevo_001.JPG.json",
+        {},
+    ),
+    (
+        "edit of a file uploaded without an extension",
+        "2234089303984509579-edited.jpg",
+        "2234089303984509579.supplemental-metadata.json",
+        {},
+    ),
     ("uploaded without an extension", "20030616.jpg", "20030616.json", {}),
-    ("Pixel motion part (.MP) uses its .MP.jpg JSON", "MOTION_0001.MP", "MOTION_0001.MP.jpg.json",
-     {}),
-    ("renamed to its real type", "IMG_2368.HEIC.jpg", "IMG_2368.HEIC.supplemental-metadata.json",
-     {}),
+    (
+        "Pixel motion part (.MP) uses its .MP.jpg JSON",
+        "MOTION_0001.MP",
+        "MOTION_0001.MP.jpg.json",
+        {},
+    ),
+    (
+        "renamed to its real type",
+        "IMG_2368.HEIC.jpg",
+        "IMG_2368.HEIC.supplemental-metadata.json",
+        {},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("quirk", "media", "js", "decoys"), QUIRKS, ids=[q[0] for q in QUIRKS])
-def test_takeout_quirk(tmp_path: Path, exiftool: ExifTool, quirk: str, media: str, js: str,
-                       decoys: dict[str, datetime | None]) -> None:
+def test_takeout_quirk(
+    tmp_path: Path,
+    exiftool: ExifTool,
+    quirk: str,
+    media: str,
+    js: str,
+    decoys: dict[str, datetime | None],
+) -> None:
     folder = tmp_path / "Takeout" / "Google Photos" / "Photos from 2019"
     tiny_jpeg(folder / media)
     takeout_json(folder / js, T1, title=media)
@@ -135,8 +224,9 @@ def test_takeout_quirk(tmp_path: Path, exiftool: ExifTool, quirk: str, media: st
             assert js not in items[name].found.sidecars
 
 
-def test_both_export_formats_disagree_the_newer_wins_and_says_so(tmp_path: Path,
-                                                                  exiftool: ExifTool) -> None:
+def test_both_export_formats_disagree_the_newer_wins_and_says_so(
+    tmp_path: Path, exiftool: ExifTool
+) -> None:
     folder = tmp_path / "Takeout" / "Google Photos" / "Trip"
     tiny_jpeg(folder / "IMG_5555.JPG")
     takeout_json(folder / "IMG_5555.JPG.json", T2)  # an older export, merged into the folder

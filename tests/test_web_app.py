@@ -44,7 +44,10 @@ def test_healthz_reports_database_and_queue(web: Web) -> None:
     response = web.client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {
-        "status": "ok", "database": "ok", "queue": "ok", "queue_depth": 0,
+        "status": "ok",
+        "database": "ok",
+        "queue": "ok",
+        "queue_depth": 0,
         "worker": "not embedded",  # the app alone (workers run apart): nothing to check
     }
     enqueue.regroup()
@@ -257,11 +260,16 @@ def test_the_worker_is_told_to_stop_when_serve_dies(tmp_path: Path) -> None:
         "time.sleep(60)\n"
     )
     parent = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys; from mediafix.web import serve; "
-         "w = serve.spawn([sys.executable, '-c', sys.argv[1]]); "
-         "print(w.pid, flush=True); import time; time.sleep(60)", worker],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from mediafix.web import serve; "
+            "w = serve.spawn([sys.executable, '-c', sys.argv[1]]); "
+            "print(w.pid, flush=True); import time; time.sleep(60)",
+            worker,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert parent.stdout is not None
@@ -285,7 +293,9 @@ def test_serve_on_a_taken_port_is_one_clear_line(settings_env: Path) -> None:
         port = taken.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "mediafix.cli", "serve", "--port", str(port)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
     assert done.returncode != 0
     assert done.stderr.strip() == (

@@ -39,8 +39,10 @@ def test_preview_shows_the_plan(web: Web) -> None:
     assert item["source"] == "/photos/trip/IMG_1.jpg"
     assert item["target"] == str(web.settings.output_dir / "2019" / "20190919_053801.jpg")
     assert [h["path"] for h in plan["held"]] == ["/photos/trip/scan.jpg"]
-    assert item["tag_sources"] == [{"tag": "trip", "source": "folder", "from": "trip"},
-                                   {"tag": "Anna", "source": "user", "from": "the library"}]
+    assert item["tag_sources"] == [
+        {"tag": "trip", "source": "folder", "from": "trip"},
+        {"tag": "Anna", "source": "user", "from": "the library"},
+    ]
     html = web.client.get("/output").get_data(as_text=True)
     assert "2019/20190919_053801.jpg" in html and "Held back" in html
     assert "Write the archive" in html
@@ -166,8 +168,10 @@ def test_the_originals_a_move_keeps_are_shown_then_purged_after_a_confirmation(
     from tests.conftest import make_jpeg
 
     photos = tmp_path / "photos"
-    paths = [make_jpeg(photos / f"IMG_{i}.JPG", i, DateTimeOriginal=f"2019:0{i + 1}:01 10:00:00")
-             for i in range(2)]
+    paths = [
+        make_jpeg(photos / f"IMG_{i}.JPG", i, DateTimeOriginal=f"2019:0{i + 1}:01 10:00:00")
+        for i in range(2)
+    ]
     size = sum(p.stat().st_size for p in paths)
     out = web.settings.output_dir
     for args in (["scan", "-w", "1", str(photos)], ["apply", "--move"]):
@@ -205,7 +209,9 @@ def test_originals_and_purge_refuse_an_output_folder_that_may_not_be_used(web: W
 
     with web.session() as s:
         settingsrows.set_setting(s, "output_dir", "/")  # as an older version let it be saved
-    for response in (web.get_json("/output/originals"),
-                     web.client.post("/output/purge", json={}, headers=SCRIPT)):
+    for response in (
+        web.get_json("/output/originals"),
+        web.client.post("/output/purge", json={}, headers=SCRIPT),
+    ):
         assert response.status_code == 409
         assert "choose another in Settings" in response.json["error"]

@@ -153,21 +153,28 @@ def test_a_servers_utc_is_never_silent_the_pages_ask(unset_zone: Path) -> None:
     with web_app() as web:
         assert web.settings.timezone == "Etc/UTC" and not web.settings.timezone_known
         data = web.get_json("/settings").json
-        assert data["timezone"] == {"zone": "Etc/UTC", "confirmed": False,
-                                    "origin": "/etc/timezone"}
+        assert data["timezone"] == {
+            "zone": "Etc/UTC",
+            "confirmed": False,
+            "origin": "/etc/timezone",
+        }
         home = web.client.get("/").get_data(as_text=True)
         assert "Which time zone do you live in?" in home and "data-browser-zone" in home
         assert web.get_json("/").json["timezone"]["confirmed"] is False
         # The browser's zone, confirmed by a click: saved like the form, dates re-computed.
         response = web.client.post(
-            "/settings", data={"timezone": "Europe/Lisbon", "csrf_token": web.csrf()},
-            follow_redirects=True)
+            "/settings",
+            data={"timezone": "Europe/Lisbon", "csrf_token": web.csrf()},
+            follow_redirects=True,
+        )
         assert "Dates are being re-computed" in response.get_data(as_text=True)
         assert any(name == "mediafix.redate" for name, _ in web.pending())
         assert web.get_json("/settings").json["timezone"] == {
-            "zone": "Europe/Lisbon", "confirmed": True, "origin": "page"}
-        assert "Which time zone do you live in?" not in web.client.get("/").get_data(
-            as_text=True)
+            "zone": "Europe/Lisbon",
+            "confirmed": True,
+            "origin": "page",
+        }
+        assert "Which time zone do you live in?" not in web.client.get("/").get_data(as_text=True)
 
 
 def test_a_machine_set_to_a_real_zone_is_not_asked(unset_zone: Path) -> None:

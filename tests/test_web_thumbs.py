@@ -105,8 +105,9 @@ def test_damaged_videos_in_threads_do_not_deadlock(tmp_path: Path) -> None:
     interrupted, only killed."""
     videos = []
     for seed in range(3):
-        good = make_video(tmp_path / f"v{seed}.mp4", seed=seed, size=(640, 480), seconds=3,
-                          fps=25, codec="h264")
+        good = make_video(
+            tmp_path / f"v{seed}.mp4", seed=seed, size=(640, 480), seconds=3, fps=25, codec="h264"
+        )
         data = bytearray(good.read_bytes())
         rng = random.Random(seed)
         for _ in range(40):
@@ -114,8 +115,13 @@ def test_damaged_videos_in_threads_do_not_deadlock(tmp_path: Path) -> None:
         (tmp_path / f"bad{seed}.mp4").write_bytes(bytes(data))
         videos += [str(good), str(tmp_path / f"bad{seed}.mp4")]
     try:
-        done = subprocess.run([sys.executable, "-c", _THREADED_VIDEO_THUMBNAILS, *videos],
-                              capture_output=True, text=True, timeout=90, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _THREADED_VIDEO_THUMBNAILS, *videos],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=True,
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("thumbnails of damaged videos in 4 threads deadlocked")
     assert int(done.stdout) >= 12  # the undamaged ones at least

@@ -43,9 +43,18 @@ def _run(*args: str) -> str:
 @pytest.mark.parametrize("row", NAMING, ids=lambda r: r.precision)
 def test_every_naming_row_gives_its_example(row, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     precision = None if row.precision == "none" else row.precision
-    inp = PlanInput(file_id=1, path=f"/src/{row.example_name}", root="/src",
-                    rel_path=row.example_name, sha256="a" * 64, kind="image", format="jpeg",
-                    ext=".jpg", taken_at=row.example_taken, date_precision=precision)
+    inp = PlanInput(
+        file_id=1,
+        path=f"/src/{row.example_name}",
+        root="/src",
+        rel_path=row.example_name,
+        sha256="a" * 64,
+        kind="image",
+        format="jpeg",
+        ext=".jpg",
+        taken_at=row.example_taken,
+        date_precision=precision,
+    )
     if row.example_name.endswith(".HEIC"):
         inp = PlanInput(**{**inp.__dict__, "format": "heic", "ext": ".heic"})
     (item,) = make_plan([inp], str(tmp_path), include_review=True).items
@@ -90,9 +99,12 @@ XMP_SIDECAR = """<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?>
 
 
 def _dates(meta: dict[str, object]) -> dict[str, object]:
-    return {k: v for k, v in meta.items()
-            if re.search(r"Date|TimeCreated|DateTime", k.rpartition(":")[2])
-            and not k.startswith(("System:", "File:"))}
+    return {
+        k: v
+        for k, v in meta.items()
+        if re.search(r"Date|TimeCreated|DateTime", k.rpartition(":")[2])
+        and not k.startswith(("System:", "File:"))
+    }
 
 
 def test_a_day_a_person_picked_is_written_and_older_dates_go(
@@ -101,18 +113,23 @@ def test_a_day_a_person_picked_is_written_and_older_dates_go(
     """The issue's BonTon scan: XMP CreateDate says 2009, XMP and IPTC say 2007-11-19."""
     lib = tmp_path / "photos"
     photo = make_jpeg(lib / "scans" / "BonTon.jpg", 3)
-    write_tags(photo, **{"XMP-xmp:CreateDate": "2009:05:19 09:57:21-07:00",
-                         "XMP-photoshop:DateCreated": "2007:11:19",
-                         "IPTC:DateCreated": "2007:11:19"})
+    write_tags(
+        photo,
+        **{
+            "XMP-xmp:CreateDate": "2009:05:19 09:57:21-07:00",
+            "XMP-photoshop:DateCreated": "2007:11:19",
+            "IPTC:DateCreated": "2007:11:19",
+        },
+    )
     (lib / "scans" / "BonTon.xmp").write_text(XMP_SIDECAR)
-    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in lib.rglob("*")
-              if p.is_file()}
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in lib.rglob("*") if p.is_file()}
     _run("scan", "-w", "1", str(lib))
     with web_app() as web:
         with web.session() as s:
             file_id = s.scalar(select(File.id).where(File.name == "BonTon.jpg"))
-        answer = web.client.post(f"/review/timestamps/{file_id}", headers=SCRIPT,
-                                 json={"candidate": "xmp:DateCreated"})
+        answer = web.client.post(
+            f"/review/timestamps/{file_id}", headers=SCRIPT, json={"candidate": "xmp:DateCreated"}
+        )
         assert answer.status_code == 200, answer.get_data(as_text=True)
     out = tmp_path / "archive"
     _run("apply", str(out))
@@ -121,12 +138,16 @@ def test_a_day_a_person_picked_is_written_and_older_dates_go(
     assert sorted(p.name for p in (out / "2007").iterdir()) == [written.name, sidecar.name]
     with ExifTool() as et:
         meta, side = et.read_metadata([written, sidecar])
-    assert _dates(meta) == {"ExifIFD:DateTimeOriginal": "2007:11:19 12:00:00",
-                            "ExifIFD:CreateDate": "2007:11:19 12:00:00",
-                            "XMP-photoshop:DateCreated": "2007:11:19"}
-    assert _dates(side) == {"XMP-exif:DateTimeOriginal": "2007:11:19 12:00:00",
-                            "XMP-xmp:CreateDate": "2007:11:19 12:00:00",
-                            "XMP-photoshop:DateCreated": "2007:11:19"}
+    assert _dates(meta) == {
+        "ExifIFD:DateTimeOriginal": "2007:11:19 12:00:00",
+        "ExifIFD:CreateDate": "2007:11:19 12:00:00",
+        "XMP-photoshop:DateCreated": "2007:11:19",
+    }
+    assert _dates(side) == {
+        "XMP-exif:DateTimeOriginal": "2007:11:19 12:00:00",
+        "XMP-xmp:CreateDate": "2007:11:19 12:00:00",
+        "XMP-photoshop:DateCreated": "2007:11:19",
+    }
     assert before == {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in before}
     _run("undo")
     assert not [p for p in out.rglob("*") if p.is_file()]
@@ -137,14 +158,20 @@ def test_a_month_typed_for_a_clip_is_written_as_its_quicktime_dates(
 ) -> None:
     lib = tmp_path / "photos"
     clip = make_video(lib / "old" / "clip.mov", seed=4, seconds=1.0)
-    write_tags(clip, **{"QuickTime:CreateDate": "2016:03:02 10:00:00",
-                        "Keys:CreationDate": "2016:03:02 11:00:00+01:00"})
+    write_tags(
+        clip,
+        **{
+            "QuickTime:CreateDate": "2016:03:02 10:00:00",
+            "Keys:CreationDate": "2016:03:02 11:00:00+01:00",
+        },
+    )
     _run("scan", "-w", "1", str(lib))
     with web_app() as web:
         with web.session() as s:
             file_id = s.scalar(select(File.id).where(File.name == "clip.mov"))
-        answer = web.client.post(f"/review/timestamps/{file_id}", headers=SCRIPT,
-                                 json={"taken_at": "2004-06"})
+        answer = web.client.post(
+            f"/review/timestamps/{file_id}", headers=SCRIPT, json={"taken_at": "2004-06"}
+        )
         assert answer.status_code == 200, answer.get_data(as_text=True)
     out = tmp_path / "archive"
     _run("apply", str(out))
@@ -185,12 +212,16 @@ def test_a_date_picked_after_an_apply_says_how_to_write_it_anew(
     with web_app() as web:
         with web.session() as s:
             file_id = s.scalar(select(File.id).where(File.name == "IMG_1.jpg"))
-        answer = web.client.post(f"/review/timestamps/{file_id}", headers=SCRIPT,
-                                 json={"taken_at": "2018-05-01 10:00:00"})
+        answer = web.client.post(
+            f"/review/timestamps/{file_id}",
+            headers=SCRIPT,
+            json={"taken_at": "2018-05-01 10:00:00"},
+        )
         assert answer.status_code == 200, answer.get_data(as_text=True)
     (item,) = json.loads(_run("plan", str(out), "--json"))["items"]
     assert item["action"] == "skip"
     assert item["target"] == str(out / "2019" / "20190919_053857.jpg")
-    assert ("kept as 2019/20190919_053857.jpg, where an earlier apply wrote it with the date "
-            "it had then; to write it as planned now, undo that apply (mediafix undo ") in (
-        item["reason"])
+    assert (
+        "kept as 2019/20190919_053857.jpg, where an earlier apply wrote it with the date "
+        "it had then; to write it as planned now, undo that apply (mediafix undo "
+    ) in (item["reason"])

@@ -106,8 +106,11 @@ def _progress() -> Progress:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("-w", "--workers", type=click.IntRange(1, 64), help="Processes (default: cores).")
-@click.option("--force", is_flag=True,
-              help="Probe every file again, even unchanged ones (a newer mediafix reads more).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Probe every file again, even unchanged ones (a newer mediafix reads more).",
+)
 def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     """Probe and date every photo and video under PATHS into the library."""
     from mediafix.services.library import ScanSummary, own_folders
@@ -131,8 +134,9 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
                 rate=f"{summary.rate:.1f} files/s",
             )
 
-        summary = run_scan(roots, settings, engine, workers=workers, on_progress=progress,
-                           force=force)
+        summary = run_scan(
+            roots, settings, engine, workers=workers, on_progress=progress, force=force
+        )
         bar.update(task, completed=total)
     from mediafix.services.duplicates import regroup
 
@@ -156,9 +160,13 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
 
 
 @main.command()
-@click.option("--timezone", "zone", metavar="ZONE",
-              help="First make ZONE (an IANA name like Europe/Berlin) the home time zone, "
-              "as the settings page does.")
+@click.option(
+    "--timezone",
+    "zone",
+    metavar="ZONE",
+    help="First make ZONE (an IANA name like Europe/Berlin) the home time zone, "
+    "as the settings page does.",
+)
 def redate(zone: str | None) -> None:
     """Re-date the library from what each file offered when it was scanned.
 
@@ -554,13 +562,25 @@ def purge(output: str | None, days: float | None, yes: bool) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on (127.0.0.1: this machine only).",
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--worker/--no-worker", default=True, show_default=True,
-              help="Also run the job consumer (off when workers run elsewhere).")
-@click.option("-w", "--workers", type=click.IntRange(1, 64),
-              help="Worker processes of the embedded consumer (default: cores).")
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Also run the job consumer (off when workers run elsewhere).",
+)
+@click.option(
+    "-w",
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes of the embedded consumer (default: cores).",
+)
 def serve(host: str, port: int, worker: bool, workers: int | None) -> None:
     """Run the web app (with an embedded worker unless --no-worker)."""
     from mediafix.web.serve import run

@@ -115,8 +115,20 @@ LOCALTIME_LINK = "/etc/localtime"  # a link into the zoneinfo tree
 
 # Zones a server (or a container) is set to by default: the machine says nothing about
 # where its owner lives, so the zone still needs a person's word.
-_SERVER_DEFAULT_ZONES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Etc/GMT", "GMT",
-                                   "Etc/Universal", "Universal", "Etc/Zulu", "Zulu"})
+_SERVER_DEFAULT_ZONES = frozenset(
+    {
+        "UTC",
+        "Etc/UTC",
+        "Etc/UCT",
+        "UCT",
+        "Etc/GMT",
+        "GMT",
+        "Etc/Universal",
+        "Universal",
+        "Etc/Zulu",
+        "Zulu",
+    }
+)
 
 
 def system_timezone_origin() -> tuple[str, str]:
@@ -513,13 +525,15 @@ def effective(settings: Settings, stored: Mapping[str, Any]) -> Effective:
     return Effective(
         duplicate_threshold=int(pick("duplicate_threshold", settings.duplicate_threshold)),
         review_confidence=float(pick("review_confidence", settings.review_confidence)),
-        output_dir=(Path(os.path.abspath(os.path.expanduser(str(output)))) if output
-                    else settings.output_dir),
+        output_dir=(
+            Path(os.path.abspath(os.path.expanduser(str(output))))
+            if output
+            else settings.output_dir
+        ),
         timezone=str(pick("timezone", settings.timezone)),
         move=bool(pick("move", False)),
         stored=dict(stored),
     )
-
 
 
 def zone_state(settings: Settings, now: Effective) -> dict[str, Any]:
@@ -528,8 +542,12 @@ def zone_state(settings: Settings, now: Effective) -> dict[str, Any]:
     the browser's zone for a person to confirm: it is never silently UTC."""
     if now.from_page("timezone"):
         return {"zone": now.stored["timezone"], "confirmed": True, "origin": "page"}
-    return {"zone": settings.timezone, "confirmed": settings.timezone_known,
-            "origin": settings.timezone_origin or "none"}
+    return {
+        "zone": settings.timezone,
+        "confirmed": settings.timezone_known,
+        "origin": settings.timezone_origin or "none",
+    }
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

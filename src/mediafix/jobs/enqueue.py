@@ -52,8 +52,12 @@ def enqueue(job_type: JobType, params: dict[str, Any] | None = None) -> int:
     return job_id
 
 
-def create(job_type: JobType, params: dict[str, Any] | None = None, *,
-           prepare: Callable[[Job], None] | None = None) -> int:
+def create(
+    job_type: JobType,
+    params: dict[str, Any] | None = None,
+    *,
+    prepare: Callable[[Job], None] | None = None,
+) -> int:
     """The first half of :func:`enqueue`: the job's row, committed; :func:`start` puts its
     task on the queue. ``prepare(job)`` runs before the commit, with the id known (an
     upload's folder is named after its job and renamed into place before any worker can
@@ -61,8 +65,7 @@ def create(job_type: JobType, params: dict[str, Any] | None = None, *,
     from mediafix.jobs import tasks
 
     with session_scope(tasks.engine()) as s:
-        job = jobrows.create_job(s, job_type.value, params or {},
-                                 message="waiting for a worker")
+        job = jobrows.create_job(s, job_type.value, params or {}, message="waiting for a worker")
         if prepare is not None:
             prepare(job)
         return job.id
@@ -80,11 +83,11 @@ def import_paths(paths: Sequence[str]) -> int:
     return enqueue(JobType.IMPORT, {"paths": [os.path.abspath(p) for p in paths]})
 
 
-def output(move: bool = False, include_review: bool = False,
-           output_dir: str | None = None) -> int:
+def output(move: bool = False, include_review: bool = False, output_dir: str | None = None) -> int:
     """Plan and apply the archive (``output_dir``: another folder than the settings')."""
-    return enqueue(JobType.OUTPUT,
-                   {"move": move, "include_review": include_review, "output": output_dir})
+    return enqueue(
+        JobType.OUTPUT, {"move": move, "include_review": include_review, "output": output_dir}
+    )
 
 
 def undo(journal: str | None = None) -> int:

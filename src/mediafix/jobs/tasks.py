@@ -129,8 +129,9 @@ def _progress(job_id: int) -> Callable[..., None]:
 
     def progress(done: int, total: int, words: str | None = None) -> None:
         with session_scope(engine()) as s:
-            jobrows.set_progress(s, job_id, current=done, total=total,
-                                 message=words or f"writing {done} of {total}")
+            jobrows.set_progress(
+                s, job_id, current=done, total=total, message=words or f"writing {done} of {total}"
+            )
 
     return progress
 
@@ -174,8 +175,13 @@ def import_files(job_id: int) -> None:
         return
     try:
         with heartbeat_thread(job_id):
-            imports.register(engine(), get_settings(), job_id, list(params.get("paths", [])),
-                             lambda ids: probe_files(job_id, ids))
+            imports.register(
+                engine(),
+                get_settings(),
+                job_id,
+                list(params.get("paths", [])),
+                lambda ids: probe_files(job_id, ids),
+            )
     except Exception as exc:
         log.exception("import %s failed", job_id)
         _fail(job_id, exc)
@@ -241,8 +247,12 @@ def redate_library(job_id: int) -> None:
         return
     try:
         with heartbeat_thread(job_id):
-            summary = redate.redate(engine(), get_settings(), on_progress=_progress(job_id),
-                                    should_stop=_should_stop(job_id))
+            summary = redate.redate(
+                engine(),
+                get_settings(),
+                on_progress=_progress(job_id),
+                should_stop=_should_stop(job_id),
+            )
     except Exception as exc:
         log.exception("redate job %s failed", job_id)
         _fail(job_id, exc)

@@ -116,7 +116,6 @@ class MetadataWriteError(ApplyError):
     """The corrected metadata could not be written into this file safely."""
 
 
-
 class OutputFullError(ApplyError):
     """The output disk has no room to write the metadata: no fallback can help."""
 
@@ -167,8 +166,11 @@ def _verify_tags(exiftool: ExifTool, path: str, write: Mapping[str, Any]) -> Non
         tag = tag.rstrip("+")
         if tag not in _VERIFIABLE:
             continue
-        found = [v for k, v in meta.items()
-                 if k.rpartition(":")[2] == tag and _group_matches(group, k.rpartition(":")[0])]
+        found = [
+            v
+            for k, v in meta.items()
+            if k.rpartition(":")[2] == tag and _group_matches(group, k.rpartition(":")[0])
+        ]
         if isinstance(value, list | tuple) and not value and not adding:  # a removal
             if found:
                 raise ApplyError(f"{group}:{tag} is still there after removing it")
@@ -184,15 +186,17 @@ def _verify_tags(exiftool: ExifTool, path: str, write: Mapping[str, Any]) -> Non
             raise ApplyError(f"{group}:{tag} reads back as {found[0]!r}, not {value!r}")
 
 
-def _with_existing_xpkeywords(exiftool: ExifTool, path: str,
-                              write: Mapping[str, Any]) -> dict[str, Any]:
+def _with_existing_xpkeywords(
+    exiftool: ExifTool, path: str, write: Mapping[str, Any]
+) -> dict[str, Any]:
     """XPKeywords is one ``;`` string, not a list: fold in what the file already has."""
     merged = dict(write)
     ours = merged.get("EXIF:XPKeywords")
     if not ours:
         return merged
-    out, _ = exiftool.execute(["-j", "-charset", "filename=utf8", "-XPKeywords",
-                               os.path.abspath(path)])
+    out, _ = exiftool.execute(
+        ["-j", "-charset", "filename=utf8", "-XPKeywords", os.path.abspath(path)]
+    )
     try:
         existing = str(json.loads(out)[0].get("XPKeywords") or "")
     except (ValueError, IndexError, AttributeError):
@@ -215,6 +219,7 @@ def _extra_args(write: Mapping[str, Any]) -> list[str]:
 
 
 # -- results ---------------------------------------------------------------------------
+
 
 @dataclass
 class ItemOutcome:
@@ -248,8 +253,10 @@ class ApplyResult:
     outcomes: list[ItemOutcome] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (f"{self.written} written, {self.skipped} skipped, {len(self.failed)} failed, "
-                f"{self.sidecars} sidecars, {self.bytes} bytes")
+        text = (
+            f"{self.written} written, {self.skipped} skipped, {len(self.failed)} failed, "
+            f"{self.sidecars} sidecars, {self.bytes} bytes"
+        )
         if self.moved or self.trashed:
             text += f", {self.moved} sources moved, {self.trashed} to the trash"
         if self.held:
@@ -259,10 +266,18 @@ class ApplyResult:
 
 # -- apply -----------------------------------------------------------------------------
 
+
 class _Run:
-    def __init__(self, exiftool: ExifTool, journal: Journal, index: JournalIndex,
-                 move: bool, result: ApplyResult, output_dir: str,
-                 items: Iterable[PlanItem] = ()) -> None:
+    def __init__(
+        self,
+        exiftool: ExifTool,
+        journal: Journal,
+        index: JournalIndex,
+        move: bool,
+        result: ApplyResult,
+        output_dir: str,
+        items: Iterable[PlanItem] = (),
+    ) -> None:
         self.exiftool = exiftool
         self.journal = journal
         self.index = index
@@ -332,8 +347,12 @@ class _Run:
         if entry.source_sha256 and sha256_file(item.source) != entry.source_sha256:
             outcome.message = "the source changed since it was written: source kept"
             return
-        self.hold(item.target, item.source, entry.source_sha256,
-                  [s["source"] for s in entry.sidecars if s.get("source")])
+        self.hold(
+            item.target,
+            item.source,
+            entry.source_sha256,
+            [s["source"] for s in entry.sidecars if s.get("source")],
+        )
         outcome.source_removed = True
 
     def write(self, item: PlanItem, outcome: ItemOutcome) -> None:
@@ -346,16 +365,19 @@ class _Run:
             if os.path.lexists(sidecar):
                 raise
             try:
-                self._write(replace(item, metadata_sidecar=sidecar, write=_as_xmp(item.write)),
-                            outcome)
+                self._write(
+                    replace(item, metadata_sidecar=sidecar, write=_as_xmp(item.write)), outcome
+                )
             except (ApplyError, ExifToolError):
-                raise ApplyError(f"{exc} (an XMP sidecar could not hold the dates either)") \
-                    from exc
-            outcome.message = (f"metadata could not be written into the file ({exc}); "
-                               "written unchanged with an XMP sidecar")
+                raise ApplyError(f"{exc} (an XMP sidecar could not hold the dates either)") from exc
+            outcome.message = (
+                f"metadata could not be written into the file ({exc}); "
+                "written unchanged with an XMP sidecar"
+            )
         if self.notes:  # sidecars left out (once, though the fallback copied them again)
             outcome.message = "; ".join(
-                [m for m in (outcome.message,) if m] + list(dict.fromkeys(self.notes)))
+                [m for m in (outcome.message,) if m] + list(dict.fromkeys(self.notes))
+            )
 
     def _write(self, item: PlanItem, outcome: ItemOutcome) -> None:
         folder = os.path.dirname(item.target)
@@ -365,8 +387,9 @@ class _Run:
             main_tmp, source_sha, size = self.prepare_main(item, folder)
             files = [(main_tmp, item.target, "", None)]  # cleaned up if the sidecars fail
             files = [*self.prepare_sidecars(item), (main_tmp, item.target, "", None)]
-            output_sha = (sha256_file(main_tmp) if item.write and not item.metadata_sidecar
-                          else source_sha)
+            output_sha = (
+                sha256_file(main_tmp) if item.write and not item.metadata_sidecar else source_sha
+            )
             files[-1] = (main_tmp, item.target, output_sha, None)
             files = self.check_targets(item, files)
             if item.mtime is not None:
@@ -375,14 +398,23 @@ class _Run:
                 if os.path.exists(tmp):
                     fsync_file(tmp)
             action = "move" if self.move else "copy"
-            self.journal.append({
-                "type": "write", "action": action, "file_id": item.file_id,
-                "source": item.source, "target": item.target, "source_sha256": source_sha,
-                "output_sha256": output_sha, "size": size,
-                "sidecars": [{"source": src, "target": target, "sha256": sha}
-                             for _tmp, target, sha, src in files[:-1]],
-                "created_dirs": created,
-            })
+            self.journal.append(
+                {
+                    "type": "write",
+                    "action": action,
+                    "file_id": item.file_id,
+                    "source": item.source,
+                    "target": item.target,
+                    "source_sha256": source_sha,
+                    "output_sha256": output_sha,
+                    "size": size,
+                    "sidecars": [
+                        {"source": src, "target": target, "sha256": sha}
+                        for _tmp, target, sha, src in files[:-1]
+                    ],
+                    "created_dirs": created,
+                }
+            )
             placed = 0
             for tmp, target, _sha, _src in files:
                 if os.path.exists(tmp):
@@ -399,24 +431,36 @@ class _Run:
                     os.rmdir(made)
             raise
         self.index.by_target[item.target] = JournalEntry(
-            target=item.target, source=item.source, source_sha256=source_sha,
-            output_sha256=output_sha, size=size, action=action, journal=self.journal.path,
-            done=True)
+            target=item.target,
+            source=item.source,
+            source_sha256=source_sha,
+            output_sha256=output_sha,
+            size=size,
+            action=action,
+            journal=self.journal.path,
+            done=True,
+        )
         outcome.status = "written"
         self.result.written += 1
         self.result.sidecars += placed - 1
         if self.move:
             try:
-                self.hold(item.target, item.source, source_sha,
-                          [src for _tmp, _target, _sha, src in files[:-1] if src is not None])
+                self.hold(
+                    item.target,
+                    item.source,
+                    source_sha,
+                    [src for _tmp, _target, _sha, src in files[:-1] if src is not None],
+                )
             except (OSError, ApplyError) as exc:
-                raise ApplyError(f"written, but the source could not be moved to the "
-                                 f"holding folder (it stays in place): {_error_line(exc)}"
-                                 ) from exc
+                raise ApplyError(
+                    f"written, but the source could not be moved to the "
+                    f"holding folder (it stays in place): {_error_line(exc)}"
+                ) from exc
             outcome.source_removed = True
 
-    def check_targets(self, item: PlanItem, files: list[tuple[str, str, str, str | None]]
-                      ) -> list[tuple[str, str, str, str | None]]:
+    def check_targets(
+        self, item: PlanItem, files: list[tuple[str, str, str, str | None]]
+    ) -> list[tuple[str, str, str, str | None]]:
         """Refuse before anything is placed, so an item is never half written. A sidecar
         left in place by a killed attempt at this same item is kept (our copy dropped)."""
         earlier = self.index.by_target.get(item.target)
@@ -424,9 +468,14 @@ class _Run:
         for tmp, target, sha, src in files:
             if os.path.lexists(target):
                 have = sha256_file(target)
-                mine = earlier is not None and earlier.source_sha256 == item.sha256 and any(
-                    s.get("target") == target and s.get("sha256") == have
-                    for s in earlier.sidecars)
+                mine = (
+                    earlier is not None
+                    and earlier.source_sha256 == item.sha256
+                    and any(
+                        s.get("target") == target and s.get("sha256") == have
+                        for s in earlier.sidecars
+                    )
+                )
                 if target == item.target or not (have == sha or mine):
                     raise TargetExists(f"target already exists: {target}")
                 remove(tmp)
@@ -534,8 +583,11 @@ class _Run:
         sidecars, into this run's holding folder, bytes untouched. Each move is journaled
         (``hold``) before it is made, so undo finds the original whatever instant a kill
         lands; ``source_removed`` follows."""
-        files = [(source, sha)] + [(s, None) for s in dict.fromkeys(sidecars)
-                                   if s != source and self.sidecar_uses.get(s, 0) <= 0]
+        files = [(source, sha)] + [
+            (s, None)
+            for s in dict.fromkeys(sidecars)
+            if s != source and self.sidecar_uses.get(s, 0) <= 0
+        ]
         for path, digest in files:
             if not os.path.lexists(path):
                 continue  # a sidecar its bundle partner took along already
@@ -544,11 +596,13 @@ class _Run:
             digest = digest or sha256_file(path)
             dest = held_path(self.output_dir, self.run_name, path)
             size = os.lstat(path).st_size
-            self.journal.append({"type": "hold", "target": target, "source": path,
-                                 "held": dest, "sha256": digest})
+            self.journal.append(
+                {"type": "hold", "target": target, "source": path, "held": dest, "sha256": digest}
+            )
             durable.move_original(path, dest, digest, self.hold_root)
             self.index.holds.setdefault(path, []).append(
-                HeldOriginal(path, dest, digest, self.journal.path))
+                HeldOriginal(path, dest, digest, self.journal.path)
+            )
             self.result.held += 1
             self.result.held_bytes += size
             self.result.holding = os.path.join(self.hold_root, self.run_name)
@@ -586,10 +640,12 @@ class _Run:
         entry = self.owned(item.target, item.sha256, item.source)
         if entry is not None or item.skip_reason:
             outcome.status, outcome.message = "skipped", "already in the trash folder"
-            if (entry is not None and entry.source == item.source
-                    and os.path.exists(item.source)
-                    and sha256_file(item.source) == sha256_file(item.target)
-                    == entry.output_sha256):
+            if (
+                entry is not None
+                and entry.source == item.source
+                and os.path.exists(item.source)
+                and sha256_file(item.source) == sha256_file(item.target) == entry.output_sha256
+            ):
                 self.remove_trashed(item.source, item.target)
                 outcome.source_removed = True
             return
@@ -599,12 +655,20 @@ class _Run:
             raise ApplyError("the source changed since it was scanned (its sha256 differs)")
         created = makedirs(folder)
         try:
-            self.journal.append({
-                "type": "write", "action": "trash", "file_id": item.file_id,
-                "source": item.source, "target": item.target, "source_sha256": sha,
-                "output_sha256": sha, "size": os.path.getsize(item.source), "sidecars": [],
-                "created_dirs": created,
-            })
+            self.journal.append(
+                {
+                    "type": "write",
+                    "action": "trash",
+                    "file_id": item.file_id,
+                    "source": item.source,
+                    "target": item.target,
+                    "source_sha256": sha,
+                    "output_sha256": sha,
+                    "size": os.path.getsize(item.source),
+                    "sidecars": [],
+                    "created_dirs": created,
+                }
+            )
             # Moved, not copied: the trash holds the very file (a copy across filesystems).
             durable.move_original(item.source, item.target, sha)
         except BaseException:
@@ -613,8 +677,9 @@ class _Run:
                     os.rmdir(made)
             raise
         self.journal.append({"type": "done", "target": item.target})
-        self.journal.append({"type": "source_removed", "target": item.target,
-                             "source": item.source})
+        self.journal.append(
+            {"type": "source_removed", "target": item.target, "source": item.source}
+        )
         self.result.trashed += 1
         outcome.status, outcome.source_removed = "trashed", True
 
@@ -648,10 +713,19 @@ def apply_plan(
     hold_root = os.path.join(plan.output_dir, HOLD_DIR)
     result.tmp_removed = durable.clean_tmp(sorted(folders | {plan.output_dir, hold_root}))
     try:
-        journal.append({"type": "run", "version": 1, "output": plan.output_dir, "move": move,
-                        "items": len(items), "pid": os.getpid()})
-        run = _Run(exiftool, journal, journal_index(journal_dir), move, result,
-                   plan.output_dir, items)
+        journal.append(
+            {
+                "type": "run",
+                "version": 1,
+                "output": plan.output_dir,
+                "move": move,
+                "items": len(items),
+                "pid": os.getpid(),
+            }
+        )
+        run = _Run(
+            exiftool, journal, journal_index(journal_dir), move, result, plan.output_dir, items
+        )
         for done, item in enumerate(items, 1):
             if should_stop is not None and should_stop():
                 result.cancelled = True
@@ -670,6 +744,7 @@ def apply_plan(
 
 
 # -- undo ------------------------------------------------------------------------------
+
 
 @dataclass
 class UndoResult:
@@ -714,8 +789,9 @@ def _restore(output: str, source: str, expected_sha: str, source_sha: str | None
     return True
 
 
-def _kept_original(source: str, sha: str | None,
-                   holds: Mapping[str, list[HeldOriginal]]) -> HeldOriginal | None:
+def _kept_original(
+    source: str, sha: str | None, holds: Mapping[str, list[HeldOriginal]]
+) -> HeldOriginal | None:
     """The newest original of ``source`` still in a holding folder with the bytes it was
     journaled with (``sha``: the content wanted, when known); None when purged."""
     changed = None
@@ -735,37 +811,43 @@ def _kept_original(source: str, sha: str | None,
 class _Undo:
     """Undo of one journal: every source back in place before its outputs go."""
 
-    def __init__(self, journal: Journal, holds: Mapping[str, list[HeldOriginal]],
-                 result: UndoResult) -> None:
+    def __init__(
+        self, journal: Journal, holds: Mapping[str, list[HeldOriginal]], result: UndoResult
+    ) -> None:
         self.journal = journal
         self.holds = holds
         self.result = result
 
-    def put_back(self, source: str, sha: str | None, target: str,
-                 output: tuple[str, str] | None) -> None:
+    def put_back(
+        self, source: str, sha: str | None, target: str, output: tuple[str, str] | None
+    ) -> None:
         """Bring a missing ``source`` back: its kept original, moved back from the holding
         folder, else (purged) a copy of ``output`` (path, sha256)."""
         hold = _kept_original(source, sha, self.holds)
         if hold is not None:
             durable.move_original(hold.held, source, hold.sha256)
             durable.prune_empty(os.path.dirname(hold.held), holding_root(hold.held))
-            self.journal.append({"type": "restored", "target": target, "source": source,
-                                 "from": hold.held})
+            self.journal.append(
+                {"type": "restored", "target": target, "source": source, "from": hold.held}
+            )
             self.result.restored.append(source)
             return
         if output is None or not os.path.exists(output[0]):
             raise ApplyError("both the output and its source are gone: nothing to restore")
         if _restore(output[0], source, output[1], sha):
-            self.journal.append({"type": "restored", "target": target, "source": source,
-                                 "from": output[0]})
+            self.journal.append(
+                {"type": "restored", "target": target, "source": source, "from": output[0]}
+            )
             self.result.restored.append(source)
             self.result.from_output.append(source)
 
     def entry(self, entry: JournalEntry) -> None:
         files = [(entry.target, entry.output_sha256)] + [
-            (s["target"], s["sha256"]) for s in entry.sidecars]
-        changed = [path for path, sha in files
-                   if os.path.lexists(path) and sha256_file(path) != sha]
+            (s["target"], s["sha256"]) for s in entry.sidecars
+        ]
+        changed = [
+            path for path, sha in files if os.path.lexists(path) and sha256_file(path) != sha
+        ]
         if changed:
             raise ApplyError("changed since apply: " + ", ".join(changed))
         # Whatever the journal says about moving (a later run may have finished a move and
@@ -775,12 +857,22 @@ class _Undo:
                 if not os.path.exists(entry.target):
                     raise ApplyError("both the trash file and its source are gone")
                 durable.move_original(entry.target, entry.source, entry.output_sha256)
-                self.journal.append({"type": "restored", "target": entry.target,
-                                     "source": entry.source, "from": entry.target})
+                self.journal.append(
+                    {
+                        "type": "restored",
+                        "target": entry.target,
+                        "source": entry.source,
+                        "from": entry.target,
+                    }
+                )
                 self.result.restored.append(entry.source)
             else:
-                self.put_back(entry.source, entry.source_sha256, entry.target,
-                              (entry.target, entry.output_sha256))
+                self.put_back(
+                    entry.source,
+                    entry.source_sha256,
+                    entry.target,
+                    (entry.target, entry.output_sha256),
+                )
         elif entry.source_removed and os.path.exists(entry.target):
             _restore(entry.target, entry.source, entry.output_sha256, entry.source_sha256)
         for s in entry.sidecars:
@@ -826,7 +918,8 @@ def undo(journal_path: str) -> UndoResult:
     run = _Undo(journal, holds, result)
     try:
         sources = {e.source for e in entries.values()} | {
-            s["source"] for e in entries.values() for s in e.sidecars if s.get("source")}
+            s["source"] for e in entries.values() for s in e.sidecars if s.get("source")
+        }
         durable.clean_tmp(sorted({os.path.dirname(p) for p in sources}), exact=True)
         for target in reversed(list(entries)):
             if target in undone:
@@ -840,17 +933,23 @@ def undo(journal_path: str) -> UndoResult:
             journal.append({"type": "undone", "target": target})
         # Year, undated and trash folders the run created go when empty; the output root
         # itself stays (it is the user's configured folder).
-        roots = {os.path.abspath(r["output"]) for r in records if r["type"] == "run"
-                 and r.get("output")}
+        roots = {
+            os.path.abspath(r["output"]) for r in records if r["type"] == "run" and r.get("output")
+        }
         created = {d for e in entries.values() for d in e.created_dirs} - roots
         for folder in sorted(created, key=lambda d: d.count(os.sep), reverse=True):
             with contextlib.suppress(OSError):
                 os.rmdir(folder)  # only succeeds when empty
                 result.dirs_removed.append(folder)
-        journal.append({"type": "undo", "removed": len(result.removed),
-                        "restored": len(result.restored),
-                        "from_output": len(result.from_output),
-                        "refused": len(result.refused)})
+        journal.append(
+            {
+                "type": "undo",
+                "removed": len(result.removed),
+                "restored": len(result.restored),
+                "from_output": len(result.from_output),
+                "refused": len(result.refused),
+            }
+        )
     finally:
         journal.close()
     return result

@@ -56,8 +56,10 @@ def _live_by_content_id(items: Sequence[BundleInput]) -> dict[int, str]:
         if len(by_folder) == 1:
             parts = {f"live:{cid}": members}
         else:
-            parts = {f"live:{cid}@{folder}": folder_members
-                     for folder, folder_members in by_folder.items()}
+            parts = {
+                f"live:{cid}@{folder}": folder_members
+                for folder, folder_members in by_folder.items()
+            }
             if not any({m.kind for m in p} == {"image", "video"} for p in parts.values()):
                 # No folder holds a pair: one still and one video kept apart (no copies)
                 # are still one Live Photo.
@@ -202,8 +204,13 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
     def rank(f: CopyInput) -> tuple[int, int, int, int, str]:
         flags = votes_of.get(f.id, ())
         partners = bool(f.bundle) and bundle_size[f.bundle or ""] > 1
-        return (-int(bool(flags) and all(flags)), -int(any(flags)), -int(partners),
-                int(is_copy_path(f.path)), f.path)
+        return (
+            -int(bool(flags) and all(flags)),
+            -int(any(flags)),
+            -int(partners),
+            int(is_copy_path(f.path)),
+            f.path,
+        )
 
     written_by: dict[str, CopyInput] = {}
     for c, copies in by_content.items():
@@ -243,15 +250,16 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
             other = written_by[c]
             exact = [g for g in groups_of.get(c, ()) if group_kind[g] == "exact"]
             where = f" (group #{min(exact)})" if exact else ""
-            result[f.id] = Written(False, f"exact duplicate of {_short(other.path)}{where}",
-                                   other.id)
+            result[f.id] = Written(
+                False, f"exact duplicate of {_short(other.path)}{where}", other.id
+            )
             continue
         g = dropped_by[c]
-        keeper = next((written_by[k] for k in kept_by_group.get(g, ()) if k in written_by),
-                      None)
+        keeper = next((written_by[k] for k in kept_by_group.get(g, ()) if k in written_by), None)
         name = _short(keeper.path) if keeper else "another file"
         result[f.id] = Written(
-            False, f"{group_kind[g]} duplicate of {name} (group #{g})",
+            False,
+            f"{group_kind[g]} duplicate of {name} (group #{g})",
             keeper.id if keeper else None,
         )
     return result

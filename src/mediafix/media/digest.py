@@ -185,7 +185,7 @@ def _digest_tiff(f: BinaryIO, size: int, digest: Any) -> None:
         next_ifd = struct.unpack(order + "I", _read_exact(f, 4))[0]
         values: dict[int, list[int]] = {}
         for i in range(count):
-            tag, kind, n, field_ = struct.unpack(order + "HHI4s", raw[12 * i: 12 * i + 12])
+            tag, kind, n, field_ = struct.unpack(order + "HHI4s", raw[12 * i : 12 * i + 12])
             if kind not in (3, 4, 13) or tag not in (*_TIFF_SHAPE, 273, 279, 324, 325, 330):
                 continue
             width = _TIFF_SIZES[kind]
@@ -198,8 +198,9 @@ def _digest_tiff(f: BinaryIO, size: int, digest: Any) -> None:
             values[tag] = list(struct.unpack(fmt, data))
         digest.update(repr([values.get(t) for t in _TIFF_SHAPE]).encode())
         for offsets_tag, counts_tag in ((273, 279), (324, 325)):
-            for start, length in zip(values.get(offsets_tag, ()), values.get(counts_tag, ()),
-                                     strict=False):
+            for start, length in zip(
+                values.get(offsets_tag, ()), values.get(counts_tag, ()), strict=False
+            ):
                 _hash_range(f, start, length, digest)
         queue.extend(values.get(330, ()))
         queue.append(next_ifd)
@@ -234,7 +235,7 @@ def _digest_mdat(f: BinaryIO, size: int, digest: Any) -> None:
 
 
 def _uint(data: bytes, pos: int, width: int) -> tuple[int, int]:
-    return (int.from_bytes(data[pos:pos + width], "big") if width else 0), pos + width
+    return (int.from_bytes(data[pos : pos + width], "big") if width else 0), pos + width
 
 
 def _digest_heif(f: BinaryIO, size: int, digest: Any) -> None:
@@ -260,7 +261,7 @@ def _digest_heif(f: BinaryIO, size: int, digest: Any) -> None:
             if body[0] >= 2:
                 width = 2 if body[0] == 2 else 4
                 item_id, pos = _uint(body, 4, width)
-                types[item_id] = body[pos + 2: pos + 6]
+                types[item_id] = body[pos + 2 : pos + 6]
     idat = children.get(b"idat")
     s, e = children[b"iloc"]
     f.seek(s)

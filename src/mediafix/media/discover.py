@@ -94,12 +94,14 @@ class OwnFolders:
 
     @classmethod
     def of(cls, skip: Iterable[str], allow: Iterable[str] = ()) -> OwnFolders:
-        return cls(tuple(os.path.realpath(p) for p in skip),
-                   tuple(os.path.realpath(p) for p in allow))
+        return cls(
+            tuple(os.path.realpath(p) for p in skip), tuple(os.path.realpath(p) for p in allow)
+        )
 
     def owns(self, real_path: str) -> bool:
         return any(_inside(real_path, p) for p in self.skip) and not any(
-            _inside(real_path, p) for p in self.allow)
+            _inside(real_path, p) for p in self.allow
+        )
 
 
 NONE_OWN = OwnFolders()
@@ -114,8 +116,14 @@ def discover(root: str | os.PathLike[str], own: OwnFolders = NONE_OWN) -> Iterat
     root_abs = os.path.abspath(os.fspath(root))
     root_real = os.path.realpath(root_abs)
     if own.owns(root_real):
-        yield Found(root_abs, os.path.dirname(root_abs), os.path.basename(root_abs), None, None,
-                    error=OWN_FOLDER)
+        yield Found(
+            root_abs,
+            os.path.dirname(root_abs),
+            os.path.basename(root_abs),
+            None,
+            None,
+            error=OWN_FOLDER,
+        )
         return
     if os.path.isfile(root_abs) or (os.path.exists(root_abs) and not os.path.isdir(root_abs)):
         parent = os.path.dirname(root_abs)

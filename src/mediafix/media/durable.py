@@ -119,8 +119,13 @@ class SidecarRefused(ApplyError):
     """A sidecar that is not copied: a link, not a regular file, or not in its photo's folder."""
 
 
-_SIDECAR_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-                  | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
+_SIDECAR_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOCTTY", 0)
+)
 
 
 def _open_beside(path: str, media: str) -> BinaryIO:
@@ -180,8 +185,14 @@ def place(tmp: str, target: str) -> None:
     except FileExistsError:
         raise TargetExists(f"target already exists: {target}") from None
     except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
-                             errno.EMLINK, errno.ENOSYS):
+        if exc.errno not in (
+            errno.EPERM,
+            errno.ENOTSUP,
+            errno.EOPNOTSUPP,
+            errno.EXDEV,
+            errno.EMLINK,
+            errno.ENOSYS,
+        ):
             raise
         if os.path.lexists(target):
             raise TargetExists(f"target already exists: {target}") from None
@@ -206,8 +217,9 @@ def drop(source: str) -> None:
     fsync_dir(os.path.dirname(source))
 
 
-def move_original(source: str, dest: str, sha256: str | None = None,
-                   tmp_dir: str | None = None) -> None:
+def move_original(
+    source: str, dest: str, sha256: str | None = None, tmp_dir: str | None = None
+) -> None:
     """Move the file ``source`` to the new path ``dest`` (never over a file), bytes, times
     and mode untouched.
 
@@ -261,6 +273,7 @@ def prune_empty(folder: str, stop: str) -> list[str]:
         removed.append(current)
         current = os.path.dirname(current)
     return removed
+
 
 def clean_tmp(folders: Iterable[str], *, exact: bool = False) -> int:
     """Remove leftovers of a killed run (ours only: they carry our prefix).

@@ -343,4 +343,3 @@ def _describe(exc: Exception) -> str:
     if len(text) > 160:
         text = text[:157] + "..."
     return f"image data is corrupt ({text})"
-

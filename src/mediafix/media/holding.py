@@ -111,13 +111,17 @@ def held_runs(output_dir: str) -> list[HeldRun]:
     runs = []
     for entry in entries:
         files, size = _measure(entry.path)
-        runs.append(HeldRun(entry.name, entry.path, _started(entry.name, entry.path), files,
-                            size))
+        runs.append(HeldRun(entry.name, entry.path, _started(entry.name, entry.path), files, size))
     return sorted(runs, key=lambda r: (r.started, r.name))
 
 
-def purge(output_dir: str, journal_dir: str | None = None, *,
-          older_than_days: float | None = None, now: datetime | None = None) -> PurgeResult:
+def purge(
+    output_dir: str,
+    journal_dir: str | None = None,
+    *,
+    older_than_days: float | None = None,
+    now: datetime | None = None,
+) -> PurgeResult:
     """Remove the originals kept by move runs (those started more than ``older_than_days``
     ago, or all), for good. The caller holds the output lock and has asked the user."""
     now = now or datetime.now(UTC)
@@ -128,21 +132,30 @@ def purge(output_dir: str, journal_dir: str | None = None, *,
             continue
         failed: list[tuple[str, str]] = []
 
-        def note(_func: object, path: str, exc: object, failed: list[tuple[str, str]] = failed
-                 ) -> None:
+        def note(
+            _func: object, path: str, exc: object, failed: list[tuple[str, str]] = failed
+        ) -> None:
             error = exc[1] if isinstance(exc, tuple) else exc
             failed.append((path, getattr(error, "strerror", None) or str(error)))
 
         shutil.rmtree(run.path, onerror=note)
         result.errors.extend(failed)
         left_files, left_bytes = _measure(run.path) if os.path.lexists(run.path) else (0, 0)
-        removed = HeldRun(run.name, run.path, run.started, run.files - left_files,
-                          run.bytes - left_bytes)
+        removed = HeldRun(
+            run.name, run.path, run.started, run.files - left_files, run.bytes - left_bytes
+        )
         result.runs.append(removed)
         journal = os.path.join(journal_dir, run.name + ".jsonl") if journal_dir else None
         if journal and os.path.isfile(journal):
-            append_to_journal(journal, {"type": "purged", "held": run.path,
-                                        "files": removed.files, "bytes": removed.bytes})
+            append_to_journal(
+                journal,
+                {
+                    "type": "purged",
+                    "held": run.path,
+                    "files": removed.files,
+                    "bytes": removed.bytes,
+                },
+            )
     with contextlib.suppress(OSError):
         os.rmdir(holding_dir(output_dir))  # only when empty
     return result

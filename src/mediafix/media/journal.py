@@ -59,10 +59,14 @@ class JournalEntry:
     @classmethod
     def from_record(cls, record: Mapping[str, Any], journal: str) -> JournalEntry:
         return cls(
-            target=record["target"], source=record["source"],
-            source_sha256=record.get("source_sha256"), output_sha256=record["output_sha256"],
-            size=int(record.get("size", 0)), action=record.get("action", "copy"),
-            journal=journal, file_id=record.get("file_id"),
+            target=record["target"],
+            source=record["source"],
+            source_sha256=record.get("source_sha256"),
+            output_sha256=record["output_sha256"],
+            size=int(record.get("size", 0)),
+            action=record.get("action", "copy"),
+            journal=journal,
+            file_id=record.get("file_id"),
             sidecars=list(record.get("sidecars", ())),
             created_dirs=list(record.get("created_dirs", ())),
         )
@@ -127,10 +131,14 @@ def journal_index(journal_dir: str) -> JournalIndex:
             elif kind == "source_removed" and target in index.by_target:
                 index.by_target[target].source_removed = True
             elif kind == "hold" and record.get("source") and record.get("held"):
-                index.holds.setdefault(record["source"], []).append(HeldOriginal(
-                    record["source"], record["held"], record.get("sha256"), path))
-            elif (kind == "undone" and target in index.by_target
-                  and index.by_target[target].journal == path):
+                index.holds.setdefault(record["source"], []).append(
+                    HeldOriginal(record["source"], record["held"], record.get("sha256"), path)
+                )
+            elif (
+                kind == "undone"
+                and target in index.by_target
+                and index.by_target[target].journal == path
+            ):
                 del index.by_target[target]
     for entry in index.by_target.values():
         if entry.source_sha256:
@@ -171,8 +179,7 @@ class Journal:
             fsync_dir(os.path.dirname(path))
 
     def append(self, record: dict[str, Any]) -> None:
-        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                  **record}
+        record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **record}
         self._f.write(json.dumps(record, sort_keys=False).encode("ascii") + b"\n")
         self._f.flush()
         os.fsync(self._f.fileno())

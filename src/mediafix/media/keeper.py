@@ -84,11 +84,31 @@ class KeeperInput:
 
 # Higher is better; every format has its own value so that a FORMAT tie means one format.
 FORMAT_RANK: dict[str, float] = {
-    "raw": 9.0, "dng": 8.9, "heic": 8.0, "heif": 7.9, "tiff": 7.0, "png": 6.9,
-    "jxl": 6.0, "jpeg": 5.0, "avif": 4.9, "webp": 4.0, "gif": 3.0, "bmp": 2.9,
+    "raw": 9.0,
+    "dng": 8.9,
+    "heic": 8.0,
+    "heif": 7.9,
+    "tiff": 7.0,
+    "png": 6.9,
+    "jxl": 6.0,
+    "jpeg": 5.0,
+    "avif": 4.9,
+    "webp": 4.0,
+    "gif": 3.0,
+    "bmp": 2.9,
 }
-_FORMAT_ALIASES = {"jpg": "jpeg", "tif": "tiff", "hif": "heif", "cr2": "raw", "cr3": "raw",
-                   "nef": "raw", "arw": "raw", "orf": "raw", "rw2": "raw", "raf": "raw"}
+_FORMAT_ALIASES = {
+    "jpg": "jpeg",
+    "tif": "tiff",
+    "hif": "heif",
+    "cr2": "raw",
+    "cr3": "raw",
+    "nef": "raw",
+    "arw": "raw",
+    "orf": "raw",
+    "rw2": "raw",
+    "raf": "raw",
+}
 
 
 @dataclass(frozen=True)
@@ -107,11 +127,16 @@ class CopyMark:
 
 _COPY_WORD = r"(copy|kopie|copie|copia|kopia)"
 COPY_MARKS: tuple[CopyMark, ...] = (
-    CopyMark("backup folder", r"(.*[^a-z])?(backups?|sicherung(en)?|sauvegardes?)([^a-z].*)?",
-             "folder", "Backup 2019"),
+    CopyMark(
+        "backup folder",
+        r"(.*[^a-z])?(backups?|sicherung(en)?|sauvegardes?)([^a-z].*)?",
+        "folder",
+        "Backup 2019",
+    ),
     CopyMark("copy of", rf"{_COPY_WORD} (of|von|de|di) .+", "both", "Copy of IMG_0001"),
-    CopyMark("copy suffix", rf".+( - |[ _-]){_COPY_WORD}( ?\(\d+\)| \d+)?", "both",
-             "IMG_0001 - Copy"),
+    CopyMark(
+        "copy suffix", rf".+( - |[ _-]){_COPY_WORD}( ?\(\d+\)| \d+)?", "both", "IMG_0001 - Copy"
+    ),
     CopyMark("numbered copy", r".*[^\s(] ?\(\d{1,3}\)", "both", "IMG_0001 (1)"),
 )
 _FOLDER_MARKS = re.compile(
@@ -206,8 +231,10 @@ def _says_format(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> s
 
 
 def _says_quality(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
-    return (f"more bytes per pixel ({_bytes_per_pixel(keeper):.2f} over "
-            f"{_bytes_per_pixel(closest):.2f}) in the same format")
+    return (
+        f"more bytes per pixel ({_bytes_per_pixel(keeper):.2f} over "
+        f"{_bytes_per_pixel(closest):.2f}) in the same format"
+    )
 
 
 def _says_metadata(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
@@ -242,8 +269,13 @@ class Criterion(Labelled):
     score: Callable[[KeeperInput], float]
     phrase: Callable[[KeeperInput, KeeperInput, Beaten], str]
 
-    def __new__(cls, value: str, text: str, score: Callable[[KeeperInput], float],
-                phrase: Callable[[KeeperInput, KeeperInput, Beaten], str]) -> Criterion:
+    def __new__(
+        cls,
+        value: str,
+        text: str,
+        score: Callable[[KeeperInput], float],
+        phrase: Callable[[KeeperInput, KeeperInput, Beaten], str],
+    ) -> Criterion:
         member = str.__new__(cls, value)
         member._value_ = value
         member.text = text
@@ -251,18 +283,38 @@ class Criterion(Labelled):
         member.phrase = phrase
         return member
 
-    ORIGINAL = ("original", "original with camera metadata over a copy without",
-                _camera_metadata, _says_original)
+    ORIGINAL = (
+        "original",
+        "original with camera metadata over a copy without",
+        _camera_metadata,
+        _says_original,
+    )
     RESOLUTION = "resolution", "more pixels", _more_pixels, _says_resolution
-    FORMAT = ("format", "original format (HEIC/RAW) over a re-encoded JPEG", _format_rank,
-              _says_format)
-    QUALITY = ("quality", "more bytes per pixel in the same format", _bytes_per_pixel,
-               _says_quality)
+    FORMAT = (
+        "format",
+        "original format (HEIC/RAW) over a re-encoded JPEG",
+        _format_rank,
+        _says_format,
+    )
+    QUALITY = (
+        "quality",
+        "more bytes per pixel in the same format",
+        _bytes_per_pixel,
+        _says_quality,
+    )
     RICHER_METADATA = "metadata", "richer metadata", _metadata_count, _says_metadata
-    WITH_PARTNERS = ("partners", "the copy beside its bundle partners (Live Photo, RAW+JPEG)",
-                     _beside_partners, _says_partners)
-    NOT_A_COPY = ("not-a-copy", "not in a backup or copy folder, not named as a copy",
-                  _not_a_copy, _says_not_a_copy)
+    WITH_PARTNERS = (
+        "partners",
+        "the copy beside its bundle partners (Live Photo, RAW+JPEG)",
+        _beside_partners,
+        _says_partners,
+    )
+    NOT_A_COPY = (
+        "not-a-copy",
+        "not in a backup or copy folder, not named as a copy",
+        _not_a_copy,
+        _says_not_a_copy,
+    )
     EARLIER = "earlier", "earlier capture time", _earlier, _says_earlier
 
 
@@ -321,7 +373,7 @@ def choose_keeper(
 def classify_pair(
     a: KeeperInput, b: KeeperInput, gap: timedelta = BURST_GAP
 ) -> Literal["near", "burst"]:
-    """"burst" when two similar images are different shots, "near" when they are copies.
+    """ "burst" when two similar images are different shots, "near" when they are copies.
 
     The rule: both files still carry camera metadata, name the same camera, and were taken
     at different instants at most ``gap`` apart (sub-seconds count: 10:00:00.20 and
@@ -344,7 +396,7 @@ def classify_pair(
 def classify_group(
     members: Sequence[KeeperInput], gap: timedelta = BURST_GAP
 ) -> Literal["near", "burst"]:
-    """"burst" as soon as two members are different shots, else "near".
+    """ "burst" as soon as two members are different shots, else "near".
 
     One pair of distinct shots is enough: such a group is not offered for discarding by
     default, because nothing in it is certainly a redundant copy.
@@ -362,8 +414,11 @@ def classify_group(
 def _best_first(members: Sequence[KeeperInput], order: Sequence[Criterion]) -> list[KeeperInput]:
     return sorted(
         members,
-        key=lambda member: (tuple(-value for value in keeper_score(member, order)),
-                            member.path, member.index),
+        key=lambda member: (
+            tuple(-value for value in keeper_score(member, order)),
+            member.path,
+            member.index,
+        ),
     )
 
 

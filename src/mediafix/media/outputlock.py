@@ -44,8 +44,10 @@ class OutputBusy(Exception):
         h = self.holder
         if not h.get("pid"):
             return "another mediafix apply, undo or purge"
-        return (f"{h.get('command') or 'mediafix'} (pid {h['pid']} on {h.get('host') or '?'}, "
-                f"since {h.get('since') or '?'})")
+        return (
+            f"{h.get('command') or 'mediafix'} (pid {h['pid']} on {h.get('host') or '?'}, "
+            f"since {h.get('since') or '?'})"
+        )
 
     def describe(self) -> str:
         return f"{self.output_dir} is in use by {self.who()}; try again when it has finished"

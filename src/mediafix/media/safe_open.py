@@ -56,9 +56,9 @@ def _fd_path(fd: int) -> str | None:
         return None
 
 
-def open_inside(path: str, folder: str, *, what: str = "the folder it was imported from") -> (
-    tuple[BinaryIO, os.stat_result]
-):
+def open_inside(
+    path: str, folder: str, *, what: str = "the folder it was imported from"
+) -> tuple[BinaryIO, os.stat_result]:
     """Open the regular file ``path`` for reading if it really lies inside ``folder``.
 
     Returns the open file (positioned at 0, blocking reads) and its ``fstat``; raises
@@ -96,8 +96,11 @@ def open_scanned(
     """:func:`open_inside` the root a file was imported from, and only while it is still the
     file that was scanned (same size and modification time as its row; 409 otherwise)."""
     fh, st = open_inside(path, root)
-    if size is None or mtime is None or st.st_size != size or abs(st.st_mtime - mtime) > (
-        MTIME_SLACK
+    if (
+        size is None
+        or mtime is None
+        or st.st_size != size
+        or abs(st.st_mtime - mtime) > (MTIME_SLACK)
     ):
         fh.close()
         raise Refused(409, "the file changed since it was scanned: scan its folder again")

@@ -51,13 +51,40 @@ __all__ = [
 _SUPPLEMENTAL = "supplemental-metadata"
 # Google Photos' "edited" suffix in the languages Takeout is exported in.
 EDIT_SUFFIXES: tuple[str, ...] = (
-    "-edited", "-bearbeitet", "-modifié", "-ha editado", "-editado", "-modificato", "-bewerkt",
-    "-redigerad", "-redigeret", "-redigert", "-muokattu", "-edytowane", "-upraveno",
-    "-upravené", "-szerkesztett", "-editat", "-düzenlendi", "-изменено", "-відредаговано",
-    "-編集済み", "-已编辑", "-已編輯", "-编辑", "-편집됨", "-diedit", "-đã chỉnh sửa",
+    "-edited",
+    "-bearbeitet",
+    "-modifié",
+    "-ha editado",
+    "-editado",
+    "-modificato",
+    "-bewerkt",
+    "-redigerad",
+    "-redigeret",
+    "-redigert",
+    "-muokattu",
+    "-edytowane",
+    "-upraveno",
+    "-upravené",
+    "-szerkesztett",
+    "-editat",
+    "-düzenlendi",
+    "-изменено",
+    "-відредаговано",
+    "-編集済み",
+    "-已编辑",
+    "-已編輯",
+    "-编辑",
+    "-편집됨",
+    "-diedit",
+    "-đã chỉnh sửa",
     "-แก้ไขแล้ว",
     # Google Photos' own creations from one photo
-    "-effects", "-smile", "-mix", "-collage", "-animation", "-motion",
+    "-effects",
+    "-smile",
+    "-mix",
+    "-collage",
+    "-animation",
+    "-motion",
 )
 _EDIT_SUFFIXES_FOLDED = tuple(unicodedata.normalize("NFC", s).casefold() for s in EDIT_SUFFIXES)
 _COUNTER = re.compile(r"\((\d{1,3})\)$")
@@ -93,7 +120,7 @@ def is_supplemental(json_name: str) -> bool:
     """``x.jpg.supplemental-metadata.json`` (or a cut of it): the newer export's format."""
     base = _SUPPLEMENTAL_TAIL.sub("", json_name[: -len(".json")])
     dot = base.rfind(".")
-    return dot > 0 and len(base) - dot > 1 and _SUPPLEMENTAL.startswith(base[dot + 1:].casefold())
+    return dot > 0 and len(base) - dot > 1 and _SUPPLEMENTAL.startswith(base[dot + 1 :].casefold())
 
 
 _SUPPLEMENTAL_TAIL = re.compile(r"\(\d{1,3}\)$")
@@ -192,12 +219,18 @@ class _Folder:
         """Media whose name (without its counter) starts with ``start``; with no counter in
         the JSON, a "(38)" that is part of the media name counts as name, not counter."""
         start = _fold(start)
-        found = [n for n in self.media
-                 if _core(n)[1] == counter and _fold(_core(n)[0]).startswith(start)]
+        found = [
+            n for n in self.media if _core(n)[1] == counter and _fold(_core(n)[0]).startswith(start)
+        ]
         if counter is None:  # the JSON's cut name reaches into the "(38)": part of the name
-            found += [n for n in self.media if n not in found and _core(n)[1] is not None
-                      and _fold(n).startswith(start)
-                      and len(start) > _split(n)[0].rfind("(")]
+            found += [
+                n
+                for n in self.media
+                if n not in found
+                and _core(n)[1] is not None
+                and _fold(n).startswith(start)
+                and len(start) > _split(n)[0].rfind("(")
+            ]
         return found
 
     def double_extension(self, key: str, counter: int | None) -> str | None:
@@ -296,8 +329,12 @@ def pair_sidecars(names: Sequence[str]) -> tuple[dict[str, list[str]], list[str]
         found = json_by_core.get((_fold(core), counter), [])
         if not found and any_ext:  # the edit may have another extension (HEIC -> JPG)
             stem = _fold(_split(core)[0])
-            found = [j for (k, c), js in json_by_core.items() if c == counter
-                     and _fold(_split(k)[0]) == stem for j in js]
+            found = [
+                j
+                for (k, c), js in json_by_core.items()
+                if c == counter and _fold(_split(k)[0]) == stem
+                for j in js
+            ]
         return found
 
     # Edited copies, Live Photo videos and Pixel motion parts borrow the original's JSON.
@@ -305,21 +342,24 @@ def pair_sidecars(names: Sequence[str]) -> tuple[dict[str, list[str]], list[str]
         if any(s.lower().endswith(".json") for s in pairs.get(media, [])):
             continue
         core, counter = _core(media)
-        original = _edit_original(core) or (
-            _edit_original(core, cut=True) if _cut(media) else None)
+        original = _edit_original(core) or (_edit_original(core, cut=True) if _cut(media) else None)
         borrowed: list[str] = []
         if original is not None:
             borrowed = jsons_of(original, counter, any_ext=True)
             if not borrowed and counter is not None:  # "-edited(1)": an edit of the original
                 borrowed = jsons_of(original, None, any_ext=True)
         elif _split(media)[1].lower() in _MOTION_EXTENSIONS:
-            borrowed = [j for ext in (".jpg", ".jpeg", ".heic")
-                        for j in jsons_of(core + ext, counter)]
+            borrowed = [
+                j for ext in (".jpg", ".jpeg", ".heic") for j in jsons_of(core + ext, counter)
+            ]
         elif _is_video(media):
             stem = _fold(_split(core)[0])
-            borrowed = [j for (k, c), js in json_by_core.items()
-                        if c == counter and _fold(_split(k)[0]) == stem and _is_image(k)
-                        for j in js]
+            borrowed = [
+                j
+                for (k, c), js in json_by_core.items()
+                if c == counter and _fold(_split(k)[0]) == stem and _is_image(k)
+                for j in js
+            ]
         for js in borrowed:
             attach(media, js)
 
@@ -347,9 +387,18 @@ def pair_sidecars(names: Sequence[str]) -> tuple[dict[str, list[str]], list[str]
     # plain one), then XMP, then AAE.
     order = {".json": 0, ".xmp": 1, ".aae": 2}
     for media, lst in pairs.items():
-        pairs[media] = [s for *_, s in sorted(
-            (order[_split(s)[1].lower()], not (s.lower().endswith(".json") and is_supplemental(s)),
-             i, s) for i, s in enumerate(lst))]
+        pairs[media] = [
+            s
+            for *_, s in sorted(
+                (
+                    order[_split(s)[1].lower()],
+                    not (s.lower().endswith(".json") and is_supplemental(s)),
+                    i,
+                    s,
+                )
+                for i, s in enumerate(lst)
+            )
+        ]
     orphans = sorted(s for s in sidecars if s not in used)
     return pairs, orphans
 
@@ -360,7 +409,7 @@ def _insert_counter_plain(json_name: str, counter: int | None) -> str:
         return json_name
     marker = f"({counter})"
     at = json_name.rfind(marker)
-    return json_name[:at] + json_name[at + len(marker):] if at >= 0 else json_name
+    return json_name[:at] + json_name[at + len(marker) :] if at >= 0 else json_name
 
 
 def _core_stem(key: str) -> tuple[str, int | None]:
@@ -387,8 +436,17 @@ class TakeoutInfo:
 
 
 _EPOCH = datetime(1970, 1, 1)
-_TAKEOUT_KEYS = frozenset({"photoTakenTime", "creationTime", "geoData", "geoDataExif",
-                           "imageViews", "googlePhotosOrigin", "photoLastModifiedTime"})
+_TAKEOUT_KEYS = frozenset(
+    {
+        "photoTakenTime",
+        "creationTime",
+        "geoData",
+        "geoDataExif",
+        "imageViews",
+        "googlePhotosOrigin",
+        "photoLastModifiedTime",
+    }
+)
 
 
 def _read_bytes(path: str) -> bytes | None:
@@ -471,10 +529,18 @@ _XMP_NAMESPACES = {
     "http://ns.adobe.com/tiff/1.0/": "tiff",
     "http://cipa.jp/exif/1.0/": "exifEX",
 }
-_XMP_DATE_NAMES = frozenset({
-    "DateTimeOriginal", "DateTimeDigitized", "CreateDate", "ModifyDate", "DateCreated",
-    "DateTime", "MetadataDate", "GPSTimeStamp",
-})
+_XMP_DATE_NAMES = frozenset(
+    {
+        "DateTimeOriginal",
+        "DateTimeDigitized",
+        "CreateDate",
+        "ModifyDate",
+        "DateCreated",
+        "DateTime",
+        "MetadataDate",
+        "GPSTimeStamp",
+    }
+)
 _RDF_LI = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}li"
 # XMP never needs a DTD; refusing any keeps entity expansion (and XXE) out entirely.
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)

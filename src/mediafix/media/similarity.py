@@ -144,9 +144,7 @@ def group_near(
     return groups
 
 
-def confirmed(
-    pairs: np.ndarray, details: Sequence[int | None], threshold: int
-) -> np.ndarray:
+def confirmed(pairs: np.ndarray, details: Sequence[int | None], threshold: int) -> np.ndarray:
     """Which of ``pairs`` (rows [i, j, ...]) the detail hashes confirm: a boolean mask.
 
     Detail hashes are 256-bit ints; a pair is confirmed when both are within ``threshold``
@@ -325,8 +323,13 @@ class _ChunkTable:
             distance = np.bitwise_count(self.first_value[sa] ^ self.first_value[sb])
             keep = distance <= threshold
             if keep.any():
-                out.append(_rows(self.order[self.starts[sa[keep]]],
-                                 self.order[self.starts[sb[keep]]], distance[keep]))
+                out.append(
+                    _rows(
+                        self.order[self.starts[sa[keep]]],
+                        self.order[self.starts[sb[keep]]],
+                        distance[keep],
+                    )
+                )
             if not simple.all():
                 ga, gb = a[~simple], b[~simple]
                 x, y = _cross(self.starts[ga], self.counts[ga], self.starts[gb], self.counts[gb])

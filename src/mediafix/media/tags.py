@@ -63,48 +63,78 @@ _MONTHS = (
     "|oct(ober)?|nov(ember)?|dec(ember)?"
 )
 
-_FILE_TYPES = "|".join(sorted(
-    {e.lstrip(".") for e in MEDIA_EXTENSIONS | SIDECAR_EXTENSIONS} | {"jp2", "jpegs", "raws"},
-    key=lambda e: (-len(e), e),
-))
+_FILE_TYPES = "|".join(
+    sorted(
+        {e.lstrip(".") for e in MEDIA_EXTENSIONS | SIDECAR_EXTENSIONS} | {"jp2", "jpegs", "raws"},
+        key=lambda e: (-len(e), e),
+    )
+)
 
 # Order does not matter (any row makes a name generic); each row carries its own example.
 GENERIC_FOLDERS: tuple[Generic, ...] = (
     Generic("camera folder", r"dcim|camera|camera roll|kamera|appareil photo|100media", "DCIM"),
     Generic("DCF numbered folder", r"\d{3}[a-z0-9_]{5}", "100APPLE"),
-    Generic("WhatsApp folder", r"whatsapp( (images|video|animated gifs|documents|audio|"
-            r"stickers|voice notes|profile photos))?", "WhatsApp Images"),
-    Generic("messenger folder", r"(telegram|signal|viber|messenger) ?(images|video|photos)?",
-            "Telegram Images"),
+    Generic(
+        "WhatsApp folder",
+        r"whatsapp( (images|video|animated gifs|documents|audio|"
+        r"stickers|voice notes|profile photos))?",
+        "WhatsApp Images",
+    ),
+    Generic(
+        "messenger folder",
+        r"(telegram|signal|viber|messenger) ?(images|video|photos)?",
+        "Telegram Images",
+    ),
     Generic("sent or received", r"sent|private|received|shared", "Sent"),
-    Generic("picture library", r"(my )?(pictures|photos|images|fotos|bilder|videos|movies|"
-            r"video|media|gallery|camera uploads)", "Pictures"),
-    Generic("screenshots", r"screenshots?|screen ?recordings?|screen ?shots|bildschirmfotos",
-            "Screenshots"),
+    Generic(
+        "picture library",
+        r"(my )?(pictures|photos|images|fotos|bilder|videos|movies|"
+        r"video|media|gallery|camera uploads)",
+        "Pictures",
+    ),
+    Generic(
+        "screenshots",
+        r"screenshots?|screen ?recordings?|screen ?shots|bildschirmfotos",
+        "Screenshots",
+    ),
     Generic("downloads", r"downloads?", "Download"),
-    Generic("export or backup", r"takeout|google photos|google fotos|icloud photos|"
-            r"photos library|onedrive|dropbox|backups?|exports?|imports?|uploads?|"
-            r"new folder|neuer ordner|untitled folder|unsorted|misc|all photos|recents?",
-            "Takeout"),
+    Generic(
+        "export or backup",
+        r"takeout|google photos|google fotos|icloud photos|"
+        r"photos library|onedrive|dropbox|backups?|exports?|imports?|uploads?|"
+        r"new folder|neuer ordner|untitled folder|unsorted|misc|all photos|recents?",
+        "Takeout",
+    ),
     Generic("Takeout year folder", r"photos from \d{4}", "Photos from 2019"),
     Generic("year", r"(19|20)\d{2}", "2019"),
-    Generic("year-month or date", r"(19|20)\d{2}([-_. ]?\d{2}){1,2}([-_. ]?\d{2}){0,3}",
-            "2019-09-19"),
+    Generic(
+        "year-month or date", r"(19|20)\d{2}([-_. ]?\d{2}){1,2}([-_. ]?\d{2}){0,3}", "2019-09-19"
+    ),
     Generic("day-month-year", r"\d{1,2}[-_. ]\d{1,2}[-_. ](19|20)?\d{2}", "19.09.2019"),
-    Generic("month and year", rf"({_MONTHS})[-_. ]*(19|20)\d{{2}}|(19|20)\d{{2}}[-_. ]*({_MONTHS})",
-            "September 2019"),
-    Generic("numbered copy of a generic name", r"(camera|pictures|photos|images|dcim) ?\(\d+\)",
-            "Camera (1)"),
+    Generic(
+        "month and year",
+        rf"({_MONTHS})[-_. ]*(19|20)\d{{2}}|(19|20)\d{{2}}[-_. ]*({_MONTHS})",
+        "September 2019",
+    ),
+    Generic(
+        "numbered copy of a generic name",
+        r"(camera|pictures|photos|images|dcim) ?\(\d+\)",
+        "Camera (1)",
+    ),
     Generic("file-type folder", rf"({_FILE_TYPES})s?( files)?", "mp4"),
-    Generic("generic word", r"(sub[ _-]?)?(folders?|dirs?|directory)( ?\d+)?|files?|sidecars?|"
-            r"others?|temp|tmp|new|old|raw|originals?|edited|thumbnails?|previews?|cache",
-            "sub_folder"),
-    *(Generic(f"backup or copy ({m.name})", m.pattern, m.example)
-      for m in COPY_MARKS if m.where != "name"),
+    Generic(
+        "generic word",
+        r"(sub[ _-]?)?(folders?|dirs?|directory)( ?\d+)?|files?|sidecars?|"
+        r"others?|temp|tmp|new|old|raw|originals?|edited|thumbnails?|previews?|cache",
+        "sub_folder",
+    ),
+    *(
+        Generic(f"backup or copy ({m.name})", m.pattern, m.example)
+        for m in COPY_MARKS
+        if m.where != "name"
+    ),
 )
-_GENERIC_RE = re.compile(
-    "|".join(f"(?:{g.pattern})" for g in GENERIC_FOLDERS), re.IGNORECASE
-)
+_GENERIC_RE = re.compile("|".join(f"(?:{g.pattern})" for g in GENERIC_FOLDERS), re.IGNORECASE)
 _BRACES = re.compile(r"\s*\{([^{}]*)\}\s*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -277,6 +307,7 @@ def merge_origins(*groups: Iterable[TagOrigin]) -> tuple[TagOrigin, ...]:
             tag = clean_tag(origin.tag)
             if tag and tag.casefold() not in seen:
                 seen.add(tag.casefold())
-                out.append(origin if tag == origin.tag else TagOrigin(tag, origin.source,
-                                                                      origin.detail))
+                out.append(
+                    origin if tag == origin.tag else TagOrigin(tag, origin.source, origin.detail)
+                )
     return tuple(out)

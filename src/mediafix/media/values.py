@@ -78,7 +78,7 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
 
 
 def camera_name(make: str | None, model: str | None) -> str | None:
-    """"Make Model" as a person reads it; None when neither is known."""
+    """ "Make Model" as a person reads it; None when neither is known."""
     return " ".join(x for x in (make, model) if x) or None
 
 

@@ -32,6 +32,7 @@ from mediafix.store.settings import effective_settings
 
 __all__ = ["RegroupSummary", "regroup", "threshold_for"]
 
+
 @dataclass
 class RegroupSummary:
     exact: int = 0

@@ -44,8 +44,13 @@ PROBE_BATCH = 16
 REGISTER_CHUNK = 256
 
 
-def register(eng: Engine, settings: Settings, job_id: int, paths: list[str],
-             probe: Callable[[list[int]], None]) -> None:
+def register(
+    eng: Engine,
+    settings: Settings,
+    job_id: int,
+    paths: list[str],
+    probe: Callable[[list[int]], None],
+) -> None:
     """Walk ``paths`` for the import ``job_id``: each new or changed file becomes a row with
     status ``new``, handed to ``probe`` in batches as discovery goes (``probe`` enqueues
     them); stops early when the job is cancelled."""

@@ -37,6 +37,7 @@ from mediafix.store.settings import effective_settings
 
 __all__ = ["ScanSummary", "own_folders", "probe_outdated", "save_analysed", "scan"]
 
+
 @dataclass
 class ScanSummary:
     """What a scan did, for the closing summary and the job row."""
@@ -75,8 +76,9 @@ def probe_outdated(kind: str | None, phash: str | None, detail_hash: str | None)
     return kind == "image" and bool(phash) and not detail_hash
 
 
-def _changed(founds: Sequence[Found], session: Session,
-             force: bool = False) -> tuple[list[Found], int]:
+def _changed(
+    founds: Sequence[Found], session: Session, force: bool = False
+) -> tuple[list[Found], int]:
     """The files that need probing: new ones, ones whose size or mtime moved, outdated ones
     (with ``force``, all of them)."""
     if force:

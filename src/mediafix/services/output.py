@@ -120,8 +120,10 @@ def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[Pl
     folder is the folder a person dropped: the import's own name, not a tag."""
     decided = choose_written(
         [CopyInput(r.id, r.path, r.sha256, r.bundle) for r in rows],
-        [GroupVote(file_id, bool(keep), group_id, kind, keeper_id)
-         for file_id, keep, group_id, kind, keeper_id in groups],
+        [
+            GroupVote(file_id, bool(keep), group_id, kind, keeper_id)
+            for file_id, keep, group_id, kind, keeper_id in groups
+        ],
     )
     upload_prefix = os.path.join(os.path.abspath(uploads), "") if uploads else None
 
@@ -139,11 +141,17 @@ def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[Pl
     inputs = []
     for r in rows:
         verdict = decided[r.id]
-        inputs.append(plan_input(
-            r, keep=verdict.keep, discard_reason=verdict.reason, copy_of=verdict.copy_of,
-            unit=verdict.unit, tag_path=tag_path(r.root, r.rel_path),
-            copy_tag_paths=copies.get(r.id, ()),
-        ))
+        inputs.append(
+            plan_input(
+                r,
+                keep=verdict.keep,
+                discard_reason=verdict.reason,
+                copy_of=verdict.copy_of,
+                unit=verdict.unit,
+                tag_path=tag_path(r.root, r.rel_path),
+                copy_tag_paths=copies.get(r.id, ()),
+            )
+        )
     return inputs
 
 
@@ -181,8 +189,11 @@ class _ChangeCounter:
     def __call__(self, engine: Engine) -> tuple[Any, ...] | None:
         url = engine.url
         path = url.database
-        if url.get_backend_name() != "sqlite" or not path or path == ":memory:" or (
-            path.startswith("file:")
+        if (
+            url.get_backend_name() != "sqlite"
+            or not path
+            or path == ":memory:"
+            or (path.startswith("file:"))
         ):
             return None
         path = os.path.abspath(path)
@@ -256,8 +267,14 @@ def preview(
     """
     global _last_preview
     journals = journal_dir(settings)
-    key = (str(engine.url), output, str(settings.output_dir), include_review, journals,
-           settings.tags_from_copies)
+    key = (
+        str(engine.url),
+        output,
+        str(settings.output_dir),
+        include_review,
+        journals,
+        settings.tags_from_copies,
+    )
     version = _change_counter(engine)  # before the rows: a commit after it shows next time
     last = _last_preview if _last_preview is not None and _last_preview.key == key else None
     if (
@@ -281,8 +298,11 @@ def preview(
         return last.plan
     started_ns = time.time_ns()
     plan = make_plan(
-        _inputs(rows, groups, uploads_dir(settings)), out, include_review=include_review,
-        journal_dir=journals, tags_from_copies=settings.tags_from_copies,
+        _inputs(rows, groups, uploads_dir(settings)),
+        out,
+        include_review=include_review,
+        journal_dir=journals,
+        tags_from_copies=settings.tags_from_copies,
     )
     disk = _disk_state(plan.reads, journals)
     if not _settled(disk, started_ns):
@@ -320,8 +340,7 @@ def run_apply(
     with session_scope(engine) as s:
         out = output_dir_for(settings, s, output)
     with output_lock(out, command or _command()):
-        return _apply_locked(engine, settings, out, move, include_review, on_progress,
-                             should_stop)
+        return _apply_locked(engine, settings, out, move, include_review, on_progress, should_stop)
 
 
 def _apply_locked(
@@ -335,8 +354,13 @@ def _apply_locked(
 ) -> tuple[Plan, ApplyResult]:
     with session_scope(engine) as s:
         inputs = plan_inputs(s, uploads_dir(settings))
-    plan = make_plan(inputs, out, include_review=include_review, journal_dir=journal_dir(settings),
-                     tags_from_copies=settings.tags_from_copies)
+    plan = make_plan(
+        inputs,
+        out,
+        include_review=include_review,
+        journal_dir=journal_dir(settings),
+        tags_from_copies=settings.tags_from_copies,
+    )
     with ExifTool() as et:
         result = apply_plan(
             plan,

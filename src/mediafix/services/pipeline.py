@@ -83,8 +83,9 @@ def analyse_options(settings: Settings, session: Session | None = None) -> Analy
     return AnalyseOptions(
         timezone=now.timezone,
         quicktime_local_models=tuple(models),
-        detected_local_cameras=tuple(sorted(
-            (str(k), str(v)) for k, v in detected.items())) if isinstance(detected, dict) else (),
+        detected_local_cameras=tuple(sorted((str(k), str(v)) for k, v in detected.items()))
+        if isinstance(detected, dict)
+        else (),
     )
 
 

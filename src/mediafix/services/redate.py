@@ -67,7 +67,8 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
     with session_scope(engine) as session:
         rows = session.execute(
             select(File.id, File.path, File.model, *VERDICT_COLUMNS).where(
-                File.kind.in_(("image", "video")), File.status.in_(("review", "ready")))
+                File.kind.in_(("image", "video")), File.status.in_(("review", "ready"))
+            )
         ).all()
         folders: dict[str, list[Any]] = {}
         for row in rows:
@@ -95,9 +96,12 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
             if target is None:
                 continue
             new = [c.to_dict() for c in verdict.candidates]
-            write_verdict(target, verdict, new + [
-                c for c in (target.candidates or []) if c.get("source") != "inferred:sequence"
-            ])
+            write_verdict(
+                target,
+                verdict,
+                new
+                + [c for c in (target.candidates or []) if c.get("source") != "inferred:sequence"],
+            )
             target.status = "ready" if verdict.confidence >= review_confidence else "review"
         return len(changed)
 
@@ -165,8 +169,13 @@ def _gather_again(engine: Engine, items: dict[int, _Dated], options: DateOptions
                     continue
                 try:
                     items[row.id].evidence = collect(
-                        row.path, row.meta, row.mtime, root=row.root,
-                        sidecars=list(row.sidecars or []), options=options)
+                        row.path,
+                        row.meta,
+                        row.mtime,
+                        root=row.root,
+                        sidecars=list(row.sidecars or []),
+                        options=options,
+                    )
                 except Exception:  # a row that cannot be gathered keeps its stored verdict
                     continue
                 gathered += 1
@@ -177,8 +186,7 @@ def _rows(session: Session, ids: Sequence[int] | None, with_evidence: bool) -> I
     columns = [File.id, File.name, File.kind, File.status, File.model, *VERDICT_COLUMNS]
     if with_evidence:
         columns += [File.evidence, File.candidates]
-    query = select(*columns).where(File.kind.in_(("image", "video")),
-                                   File.status.in_(_REDATABLE))
+    query = select(*columns).where(File.kind.in_(("image", "video")), File.status.in_(_REDATABLE))
     if ids is not None:
         for chunk in batched(list(ids), LOOKUP_CHUNK):
             yield from session.execute(query.where(File.id.in_(chunk)))
@@ -213,8 +221,14 @@ def redate(
     with session_scope(engine) as s:
         options = analyse_options(settings, s).date_options()
         review = review_confidence_of(settings, s)
-        total = int(s.scalar(select(func.count(File.id)).where(
-            File.kind.in_(("image", "video")), File.status.in_(_REDATABLE))) or 0)
+        total = int(
+            s.scalar(
+                select(func.count(File.id)).where(
+                    File.kind.in_(("image", "video")), File.status.in_(_REDATABLE)
+                )
+            )
+            or 0
+        )
         dated: list[_Dated] = []
         for row in _rows(s, None, with_evidence=True):
             summary.files += 1
@@ -247,8 +261,10 @@ def redate(
 
 def redate_message(summary: RedateSummary) -> str:
     """One line for a person: what a re-date changed."""
-    words = (f"re-dated {summary.files} files: {summary.changed} changed, "
-             f"{summary.kept_user} dated by a person kept, {summary.review} to review")
+    words = (
+        f"re-dated {summary.files} files: {summary.changed} changed, "
+        f"{summary.kept_user} dated by a person kept, {summary.review} to review"
+    )
     if summary.zones:
         words += f", {summary.zones} given the zone of their neighbours"
     if summary.cameras:
@@ -286,8 +302,9 @@ def _by_person(item: _Dated) -> bool:
     return item.stored.get("date_source") == "user"
 
 
-def _evidence_for(engine: Engine, items: Sequence[_Dated], options: DateOptions,
-                  summary: RedateSummary) -> None:
+def _evidence_for(
+    engine: Engine, items: Sequence[_Dated], options: DateOptions, summary: RedateSummary
+) -> None:
     """Load the evidence of ``items`` that lack it (settle reads it only where needed)."""
     todo = {i.id: i for i in items if i.evidence is None}
     if not todo:
@@ -308,8 +325,13 @@ def _current(item: _Dated) -> dict[str, Any]:
     return verdict_columns(item.verdict, candidates=False)
 
 
-def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: DateOptions,
-            summary: RedateSummary) -> None:
+def _settle(
+    engine: Engine,
+    settings: Settings,
+    dated: list[_Dated],
+    options: DateOptions,
+    summary: RedateSummary,
+) -> None:
     """Detect local-time cameras, then give guessed offsets their neighbours' zone."""
     judged = [i for i in dated if i.stored.get("date_source") != "user"]
     # 1. Cameras that write local time into QuickTime, shown by the library.
@@ -326,10 +348,15 @@ def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: Da
     for item in dated:
         cur = _current(item)
         model = item.stored.get("model") or (
-            item.evidence.model if item.evidence is not None else None)
+            item.evidence.model if item.evidence is not None else None
+        )
         camera = model.strip().casefold() if model else None
-        if (item.kind == "image" and camera in cameras and cur["taken_at"] is not None
-                and str(cur["date_source"] or "").startswith("exif:")):
+        if (
+            item.kind == "image"
+            and camera in cameras
+            and cur["taken_at"] is not None
+            and str(cur["date_source"] or "").startswith("exif:")
+        ):
             shots.append(Shot(camera, cur["taken_at"], item.name))
     # The whole library's evidence decides each time (a camera is never "once detected,
     # always"): the stored list is replaced, and the videos of cameras that joined or left
@@ -353,8 +380,11 @@ def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: Da
     for item in judged:
         cur = _current(item)
         precision = cur["date_precision"]
-        fine = precision in (Precision.SUBSECOND.value, Precision.SECOND.value,
-                             Precision.MINUTE.value)
+        fine = precision in (
+            Precision.SUBSECOND.value,
+            Precision.SECOND.value,
+            Precision.MINUTE.value,
+        )
         if not fine or cur["taken_at_utc"] is None or cur["utc_offset"] is None:
             continue
         if cur["date_source"] in ("file:mtime", "folder", "inferred:sequence"):
@@ -365,8 +395,11 @@ def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: Da
             anchors.append(ZoneAnchor(cur["taken_at_utc"], cur["utc_offset"], item.name))
     for item in dated:  # a person's date with its offset is a fine anchor too
         cur = item.stored
-        if (cur.get("date_source") == "user" and cur["taken_at_utc"] is not None
-                and cur["utc_offset"] is not None):
+        if (
+            cur.get("date_source") == "user"
+            and cur["taken_at_utc"] is not None
+            and cur["utc_offset"] is not None
+        ):
             anchors.append(ZoneAnchor(cur["taken_at_utc"], cur["utc_offset"], item.name))
     if not questions:
         return
@@ -375,23 +408,36 @@ def _settle(engine: Engine, settings: Settings, dated: list[_Dated], options: Da
     for item in questions:
         if item.evidence is None:
             continue
-        plain = item.verdict if item.plain and item.verdict is not None else judge(
-            item.evidence, options)
+        plain = (
+            item.verdict
+            if item.plain and item.verdict is not None
+            else judge(item.evidence, options)
+        )
         if plain.taken_at is None or plain.utc_offset is None:
             continue
         if plain.offset_source != "home-zone":
             item.verdict = plain
             continue
-        hint = index.hint_for(ZoneQuestion(
-            item.id, plain.taken_at_utc if plain.instant_only else None,
-            None if plain.instant_only else plain.taken_at, plain.utc_offset))
+        hint = index.hint_for(
+            ZoneQuestion(
+                item.id,
+                plain.taken_at_utc if plain.instant_only else None,
+                None if plain.instant_only else plain.taken_at,
+                plain.utc_offset,
+            )
+        )
         item.verdict = judge(item.evidence, options, hint=hint) if hint else plain
         summary.zones += hint is not None
 
 
-def _save(engine: Engine, dated: list[_Dated], review: float, summary: RedateSummary,
-          on_progress: Callable[[int, int, str], None] | None,
-          should_stop: Callable[[], bool]) -> None:
+def _save(
+    engine: Engine,
+    dated: list[_Dated],
+    review: float,
+    summary: RedateSummary,
+    on_progress: Callable[[int, int, str], None] | None,
+    should_stop: Callable[[], bool],
+) -> None:
     """Write the verdicts that changed (and the status they imply), a chunk per
     transaction; a file's date and status always change together."""
     changes: list[dict[str, Any]] = []
@@ -409,11 +455,13 @@ def _save(engine: Engine, dated: list[_Dated], review: float, summary: RedateSum
             continue
         changes.append({"id": item.id, **fields, "status": status})
     for item in dated:  # the status of a file not re-judged follows the threshold too
-        if item.verdict is None and item.status in ("ready", "review") \
-                and item.stored.get("date_source") != "user":
+        if (
+            item.verdict is None
+            and item.status in ("ready", "review")
+            and item.stored.get("date_source") != "user"
+        ):
             conf = item.stored.get("confidence") or 0.0
-            status = ("review" if item.stored.get("taken_at") is None or conf < review
-                      else "ready")
+            status = "review" if item.stored.get("taken_at") is None or conf < review else "ready"
             summary.review += status == "review"
             if status != item.status:
                 changes.append({"id": item.id, "status": status})
@@ -422,7 +470,7 @@ def _save(engine: Engine, dated: list[_Dated], review: float, summary: RedateSum
         if should_stop():
             summary.cancelled = True
             return
-        chunk = changes[done:done + REDATE_CHUNK]
+        chunk = changes[done : done + REDATE_CHUNK]
         with session_scope(engine) as s:
             for keys in {tuple(sorted(c)) for c in chunk}:
                 s.execute(update(File), [c for c in chunk if tuple(sorted(c)) == keys])

@@ -108,8 +108,9 @@ def apply_date(session: Session, f: File, change: DateChange) -> Decision:
         "source": f.date_source,
         "confidence": f.confidence,
     }
-    verdict = person_verdict(change.taken_at, change.utc_offset, change.offset_source,
-                             change.precision, _reason(change))
+    verdict = person_verdict(
+        change.taken_at, change.utc_offset, change.offset_source, change.precision, _reason(change)
+    )
     candidate = {
         "source": "user",
         "value": change.taken_at.isoformat(),
@@ -119,8 +120,9 @@ def apply_date(session: Session, f: File, change: DateChange) -> Decision:
         "utc": iso(verdict.taken_at_utc, utc=True),
         "note": verdict.reason,
     }
-    write_verdict(f, verdict, [candidate] + [
-        c for c in (f.candidates or []) if c.get("source") != "user"])
+    write_verdict(
+        f, verdict, [candidate] + [c for c in (f.candidates or []) if c.get("source") != "user"]
+    )
     if f.status == "review":
         f.status = "ready"
     payload = {
@@ -150,8 +152,9 @@ def _reason(change: DateChange) -> str:
     return "typed by a person"
 
 
-def files_to_date(session: Session, ids: Sequence[int] | None, folder: str | None,
-                  limit: int) -> list[File]:
+def files_to_date(
+    session: Session, ids: Sequence[int] | None, folder: str | None, limit: int
+) -> list[File]:
     """The photos and videos a bulk date change is for: ``ids`` (at most ``limit`` of them),
     else those directly in ``folder``; by path."""
     query = select(File).where(File.kind.in_(("image", "video")))

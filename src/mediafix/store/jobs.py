@@ -369,8 +369,9 @@ def done_file_count(session: Session, job_id: int) -> int:
     )
 
 
-def wait_for(engine: Engine, job_id: int, timeout: float | None = None,
-             poll: float = 0.5) -> dict[str, Any]:
+def wait_for(
+    engine: Engine, job_id: int, timeout: float | None = None, poll: float = 0.5
+) -> dict[str, Any]:
     """The job as ``job_dict`` once it finished (or ``timeout`` seconds passed; 0 looks once);
     ``{}`` when there is no such job."""
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -397,8 +398,9 @@ def recent_jobs(session: Session, limit: int, before: int = 0) -> list[Job]:
     return list(session.scalars(query))
 
 
-def job_files(session: Session, job_id: int, failures: int) -> tuple[dict[str, int],
-                                                                     list[dict[str, Any]]]:
+def job_files(
+    session: Session, job_id: int, failures: int
+) -> tuple[dict[str, int], list[dict[str, Any]]]:
     """An import's files by status, and the first ``failures`` that failed (by path)."""
     by_status = dict(
         session.execute(
@@ -411,5 +413,7 @@ def job_files(session: Session, job_id: int, failures: int) -> tuple[dict[str, i
         .order_by(File.path)
         .limit(failures)
     ).all()
-    return ({str(k): int(v) for k, v in by_status.items()},
-            [{"file_id": i, "path": p, "error": e} for i, p, e in failed])
+    return (
+        {str(k): int(v) for k, v in by_status.items()},
+        [{"file_id": i, "path": p, "error": e} for i, p, e in failed],
+    )

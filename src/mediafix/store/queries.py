@@ -74,4 +74,3 @@ def files_by_id(session: Session, ids: Iterable[int]) -> dict[int, File]:
         for f in session.scalars(light(select(File).where(File.id.in_(chunk)))):
             found[f.id] = f
     return found
-

@@ -163,9 +163,18 @@ def _jsonable(value: Any) -> Any:
 
 def new_row(found: Found) -> File:
     """A row for a file just found, before it is probed (a kind nothing reads yet)."""
-    return File(path=found.path, root=found.root, rel_path=found.rel_path,
-                name=os.path.basename(found.path), kind="other", ext_mismatch=False,
-                candidates=[], meta={}, tags=[], sidecars=[])
+    return File(
+        path=found.path,
+        root=found.root,
+        rel_path=found.rel_path,
+        name=os.path.basename(found.path),
+        kind="other",
+        ext_mismatch=False,
+        candidates=[],
+        meta={},
+        tags=[],
+        sidecars=[],
+    )
 
 
 def write_found(row: File, found: Found) -> None:
@@ -178,8 +187,9 @@ def write_found(row: File, found: Found) -> None:
 
 def found_of(row: Any) -> Found:
     """What discovery found, as a registered row remembers it (for the worker that probes)."""
-    return Found(row.path, row.root, row.rel_path, row.size, row.mtime,
-                 list(row.sidecars or []), row.error)
+    return Found(
+        row.path, row.root, row.rel_path, row.size, row.mtime, list(row.sidecars or []), row.error
+    )
 
 
 # -- duplicates ----------------------------------------------------------------------------
@@ -271,8 +281,16 @@ def _json_list(value: Any) -> tuple[Any, ...]:
     return tuple(value or ())
 
 
-def plan_input(row: PlanRow, *, keep: bool, discard_reason: str | None, copy_of: int | None,
-               unit: str | None, tag_path: str, copy_tag_paths: Sequence[str]) -> PlanInput:
+def plan_input(
+    row: PlanRow,
+    *,
+    keep: bool,
+    discard_reason: str | None,
+    copy_of: int | None,
+    unit: str | None,
+    tag_path: str,
+    copy_tag_paths: Sequence[str],
+) -> PlanInput:
     """The ``PlanInput`` of a row, with what the duplicate decisions made of it (``keep``,
     why not, the file written in its place, the unit written together) and its tag paths."""
     dated = not copy_date(row.date_source)

@@ -21,8 +21,7 @@ from mediafix.web.request import abort_with
 __all__ = ["FILE_CSP", "refuse", "send_open_file"]
 
 FILE_CSP = (
-    "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; "
-    "style-src 'unsafe-inline'"
+    "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"
 )
 
 
@@ -38,13 +37,9 @@ def mimetype_for(name: str) -> str:
     return guessed or "application/octet-stream"
 
 
-def send_open_file(
-    fh: BinaryIO, st: os.stat_result, download_name: str, mimetype: str
-) -> Response:
+def send_open_file(fh: BinaryIO, st: os.stat_result, download_name: str, mimetype: str) -> Response:
     """A 200 (or 206/304) response streaming the open file ``fh`` whose ``fstat`` is ``st``."""
-    response = Response(
-        wrap_file(request.environ, fh), mimetype=mimetype, direct_passthrough=True
-    )
+    response = Response(wrap_file(request.environ, fh), mimetype=mimetype, direct_passthrough=True)
     response.content_length = st.st_size
     response.last_modified = st.st_mtime  # type: ignore[assignment]
     response.set_etag(f"{st.st_dev:x}-{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}")

@@ -125,8 +125,12 @@ class WorkerSupervisor:
                     delay = RESTART_DELAY
                 continue
             self.last_exit = _exit_text(code)
-            print(f"worker process {proc.pid} stopped ({self.last_exit}); "
-                  f"starting another in {delay:g} s", file=sys.stderr, flush=True)
+            print(
+                f"worker process {proc.pid} stopped ({self.last_exit}); "
+                f"starting another in {delay:g} s",
+                file=sys.stderr,
+                flush=True,
+            )
             # its worker processes and their exiftools, orphaned but still at work
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -205,8 +209,10 @@ def run(
             flush=True,
         )
     if supervisor is not None:
-        print(f"worker process {supervisor.proc.pid} started (pid {os.getpid()} serves the pages)",
-              flush=True)
+        print(
+            f"worker process {supervisor.proc.pid} started (pid {os.getpid()} serves the pages)",
+            flush=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -42,20 +42,25 @@ class LocalTimeCamera:
     evidence: str  # where it was shown (peers' issues, exiftool's documentation)
 
     def matches(self, make: str | None, model: str | None) -> bool:
-        return bool((self.make and make and self.make.search(make))
-                    or (self.model and model and self.model.search(model)))
+        return bool(
+            (self.make and make and self.make.search(make))
+            or (self.model and model and self.model.search(model))
+        )
 
 
 QUICKTIME_LOCAL_CAMERAS: tuple[LocalTimeCamera, ...] = (
     LocalTimeCamera(
-        "GoPro cameras", re.compile(r"\bgopro\b", re.I),
+        "GoPro cameras",
+        re.compile(r"\bgopro\b", re.I),
         re.compile(r"^\s*(?:HERO\d*|GoPro\b|MAX\b)", re.I),
         "GoPro firmware has no time zone, the clock is set to local time (gopro/labs#5); "
         "HERO11 videos shifted by the zone in immich (immich-app/immich#28059); a GoPro MP4's "
         "CreateDate equal to the local recording time (pulsejet/memories#1256)",
     ),
     LocalTimeCamera(
-        "Nikon cameras", re.compile(r"\bnikon\b", re.I), re.compile(r"^\s*nikon\b", re.I),
+        "Nikon cameras",
+        re.compile(r"\bnikon\b", re.I),
+        re.compile(r"^\s*nikon\b", re.I),
         "Z 30 videos 8 hours ahead when read as UTC (immich-app/immich#13009, #13623), Z50II "
         "MOV times shifted by the offset (#17495), Nikon mirrorless MOV dates wrong (#18516); "
         "Nikon's own CreateDate in the MOV holds the local time (pulsejet/memories#1256)",
@@ -88,12 +93,23 @@ def local_time_headers(raws: list[Raw], evidence: Evidence, options: DateOptions
         return
     why = _local_camera_reason(evidence, options)
     if why is None:
-        clocks = [r for r in raws if r.local_known and not r.utc_known and fine(r)
-                  and r.source not in NO_DERIVE and not r.header]
+        clocks = [
+            r
+            for r in raws
+            if r.local_known
+            and not r.utc_known
+            and fine(r)
+            and r.source not in NO_DERIVE
+            and not r.header
+        ]
         for h in headers:
             assert h.utc is not None
-            same = [c for c in clocks if c.local is not None
-                    and abs((c.local - h.utc).total_seconds()) <= max(c.slack, h.slack)]
+            same = [
+                c
+                for c in clocks
+                if c.local is not None
+                and abs((c.local - h.utc).total_seconds()) <= max(c.slack, h.slack)
+            ]
             if same:
                 c = max(same, key=lambda x: x.trust)
                 other = "the local time in the file name" if c.source == "filename" else label_of(c)
@@ -108,8 +124,9 @@ def local_time_headers(raws: list[Raw], evidence: Evidence, options: DateOptions
         h.camera_note = why
 
 
-def detect_local_cameras(clips: Sequence[Clip], shots: Sequence[Shot],
-                         home_zone: ZoneInfo) -> dict[str, str]:
+def detect_local_cameras(
+    clips: Sequence[Clip], shots: Sequence[Shot], home_zone: ZoneInfo
+) -> dict[str, str]:
     """Camera models whose videos' QuickTime header time is the local wall clock of the same
     camera's photos, seconds before or after (model -> the evidence, in words).
 
@@ -141,8 +158,12 @@ def detect_local_cameras(clips: Sequence[Clip], shots: Sequence[Shot],
         d_utc = abs((as_utc - clip.header - timedelta(minutes=offset)).total_seconds())
         if d_local <= reach and d_utc >= 1800:
             votes.setdefault(clip.camera, []).append(
-                (clip, shot_at.get((clip.camera, as_local)), (as_local - clip.header)
-                 .total_seconds()))
+                (
+                    clip,
+                    shot_at.get((clip.camera, as_local)),
+                    (as_local - clip.header).total_seconds(),
+                )
+            )
         elif d_utc <= reach and d_local >= 1800:
             against[clip.camera] = against.get(clip.camera, 0) + 1
     detected: dict[str, str] = {}
@@ -151,8 +172,10 @@ def detect_local_cameras(clips: Sequence[Clip], shots: Sequence[Shot],
             continue
         clip, photo, gap = min(local_votes, key=lambda v: abs(v[2]))
         when = "before" if gap < 0 else "after"
-        words = (f"{clip.name}'s QuickTime time {clip.header:%H:%M:%S} is the local time of "
-                 f"{photo.name if photo else 'a photo'}, taken {abs(gap):.0f} s {when}")
+        words = (
+            f"{clip.name}'s QuickTime time {clip.header:%H:%M:%S} is the local time of "
+            f"{photo.name if photo else 'a photo'}, taken {abs(gap):.0f} s {when}"
+        )
         if len(local_votes) > 1:
             words += f" ({len(local_votes)} videos agree"
             words += f", {against[camera]} do not)" if against.get(camera) else ")"
@@ -162,7 +185,7 @@ def detect_local_cameras(clips: Sequence[Clip], shots: Sequence[Shot],
 
 def _nearest(times: list[datetime], when: datetime) -> datetime:
     i = bisect.bisect_left(times, when)
-    near = times[max(0, i - 1):i + 1]
+    near = times[max(0, i - 1) : i + 1]
     return min(near, key=lambda t: abs((t - when).total_seconds()))
 
 

@@ -38,14 +38,48 @@ __all__ = ["Collector", "collect"]
 _L, _U = TimeMeaning.LOCAL, TimeMeaning.UTC
 
 _QT_GROUPS = frozenset({"quicktime", "keys", "userdata", "itemlist", "microsoft"})
-_NOT_EXIF_GROUPS = frozenset({
-    "composite", "file", "system", "riff", "h264", "png", "json", "m2ts", "gps", "iptc",
-    "iptc2", "photoshop", "jfif", "icc_profile", "mpf0", "exiftool",
-    # other containers whose tags exiftool names like EXIF's (Matroska's DateUTC is
-    # "DateTimeOriginal"): never "exif:"
-    "matroska", "flashpix", "app12", "plist", "mie", "xisf", "openexr", "lytro", "moi", "red",
-    "dpx", "fits", "pdf", "id3", "vorbis", "asf", "mxf",
-}) | _QT_GROUPS
+_NOT_EXIF_GROUPS = (
+    frozenset(
+        {
+            "composite",
+            "file",
+            "system",
+            "riff",
+            "h264",
+            "png",
+            "json",
+            "m2ts",
+            "gps",
+            "iptc",
+            "iptc2",
+            "photoshop",
+            "jfif",
+            "icc_profile",
+            "mpf0",
+            "exiftool",
+            # other containers whose tags exiftool names like EXIF's (Matroska's DateUTC is
+            # "DateTimeOriginal"): never "exif:"
+            "matroska",
+            "flashpix",
+            "app12",
+            "plist",
+            "mie",
+            "xisf",
+            "openexr",
+            "lytro",
+            "moi",
+            "red",
+            "dpx",
+            "fits",
+            "pdf",
+            "id3",
+            "vorbis",
+            "asf",
+            "mxf",
+        }
+    )
+    | _QT_GROUPS
+)
 # The standard EXIF directories (-G1 names, -G0 and none); any other EXIF-kind group is a
 # camera maker's notes (Canon, Nikon, Kodak, FLIR, CanonRaw...).
 _EXIF_IFDS = ("ExifIFD", "IFD0", "SubIFD", "EXIF", "")
@@ -77,8 +111,9 @@ def _group_kind(group: str) -> str:
     return "exif"  # ExifIFD, IFD0, "" and maker-note groups (Canon, FLIR, CIFF...)
 
 
-def _first(idx: dict[str, list[tuple[str, Any]]], tag: str, kind: str,
-           prefer: Sequence[str] = ()) -> tuple[str, Any] | None:
+def _first(
+    idx: dict[str, list[tuple[str, Any]]], tag: str, kind: str, prefer: Sequence[str] = ()
+) -> tuple[str, Any] | None:
     """The first non-blank value of ``tag`` in a group of ``kind``, preferred groups first."""
     found = [(g, v) for g, v in idx.get(tag, ()) if _group_kind(g) == kind and as_text(v)]
     for group in prefer:
@@ -124,10 +159,18 @@ def _exif_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> N
     tags; when the standard tag is missing, a maker's notes or exiftool's composite, labelled
     as such (``exif:MakerNotes:DateTimeOriginal``, the maker in the candidate's ``detail``)."""
     specs = (
-        ("DateTimeOriginal", "exif:DateTimeOriginal", "SubSecTimeOriginal",
-         ("OffsetTimeOriginal", "OffsetTimeDigitized", "OffsetTime")),
-        ("CreateDate", "exif:CreateDate", "SubSecTimeDigitized",
-         ("OffsetTimeDigitized", "OffsetTimeOriginal", "OffsetTime")),
+        (
+            "DateTimeOriginal",
+            "exif:DateTimeOriginal",
+            "SubSecTimeOriginal",
+            ("OffsetTimeOriginal", "OffsetTimeDigitized", "OffsetTime"),
+        ),
+        (
+            "CreateDate",
+            "exif:CreateDate",
+            "SubSecTimeDigitized",
+            ("OffsetTimeDigitized", "OffsetTimeOriginal", "OffsetTime"),
+        ),
         ("ModifyDate", "exif:ModifyDate", "SubSecTime", ("OffsetTime",)),
     )
     for tag, source, subsec_tag, offset_tags in specs:
@@ -138,9 +181,15 @@ def _exif_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> N
             if comp is not None:
                 parsed = col.parse("exiftool's composite SubSecDateTimeOriginal", comp[1])
                 if parsed is not None:
-                    col.add(make_raw("exif:Composite:SubSecDateTimeOriginal", parsed, _L,
-                                 note="exiftool's composite: no EXIF DateTimeOriginal",
-                                 detail="Composite"))
+                    col.add(
+                        make_raw(
+                            "exif:Composite:SubSecDateTimeOriginal",
+                            parsed,
+                            _L,
+                            note="exiftool's composite: no EXIF DateTimeOriginal",
+                            detail="Composite",
+                        )
+                    )
                     continue
         if found is None:
             continue
@@ -154,23 +203,32 @@ def _exif_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> N
         if from_exif:
             micro = subsec_micro((_first(idx, subsec_tag, "exif") or ("", None))[1])
             if micro is not None and parsed.precision is Precision.SECOND:
-                parsed = Parsed(parsed.value.replace(microsecond=micro), Precision.SUBSECOND,
-                                 parsed.offset)
+                parsed = Parsed(
+                    parsed.value.replace(microsecond=micro), Precision.SUBSECOND, parsed.offset
+                )
             if parsed.offset is None and tag == "DateTimeOriginal":
                 # Maker notes (FLIR...) may repeat the time with the offset EXIF lacks.
                 for g, v in idx.get(tag, ()):
                     other = parse_datetime(v) if g != group and _group_kind(g) == "exif" else None
-                    if (other is not None and other.offset is not None
-                            and other.value.replace(microsecond=0)
-                            == parsed.value.replace(microsecond=0)):
+                    if (
+                        other is not None
+                        and other.offset is not None
+                        and other.value.replace(microsecond=0)
+                        == parsed.value.replace(microsecond=0)
+                    ):
                         parsed = Parsed(parsed.value, parsed.precision, other.offset)
                         offset_source = f"exif:{g}"
                         break
             if parsed.offset is None:
                 for otag in offset_tags:
-                    if otag == "OffsetTime" and tag != "ModifyDate" and not _same_second(
+                    if (
+                        otag == "OffsetTime"
+                        and tag != "ModifyDate"
+                        and not _same_second(
                             (_first(idx, "ModifyDate", "exif", ("IFD0",)) or ("", None))[1],
-                            parsed.value):
+                            parsed.value,
+                        )
+                    ):
                         continue  # OffsetTime belongs to ModifyDate: an edit elsewhere later
                     off = _first(idx, otag, "exif")
                     minutes = parse_offset(off[1]) if off else None
@@ -180,14 +238,20 @@ def _exif_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> N
                         break
             col.add(make_raw(source, parsed, _L, offset_source=offset_source))
         else:
-            col.add(make_raw(f"exif:MakerNotes:{tag}", parsed, _L,
-                         note=f"from the {group} maker notes", detail=group))
+            col.add(
+                make_raw(
+                    f"exif:MakerNotes:{tag}",
+                    parsed,
+                    _L,
+                    note=f"from the {group} maker notes",
+                    detail=group,
+                )
+            )
 
 
 def _same_second(value: Any, when: datetime) -> bool:
     parsed = parse_datetime(value)
-    return parsed is not None and parsed.value.replace(microsecond=0) == when.replace(
-        microsecond=0)
+    return parsed is not None and parsed.value.replace(microsecond=0) == when.replace(microsecond=0)
 
 
 _XMP_TAGS = (
@@ -231,9 +295,13 @@ def _iptc_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> N
             h, mi, s, us, precision, offset = tm
             if offset == 0:
                 offset = None  # IPTC "+00:00" is what most tools write when they do not know
-            parsed = date_only_midnight(Parsed(
-                parsed.value.replace(hour=h, minute=mi, second=s, microsecond=us),
-                precision, offset))
+            parsed = date_only_midnight(
+                Parsed(
+                    parsed.value.replace(hour=h, minute=mi, second=s, microsecond=us),
+                    precision,
+                    offset,
+                )
+            )
             offset_source = f"iptc:{time_tag}" if parsed.offset is not None else None
         col.add(make_raw(source, parsed, _L, offset_source=offset_source))
 
@@ -260,8 +328,9 @@ def _gps_candidate(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> Non
     tm = parse_time(t[1]) if t else None
     if tm is not None and parsed.precision is Precision.DAY and tm[:4] != (0, 0, 0, 0):
         h, mi, s, us, precision, _ = tm
-        parsed = Parsed(parsed.value.replace(hour=h, minute=mi, second=s, microsecond=us),
-                         precision, None)
+        parsed = Parsed(
+            parsed.value.replace(hour=h, minute=mi, second=s, microsecond=us), precision, None
+        )
     # (a time of exactly 00:00:00 is what receivers write when they have only the date)
     col.add(make_raw("gps:GPSDateTime", parsed, _U))
 
@@ -273,11 +342,16 @@ def _video_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> 
     if found is not None:
         parsed = col.parse("QuickTime CreationDate", found[1])
         if parsed is not None:
-            src = ("quicktime:Keys" if found[0].lower() in ("keys", "quicktime")
-                   else f"quicktime:{found[0]}")
+            src = (
+                "quicktime:Keys"
+                if found[0].lower() in ("keys", "quicktime")
+                else f"quicktime:{found[0]}"
+            )
             col.add(make_raw("quicktime:CreationDate", parsed, _L, offset_source=src))
-    for tag, source in (("DateTimeOriginal", "quicktime:DateTimeOriginal"),
-                        ("ContentCreateDate", "quicktime:ContentCreateDate")):
+    for tag, source in (
+        ("DateTimeOriginal", "quicktime:DateTimeOriginal"),
+        ("ContentCreateDate", "quicktime:ContentCreateDate"),
+    ):
         found = _first(idx, tag, "quicktime", ("UserData", "Keys", "ItemList"))
         if found is None:
             continue
@@ -285,9 +359,11 @@ def _video_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> 
         if parsed is not None:  # a wall clock, or an instant when written with "Z"
             col.add(make_raw(source, parsed, _L))
     # The movie and track headers: UTC by the QuickTime spec (1904 epoch when unset).
-    for tag, source in (("CreateDate", "quicktime:CreateDate"),
-                        ("MediaCreateDate", "quicktime:MediaCreateDate"),
-                        ("TrackCreateDate", "quicktime:TrackCreateDate")):
+    for tag, source in (
+        ("CreateDate", "quicktime:CreateDate"),
+        ("MediaCreateDate", "quicktime:MediaCreateDate"),
+        ("TrackCreateDate", "quicktime:TrackCreateDate"),
+    ):
         found = _first(idx, tag, "quicktime", ("QuickTime", "Track1", "Track2"))
         if found is None:
             continue
@@ -305,9 +381,11 @@ def _video_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> 
         parsed = col.parse("Matroska DateUTC", found[1])
         if parsed is not None:
             col.add(make_raw("matroska:DateTimeOriginal", parsed, _U, note="stored as UTC"))
-    for tag, source, kind in (("DateTimeOriginal", "riff:DateTimeOriginal", "riff"),
-                              ("DateCreated", "riff:DateCreated", "riff"),
-                              ("DateTimeOriginal", "h264:DateTimeOriginal", "h264")):
+    for tag, source, kind in (
+        ("DateTimeOriginal", "riff:DateTimeOriginal", "riff"),
+        ("DateCreated", "riff:DateCreated", "riff"),
+        ("DateTimeOriginal", "h264:DateTimeOriginal", "h264"),
+    ):
         found = _first(idx, tag, kind)
         if found is None:
             continue
@@ -384,18 +462,33 @@ def _sidecar_candidates(col: Collector, sidecars: Sequence[str]) -> None:
                 if info.taken_utc != taken[1]:  # the first listed is the newer export's
                     col.ctx.ignored.append(
                         f"Takeout JSON {base} {info.taken_utc:%Y-%m-%d %H:%M:%S} UTC "
-                        f"(disagrees with {taken[0]}, the newer export's format, which wins)")
+                        f"(disagrees with {taken[0]}, the newer export's format, which wins)"
+                    )
             elif info.taken_utc is not None:
                 taken = (base, info.taken_utc)
-                col.add(make_raw("sidecar:takeout", Parsed(info.taken_utc, Precision.SECOND, 0),
-                             _U, note=f"photoTakenTime from {base}"))
-            if col.ctx.position is None and info.latitude is not None \
-                    and info.longitude is not None:
+                col.add(
+                    make_raw(
+                        "sidecar:takeout",
+                        Parsed(info.taken_utc, Precision.SECOND, 0),
+                        _U,
+                        note=f"photoTakenTime from {base}",
+                    )
+                )
+            if (
+                col.ctx.position is None
+                and info.latitude is not None
+                and info.longitude is not None
+            ):
                 col.ctx.position = (info.latitude, info.longitude)
         elif lower.endswith(".xmp"):
             dates = read_xmp_dates(car)
-            for tag in ("exif:DateTimeOriginal", "photoshop:DateCreated", "xmp:CreateDate",
-                        "exif:DateTimeDigitized", "tiff:DateTime"):
+            for tag in (
+                "exif:DateTimeOriginal",
+                "photoshop:DateCreated",
+                "xmp:CreateDate",
+                "exif:DateTimeDigitized",
+                "tiff:DateTime",
+            ):
                 if tag not in dates:
                     continue
                 parsed = col.parse(f"XMP sidecar {tag}", dates[tag])
@@ -407,9 +500,15 @@ def _sidecar_candidates(col: Collector, sidecars: Sequence[str]) -> None:
                 break
 
 
-def collect(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
-            root: str | None = None, sidecars: Sequence[str] = (),
-            options: DateOptions) -> Evidence:
+def collect(
+    path: str,
+    metadata: Mapping[str, Any],
+    mtime: float | None,
+    *,
+    root: str | None = None,
+    sidecars: Sequence[str] = (),
+    options: DateOptions,
+) -> Evidence:
     """Every date the file offers (metadata, sidecars, name, folders, mtime), sentinels
     dropped and named. ``options`` only bounds the future."""
     now_local, now_utc = now_of(options)
@@ -418,8 +517,9 @@ def collect(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
     idx = _index(metadata)
     ctx.position = _position(idx)
     try:
-        ctx.duration = max(0.0, float(as_text((_first(idx, "Duration", "quicktime")
-                                             or ("", 0))[1]) or 0))
+        ctx.duration = max(
+            0.0, float(as_text((_first(idx, "Duration", "quicktime") or ("", 0))[1]) or 0)
+        )
     except ValueError:
         ctx.duration = 0.0
 
@@ -435,8 +535,9 @@ def collect(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
     parts = _folder_parts(path, root)
     if parts:
         stem = os.path.splitext(name)[0]
-        _name_candidate(col, "folder", parse_folder(parts, name=stem, now=now_local),
-                        "/".join(parts))
+        _name_candidate(
+            col, "folder", parse_folder(parts, name=stem, now=now_local), "/".join(parts)
+        )
     if mtime is not None:
         try:
             when = datetime(1970, 1, 1) + timedelta(seconds=float(mtime))
@@ -444,8 +545,14 @@ def collect(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
             when = None
         if when is not None:
             col.add(make_raw("file:mtime", Parsed(when, Precision.SECOND, None), _U))
-    return Evidence(col.raws, ctx.position, ctx.duration, list(ctx.ignored),
-                    _tag_text(idx, "Make"), _tag_text(idx, "Model"))
+    return Evidence(
+        col.raws,
+        ctx.position,
+        ctx.duration,
+        list(ctx.ignored),
+        _tag_text(idx, "Make"),
+        _tag_text(idx, "Model"),
+    )
 
 
 def _tag_text(idx: dict[str, list[tuple[str, Any]]], tag: str) -> str | None:

@@ -26,6 +26,7 @@ __all__ = [
     "make_raw",
 ]
 
+
 @dataclass
 class Raw:
     """A candidate while the engine works on it (local and/or UTC may still be unknown)."""
@@ -63,20 +64,37 @@ class Raw:
         return self.row.family
 
 
-def make_raw(source: str, parsed: Parsed, meaning: TimeMeaning, *, trust: float | None = None,
-         offset_source: str | None = None, note: str = "", detail: str = "") -> Raw:
+def make_raw(
+    source: str,
+    parsed: Parsed,
+    meaning: TimeMeaning,
+    *,
+    trust: float | None = None,
+    offset_source: str | None = None,
+    note: str = "",
+    detail: str = "",
+) -> Raw:
     """A working candidate from a parsed value read on ``meaning``'s clock."""
     row = TRUST[source]
     base = row.trust if trust is None else min(trust, row.trust)
-    r = Raw(source, parsed.precision, min(base, PRECISION_CAP[parsed.precision]),
-             note=note, slack=row.slack, detail=detail)
+    r = Raw(
+        source,
+        parsed.precision,
+        min(base, PRECISION_CAP[parsed.precision]),
+        note=note,
+        slack=row.slack,
+        detail=detail,
+    )
     if parsed.zulu:
         meaning = TimeMeaning.UTC
     if meaning is TimeMeaning.LOCAL:
         r.local, r.local_known = parsed.value, True
         if parsed.offset is not None:
             r.offset, r.offset_source, r.explicit_offset = (
-                parsed.offset, offset_source or source, True)
+                parsed.offset,
+                offset_source or source,
+                True,
+            )
             r.utc, r.utc_known = parsed.value - timedelta(minutes=parsed.offset), True
     else:
         if parsed.offset is not None:  # a UTC source that states an offset: both known
@@ -84,7 +102,10 @@ def make_raw(source: str, parsed: Parsed, meaning: TimeMeaning, *, trust: float 
             if parsed.offset != 0:
                 r.local, r.local_known = parsed.value, True
                 r.offset, r.offset_source, r.explicit_offset = (
-                    parsed.offset, offset_source or source, True)
+                    parsed.offset,
+                    offset_source or source,
+                    True,
+                )
         else:
             r.utc = parsed.value
         r.utc_known = True
@@ -161,10 +182,22 @@ class Evidence:
 
 
 # Stored per candidate: the fields a fresh Raw carries before judging, under short keys.
-RAW_FIELDS = (("s", "source"), ("p", "precision"), ("t", "trust"), ("l", "local"),
-               ("u", "utc"), ("o", "offset"), ("os", "offset_source"),
-               ("x", "explicit_offset"), ("lk", "local_known"), ("uk", "utc_known"),
-               ("n", "note"), ("d", "detail"), ("sl", "slack"), ("h", "header"))
+RAW_FIELDS = (
+    ("s", "source"),
+    ("p", "precision"),
+    ("t", "trust"),
+    ("l", "local"),
+    ("u", "utc"),
+    ("o", "offset"),
+    ("os", "offset_source"),
+    ("x", "explicit_offset"),
+    ("lk", "local_known"),
+    ("uk", "utc_known"),
+    ("n", "note"),
+    ("d", "detail"),
+    ("sl", "slack"),
+    ("h", "header"),
+)
 
 
 def raw_json(r: Raw) -> dict[str, Any]:
@@ -186,12 +219,18 @@ def raw_from_json(data: Mapping[str, Any]) -> Raw:
         raise ValueError(f"unknown date source {source!r}")
     local, utc = data.get("l"), data.get("u")
     return Raw(
-        source=source, precision=Precision(data["p"]), trust=float(data["t"]),
+        source=source,
+        precision=Precision(data["p"]),
+        trust=float(data["t"]),
         local=datetime.fromisoformat(local) if local else None,
         utc=datetime.fromisoformat(utc) if utc else None,
-        offset=data.get("o"), offset_source=data.get("os"),
-        explicit_offset=bool(data.get("x")), local_known=bool(data.get("lk")),
-        utc_known=bool(data.get("uk")), note=str(data.get("n") or ""),
-        detail=str(data.get("d") or ""), slack=float(data.get("sl", 2.0)),
+        offset=data.get("o"),
+        offset_source=data.get("os"),
+        explicit_offset=bool(data.get("x")),
+        local_known=bool(data.get("lk")),
+        utc_known=bool(data.get("uk")),
+        note=str(data.get("n") or ""),
+        detail=str(data.get("d") or ""),
+        slack=float(data.get("sl", 2.0)),
         header=bool(data.get("h")),
     )

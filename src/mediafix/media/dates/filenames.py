@@ -405,7 +405,7 @@ def _year(y: str | None, yy: str | None, now: datetime) -> int | None:
 
 
 def _offset(tz: str) -> int:
-    """"+02:00" / "-0530" / "Z" -> minutes east of UTC."""
+    """ "+02:00" / "-0530" / "Z" -> minutes east of UTC."""
     off = tz.replace(":", "")
     if off.upper() == "Z":
         return 0

@@ -15,8 +15,11 @@ from mediafix.media.values import Precision, TimeMeaning
 __all__ = ["parse_folder"]
 
 _FOLDER_CONFIDENCE = {
-    Precision.SECOND: 0.35, Precision.MINUTE: 0.35, Precision.DAY: 0.35,
-    Precision.MONTH: 0.3, Precision.YEAR: 0.25,
+    Precision.SECOND: 0.35,
+    Precision.MINUTE: 0.35,
+    Precision.DAY: 0.35,
+    Precision.MONTH: 0.3,
+    Precision.YEAR: 0.25,
 }
 # An event folder with its time: 20221109T2030, 2022.11.09T20.30, 2022-11-09T20-30-15.
 _FOLDER_DATETIME = re.compile(
@@ -89,8 +92,14 @@ def _folder_part(parts: Sequence[str], i: int) -> tuple[datetime, Precision] | N
     match = _FOLDER_DATETIME.search(part)
     if match is not None:
         try:
-            when = datetime(int(match["Y"]), int(match["M"]), int(match["D"]),
-                            int(match["h"]), int(match["m"]), int(match["s"] or 0))
+            when = datetime(
+                int(match["Y"]),
+                int(match["M"]),
+                int(match["D"]),
+                int(match["h"]),
+                int(match["m"]),
+                int(match["s"] or 0),
+            )
         except ValueError:
             return None
         if when.year < MIN_YEAR:
@@ -137,8 +146,11 @@ _DAY_NAME = re.compile(r"\d\d")
 # Folders that are nothing but a date hierarchy: "2019" above "05", or "2019-05" alone.
 _NUMERIC_MONTH = re.compile(r"\s*(?:(?:18|19|20)\d\d[-_.])?\d{1,2}\s*")
 _TRUNCATE = {
-    Precision.YEAR: "%Y", Precision.MONTH: "%Y%m", Precision.DAY: "%Y%m%d",
-    Precision.MINUTE: "%Y%m%d%H%M", Precision.SECOND: "%Y%m%d%H%M%S",
+    Precision.YEAR: "%Y",
+    Precision.MONTH: "%Y%m",
+    Precision.DAY: "%Y%m%d",
+    Precision.MINUTE: "%Y%m%d%H%M",
+    Precision.SECOND: "%Y%m%d%H%M%S",
 }
 
 
@@ -148,8 +160,9 @@ def _within(fine: tuple[datetime, Precision], coarse: tuple[datetime, Precision]
     return fine[0].strftime(fmt) == coarse[0].strftime(fmt)
 
 
-def parse_folder(parts: Sequence[str], *, name: str | None = None,
-                 now: datetime | None = None) -> NameDate | None:
+def parse_folder(
+    parts: Sequence[str], *, name: str | None = None, now: datetime | None = None
+) -> NameDate | None:
     """The date the folders state: the deepest dated folder, made more precise by any folder
     that agrees with it and says more.
 
@@ -168,8 +181,13 @@ def parse_folder(parts: Sequence[str], *, name: str | None = None,
         if part is not None and part[0] <= limit:
             found.append(part)
     stem = strip_copy_suffix(name).strip() if name is not None else ""
-    if (found and found[0][1] is Precision.MONTH and _DAY_NAME.fullmatch(stem)
-            and parts and _NUMERIC_MONTH.fullmatch(parts[-1])):
+    if (
+        found
+        and found[0][1] is Precision.MONTH
+        and _DAY_NAME.fullmatch(stem)
+        and parts
+        and _NUMERIC_MONTH.fullmatch(parts[-1])
+    ):
         # 2019/05/21.jpg: the day is the name. Only under a bare date hierarchy with a
         # two-digit name; "Trip 2019-05/3.jpg" is the third photo, not the 3rd.
         extended = [*parts, stem]

@@ -22,6 +22,7 @@ __all__ = [
     "person_verdict",
 ]
 
+
 @dataclass(frozen=True)
 class DateCandidate:
     """One source's statement about when a file was taken.
@@ -143,12 +144,19 @@ def now_of(options: DateOptions) -> tuple[datetime, datetime]:
         aware = now.replace(tzinfo=options.home_zone)
     else:
         aware = now
-    return (aware.astimezone(options.home_zone).replace(tzinfo=None),
-            aware.astimezone(UTC).replace(tzinfo=None))
+    return (
+        aware.astimezone(options.home_zone).replace(tzinfo=None),
+        aware.astimezone(UTC).replace(tzinfo=None),
+    )
 
 
-def person_verdict(taken_at: datetime, utc_offset: int | None, offset_source: str | None,
-                   precision: str, reason: str) -> DateVerdict:
+def person_verdict(
+    taken_at: datetime,
+    utc_offset: int | None,
+    offset_source: str | None,
+    precision: str,
+    reason: str,
+) -> DateVerdict:
     """A date a person gave: sure (1.0, high), source "user"; its instant when the offset is
     known (and only then where the offset came from)."""
     return DateVerdict(

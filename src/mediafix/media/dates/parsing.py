@@ -31,8 +31,9 @@ _TIME_RE = re.compile(
     r"\s*(?P<tz>Z|[+-]\d{1,2}(?::?\d\d)?)?\s*$",
     re.IGNORECASE,
 )
-_OFFSET_RE = re.compile(r"^\s*(?:(?P<z>Z)|(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d\d)?)\s*$",
-                        re.IGNORECASE)
+_OFFSET_RE = re.compile(
+    r"^\s*(?:(?P<z>Z)|(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d\d)?)\s*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,13 @@ def parse_datetime(value: Any) -> Parsed | None:
         if m["h"] is None:
             return Parsed(datetime(year, month, day), Precision.DAY, None)
         second = min(int(m["s"] or 0), 59)  # a leap second 60 is the same second to us
-        precision = (Precision.SUBSECOND if m["f"] else
-                     Precision.SECOND if m["s"] is not None else Precision.MINUTE)
+        precision = (
+            Precision.SUBSECOND
+            if m["f"]
+            else Precision.SECOND
+            if m["s"] is not None
+            else Precision.MINUTE
+        )
         parsed = datetime(year, month, day, int(m["h"]), int(m["m"]), second, _micro(m["f"]))
     except ValueError:
         return None
@@ -129,8 +135,13 @@ def parse_time(value: Any) -> tuple[int, int, int, int, Precision, int | None] |
     if h > 23 or mi > 59:
         return None
     offset = parse_offset(m["tz"]) if m["tz"] else None
-    precision = (Precision.SUBSECOND if m["f"] else
-                 Precision.SECOND if m["s"] is not None else Precision.MINUTE)
+    precision = (
+        Precision.SUBSECOND
+        if m["f"]
+        else Precision.SECOND
+        if m["s"] is not None
+        else Precision.MINUTE
+    )
     return h, mi, s, _micro(m["f"]), precision, offset
 
 

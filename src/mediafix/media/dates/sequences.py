@@ -15,6 +15,7 @@ from mediafix.media.values import Precision
 
 __all__ = ["SequenceItem", "infer_sequences", "undated"]
 
+
 @dataclass(frozen=True)
 class SequenceItem:
     """One file for ``infer_sequences``: its verdict and what places it in a sequence."""
@@ -41,10 +42,13 @@ def _counter(name: str) -> tuple[str, int, int] | None:
 
 
 def _dated(v: DateVerdict) -> bool:
-    return (v.taken_at is not None and v.source not in (None, "file:mtime", "folder",
-                                                         "inferred:sequence")
-            and v.confidence >= 0.5 and v.precision is not None
-            and v.precision.rank <= Precision.MINUTE.rank)
+    return (
+        v.taken_at is not None
+        and v.source not in (None, "file:mtime", "folder", "inferred:sequence")
+        and v.confidence >= 0.5
+        and v.precision is not None
+        and v.precision.rank <= Precision.MINUTE.rank
+    )
 
 
 def undated(taken_at: datetime | None, source: str | None) -> bool:
@@ -52,8 +56,9 @@ def undated(taken_at: datetime | None, source: str | None) -> bool:
     return taken_at is None or source in ("file:mtime", "folder")
 
 
-def infer_sequences(items: Sequence[SequenceItem],
-                    options: DateOptions) -> dict[Hashable, DateVerdict]:
+def infer_sequences(
+    items: Sequence[SequenceItem], options: DateOptions
+) -> dict[Hashable, DateVerdict]:
     """Date undated files from dated neighbours of the same camera sequence.
 
     IMG_0101 without a date between IMG_0100 and IMG_0102 (same folder, same camera, counters
@@ -94,8 +99,13 @@ def _same_camera(a: SequenceItem, b: SequenceItem) -> bool:
     return a.camera is None or b.camera is None or a.camera == b.camera
 
 
-def _interpolate(item: SequenceItem, n: int, low: tuple[int, SequenceItem],
-                 high: tuple[int, SequenceItem], options: DateOptions) -> DateVerdict | None:
+def _interpolate(
+    item: SequenceItem,
+    n: int,
+    low: tuple[int, SequenceItem],
+    high: tuple[int, SequenceItem],
+    options: DateOptions,
+) -> DateVerdict | None:
     (n0, lo), (n1, hi) = low, high
     a, b = lo.verdict, hi.verdict
     assert a.taken_at is not None and b.taken_at is not None
@@ -118,8 +128,11 @@ def _interpolate(item: SequenceItem, n: int, low: tuple[int, SequenceItem],
     else:
         local = at
         utc = at - timedelta(minutes=offset) if offset is not None else None
-    offset_source = (a.offset_source if offset == a.utc_offset else b.offset_source) \
-        if offset is not None else None
+    offset_source = (
+        (a.offset_source if offset == a.utc_offset else b.offset_source)
+        if offset is not None
+        else None
+    )
     if offset is None:  # neighbours on different offsets and no instants: the home zone
         offset, offset_source = offset_at_local(options.home_zone, local), "home-zone"
         utc = local - timedelta(minutes=offset)
@@ -130,19 +143,33 @@ def _interpolate(item: SequenceItem, n: int, low: tuple[int, SequenceItem],
     else:
         confidence, precision = 0.4, Precision.DAY
     confidence = min(confidence, a.confidence, b.confidence)
-    reason = (f"between {lo.name} ({a.taken_at:%Y-%m-%d %H:%M:%S}) and {hi.name} "
-              f"({b.taken_at:%Y-%m-%d %H:%M:%S}) in the same camera sequence")
+    reason = (
+        f"between {lo.name} ({a.taken_at:%Y-%m-%d %H:%M:%S}) and {hi.name} "
+        f"({b.taken_at:%Y-%m-%d %H:%M:%S}) in the same camera sequence"
+    )
     old = item.verdict
     if old.taken_at is not None:
         reason += f"; replaces {old.source} ({old.taken_at:%Y-%m-%d %H:%M:%S})"
     cand = DateCandidate(
-        source="inferred:sequence", value=local, precision=precision, utc_offset=offset,
-        offset_source=offset_source, utc=utc,
-        confidence=confidence, note=f"between {lo.name} and {hi.name}",
+        source="inferred:sequence",
+        value=local,
+        precision=precision,
+        utc_offset=offset,
+        offset_source=offset_source,
+        utc=utc,
+        confidence=confidence,
+        note=f"between {lo.name} and {hi.name}",
     )
     return replace(
-        old, taken_at=local, utc_offset=offset, offset_source=offset_source,
-        taken_at_utc=utc, confidence=confidence, level=level_for(confidence),
-        source="inferred:sequence", reason=reason,
-        precision=precision, candidates=(cand, *old.candidates),
+        old,
+        taken_at=local,
+        utc_offset=offset,
+        offset_source=offset_source,
+        taken_at_utc=utc,
+        confidence=confidence,
+        level=level_for(confidence),
+        source="inferred:sequence",
+        reason=reason,
+        precision=precision,
+        candidates=(cand, *old.candidates),
     )

@@ -28,6 +28,7 @@ __all__ = [
     "impossible",
 ]
 
+
 @dataclass(frozen=True)
 class SourceTrust:
     """How far one source is trusted and how it is read.
@@ -103,8 +104,12 @@ TRUST_ORDER = {row.source: i for i, row in enumerate(TRUST_TABLE)}
 
 # What a source can know at best, however trusted: a day is not a moment.
 PRECISION_CAP = {
-    Precision.SUBSECOND: 1.0, Precision.SECOND: 1.0, Precision.MINUTE: 0.9,
-    Precision.DAY: 0.55, Precision.MONTH: 0.4, Precision.YEAR: 0.3,
+    Precision.SUBSECOND: 1.0,
+    Precision.SECOND: 1.0,
+    Precision.MINUTE: 0.9,
+    Precision.DAY: 0.55,
+    Precision.MONTH: 0.4,
+    Precision.YEAR: 0.3,
 }
 # Caps on the final confidence, whatever agrees: a day-only date stays below review level.
 VERDICT_CAP = {Precision.DAY: 0.58, Precision.MONTH: 0.42, Precision.YEAR: 0.32}
@@ -128,14 +133,19 @@ FACTORY_CLOCKS: tuple[FactoryClock, ...] = (
     FactoryClock(datetime(2000, 1, 1), timedelta(days=1), "a reset camera clock (2000-01-01)"),
     FactoryClock(datetime(2001, 1, 1), timedelta(days=1), "a reset camera clock (2001-01-01)"),
     FactoryClock(datetime(2002, 1, 1), timedelta(days=1), "a reset camera clock (2002-01-01)"),
-    FactoryClock(datetime(2004, 1, 1), timedelta(minutes=10),
-                "a reset camera clock (2004-01-01 00:00)"),
-    FactoryClock(datetime(2005, 1, 1), timedelta(minutes=10),
-                "a reset camera clock (2005-01-01 00:00)"),
+    FactoryClock(
+        datetime(2004, 1, 1), timedelta(minutes=10), "a reset camera clock (2004-01-01 00:00)"
+    ),
+    FactoryClock(
+        datetime(2005, 1, 1), timedelta(minutes=10), "a reset camera clock (2005-01-01 00:00)"
+    ),
     FactoryClock(datetime(2010, 1, 1), timedelta(minutes=10), "a reset clock (2010-01-01 00:00)"),
     FactoryClock(datetime(2015, 1, 1), timedelta(minutes=10), "a reset clock (2015-01-01 00:00)"),
-    FactoryClock(datetime(2016, 1, 1), timedelta(minutes=10),
-                "a reset action-camera clock (2016-01-01 00:00)"),
+    FactoryClock(
+        datetime(2016, 1, 1),
+        timedelta(minutes=10),
+        "a reset action-camera clock (2016-01-01 00:00)",
+    ),
 )
 
 _MIN_DATE = datetime(1826, 1, 1)  # the oldest surviving photograph
@@ -144,8 +154,9 @@ _FUTURE_SLACK = timedelta(days=1)
 NO_DERIVE = frozenset({"file:mtime", "inferred:sequence", "folder"})
 
 
-def impossible(value: datetime, utc: datetime | None, now_local: datetime,
-                now_utc: datetime) -> str | None:
+def impossible(
+    value: datetime, utc: datetime | None, now_local: datetime, now_utc: datetime
+) -> str | None:
     if value < _MIN_DATE:
         return "before photography existed"
     day = value.date()

@@ -98,16 +98,27 @@ def _names(labels: list[str]) -> str:
 def _candidate(r: Raw) -> DateCandidate:
     assert r.local is not None
     return DateCandidate(
-        source=r.source, value=r.local, precision=r.precision,
-        utc_offset=r.offset, offset_source=r.offset_source if r.offset is not None else None,
+        source=r.source,
+        value=r.local,
+        precision=r.precision,
+        utc_offset=r.offset,
+        offset_source=r.offset_source if r.offset is not None else None,
         utc=r.utc if r.offset is not None or r.utc_known else None,
-        confidence=round(r.trust, 3), note=r.note, detail=r.detail or None,
+        confidence=round(r.trust, 3),
+        note=r.note,
+        detail=r.detail or None,
     )
 
 
-def date_file(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
-              root: str | None = None, sidecars: Sequence[str] = (),
-              options: DateOptions) -> DateVerdict:
+def date_file(
+    path: str,
+    metadata: Mapping[str, Any],
+    mtime: float | None,
+    *,
+    root: str | None = None,
+    sidecars: Sequence[str] = (),
+    options: DateOptions,
+) -> DateVerdict:
     """The capture time of the file at ``path`` with its confidence and the reason.
 
     ``metadata`` is exiftool's ``-G1`` dict for the file; ``root`` the scanned source root
@@ -115,26 +126,29 @@ def date_file(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
     ``sidecars`` absolute paths of its paired ``.json``/``.xmp`` files. Never raises for bad
     input: a source that cannot be read is skipped and named in the reason.
     """
-    return date_evidence(path, metadata, mtime, root=root, sidecars=sidecars,
-                         options=options)[1]
+    return date_evidence(path, metadata, mtime, root=root, sidecars=sidecars, options=options)[1]
 
 
-def date_evidence(path: str, metadata: Mapping[str, Any], mtime: float | None, *,
-                  root: str | None = None, sidecars: Sequence[str] = (),
-                  options: DateOptions) -> tuple[Evidence | None, DateVerdict]:
+def date_evidence(
+    path: str,
+    metadata: Mapping[str, Any],
+    mtime: float | None,
+    *,
+    root: str | None = None,
+    sidecars: Sequence[str] = (),
+    options: DateOptions,
+) -> tuple[Evidence | None, DateVerdict]:
     """``date_file`` that also returns the evidence it judged (None when it could not be
     gathered), for storing: ``judge(evidence, new_options)`` re-dates without the file."""
     try:
-        evidence = collect(path, metadata, mtime, root=root, sidecars=sidecars,
-                           options=options)
+        evidence = collect(path, metadata, mtime, root=root, sidecars=sidecars, options=options)
     except Exception as exc:  # the promise: a bad file is a row with a reason, not a crash
         log.exception("collecting dates failed for %r", path)
         return None, none_verdict(f"the dates could not be read ({type(exc).__name__}: {exc})")
     return evidence, judge(evidence, options)
 
 
-def judge(evidence: Evidence, options: DateOptions, *,
-          hint: ZoneHint | None = None) -> DateVerdict:
+def judge(evidence: Evidence, options: DateOptions, *, hint: ZoneHint | None = None) -> DateVerdict:
     """The verdict from stored evidence: clocks and offsets, sentinels, the winner, the
     confidence and the reason. ``hint`` is the zone the file's neighbours show; it comes
     after the file's own offsets and its GPS position, before the home zone."""
@@ -147,8 +161,15 @@ def judge(evidence: Evidence, options: DateOptions, *,
 
 def _judge(evidence: Evidence, options: DateOptions, hint: ZoneHint | None) -> DateVerdict:
     now_local, now_utc = now_of(options)
-    ctx = Context(options, now_local, now_utc, evidence.position, evidence.duration,
-                   list(evidence.ignored), hint)
+    ctx = Context(
+        options,
+        now_local,
+        now_utc,
+        evidence.position,
+        evidence.duration,
+        list(evidence.ignored),
+        hint,
+    )
     raws = [r.copy() for r in evidence.raws]  # judging fills them in; the evidence stays
     local_time_headers(raws, evidence, options)
     localize_instants(raws, ctx)
@@ -171,9 +192,18 @@ def _confirm_suspects(raws: list[Raw], ctx: Context) -> None:
         clock = r.local if r.local_known else r.utc
         if fine(r) and clock is not None:
             r.suspect = factory_clock(clock)
-    confirmed = {id(r) for r in raws if r.suspect is not None and any(
-        o.family != r.family and o.source != "file:mtime" and o.local is not None
-        and _compare(r, o)[0] == _SAME for o in raws)}
+    confirmed = {
+        id(r)
+        for r in raws
+        if r.suspect is not None
+        and any(
+            o.family != r.family
+            and o.source != "file:mtime"
+            and o.local is not None
+            and _compare(r, o)[0] == _SAME
+            for o in raws
+        )
+    }
     for r in raws:
         if r.suspect is None:
             continue
@@ -191,8 +221,9 @@ def _with_ignored(reason: str, ctx: Context) -> str:
     return reason
 
 
-def _verdict(w: Raw, raws: list[Raw], ctx: Context,
-             candidates: tuple[DateCandidate, ...]) -> DateVerdict:
+def _verdict(
+    w: Raw, raws: list[Raw], ctx: Context, candidates: tuple[DateCandidate, ...]
+) -> DateVerdict:
     assert w.local is not None
     confidence = w.trust
     agree: list[str] = []
@@ -221,8 +252,11 @@ def _verdict(w: Raw, raws: list[Raw], ctx: Context,
     borrowed = ""
     clock = w  # the candidate whose time of day taken_at shows
     if w.precision is Precision.DAY:
-        finer = [r for r in _ranked(raws) if r is not w and fine(r) and r.local is not None
-                 and r.local.date() == w.local.date()]
+        finer = [
+            r
+            for r in _ranked(raws)
+            if r is not w and fine(r) and r.local is not None and r.local.date() == w.local.date()
+        ]
         if finer:
             clock = finer[0]
             assert clock.local is not None
@@ -270,9 +304,16 @@ def _verdict(w: Raw, raws: list[Raw], ctx: Context,
         parts.append("no other date found")
     reason = _with_ignored("; ".join(parts), ctx)
     return DateVerdict(
-        taken_at=taken_at, utc_offset=offset, offset_source=offset_source,
-        taken_at_utc=utc, confidence=confidence, level=level_for(confidence),
-        source=w.source, reason=reason, precision=w.precision, candidates=candidates,
+        taken_at=taken_at,
+        utc_offset=offset,
+        offset_source=offset_source,
+        taken_at_utc=utc,
+        confidence=confidence,
+        level=level_for(confidence),
+        source=w.source,
+        reason=reason,
+        precision=w.precision,
+        candidates=candidates,
         instant_only=not clock.local_known,
     )
 

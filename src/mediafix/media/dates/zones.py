@@ -43,8 +43,7 @@ log = logging.getLogger("mediafix.media.dates")
 
 # Real UTC offsets: whole and half hours, and the few :45 zones (Nepal, Eucla, Chatham).
 VALID_OFFSETS = frozenset(
-    {h * 60 for h in range(-12, 15)} | {h * 60 + 30 for h in range(-12, 14)}
-    | {345, 525, 765, 825}
+    {h * 60 for h in range(-12, 15)} | {h * 60 + 30 for h in range(-12, 14)} | {345, 525, 765, 825}
 )
 GPS_CLOCK_SLACK = 300.0  # a GPS fix may be minutes old; still fine to read a zone from
 
@@ -117,16 +116,19 @@ class ZoneAnchors:
         offset = offsets.pop()
         if offset == q.home_offset:
             return None
-        gaps = [(abs((k - when).total_seconds()), a) for k, a in zip(keys[lo:hi], near,
-                                                                    strict=True)]
+        gaps = [
+            (abs((k - when).total_seconds()), a) for k, a in zip(keys[lo:hi], near, strict=True)
+        ]
         closest_gap, closest = min(gaps, key=lambda g: g[0])
         if closest_gap > _ZONE_NEAR.total_seconds():
             return None
         minutes = round(closest_gap / 60)
-        words = (f"the zone of its neighbours ({format_offset(offset)}, recorded by "
-                 f"{closest.name} {minutes} min away"
-                 + (f" and {len(near) - 1} more within 6 hours" if len(near) > 1 else "")
-                 + ")")
+        words = (
+            f"the zone of its neighbours ({format_offset(offset)}, recorded by "
+            f"{closest.name} {minutes} min away"
+            + (f" and {len(near) - 1} more within 6 hours" if len(near) > 1 else "")
+            + ")"
+        )
         return ZoneHint(offset, words)
 
 
@@ -202,8 +204,9 @@ def nearest_offset(diff: timedelta, slack: float) -> int | None:
 _ANCHOR_REACH = 86400.0  # seconds within which another tag's offset still tells the zone
 
 
-def fallback_offset(ctx: Context, *, utc: datetime | None = None,
-                     local: datetime | None = None) -> tuple[int, str, str]:
+def fallback_offset(
+    ctx: Context, *, utc: datetime | None = None, local: datetime | None = None
+) -> tuple[int, str, str]:
     """(offset, offset_source, words) from the GPS position's zone, else the zone the
     file's neighbours show, else the home zone."""
     found = _zone_at(ctx.position)
@@ -227,8 +230,11 @@ def localize_instants(raws: list[Raw], ctx: Context) -> None:
     # An offset the file states for another moment of the same day still tells the zone the
     # device was set to (Voice Memos: a local ContentCreateDate beside a later UTC header).
     anchors = [r for r in raws if r.explicit_offset]
-    locals_ = [r for r in raws if r.local_known and not r.utc_known and fine(r)
-               and r.source not in NO_DERIVE]
+    locals_ = [
+        r
+        for r in raws
+        if r.local_known and not r.utc_known and fine(r) and r.source not in NO_DERIVE
+    ]
     for r in raws:
         if r.local is not None or r.utc is None:
             continue
@@ -278,8 +284,14 @@ def offset_for_local(w: Raw, raws: list[Raw], ctx: Context) -> tuple[int, str, s
             if found is not None:
                 return found, "gps", "offset from the GPS time"
     for u in sorted(raws, key=lambda x: -x.trust):
-        if (u is w or not u.utc_known or u.utc is None or u.source in NO_DERIVE
-                or u.source == "gps:GPSDateTime" or not fine(u)):
+        if (
+            u is w
+            or not u.utc_known
+            or u.utc is None
+            or u.source in NO_DERIVE
+            or u.source == "gps:GPSDateTime"
+            or not fine(u)
+        ):
             continue
         found = nearest_offset(w.local - u.utc, max(u.slack, w.slack))
         if found is not None:

@@ -24,10 +24,18 @@ __all__ = ["When", "metadata_to_write", "sidecar_write", "when_of"]
 
 # Capture dates other programs read (Immich, PhotoPrism, digiKam...): in the output they are
 # removed unless written with the chosen date, so no older date can win over it.
-_XMP_DATES = ("XMP-xmp:CreateDate", "XMP-exif:DateTimeOriginal", "XMP-exif:DateTimeDigitized",
-              "XMP-photoshop:DateCreated")
-_IPTC_DATES = ("IPTC:DateCreated", "IPTC:TimeCreated", "IPTC:DigitalCreationDate",
-               "IPTC:DigitalCreationTime")
+_XMP_DATES = (
+    "XMP-xmp:CreateDate",
+    "XMP-exif:DateTimeOriginal",
+    "XMP-exif:DateTimeDigitized",
+    "XMP-photoshop:DateCreated",
+)
+_IPTC_DATES = (
+    "IPTC:DateCreated",
+    "IPTC:TimeCreated",
+    "IPTC:DigitalCreationDate",
+    "IPTC:DigitalCreationTime",
+)
 _REMOVE: tuple[str, ...] = ()  # exiftool ``-TAG=``: apply checks it reads back absent
 _NO_XMP_DATES = dict.fromkeys(_XMP_DATES, _REMOVE)
 _NO_IPTC_DATES = dict.fromkeys(_IPTC_DATES, _REMOVE)
@@ -87,8 +95,10 @@ class When:
     def describe(self) -> str:
         if not self.fine:
             shown = self.kept().replace(":", "-")
-            return (f"taken {shown} (only the {self.precision} is known: written as "
-                    f"{self.stamp()}, the {self.precision} kept in XMP DateCreated)")
+            return (
+                f"taken {shown} (only the {self.precision} is known: written as "
+                f"{self.stamp()}, the {self.precision} kept in XMP DateCreated)"
+            )
         text = self.local.strftime("%Y-%m-%d %H:%M:%S")
         if self.subsec:
             text += f".{self.subsec}"
@@ -156,8 +166,14 @@ def metadata_to_write(
             utc = _exif_time(when.utc if when.utc is not None else when.local)
         else:
             utc = when.stamp()
-        for tag in ("CreateDate", "ModifyDate", "TrackCreateDate", "TrackModifyDate",
-                    "MediaCreateDate", "MediaModifyDate"):
+        for tag in (
+            "CreateDate",
+            "ModifyDate",
+            "TrackCreateDate",
+            "TrackModifyDate",
+            "MediaCreateDate",
+            "MediaModifyDate",
+        ):
             out[f"QuickTime:{tag}"] = utc
         offset = when.offset_text()
         if offset:  # without one exiftool would stamp this machine's zone on it
@@ -194,8 +210,9 @@ def _xmp_dates(when: When, *, inside: bool) -> dict[str, Any]:
     return out
 
 
-def sidecar_write(write: Mapping[str, Any], when: When | None,
-                   tags: Sequence[str]) -> dict[str, Any]:
+def sidecar_write(
+    write: Mapping[str, Any], when: When | None, tags: Sequence[str]
+) -> dict[str, Any]:
     """What a travelling XMP sidecar gets: the dates as XMP (a program reading the sidecar
     must find the date written into the file, not an older one) and the keywords."""
     if not write or when is None:

@@ -43,7 +43,6 @@ WRITABLE_STATUSES = frozenset({"ready", "written", "error"})
 class Action(Labelled):
     """What apply does with an item; each member carries its words for people."""
 
-
     COPY = "copy", "write to the output"
     SKIP = "skip", "already in the output"
     DISCARD = "discard", "not written (discarded); moved to the trash folder when moving"
@@ -51,7 +50,6 @@ class Action(Labelled):
 
 class WriteMode(Labelled):
     """Where a file's corrected metadata goes."""
-
 
     EXIF = "exif", "EXIF dates and keywords inside the file"
     QUICKTIME = "quicktime", "QuickTime dates (UTC) and Keys:CreationDate inside the file"
@@ -62,8 +60,7 @@ class WriteMode(Labelled):
 
 # format (as kinds.sniff names it) -> write mode; anything not listed gets a sidecar.
 WRITE_MODES: dict[str, WriteMode] = {
-    **dict.fromkeys(("jpeg", "mpo", "png", "webp", "heic", "heif", "avif", "tiff"),
-                    WriteMode.EXIF),
+    **dict.fromkeys(("jpeg", "mpo", "png", "webp", "heic", "heif", "avif", "tiff"), WriteMode.EXIF),
     **dict.fromkeys(("mov", "mp4", "3gp", "3g2"), WriteMode.QUICKTIME),
     "gif": WriteMode.XMP,
 }
@@ -222,7 +219,8 @@ class Plan:
             "output": self.output_dir,
             "items": [item.to_dict() for item in self.items],
             "held": [{"path": p, "reason": r} for p, r in self.held],
-            "discarded": [{"path": d.source, "reason": d.reason, "trash": d.target}
-                          for d in self.discarded],
+            "discarded": [
+                {"path": d.source, "reason": d.reason, "trash": d.target} for d in self.discarded
+            ],
             "counts": self.counts(),
         }

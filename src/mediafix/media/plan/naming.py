@@ -35,12 +35,28 @@ __all__ = [
 ]
 
 # Other spellings of a canonical extension (for the reason's words only).
-EXT_SPELLINGS = {".jpeg": ".jpg", ".jpe": ".jpg", ".jfif": ".jpg", ".tiff": ".tif",
-                  ".hif": ".heif", ".qt": ".mov", ".m2ts": ".mts", ".mpeg": ".mpg"}
+EXT_SPELLINGS = {
+    ".jpeg": ".jpg",
+    ".jpe": ".jpg",
+    ".jfif": ".jpg",
+    ".tiff": ".tif",
+    ".hif": ".heif",
+    ".qt": ".mov",
+    ".m2ts": ".mts",
+    ".mpeg": ".mpg",
+}
 
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*\ud800-\udfff]')
-_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-                       *(f"lpt{i}" for i in range(1, 10))})
+_RESERVED = frozenset(
+    {
+        "con",
+        "prn",
+        "aux",
+        "nul",
+        *(f"com{i}" for i in range(1, 10)),
+        *(f"lpt{i}" for i in range(1, 10)),
+    }
+)
 _MAX_STEM_BYTES = 150
 
 
@@ -93,9 +109,9 @@ def sidecar_name(media: str, sidecar: str, base: str, ext: str) -> str:
     name = os.path.basename(sidecar)
     media_stem = split_name(media)[0]
     if name.casefold().startswith(media.casefold()) and len(name) > len(media):
-        head, rest = base + ext, name[len(media):]
+        head, rest = base + ext, name[len(media) :]
     elif name.casefold().startswith(media_stem.casefold() + "."):
-        head, rest = base, name[len(media_stem):]
+        head, rest = base, name[len(media_stem) :]
     else:
         head, rest = base + ext, split_name(name)[1]
     rest_stem, rest_ext = split_name(rest)
@@ -106,7 +122,6 @@ def sidecar_name(media: str, sidecar: str, base: str, ext: str) -> str:
 def sanitize_tail(text: str) -> str:
     """The part of a sidecar name after the base: same character rules as a stem."""
     return _UNSAFE_NAME.sub("_", unicodedata.normalize("NFC", text))
-
 
 
 @dataclass(frozen=True)
@@ -145,27 +160,74 @@ class Naming:
             folder = f"{stamp.year:04d}"
         else:
             folder = stamp.strftime(
-                self.folder.replace("{undated}", undated_dir.replace("%", "%%")))
+                self.folder.replace("{undated}", undated_dir.replace("%", "%%"))
+            )
         return folder, stamp.strftime(base)
 
 
 _EXAMPLE = datetime(2019, 9, 19, 5, 38, 57)
 NAMING: tuple[Naming, ...] = (
-    Naming("subsecond", "%Y", "%Y%m%d_%H%M%S", "%Y:%m:%d %H:%M:%S", "", "IMG_0001.HEIC",
-           _EXAMPLE.replace(microsecond=120000), "2019/20190919_053857.heic"),
-    Naming("second", "%Y", "%Y%m%d_%H%M%S", "%Y:%m:%d %H:%M:%S", "", "IMG_0001.JPG",
-           _EXAMPLE, "2019/20190919_053857.jpg"),
-    Naming("minute", "%Y", "%Y%m%d_%H%M%S", "%Y:%m:%d %H:%M:%S", "", "20190919_0538.jpg",
-           _EXAMPLE.replace(second=0), "2019/20190919_053800.jpg"),
-    Naming("day", "%Y", "%Y%m%d_{name}", "%Y:%m:%d 12:00:00", "%Y:%m:%d",
-           "IMG-20190919-WA0001.jpg", _EXAMPLE.replace(hour=0, minute=0, second=0),
-           "2019/20190919_IMG-20190919-WA0001.jpg"),
-    Naming("month", "%Y", "%Y%m_{name}", "%Y:%m:01 12:00:00", "%Y:%m", "scan 07.jpg",
-           datetime(2019, 9, 1), "2019/201909_scan 07.jpg"),
-    Naming("year", "%Y", "%Y_{name}", "%Y:01:01 12:00:00", "%Y", "scan 01.jpg",
-           datetime(2019, 1, 1), "2019/2019_scan 01.jpg"),
-    Naming("none", "{undated}", "{name}", "", "", "scan 02.jpg", None,
-           "undated/scan 02.jpg"),
+    Naming(
+        "subsecond",
+        "%Y",
+        "%Y%m%d_%H%M%S",
+        "%Y:%m:%d %H:%M:%S",
+        "",
+        "IMG_0001.HEIC",
+        _EXAMPLE.replace(microsecond=120000),
+        "2019/20190919_053857.heic",
+    ),
+    Naming(
+        "second",
+        "%Y",
+        "%Y%m%d_%H%M%S",
+        "%Y:%m:%d %H:%M:%S",
+        "",
+        "IMG_0001.JPG",
+        _EXAMPLE,
+        "2019/20190919_053857.jpg",
+    ),
+    Naming(
+        "minute",
+        "%Y",
+        "%Y%m%d_%H%M%S",
+        "%Y:%m:%d %H:%M:%S",
+        "",
+        "20190919_0538.jpg",
+        _EXAMPLE.replace(second=0),
+        "2019/20190919_053800.jpg",
+    ),
+    Naming(
+        "day",
+        "%Y",
+        "%Y%m%d_{name}",
+        "%Y:%m:%d 12:00:00",
+        "%Y:%m:%d",
+        "IMG-20190919-WA0001.jpg",
+        _EXAMPLE.replace(hour=0, minute=0, second=0),
+        "2019/20190919_IMG-20190919-WA0001.jpg",
+    ),
+    Naming(
+        "month",
+        "%Y",
+        "%Y%m_{name}",
+        "%Y:%m:01 12:00:00",
+        "%Y:%m",
+        "scan 07.jpg",
+        datetime(2019, 9, 1),
+        "2019/201909_scan 07.jpg",
+    ),
+    Naming(
+        "year",
+        "%Y",
+        "%Y_{name}",
+        "%Y:01:01 12:00:00",
+        "%Y",
+        "scan 01.jpg",
+        datetime(2019, 1, 1),
+        "2019/2019_scan 01.jpg",
+    ),
+    Naming("none", "{undated}", "{name}", "", "", "scan 02.jpg", None, "undated/scan 02.jpg"),
 )
 _NAMING = {row.precision: row for row in NAMING}
 

@@ -92,8 +92,13 @@ def _date_rank(inp: PlanInput) -> tuple[int, float, int, int, tuple[int, str]]:
     person gave, then the surest, one with its UTC offset, the finest, then the still's."""
     precision = [p.value for p in Precision]
     fineness = precision.index(inp.date_precision) if inp.date_precision in precision else 1
-    return (-int(inp.date_source == "user"), -inp.confidence, -int(inp.utc_offset is not None),
-            fineness, _member_rank(inp))
+    return (
+        -int(inp.date_source == "user"),
+        -inp.confidence,
+        -int(inp.utc_offset is not None),
+        fineness,
+        _member_rank(inp),
+    )
 
 
 def _member_rank(inp: PlanInput) -> tuple[int, str]:
@@ -128,6 +133,7 @@ def _units(inputs: Sequence[PlanInput]) -> list[list[PlanInput]]:
 
 # -- what is on disk -----------------------------------------------------------------
 
+
 class _Disk:
     """Existing files in output folders, indexed by every prefix that ends before a dot,
     so ``20190919_053857`` finds ``20190919_053857.heic`` and ``20190919_053857.jpg.xmp``."""
@@ -139,8 +145,10 @@ class _Disk:
         self._live: set[str] = set()  # unfinished journaled outputs checked by their hash
 
     def reads(self) -> DiskReads:
-        return DiskReads(frozenset(self._folders.keys() | self._tested),
-                         frozenset(self._hashes.keys() | self._live))
+        return DiskReads(
+            frozenset(self._folders.keys() | self._tested),
+            frozenset(self._hashes.keys() | self._live),
+        )
 
     def lexists(self, path: str) -> bool:
         self._tested.add(os.path.dirname(path))
@@ -156,8 +164,12 @@ class _Disk:
     def mine(self, entry: JournalEntry | None, sha: str | None) -> bool:
         """Whether a journal entry records its (still present) target as written from
         ``sha``."""
-        return entry is not None and sha is not None and entry.source_sha256 == sha and (
-            self.live(entry))
+        return (
+            entry is not None
+            and sha is not None
+            and entry.source_sha256 == sha
+            and (self.live(entry))
+        )
 
     def names(self, folder: str, base: str) -> list[str]:
         index = self._folders.get(folder)
@@ -188,8 +200,14 @@ class _Disk:
 
 
 class _Planner:
-    def __init__(self, output_dir: str, index: JournalIndex, tag_depth: int,
-                 undated_dir: str, tags_from_copies: bool = False) -> None:
+    def __init__(
+        self,
+        output_dir: str,
+        index: JournalIndex,
+        tag_depth: int,
+        undated_dir: str,
+        tags_from_copies: bool = False,
+    ) -> None:
         self.output_dir = output_dir
         self.index = index
         self.tag_depth = tag_depth
@@ -210,8 +228,12 @@ class _Planner:
         folder = self._trash_folders.get(key)
         if folder is None:
             root_name = sanitize_stem(os.path.basename(os.path.normpath(inp.root)) or "source")
-            folder = os.path.join(self.output_dir, TRASH_DIR, root_name,
-                                  *(sanitize_stem(p) for p in PurePosixPath(rel).parts[:-1]))
+            folder = os.path.join(
+                self.output_dir,
+                TRASH_DIR,
+                root_name,
+                *(sanitize_stem(p) for p in PurePosixPath(rel).parts[:-1]),
+            )
             if rel[cut:] not in ("", ".", ".."):  # else its parts are not those of rel[:cut]
                 self._trash_folders[key] = folder
         return folder
@@ -219,14 +241,14 @@ class _Planner:
     # -- unit layout ---------------------------------------------------------------
     def make_unit(self, members: list[PlanInput]) -> _Unit:
         members = sorted(members, key=_member_rank)
-        dated = min((m for m in members if m.taken_at is not None), key=_date_rank,
-                    default=None)
+        dated = min((m for m in members if m.taken_at is not None), key=_date_rank, default=None)
         when = when_of(dated) if dated is not None else None
         unit = _Unit(members=members, when=when, folder="", base="", dated=dated)
         unit.exts = {m.file_id: canonical_ext(m) for m in members}
         naming = when.naming if when is not None else naming_for(None, dated=False)
-        folder, unit.base = naming.name(when.local if when is not None else None,
-                                        own_stem(members[0]), self.undated_dir)
+        folder, unit.base = naming.name(
+            when.local if when is not None else None, own_stem(members[0]), self.undated_dir
+        )
         unit.folder = os.path.join(self.output_dir, folder)
         return unit
 
@@ -244,8 +266,13 @@ class _Planner:
         """Where an earlier ``apply --move`` into another output folder put this source, when
         it is no longer at its path (nothing is left here to copy from)."""
         for entry in self.index.by_sha.get(inp.sha256 or "", ()):
-            if (entry.action == "move" and entry.source == inp.path and not self.ours(entry)
-                    and self.disk.live(entry) and not self.disk.lexists(inp.path)):
+            if (
+                entry.action == "move"
+                and entry.source == inp.path
+                and not self.ours(entry)
+                and self.disk.live(entry)
+                and not self.disk.lexists(inp.path)
+            ):
                 return entry.target
         return None
 
@@ -259,8 +286,11 @@ class _Planner:
                     if m.file_id in unit.reserved or not m.sha256:
                         continue
                     for entry in self.index.by_sha.get(m.sha256, ()):
-                        if (entry.target in self.used_journal or entry.action == "trash"
-                                or not self.ours(entry)):
+                        if (
+                            entry.target in self.used_journal
+                            or entry.action == "trash"
+                            or not self.ours(entry)
+                        ):
                             continue
                         if exact and entry.source != m.path:
                             continue
@@ -275,8 +305,11 @@ class _Planner:
             target = unit.reserved[first.file_id]
             name = os.path.basename(target)
             ext = unit.exts[first.file_id]
-            base = name[: -len(ext)] if ext and name.casefold().endswith(ext) else (
-                split_name(name)[0])
+            base = (
+                name[: -len(ext)]
+                if ext and name.casefold().endswith(ext)
+                else (split_name(name)[0])
+            )
             numbered = re.fullmatch(re.escape(unit.base) + r"(_\d+)?", base) is not None
             if os.path.dirname(target) != unit.folder or not numbered:
                 # Written under another date or name than the one decided now (a date
@@ -285,10 +318,13 @@ class _Planner:
                 unit.notes.append(
                     f"kept as {os.path.relpath(target, self.output_dir)}, where an earlier "
                     f"apply wrote it with the date it had then; to write it as planned now, "
-                    f"undo that apply (mediafix undo {journal}) and apply again")
+                    f"undo that apply (mediafix undo {journal}) and apply again"
+                )
             elif base != unit.base:
-                unit.notes.append(f"kept as {os.path.relpath(target, self.output_dir)}, "
-                                  "where an earlier apply wrote it")
+                unit.notes.append(
+                    f"kept as {os.path.relpath(target, self.output_dir)}, "
+                    "where an earlier apply wrote it"
+                )
             unit.folder, unit.base = os.path.dirname(target), base
             self.claimed.add((unit.folder, base.casefold()))
 
@@ -326,8 +362,7 @@ class _Planner:
         # with this content, or if it is a byte copy of the source sidecar.
         digest = self.disk.sha256(path)
         for entry in self.index.by_sha.get(sha or "", ()):
-            if any(s.get("target") == path and s.get("sha256") == digest
-                   for s in entry.sidecars):
+            if any(s.get("target") == path and s.get("sha256") == digest for s in entry.sidecars):
                 return True
         return hit.source is not None and digest == self.disk.sha256(hit.source)
 
@@ -348,8 +383,10 @@ class _Planner:
                     break
             n += 1
         if n:
-            unit.notes.append(f"{unit.base} is taken: numbered _{n} (same-second files are "
-                              "numbered by sub-seconds, then content)")
+            unit.notes.append(
+                f"{unit.base} is taken: numbered _{n} (same-second files are "
+                "numbered by sub-seconds, then content)"
+            )
         unit.base = base
         self.claimed.add((unit.folder, base.casefold()))
 
@@ -357,16 +394,20 @@ class _Planner:
     def tag_origins(self, unit: _Unit) -> tuple[TagOrigin, ...]:
         """The unit's tags and where each came from: its members' folders, ``{...}`` names
         and user tags; with ``tags_from_copies``, also the folders of their left-out copies."""
-        groups = [file_tag_origins(m.tag_path or m.rel_path, m.tags, self.tag_depth)
-                  for m in unit.members]
+        groups = [
+            file_tag_origins(m.tag_path or m.rel_path, m.tags, self.tag_depth) for m in unit.members
+        ]
         if len(groups) == 1 and not (self.tags_from_copies and unit.members[0].copy_tag_paths):
             return groups[0]  # one file: its origins are merged already
         if self.tags_from_copies:
             for m in unit.members:
                 for path in m.copy_tag_paths:
-                    groups.append(tuple(
-                        TagOrigin(o.tag, "copy", path)
-                        for o in file_tag_origins(path, (), self.tag_depth)))
+                    groups.append(
+                        tuple(
+                            TagOrigin(o.tag, "copy", path)
+                            for o in file_tag_origins(path, (), self.tag_depth)
+                        )
+                    )
         return merge_origins(*groups)
 
     def items(self, unit: _Unit) -> list[PlanItem]:
@@ -380,11 +421,15 @@ class _Planner:
             when = unit.when  # one moment: every member carries the date of its name
             mode = write_mode(m.format, m.kind, m.status)
             write = metadata_to_write(mode, m.format, when, tags)
-            sidecars = tuple(
-                (t.source, os.path.join(unit.folder, name))
-                for name, t in wanted.items()
-                if t.member is m and t.source is not None
-            ) if m.sidecars else ()  # only its own sidecars have a source
+            sidecars = (
+                tuple(
+                    (t.source, os.path.join(unit.folder, name))
+                    for name, t in wanted.items()
+                    if t.member is m and t.source is not None
+                )
+                if m.sidecars
+                else ()
+            )  # only its own sidecars have a source
             meta_sidecar = None
             if mode is WriteMode.SIDECAR and write:
                 meta_sidecar = os.path.join(unit.folder, f"{unit.base}{ext}.xmp")
@@ -395,22 +440,45 @@ class _Planner:
             elif self.disk.lexists(target):
                 # place() only lets a base through whose existing files are this unit's.
                 action = Action.SKIP
-                skip = ("already written by an earlier apply (journal)"
-                        if self.disk.mine(self.index.by_target.get(target), m.sha256)
-                        else "an identical file is already at the target")
-            out.append(PlanItem(
-                file_id=m.file_id, source=m.path, target=target, reason=reason,
-                action=action, tags=tags, write=write, sidecars=sidecars, skip_reason=skip,
-                metadata_sidecar=meta_sidecar, sha256=m.sha256, kind=m.kind,
-                format=m.format, mtime=when.epoch() if when else None, bundle=m.bundle,
-                sidecar_write=sidecar_write(write, when, tags) if any(
-                    s.casefold().endswith(".xmp") for s in m.sidecars) else {},
-                tag_sources=origins,
-            ))
+                skip = (
+                    "already written by an earlier apply (journal)"
+                    if self.disk.mine(self.index.by_target.get(target), m.sha256)
+                    else "an identical file is already at the target"
+                )
+            out.append(
+                PlanItem(
+                    file_id=m.file_id,
+                    source=m.path,
+                    target=target,
+                    reason=reason,
+                    action=action,
+                    tags=tags,
+                    write=write,
+                    sidecars=sidecars,
+                    skip_reason=skip,
+                    metadata_sidecar=meta_sidecar,
+                    sha256=m.sha256,
+                    kind=m.kind,
+                    format=m.format,
+                    mtime=when.epoch() if when else None,
+                    bundle=m.bundle,
+                    sidecar_write=sidecar_write(write, when, tags)
+                    if any(s.casefold().endswith(".xmp") for s in m.sidecars)
+                    else {},
+                    tag_sources=origins,
+                )
+            )
         return out
 
-    def reason(self, unit: _Unit, m: PlanInput, when: When | None, mode: WriteMode,
-               ext: str, origins: Sequence[TagOrigin]) -> str:
+    def reason(
+        self,
+        unit: _Unit,
+        m: PlanInput,
+        when: When | None,
+        mode: WriteMode,
+        ext: str,
+        origins: Sequence[TagOrigin],
+    ) -> str:
         parts = []
         if when is None:
             parts.append(f"no capture date: kept under its own name in {self.undated_dir}/")
@@ -418,14 +486,23 @@ class _Planner:
             parts.append(when.describe())
             dated = unit.dated
             own = when_of(m)
-            if dated is not None and dated is not m and (
-                    own is None or own.local.replace(microsecond=0)
-                    != when.local.replace(microsecond=0)):
+            if (
+                dated is not None
+                and dated is not m
+                and (
+                    own is None
+                    or own.local.replace(microsecond=0) != when.local.replace(microsecond=0)
+                )
+            ):
                 # One moment, one date: the unit's surest (see _date_rank).
-                mine = (f"its own, {own.local:%Y-%m-%d %H:%M:%S} from {m.date_source or 'its file'}"
-                        if own is not None else "it has none of its own")
-                parts.append(f"the date of {os.path.basename(dated.path)}, its bundle partner "
-                             f"({mine})")
+                mine = (
+                    f"its own, {own.local:%Y-%m-%d %H:%M:%S} from {m.date_source or 'its file'}"
+                    if own is not None
+                    else "it has none of its own"
+                )
+                parts.append(
+                    f"the date of {os.path.basename(dated.path)}, its bundle partner ({mine})"
+                )
             if when.fine and mode is WriteMode.QUICKTIME and when.utc is None:
                 parts.append("UTC offset unknown: QuickTime dates hold the local time as UTC")
         own_ext = split_name(os.path.basename(m.path))[1]
@@ -442,8 +519,10 @@ class _Planner:
             parts.append(f"shares its name with {others} (same bundle)")
         parts.extend(unit.notes)
         if m.status == "error":
-            parts.append(f"the probe failed ({m.error or 'unknown error'}): copied as it is, "
-                         "no metadata written")
+            parts.append(
+                f"the probe failed ({m.error or 'unknown error'}): copied as it is, "
+                "no metadata written"
+            )
         elif mode is not WriteMode.EXIF:
             parts.append(f"metadata: {mode.text}")
         if origins:
@@ -467,15 +546,23 @@ class _Planner:
                     break
                 entry = self.index.by_target.get(path)
                 if self.disk.mine(entry, inp.sha256) or (
-                        inp.sha256 and self.disk.sha256(path) == inp.sha256):
+                    inp.sha256 and self.disk.sha256(path) == inp.sha256
+                ):
                     skip = "already in the trash folder"
                     break
             n += 1
         self.claimed.add(key)
         return PlanItem(
-            file_id=inp.file_id, source=inp.path, target=path, reason=reason,
-            action=Action.DISCARD, skip_reason=skip, sha256=inp.sha256, kind=inp.kind,
-            format=inp.format, bundle=inp.bundle,
+            file_id=inp.file_id,
+            source=inp.path,
+            target=path,
+            reason=reason,
+            action=Action.DISCARD,
+            skip_reason=skip,
+            sha256=inp.sha256,
+            kind=inp.kind,
+            format=inp.format,
+            bundle=inp.bundle,
         )
 
 
@@ -532,8 +619,10 @@ def make_plan(
         why = _hold_reason(inp, include_review)
         moved = planner.moved_away(inp) if not why else None
         if moved:
-            why = (f"already moved into {moved} by an earlier apply --move (the source is "
-                   "gone); to have it here too, copy it from there")
+            why = (
+                f"already moved into {moved} by an earlier apply --move (the source is "
+                "gone); to have it here too, copy it from there"
+            )
         if why:
             held[inp.file_id] = why
         kept.append(inp)
@@ -542,8 +631,9 @@ def make_plan(
     for inp in kept:
         first = held_bundles.get(inp.bundle) if inp.bundle else None
         if first is not None and inp.file_id not in held:
-            held[inp.file_id] = (f"held with {os.path.basename(first.path)} of its bundle "
-                                 f"({held[first.file_id]})")
+            held[inp.file_id] = (
+                f"held with {os.path.basename(first.path)} of its bundle ({held[first.file_id]})"
+            )
     # A copy left out for a file that is held waits with it: until that file is written,
     # the picture is not in the archive (and a decision may still change which is).
     by_id = {i.file_id: i for i in kept}
@@ -552,8 +642,10 @@ def make_plan(
         if first is not None and first.file_id in held:
             discarded.remove(inp)
             kept.append(inp)
-            held[inp.file_id] = (f"{inp.discard_reason or 'a duplicate'}, which is held "
-                                 f"({held[first.file_id]}): not written, it waits with it")
+            held[inp.file_id] = (
+                f"{inp.discard_reason or 'a duplicate'}, which is held "
+                f"({held[first.file_id]}): not written, it waits with it"
+            )
     kept.sort(key=lambda i: (i.path, i.file_id))
     plan.held = [(i.path, held[i.file_id]) for i in kept if i.file_id in held]
     writable = [i for i in kept if i.file_id not in held]

@@ -69,7 +69,6 @@ def move_default() -> bool:
     return in_force().move
 
 
-
 @bp.get("/output")
 def preview() -> ResponseReturnValue:
     allowed_output_dir()
@@ -107,8 +106,10 @@ def _years(root: str, items: list[dict[str, Any]]) -> Counter[str]:
     for folder, targets in by_folder.items():
         # A plain folder at least as long as the root: every file name in it gives the same
         # answer (whether it starts with the root, and its relative path's first part).
-        if len(folder) >= len(root) and folder == os.path.normpath(folder) and all(
-            t.rpartition(os.sep)[2] not in ("", ".", "..") for t in targets
+        if (
+            len(folder) >= len(root)
+            and folder == os.path.normpath(folder)
+            and all(t.rpartition(os.sep)[2] not in ("", ".", "..") for t in targets)
         ):
             years[_top_folder(root, targets[0])] += len(targets)
         else:
@@ -158,8 +159,13 @@ def undo() -> ResponseReturnValue:
 
 def _runs_json(runs: list[Any]) -> list[dict[str, Any]]:
     return [
-        {"name": r.name, "path": r.path, "started": r.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
-         "files": r.files, "bytes": r.bytes}
+        {
+            "name": r.name,
+            "path": r.path,
+            "started": r.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "files": r.files,
+            "bytes": r.bytes,
+        }
         for r in runs
     ]
 
@@ -202,8 +208,9 @@ def purge() -> ResponseReturnValue:
     allowed_output_dir()
     release_db()
     try:
-        result = output.purge_originals(engine(), settings(), older_than_days=days,
-                                        command="purge from the web page")
+        result = output.purge_originals(
+            engine(), settings(), older_than_days=days, command="purge from the web page"
+        )
     except OutputBusy as exc:
         abort_with(409, str(exc))
     data = {
@@ -214,9 +221,11 @@ def purge() -> ResponseReturnValue:
     }
     if wants_json():
         return jsonify(data)
-    flash(f"Deleted {result.files} originals ({human_size(result.bytes)} freed)."
-          + (f" {len(result.errors)} could not be removed." if result.errors else ""),
-          "error" if result.errors else "success")
+    flash(
+        f"Deleted {result.files} originals ({human_size(result.bytes)} freed)."
+        + (f" {len(result.errors)} could not be removed." if result.errors else ""),
+        "error" if result.errors else "success",
+    )
     return redirect(url_for("output.originals"))
 
 
@@ -266,13 +275,20 @@ def browse() -> ResponseReturnValue:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    folders.append({"name": entry.name, "path": _rel(root, entry.path),
-                                    "entries": _count_entries(entry.path)})
+                    folders.append(
+                        {
+                            "name": entry.name,
+                            "path": _rel(root, entry.path),
+                            "entries": _count_entries(entry.path),
+                        }
+                    )
                 elif entry.is_file(follow_symlinks=False):
                     names.append(entry)
     except OSError as exc:  # a folder the server may not read (a NAS share's permissions)
-        abort_with(403, f"cannot read {rel or 'the output folder'!r}: "
-                        f"{exc.strerror or exc.__class__.__name__}")
+        abort_with(
+            403,
+            f"cannot read {rel or 'the output folder'!r}: {exc.strerror or exc.__class__.__name__}",
+        )
     folders.sort(key=lambda d: d["name"])
     names.sort(key=lambda e: e.name)
     page = int_arg("page", 1, 1)
@@ -334,8 +350,9 @@ def output_file() -> ResponseReturnValue:
     if _hidden(rel) or target.suffix.lower() not in MEDIA_EXTENSIONS:
         abort_with(404, "no such file in the output")
     try:
-        fh, st = open_inside(os.fspath(root / rel.lstrip("/")), os.fspath(root),
-                             what="the output folder")
+        fh, st = open_inside(
+            os.fspath(root / rel.lstrip("/")), os.fspath(root), what="the output folder"
+        )
     except Refused as exc:
         if exc.status == 404:
             abort_with(404, "no such file in the output")

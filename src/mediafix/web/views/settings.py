@@ -58,8 +58,12 @@ def current() -> dict[str, Any]:
     now = in_force()
     defaults = effective(settings(), {}).page_values()
     sources = {k: ("page" if now.from_page(k) else "environment") for k in KEYS}
-    return {"settings": now.page_values(), "sources": sources, "defaults": defaults,
-            "timezone": zone_state(settings(), now)}
+    return {
+        "settings": now.page_values(),
+        "sources": sources,
+        "defaults": defaults,
+        "timezone": zone_state(settings(), now),
+    }
 
 
 class SettingError(ValueError):
@@ -176,8 +180,11 @@ def save() -> ResponseReturnValue:
         enqueue.regroup()
     # The dates depend on the home zone and the review threshold: re-date from what each
     # file offered when scanned (a background job; nothing is read again).
-    moved = [k for k in ("timezone", "review_confidence")
-             if k in clean and getattr(before, k) != clean[k]]
+    moved = [
+        k
+        for k in ("timezone", "review_confidence")
+        if k in clean and getattr(before, k) != clean[k]
+    ]
     redate_job = enqueue.redate("changed: " + ", ".join(moved)) if moved else None
     if wants_json():
         return jsonify({**current(), "regrouping": regroup, "redating": redate_job})
