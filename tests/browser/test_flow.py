@@ -21,11 +21,13 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import free_port, make_jpeg
+from tests.helpers.media import make_jpeg
+from tests.helpers.net import free_port
+from tests.helpers.paths import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = [
     "--headless",

@@ -32,7 +32,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 # The newest migration's revision. Every command, worker and web process upgrades at start;
 # when the database is already here, a plain query says so and alembic (a quarter of a
-# second to import) is never loaded. tests/test_store.py checks it against the scripts.
+# second to import) is never loaded. tests/integration/test_store.py checks it against the scripts.
 SCHEMA_HEAD = "0004"
 
 

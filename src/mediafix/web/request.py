@@ -124,7 +124,7 @@ MAX_ID = 2**31 - 1  # the largest value of an INTEGER id column (PostgreSQL's in
 class IdConverter(IntegerConverter):
     """``<int:...>`` in a route: a whole number an id column can hold; a larger one is a 404.
 
-    Found by tests/test_openapi_fuzz.py: ``GET /files/99753214976706366930944`` was a 500
+    Found by tests/web/test_openapi_fuzz.py: ``GET /files/99753214976706366930944`` was a 500
     (SQLite: "Python int too large to convert to SQLite INTEGER"; PostgreSQL: "integer out
     of range").
     """

@@ -1,0 +1,227 @@
+"""`mediafix scan` and `mediafix inspect` through the real command line."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pillow_heif
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from mediafix.cli import main
+from mediafix.config import get_settings
+from mediafix.store.db import get_engine, session_scope
+from mediafix.store.models import File
+from tests.helpers.media import make_jpeg, scene
+
+INSPECT_KEYS = {
+    "path",
+    "kind",
+    "error",
+    "taken_at",
+    "utc_offset",
+    "taken_at_utc",
+    "confidence",
+    "confidence_level",
+    "source",
+    "reason",
+    "candidates",
+    "sha256",
+    "phash",
+    "width",
+    "height",
+}
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    """A small messy folder: camera JPEGs, a PNG, a HEIC, broken and hostile files."""
+    root = tmp_path / "photos"
+    make_jpeg(
+        root / "2019" / "IMG_0001.JPG",
+        1,
+        (640, 480),
+        DateTimeOriginal="2019:09:19 05:38:57",
+        OffsetTimeOriginal="+02:00",
+        Make="Apple",
+        Model="iPhone 8",
+    )
+    make_jpeg(
+        root / "2019" / "copy of IMG_0001.JPG",
+        1,
+        (640, 480),
+        DateTimeOriginal="2019:09:19 05:38:57",
+        OffsetTimeOriginal="+02:00",
+        Make="Apple",
+        Model="iPhone 8",
+    )
+    (root / "2019" / "copy of IMG_0001.JPG").write_bytes(
+        (root / "2019" / "IMG_0001.JPG").read_bytes()
+    )  # byte-identical
+    scene(2, (300, 200)).save(root / "screen.png")
+    pillow_heif.from_pillow(scene(3, (400, 300))).save(root / "live.heic", quality=70)
+    whole = make_jpeg(root / "tmp.jpg", 4, (800, 600))
+    (root / "truncated.jpg").write_bytes(whole.read_bytes()[:3000])
+    whole.unlink()
+    (root / "empty.jpg").write_bytes(b"")
+    (root / "notes.jpg").write_text("not a photo at all\n")
+    make_jpeg(root / "-leading-dash.jpg", 5, DateTimeOriginal="2015:05:05 05:05:05")
+    raw_name = os.fsencode(root) + b"/caf\xe9.jpg"
+    make_jpeg(root / "x.jpg", 6, DateTimeOriginal="2016:06:06 06:06:06")
+    os.rename(root / "x.jpg", raw_name)
+    (root / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (root / "._IMG_0001.JPG").write_bytes(b"\x00\x05\x16\x07")
+    return root
+
+
+def _rows() -> dict[str, File]:
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        return {os.path.basename(f.path): f for f in s.scalars(select(File))}
+
+
+def _scan(library: Path) -> str:
+    result = CliRunner().invoke(main, ["scan", "-w", "2", str(library)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _check_library(library: Path) -> None:
+    output = _scan(library)
+    assert "exact duplicates in library" in output
+    rows = _rows()
+    assert ".DS_Store" not in rows and "._IMG_0001.JPG" not in rows
+    assert set(rows) == {
+        "IMG_0001.JPG",
+        "copy of IMG_0001.JPG",
+        "screen.png",
+        "live.heic",
+        "truncated.jpg",
+        "empty.jpg",
+        "notes.jpg",
+        "-leading-dash.jpg",
+        os.fsdecode(b"caf\xe9.jpg"),
+    }
+    img = rows["IMG_0001.JPG"]
+    assert (img.kind, img.status, img.width, img.height) == ("image", "ready", 640, 480)
+    assert img.taken_at and img.taken_at.isoformat() == "2019-09-19T05:38:57"
+    assert img.utc_offset == 120 and img.taken_at_utc.isoformat() == "2019-09-19T03:38:57"
+    assert img.date_source == "exif:DateTimeOriginal" and img.confidence_level == "high"
+    assert img.sha256 == rows["copy of IMG_0001.JPG"].sha256
+    assert rows["live.heic"].kind == "image" and rows["live.heic"].phash
+    assert rows["truncated.jpg"].status == "error" and "truncated" in rows["truncated.jpg"].error
+    assert rows["empty.jpg"].status == "error"
+    assert rows["notes.jpg"].kind == "other" and rows["notes.jpg"].error
+    assert rows["-leading-dash.jpg"].taken_at.year == 2015
+    assert rows[os.fsdecode(b"caf\xe9.jpg")].taken_at.year == 2016
+
+
+def test_scan_into_sqlite(settings_env: Path, library: Path) -> None:
+    _check_library(library)
+
+
+@pytest.mark.postgres
+def test_scan_into_postgres(
+    settings_env: Path, library: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEDIAFIX_DATABASE_URL", pg_url)
+    get_settings.cache_clear()
+    _check_library(library)
+
+
+def test_rescan_is_incremental(settings_env: Path, library: Path) -> None:
+    _scan(library)
+    first = {name: (r.id, r.scanned_at) for name, r in _rows().items()}
+    output = _scan(library)
+    assert "probed                       0" in output.replace("\u2502", " ") or " 0 " in output
+    # Change one file: only it is probed again.
+    target = library / "screen.png"
+    scene(9, (320, 200)).save(target)
+    os.utime(target, (1_600_000_000, 1_600_000_000))
+    output = _scan(library)
+    rows = _rows()
+    assert rows["screen.png"].width == 320
+    assert {n: r.id for n, r in rows.items()} == {n: v[0] for n, v in first.items()}
+    assert "unchanged (skipped)" in output
+
+
+def test_inspect_json_contract(settings_env: Path, library: Path) -> None:
+    result = CliRunner().invoke(main, ["inspect", "--json", str(library)])
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    by_name = {os.path.basename(r["path"]): r for r in records}
+    for r in records:
+        assert set(r) >= INSPECT_KEYS
+        assert os.path.isabs(r["path"])
+        assert r["kind"] in ("image", "video", "other")
+        assert r["confidence_level"] in ("high", "medium", "low", "none")
+    img = by_name["IMG_0001.JPG"]
+    assert img["taken_at"] == "2019-09-19T05:38:57"
+    assert img["utc_offset"] == "+02:00"
+    assert img["taken_at_utc"] == "2019-09-19T03:38:57Z"
+    assert img["source"] == "exif:DateTimeOriginal"
+    assert img["width"] == 640 and img["height"] == 480 and len(img["phash"]) == 16
+    assert by_name["empty.jpg"]["error"] and by_name["empty.jpg"]["kind"] == "other"
+    # No database was created by inspect.
+    assert not (settings_env / "mediafix.db").exists()
+
+
+def test_errors_are_one_line(
+    settings_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "nope")])
+    assert result.exit_code != 0
+    monkeypatch.setenv("MEDIAFIX_TIMEZONE", "Mars/Olympus")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(main, ["inspect", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "MEDIAFIX_TIMEZONE" in result.output and "Traceback" not in result.output
+
+
+@pytest.fixture(autouse=True)
+def _reset_engines() -> Iterator[None]:
+    yield
+    from mediafix.store.db import dispose_engines
+
+    dispose_engines()
+
+
+def test_scan_infers_dates_inside_a_camera_sequence(settings_env: Path, tmp_path: Path) -> None:
+    root = tmp_path / "roll"
+    make_jpeg(root / "IMG_0100.JPG", 1, DateTimeOriginal="2018:08:01 10:00:00", Model="X100")
+    make_jpeg(root / "IMG_0101.JPG", 2)  # stripped: no date of its own
+    make_jpeg(root / "IMG_0102.JPG", 3, DateTimeOriginal="2018:08:01 10:04:00", Model="X100")
+    os.utime(root / "IMG_0101.JPG", (1_700_000_000, 1_700_000_000))  # a copy date, not the shot
+    _scan(root)
+    row = _rows()["IMG_0101.JPG"]
+    assert row.date_source == "inferred:sequence"
+    assert row.taken_at.isoformat() == "2018-08-01T10:02:00"
+    assert row.confidence_level in ("low", "medium")
+    assert "IMG_0100" in row.date_reason and "IMG_0102" in row.date_reason
+
+
+def test_mediafix_own_folders_are_not_scanned(settings_env: Path, tmp_path: Path) -> None:
+    """A scan of a folder that holds the data folder (thumbnails) and the archive imports
+    neither as photos (issue 16, found by `sec`); an upload in the data folder still scans."""
+    make_jpeg(tmp_path / "photos" / "IMG_1.JPG", 1, DateTimeOriginal="2019:09:19 05:38:57")
+    result = CliRunner().invoke(main, ["scan", "-w", "1", str(tmp_path / "photos")])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["apply"])
+    assert result.exit_code == 0, result.output
+    make_jpeg(settings_env / "thumbnails" / "ab" / "1.jpg", 2)  # what thumbnails look like
+    make_jpeg(settings_env / "uploads" / "7" / "IMG_2.JPG", 3)
+    for target in (tmp_path, tmp_path / "output", settings_env / "uploads" / "7"):
+        result = CliRunner().invoke(main, ["scan", "-w", "1", str(target)])
+        assert result.exit_code == 0, result.output
+    engine = get_engine(get_settings().database_url)
+    with session_scope(engine) as s:
+        found = s.execute(select(File.path, File.error)).all()
+    rows = {os.path.relpath(path, tmp_path): error for path, error in found}
+    assert rows == {
+        "photos/IMG_1.JPG": None,
+        "data/uploads/7/IMG_2.JPG": None,  # scanned as the root given, and within tmp_path
+        "output": "mediafix's own folder (its data folder or the archive): not scanned",
+    }
