@@ -156,10 +156,11 @@ class World:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
+        how = "apply --move" if move else "apply"
         self.log.append(
-            f"apply{' --move' if move else ''} SIGKILLed at {point}"
+            f"{how} SIGKILLed at {point}"
             if killed
-            else f"apply{' --move' if move else ''} finished before {point} (exit {proc.returncode})"
+            else f"{how} finished before {point} (exit {proc.returncode})"
         )
         if not killed:
             assert proc.returncode == 0, (self.root / "killed.log").read_text(errors="replace")
