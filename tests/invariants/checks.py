@@ -222,7 +222,12 @@ def _journal(w: World) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]
 def check_journal_agrees(w: World, complete: bool) -> None:
     """Nothing unjournaled, no temporary file; with ``complete`` every journaled write is
     done and its file is there with the journaled hash."""
-    partial = [str(p) for p in w.out.rglob("*") if any(m in p.name for m in PARTIAL_MARKERS)]
+    kept = (str(w.out / HOLD_DIR) + os.sep, str(w.out / TRASH_DIR) + os.sep)
+    partial = [  # (the originals a move keeps are the user's files, whatever their names)
+        str(p)
+        for p in w.out.rglob("*")
+        if any(m in p.name for m in PARTIAL_MARKERS) and not str(p).startswith(kept)
+    ]
     if partial and complete:
         _fail("temporary files left in the output", partial)
     entries, _ = _journal(w)
