@@ -345,10 +345,13 @@ def _dated(r: _Row) -> bool:
     return r.taken_at is not None and (r.date_source == "user" or not copy_date(r.date_source))
 
 
-def _expected_names(r: _Row, owners: list[_Row]) -> list[tuple[str, Any]]:
-    """(folder/base, naming row) the file would get from each owner's verdict."""
+def _expected_names(
+    r: _Row, owners: list[_Row], verdicts: list[_Row]
+) -> list[tuple[str, Any, _Row]]:
+    """(folder/base, naming row, verdict) the file would get from each of ``verdicts``
+    (those of its unit, or the dates a person gave one of them), named after any member."""
     names = []
-    for v in owners:
+    for v in verdicts:
         naming = naming_for(v.date_precision, _dated(v))
         for who in owners:
             from mediafix.media.plan.model import PlanInput
@@ -377,19 +380,18 @@ def check_dates(w: World, plan: dict[str, Any], rows: dict[int, _Row], et: ExifT
         ext = split_name(os.path.basename(target))[1]
         owners = units[_base(target)]
         match = None
-        for name, naming, verdict in _expected_names(row, owners):
+        users = [o for o in owners if o.date_source == "user"]
+        for name, naming, verdict in _expected_names(row, owners, users or owners):
             if re.fullmatch(re.escape(name) + r"(_\d+)?" + re.escape(ext), rel, re.S):
                 match = (naming, verdict)
                 break
         if match is None:
             _fail(
-                "a written file's name agrees with no verdict of its unit",
+                "a written file's name agrees with no verdict of its unit"
+                + (" (a date a person gave wins)" if users else ""),
                 (rel, [(o.path, o.taken_at, o.date_precision, o.date_source) for o in owners]),
             )
         naming, verdict = match
-        users = [o for o in owners if o.date_source == "user"]
-        if users and verdict.date_source != "user" and _dated(verdict):
-            _fail("a date a person gave is not the one the file is named by", (rel, users))
         if naming.precision == "none":
             if meta.get("ExifIFD:DateTimeOriginal") and row.kind == "image":
                 _fail("an undated file carries a date", (rel, meta.get("ExifIFD:DateTimeOriginal")))

@@ -58,7 +58,7 @@ def et() -> Iterator[ExifTool]:
 def _flow(lib: Library, data: st.DataObject, mode: str, kill: bool, et: ExifTool) -> None:
     move = mode == "move"
     with world(lib) as w:
-        note(f"{lib!r}")
+        note(f"{mode} apply{', killed and resumed' if kill else ''} of {lib!r}")
         try:
             _steps(w, data, move, kill, et)
         except AssertionError:
