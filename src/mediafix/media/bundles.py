@@ -190,11 +190,11 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
         groups_of[c].add(v.group_id)
         kept_in[(v.group_id, c)] = kept_in.get((v.group_id, c), False) or v.keep
         votes_of[v.file_id].append(v.keep)
-    dropped_by: dict[str, int] = {}
+    dropped_by: dict[str, list[int]] = {}  # content -> the groups that leave it out
     for c, groups in groups_of.items():
         against = sorted(g for g in groups if not kept_in[(g, c)])
         if against:
-            dropped_by[c] = against[0]
+            dropped_by[c] = against
     kept_by_group: dict[int, list[str]] = defaultdict(list)  # group -> its kept contents
     for (g, c), kept in sorted(kept_in.items()):
         if kept and c not in dropped_by:
@@ -254,8 +254,18 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
                 False, f"exact duplicate of {_short(other.path)}{where}", other.id
             )
             continue
-        g = dropped_by[c]
-        keeper = next((written_by[k] for k in kept_by_group.get(g, ()) if k in written_by), None)
+        # Named for a group that keeps a written picture: an exact group whose copies all
+        # follow a near group's "discard" keeps none of them (harness: "exact duplicate of
+        # another file"), the near group's keeper is the picture written in their place.
+        g, keeper = next(
+            (
+                (g, written_by[k])
+                for g in dropped_by[c]
+                for k in kept_by_group.get(g, ())
+                if k in written_by
+            ),
+            (dropped_by[c][0], None),
+        )
         name = _short(keeper.path) if keeper else "another file"
         result[f.id] = Written(
             False,

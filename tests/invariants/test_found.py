@@ -1,0 +1,64 @@
+"""What the invariant harness found, one regression test each (through ``mediafix``)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+from PIL import Image
+from sqlalchemy import select
+
+from mediafix.cli import main
+from mediafix.config import get_settings
+from mediafix.store.db import dispose_engines, get_engine, session_scope
+from mediafix.store.duplicates import decide_group
+from mediafix.store.models import DuplicateGroup, DuplicateMember, File
+from tests.conftest import make_jpeg, write_tags
+
+
+def _run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_copies_left_out_by_a_near_decision_name_the_picture_written_instead(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    """A person keeps only the small near copy of a photo that also has an exact copy:
+    both copies of the original follow that "discard" in their exact group too, which then
+    keeps none of them. They were left out as "exact duplicate of another file (group
+    #1)", naming no file written in their place."""
+    lib = tmp_path / "photos"
+    original = make_jpeg(lib / "Trip" / "IMG_1.jpg", 3, DateTimeOriginal="2019:09:19 05:38:57")
+    (lib / "Backup 2019").mkdir()
+    shutil.copy2(original, lib / "Backup 2019" / "IMG_1.jpg")
+    small = lib / "chat" / "IMG-20190919-WA0001.jpg"
+    small.parent.mkdir()
+    Image.open(original).resize((320, 240)).save(small, "JPEG", quality=60)
+    write_tags(small, DateTimeOriginal="2019:09:19 05:38:57")
+    try:
+        _run("scan", "-w", "1", str(lib))
+        engine = get_engine(get_settings().database_url)
+        with session_scope(engine) as s:
+            small_id = s.scalar(select(File.id).where(File.path == str(small)))
+            near = s.scalar(
+                select(DuplicateGroup.id)
+                .join(DuplicateMember)
+                .where(DuplicateGroup.type == "near", DuplicateMember.file_id == small_id)
+            )
+            assert near is not None
+            decide_group(s, near, [small_id])
+        plan = json.loads(_run("plan", str(tmp_path / "archive"), "--json"))
+    finally:
+        dispose_engines()
+    assert [i["source"] for i in plan["items"]] == [str(small)]
+    reasons = sorted(d["reason"] for d in plan["discarded"])
+    assert len(reasons) == 2
+    for reason in reasons:
+        assert re.fullmatch(
+            rf"near duplicate of chat/IMG-20190919-WA0001\.jpg \(group #{near}\)", reason
+        ), reason
