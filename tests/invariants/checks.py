@@ -109,6 +109,16 @@ def check_plan(w: World, plan: dict[str, Any], rows: dict[int, _Row]) -> None:
         if got == ["ignored"] and path in w.media_paths():
             _fail("a generated photo or video is ignored as not media", path)
 
+    # a written file's own sidecars travel with it
+    item_of = {i["source"]: i for i in items}
+    for path in w.files:
+        for suffix in (".json", ".xmp"):
+            media = path[: -len(suffix)]
+            if path.endswith(suffix) and media in item_of:
+                travelling = {s["source"] for s in item_of[media].get("sidecars", ())}
+                if path not in travelling:
+                    _fail("a written file's sidecar does not travel with it", (media, path))
+
     # 3. a left-out file names its group and the file written in its place
     item_by_short: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for i in items:
@@ -329,13 +339,23 @@ def check_kill_leftovers(w: World, move: bool) -> None:
         _fail("a killed copy apply changed a source", _changed(w))
 
 
-def check_undone(w: World) -> None:
-    """After undoing every run: no archive file left, every source back byte for byte."""
+def check_undone(w: World, purged_sources: set[str] | None = None) -> None:
+    """After undoing every run: no archive file left, every source back byte for byte;
+    after a purge of the originals, ``purged_sources`` (those written) come back from the
+    archive (with mediafix's metadata) and every other source byte for byte."""
     left = sorted(archive_files(w.out))
     if left:
         _fail("files left in the output after undo", left)
-    if snapshot(w.lib) != w.before:
-        _fail("undo did not restore every source byte for byte", _changed(w))
+    if purged_sources is None:
+        if snapshot(w.lib) != w.before:
+            _fail("undo did not restore every source byte for byte", _changed(w))
+        return
+    now = snapshot(w.lib)
+    if set(now) != set(w.before):
+        _fail("a source is missing after purge + undo", sorted(set(w.before) ^ set(now)))
+    for key in _changed(w):
+        if os.fsdecode(os.path.join(os.fsencode(w.lib), key)) not in purged_sources:
+            _fail("purge + undo changed a source whose original was not purged", key)
 
 
 # -- dates --------------------------------------------------------------------------------------
@@ -397,6 +417,14 @@ def check_dates(w: World, plan: dict[str, Any], rows: dict[int, _Row], et: ExifT
                 _fail("an undated file carries a date", (rel, meta.get("ExifIFD:DateTimeOriginal")))
             continue
         stamp = verdict.taken_at.strftime(naming.stamp)
+        for side in item.get("sidecars", ()):
+            if side["target"].endswith(".xmp"):
+                (xmp,) = et.read_metadata([side["target"]])
+                got = str(xmp.get("XMP-exif:DateTimeOriginal", ""))
+                if not got.startswith(stamp):
+                    _fail("a travelling XMP sidecar's date disagrees", (side["target"], got, stamp))
+            elif sha256(side["target"]) != w.files.get(side["source"]):
+                _fail("a Takeout sidecar was not copied as it is", side)
         if item.get("metadata_sidecar"):
             got = str(side_meta[item["metadata_sidecar"]].get("XMP-exif:DateTimeOriginal", ""))
             if not got.startswith(stamp):

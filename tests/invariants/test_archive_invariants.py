@@ -88,8 +88,14 @@ def _steps(w: World, data: st.DataObject, move: bool, kill: bool, et: ExifTool) 
     summary = w.apply(move)
     assert checks.archive_files(w.out) == before, "INVARIANT: a second apply changed the archive"
     assert "written                            0" in summary or _written(summary) == 0, summary
+    purged = None
+    if move and data.draw(st.booleans(), label="purge the originals before undo"):
+        w.cli("purge", str(w.out), "--yes")
+        w.log.append("purge --yes")
+        purged = {i["source"] for i in plan["items"]}
+        purged |= {s["source"] for i in plan["items"] for s in i.get("sidecars", ())}
     w.undo_all()
-    checks.check_undone(w)
+    checks.check_undone(w, purged)
 
 
 def _written(summary: str) -> int:
