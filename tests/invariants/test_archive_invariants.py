@@ -106,6 +106,8 @@ def _written(summary: str) -> int:
 
 
 # -- the short profile (runs with the suite) ------------------------------------------------
+# A failing example is shrunk for at most 5 minutes (hypothesis's own limit): time for it.
+pytestmark = pytest.mark.timeout(600)
 
 
 @short
@@ -130,6 +132,7 @@ def test_move_killed_and_resumed(lib: Library, data: st.DataObject, et: ExifTool
 
 
 @pytest.mark.soak
+@pytest.mark.timeout(0)
 @soak
 @given(lib=libraries(max_shots=6), data=st.data(), mode=st.sampled_from(("copy", "move")))
 def test_soak(lib: Library, data: st.DataObject, mode: str, et: ExifTool) -> None:
