@@ -32,7 +32,7 @@ SIZE = (160, 120)  # big enough for the perceptual hashes to tell seeds apart
 class Shot:
     """One distinct picture and how its date is carried.
 
-    ``kind``: ``photo`` (a JPEG), ``live`` (a JPEG still + a MOV clip of one stem, with
+    ``kind``: ``photo`` (a JPEG), ``live`` (a JPEG or HEIC still + a MOV clip of one stem, with
     ``cid`` the ContentIdentifier both carry, as exiftool reads it from an iPhone's files),
     ``raw`` (a TIFF-based ``.NEF`` + a JPEG of one stem). ``date`` is the wall-clock capture
     time or None (undated); ``how`` writes it: ``exiftool`` (DateTimeOriginal by the real
@@ -47,12 +47,13 @@ class Shot:
     date: datetime | None = None
     how: str = "pillow"
     cid: str | None = None
+    still: str = "JPG"  # a Live Photo's still: JPG or HEIC
 
     def names(self) -> list[str]:
         """The shot's media files, relative to the library (the still first)."""
         base = f"{self.folder}/{self.stem}" if self.folder else self.stem
         if self.kind == "live":
-            return [f"{base}.JPG", f"{base}.MOV"]
+            return [f"{base}.{self.still}", f"{base}.MOV"]
         if self.kind == "raw":
             return [f"{base}.JPG", f"{base}.NEF"]
         return [f"{base}.jpg"]
@@ -132,9 +133,14 @@ def _xmp_sidecar(path: Path, date: datetime) -> None:
 def _jpeg(shot: Shot, path: Path) -> None:
     dated = shot.date if shot.how in ("pillow", "exiftool") else None
     buf = io.BytesIO()
-    scene(shot.seed, SIZE).save(
-        buf, "JPEG", quality=85, exif=_exif(dated if shot.how == "pillow" else None)
-    )
+    exif = _exif(dated if shot.how == "pillow" else None)
+    if path.suffix == ".HEIC":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        scene(shot.seed, SIZE).save(buf, "HEIF", quality=85, exif=exif)
+    else:
+        scene(shot.seed, SIZE).save(buf, "JPEG", quality=85, exif=exif)
     path.write_bytes(buf.getvalue())
     if shot.date is not None and shot.how == "exiftool":
         _exiftool(path, f"-DateTimeOriginal={shot.date:%Y:%m:%d %H:%M:%S}")

@@ -68,7 +68,9 @@ def shots(draw: st.DrawFn, seed: int) -> Shot:
     cid = None
     if kind == "live" and draw(st.booleans()):
         cid = f"E905E6C6-C747-4805-942F-{seed:012d}"
+    still = draw(st.sampled_from(("JPG", "HEIC"))) if kind == "live" else "JPG"
     return Shot(
+        still=still,
         seed=seed,
         folder=draw(st.sampled_from(FOLDERS)),
         stem=draw(st.sampled_from(STEMS)),
