@@ -22,7 +22,7 @@ from mediafix.media.journal import read_journal
 from mediafix.media.outputlock import LOCK_NAME
 from mediafix.media.plan.model import TRASH_DIR, copy_date
 from mediafix.media.plan.naming import naming_for, own_stem, split_name
-from tests.hostile import snapshot
+from tests.helpers.hostile import snapshot
 from tests.invariants.library import sha256
 from tests.invariants.world import World, _Row
 

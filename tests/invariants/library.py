@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.conftest import scene
+from tests.helpers.media import scene
 
 __all__ = ["Copy", "Junk", "Library", "Near", "Shot", "build", "sha256", "tree"]
 
@@ -153,7 +153,7 @@ def _build_shot(root: Path, shot: Shot) -> None:
     still = root / names[0]
     _jpeg(shot, still)
     if shot.kind == "live":
-        from tests.videogen import make_video
+        from tests.helpers.videogen import make_video
 
         clip = root / names[1]
         make_video(clip, seed=shot.seed, size=(64, 48), seconds=0.4, fps=5)

@@ -28,8 +28,9 @@ from tests.invariants.library import Library
 from tests.invariants.strategies import libraries
 from tests.invariants.world import World, world
 
-SHORT = int(os.environ.get("MEDIAFIX_HARNESS_SHORT", "3"))
+SHORT = int(os.environ.get("MEDIAFIX_HARNESS_SHORT", "5"))
 SOAK = int(os.environ.get("MEDIAFIX_HARNESS_EXAMPLES", "200"))
+VERBOSE = bool(os.environ.get("MEDIAFIX_HARNESS_VERBOSE"))
 
 # No "explain" phase: its tracing makes every step several times slower on Python < 3.12.
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
@@ -44,7 +45,7 @@ _common = {
 short = settings(max_examples=SHORT, derandomize=True, database=None, **_common)
 soak = settings(max_examples=SOAK, **_common)
 
-# Where a killed apply stops (``tests/fault_worker.py``): before a metadata write, right
+# Where a killed apply stops (``tests/helpers/fault_worker.py``): before a metadata write, right
 # after a file is placed (before its journal's ``done``), as a source goes into .originals.
 KILL_POINTS = {"copy": ("exiftool", "place"), "move": ("exiftool", "place", "hold")}
 
@@ -64,6 +65,8 @@ def _flow(lib: Library, data: st.DataObject, mode: str, kill: bool, et: ExifTool
         except AssertionError:
             note("after the failure:\n" + w.report())
             raise
+        if VERBOSE:  # what the examples were (pytest -s): files, and the steps taken
+            print(f"\n{len(w.files)} files, {len(lib.shots)} shots: " + " -> ".join(w.log))
 
 
 def _steps(w: World, data: st.DataObject, move: bool, kill: bool, et: ExifTool) -> None:

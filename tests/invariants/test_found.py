@@ -16,7 +16,7 @@ from mediafix.config import get_settings
 from mediafix.store.db import dispose_engines, get_engine, session_scope
 from mediafix.store.duplicates import decide_group
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
-from tests.conftest import make_jpeg, write_tags
+from tests.helpers.media import make_jpeg, write_tags
 
 
 def _run(*args: str) -> str:

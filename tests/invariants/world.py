@@ -27,13 +27,13 @@ from mediafix.cli import main
 from mediafix.config import get_settings
 from mediafix.store.db import dispose_engines, get_engine, session_scope
 from mediafix.store.models import DuplicateMember, File
-from tests.hostile import snapshot
+from tests.helpers.hostile import snapshot
 from tests.invariants.library import Library, build, tree
 
 __all__ = ["World", "world"]
 
 REPO = Path(__file__).resolve().parents[2]
-FAULT_WORKER = REPO / "tests" / "fault_worker.py"
+FAULT_WORKER = REPO / "tests" / "helpers" / "fault_worker.py"
 _ENV_VARS = (
     "MEDIAFIX_DATA_DIR",
     "MEDIAFIX_OUTPUT_DIR",
@@ -134,7 +134,7 @@ class World:
 
     def killed_apply(self, point: str, move: bool) -> bool:
         """``mediafix apply OUT [--move]`` in a process that stops dead at ``point``
-        (``tests/fault_worker.py``) and is SIGKILLed there. False when the apply finished
+        (``tests/helpers/fault_worker.py``) and is SIGKILLed there. False when the apply finished
         before reaching it."""
         marker = self.root / "paused"
         marker.unlink(missing_ok=True)
