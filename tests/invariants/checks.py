@@ -144,6 +144,8 @@ def check_plan(w: World, plan: dict[str, Any], rows: dict[int, _Row]) -> None:
                 _fail(f"left out by {kind} group #{group}, which does not discard it", d)
             if named not in item_by_short and named not in held_by_short:
                 _fail(f"left out as a {kind} duplicate of a file that is not written", d)
+            if not any(_short(r.path) == named for r in rows.values() if r.id in in_group):
+                _fail(f"left out for a file that is not in its {kind} group", (d, in_group))
 
     # 4. bundles: partners are written as one unit, and a partner with no other copy stays
     check_bundles(w, plan, rows, sha_of)
@@ -175,7 +177,13 @@ def check_bundles(w: World, plan: dict[str, Any], rows: dict[int, _Row], sha_of:
         sha_of(h["path"]) for h in plan["held"]
     }
     members = w.group_members()
+    held = {sha_of(h["path"]) for h in plan["held"]}
     for key, contents in bundles.items():
+        if contents & held and contents & set(target_of):
+            _fail(
+                "a bundle is split: part written, part held for review",
+                (key, sorted(target_of[c] for c in contents if c in target_of), plan["held"]),
+            )
         bases = {_base(target_of[c]) for c in contents if c in target_of}
         if len(bases) > 1:
             _fail(
