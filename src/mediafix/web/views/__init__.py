@@ -12,6 +12,7 @@ from mediafix.web.views import (
     jobs,
     library,
     output,
+    renditions,
     settings,
     thumbs,
     timestamps,
@@ -30,4 +31,5 @@ BLUEPRINTS: tuple[Blueprint, ...] = (
     output.bp,
     settings.bp,
     thumbs.bp,
+    renditions.bp,
 )
