@@ -247,3 +247,71 @@ def test_a_group_rebuilt_meanwhile_is_never_decided_blindly(web: Web) -> None:
     assert gone.status_code == 302 and gone.headers["Location"] == "/review/duplicates"
     page = web.client.get("/review/duplicates/77", follow_redirects=True).get_data(as_text=True)
     assert "rebuilt meanwhile" in page
+
+
+def copies_in_a_near_group(web: Web) -> tuple[int, int, tuple[int, int, int]]:
+    """A photo, its byte-identical backup and a smaller WhatsApp copy, grouped as a regroup
+    groups them: an exact group of the two copies, a near group of all three."""
+    when = {"taken_at": datetime(2019, 9, 19, 5, 38, 57)}
+    same = {"sha256": "ab" * 32, "size": 3_000_000, "width": 4032, "height": 3024, **when}
+    a = web.add_file("IMG_7.jpg", **same)
+    a2 = web.add_file("IMG_7.jpg", folder="/photos/backup", **same)
+    b = web.add_file("IMG_7 small.jpg", folder="/photos/whatsapp", size=200_000, **when)
+    exact = web.add_group("exact", [a, a2], keeper=a)
+    near = web.add_group("near", [a, a2, b], keeper=a)
+    return exact, near, (a, a2, b)
+
+
+def test_identical_copies_are_one_card_in_their_near_group(web: Web) -> None:
+    exact, near, (a, a2, b) = copies_in_a_near_group(web)
+    data = web.get_json(f"/review/duplicates/{near}").json
+    assert len(data["members"]) == 3  # the contract's members are all there
+    cards = data["cards"]
+    assert [c["file_ids"] for c in cards] == [[a, a2], [b]]
+    assert cards[0]["copies"] == 2 and cards[0]["keep_ids"] == [a]  # the exact group's keeper
+    assert cards[0]["exact_group"] == {"id": exact, "status": "pending"}
+    html = web.client.get(f"/review/duplicates/{near}").get_data(as_text=True)
+    assert html.count('class="member-check"') == 2
+    assert "2 identical copies" in html and "2 pictures" in html
+
+    # The backup is kept in the exact group: the card now stands for it.
+    web.client.post(f"/review/duplicates/{exact}", json={"keep": [a2]}, headers=SCRIPT)
+    card = web.get_json(f"/review/duplicates/{near}").json["cards"][0]
+    assert card["keep_ids"] == [a2] and card["keep"] is True
+    assert card["exact_group"]["status"] == "resolved"
+    html = web.client.get(f"/review/duplicates/{near}").get_data(as_text=True)
+    assert f'name="keep" value="{a2}" checked' in html
+
+    # Keeping the card and the small copy keeps what the exact group chose, not the other.
+    token = web.csrf()
+    response = web.client.post(
+        f"/review/duplicates/{near}",
+        data={"action": "keep", "keep": [str(a2), str(b)], "csrf_token": token},
+    )
+    assert response.status_code == 302
+    keep = {
+        m["file_id"]: m["keep"] for m in web.get_json(f"/review/duplicates/{near}").json["members"]
+    }
+    assert keep == {a: False, a2: True, b: True}
+
+
+def test_deciding_the_near_group_decides_its_exact_copies_once(web: Web) -> None:
+    exact, near, (a, a2, _b) = copies_in_a_near_group(web)
+    token = web.csrf()
+    web.client.post(
+        f"/review/duplicates/{near}",
+        data={"action": "keep", "keep": [f"{a}"], "csrf_token": token},
+    )
+    pending = [g["id"] for g in web.get_json("/review/duplicates").json["groups"]]
+    assert pending == []  # the exact group is not asked again
+    decided = web.get_json(f"/review/duplicates/{exact}").json
+    assert decided["status"] == "resolved"
+    assert {m["file_id"]: m["keep"] for m in decided["members"]} == {a: True, a2: False}
+    # A card standing for two kept copies sends both ids at once.
+    response = web.client.post(
+        f"/review/duplicates/{near}", data={"keep": [f"{a},{a2}"], "csrf_token": token}
+    )
+    assert response.status_code == 302
+    again = web.get_json(f"/review/duplicates/{exact}").json
+    assert all(m["keep"] for m in again["members"])
+    assert web.get_json(f"/review/duplicates/{near}").json["cards"][0]["keep_ids"] == [a, a2]

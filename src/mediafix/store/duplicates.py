@@ -24,6 +24,7 @@ from mediafix.store.queries import ReviewError, files_by_id
 __all__ = [
     "accept_suggestions",
     "decide_group",
+    "exact_copies",
     "file_groups",
     "first_group",
     "get_group",
@@ -186,12 +187,24 @@ def _decide(session: Session, groups: Sequence[DuplicateGroup], keep: dict[int, 
     # A file in two groups (an exact copy that also looks like another photo) follows the
     # same choice everywhere, as a regroup would make it.
     decided = {g.id for g in groups}
+    touched: set[int] = set()
     for other in session.scalars(
         select(DuplicateMember).where(
             DuplicateMember.file_id.in_(list(choice)), DuplicateMember.group_id.not_in(decided)
         )
     ):
         other.keep = choice[other.file_id]
+        touched.add(other.group_id)
+    # A group whose every file was just decided in another one (the byte-identical copies
+    # shown as one card in their near group) is decided with it: the person is never asked
+    # the same question twice. A regroup replays it the same way (every member has a row).
+    for other_group in session.scalars(
+        select(DuplicateGroup)
+        .where(DuplicateGroup.id.in_(touched), DuplicateGroup.status == "pending")
+        .options(selectinload(DuplicateGroup.members))
+    ):
+        if all(m.file_id in choice for m in other_group.members):
+            other_group.status = "resolved"
     for start in range(0, len(rows), 1000):
         session.execute(insert(Decision), rows[start : start + 1000])
 
@@ -280,6 +293,32 @@ def accept_suggestions(
             keep[g.id] = chosen
         _decide(session, chunk, keep)
     return counts
+
+
+def exact_copies(session: Session, file_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """For each of ``file_ids`` that has byte-identical copies: its exact group (``id``,
+    ``status``, ``keeper_id`` and the ``kept`` file ids, in member order)."""
+    ids = list(set(file_ids))
+    if not ids:
+        return {}
+    groups = session.scalars(
+        select(DuplicateGroup)
+        .join(DuplicateMember, DuplicateMember.group_id == DuplicateGroup.id)
+        .where(DuplicateGroup.type == "exact", DuplicateMember.file_id.in_(ids))
+        .options(selectinload(DuplicateGroup.members))
+        .distinct()
+    ).all()
+    found: dict[int, dict[str, Any]] = {}
+    for g in groups:
+        info = {
+            "id": g.id,
+            "status": g.status,
+            "keeper_id": g.keeper_id,
+            "kept": [m.file_id for m in g.members if m.keep],
+        }
+        for m in g.members:
+            found[m.file_id] = info
+    return found
 
 
 def file_groups(session: Session, file_id: int) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from mediafix.store.counts import badge_counts
 from mediafix.store.duplicates import (
     accept_suggestions,
     decide_group,
+    exact_copies,
     first_group,
     get_group,
     group_dict,
@@ -118,7 +119,71 @@ def group_detail(group_id: int) -> dict[str, Any]:
         member["name"] = facts["name"]
     data["differ"] = differ
     data["same"] = same
+    data["cards"] = _cards(data)
     return data
+
+
+def _cards(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The group's members as the page shows them: one card per picture content.
+
+    Inside a near group, byte-identical copies are one question, already asked (or to be
+    asked) in their exact group: they show as one card "3 identical copies" that follows
+    that group's decision. The card stands for the copies the exact group keeps (its
+    suggested keeper while it is undecided); keeping the card keeps those, leaving it out
+    leaves them all out, and deciding here decides the exact group too.
+    """
+    members = data["members"]
+    by_sha: dict[str, list[dict[str, Any]]] = {}
+    order: list[list[dict[str, Any]]] = []
+    for m in members:
+        sha = m.get("sha256")
+        if data["type"] == "exact" or not sha:
+            order.append([m])
+            continue
+        if sha not in by_sha:
+            by_sha[sha] = []
+            order.append(by_sha[sha])
+        by_sha[sha].append(m)
+    exact = exact_copies(
+        db(), [m["file_id"] for m in members if len(by_sha.get(m["sha256"], [])) > 1]
+    )
+    cards: list[dict[str, Any]] = []
+    for copies in order:
+        ids = [m["file_id"] for m in copies]
+        card: dict[str, Any] = {
+            "file_ids": ids,
+            "keep": any(m["keep"] for m in copies),
+            "suggested": any(m["suggested"] for m in copies),
+            "copies": len(copies),
+            "exact_group": None,
+        }
+        stands_for = ids[:1]
+        if len(copies) > 1:
+            group = exact.get(ids[0])
+            if group is not None:
+                card["exact_group"] = {"id": group["id"], "status": group["status"]}
+                kept = [i for i in group["kept"] if i in ids]
+                if group["status"] == "resolved" and kept:
+                    stands_for = kept
+                elif group["keeper_id"] in ids:
+                    stands_for = [group["keeper_id"]]
+            else:
+                kept = [i for i in ids if any(m["file_id"] == i and m["keep"] for m in copies)]
+                stands_for = kept or ids[:1]
+        card["keep_ids"] = stands_for
+        rep = next(m for m in copies if m["file_id"] == stands_for[0])
+        card["member"] = rep
+        card["others"] = [
+            {
+                "file_id": m["file_id"],
+                "name": m["name"],
+                "path": m["path"],
+                "kept": m["file_id"] in stands_for,
+            }
+            for m in copies
+        ]
+        cards.append(card)
+    return cards
 
 
 @bp.get("/review/duplicates")
@@ -177,10 +242,13 @@ def group(group_id: int) -> ResponseReturnValue:
 def _ids(values: list[Any], name: str) -> list[int]:
     ids = []
     for value in values:
-        try:
-            ids.append(int(value))
-        except (TypeError, ValueError):
-            abort_with(400, f"{name} must list file ids (whole numbers), not {value!r}")
+        # A card of identical copies sends the ones it stands for as "12,13".
+        parts = value.split(",") if isinstance(value, str) and "," in value else [value]
+        for part in parts:
+            try:
+                ids.append(int(part))
+            except (TypeError, ValueError):
+                abort_with(400, f"{name} must list file ids (whole numbers), not {value!r}")
     return ids
 
 
