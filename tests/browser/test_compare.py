@@ -382,5 +382,14 @@ def test_lightbox_in_the_library(app: dict[str, Any], chromium: Any, viewport: A
     assert size == [1200, 1600], size
     shot(page, f"lightbox-{name}-portrait")
     page.keyboard.press("Escape")
+    # A file page: its preview opens the same way.
+    file_id = page.locator(".tile", has=page.locator("a[title='IMG_0102.jpg']")).get_attribute(
+        "data-id"
+    )
+    page.goto(f"{url}/files/{file_id}")
+    page.locator("img.preview-img").click()
+    page.wait_for_selector(".viewer:not([hidden]) .viewer-pane[data-level]")
+    assert page.locator(".viewer-name").inner_text() == "IMG_0102.jpg"
+    page.keyboard.press("Escape")
     assert page.locator(".viewer").is_hidden()
     assert not page.js_errors, page.js_errors
