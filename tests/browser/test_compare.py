@@ -366,6 +366,17 @@ def test_lightbox_in_the_library(app: dict[str, Any], chromium: Any, viewport: A
         f" document.querySelector('.viewer-name').textContent !== {json.dumps(first)}"
     )
     assert "2 of 5" in page.locator(".viewer-counter").inner_text()
+    # A swipe to the right (a mouse drag here) goes back to the first.
+    stage = page.locator(".viewer-stage").bounding_box()
+    y = stage["y"] + stage["height"] / 2
+    page.mouse.move(stage["x"] + 40, y)
+    page.mouse.down()
+    page.mouse.move(stage["x"] + 240, y + 10, steps=5)
+    page.mouse.up()
+    page.wait_for_function(
+        "() => /1 of 5/.test(document.querySelector('.viewer-counter').textContent)"
+    )
+    assert page.locator(".viewer-name").inner_text() == first
     page.keyboard.press("Escape")
     assert page.locator(".viewer").is_hidden()
     # The photo upright only by its EXIF orientation (6) is shown portrait, as it was held.

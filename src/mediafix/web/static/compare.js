@@ -278,10 +278,12 @@
       if (this.atActual() || !big) this.zoomAction("fit");
       else this.zoomTo(1 / this.fitOf(big), pane, px, py);
     });
+    let start = null;
     stage.addEventListener("pointerdown", (e) => {
       if (e.button !== 0) return;
       stage.setPointerCapture(e.pointerId);
       points.set(e.pointerId, local(e));
+      start = points.size === 1 ? local(e) : null;
       if (points.size === 2) {
         const [p, q] = Array.from(points.values());
         pinch = { d: Math.hypot(p[0] - q[0], p[1] - q[1]) || 1, z: this.z };
@@ -302,6 +304,12 @@
       }
     });
     const up = (e) => {
+      // A swipe at "fit" goes to the previous or next photo (the lightbox on a phone).
+      if (start && points.size === 1 && this.z <= 1.001 && this.opts.swipe && e.type === "pointerup") {
+        const [x, y] = local(e);
+        const dx = x - start[0], dy = y - start[1];
+        if (Math.abs(dx) > 60 && Math.abs(dx) > 2 * Math.abs(dy)) this.opts.swipe(dx < 0 ? 1 : -1);
+      }
       points.delete(e.pointerId);
       if (points.size < 2) pinch = null;
       if (!points.size) stage.classList.remove("dragging");
@@ -445,6 +453,7 @@
     const viewer = new Viewer({
       label: "Photo",
       eager: false,
+      swipe: (step) => show(at + step),
       key: (e) => {
         if (e.key === "ArrowLeft") { show(at - 1); return true; }
         if (e.key === "ArrowRight") { show(at + 1); return true; }
