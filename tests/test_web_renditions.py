@@ -122,6 +122,9 @@ def test_heic_is_shown_as_jpeg(web: Web, tmp_path: Path) -> None:
     assert full.status_code == 200 and full.mimetype == "image/jpeg"
     assert full.headers["X-Rendition"] == "full"
     assert decoded(full.data).size == (2400, 1600)  # every pixel, as JPEG
+    sha = web.get_json(f"/files/{file_id}").json["sha256"]
+    versioned = web.client.get(f"/files/{file_id}/full?v={sha[:12]}")
+    assert "immutable" in versioned.headers["Cache-Control"] and versioned.data == full.data
 
 
 def test_a_link_is_refused(web: Web, tmp_path: Path) -> None:

@@ -216,6 +216,10 @@
       pane.img.style.transform = "translate(" + x.toFixed(2) + "px, " + y.toFixed(2) + "px) scale(" + s.toFixed(5) + ")";
       pane.x = x; pane.y = y; pane.s = s;
       pane.wrap.classList.toggle("zoomed", this.z > 1.001);
+      // Past its own pixels a picture shows them as squares (how sharp is it really?);
+      // below, it is smoothed as usual (squares there would be jagged).
+      const natural = pane.img.naturalWidth || pane.w;
+      pane.img.classList.toggle("magnified", s * pane.w / natural > 1.01);
       if (this.needsFull(pane)) this.load(pane, 2);
     }
     const big = this.largest();
