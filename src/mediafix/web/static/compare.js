@@ -65,7 +65,7 @@
     this.root = el("div", { class: "viewer", role: "dialog", "aria-modal": "true", "aria-label": o.label, tabindex: "-1", hidden: true }, [bar, this.paneBox, this.actions]);
     document.body.appendChild(this.root);
     this.root.addEventListener("keydown", (e) => this.key(e));
-    window.addEventListener("resize", () => { if (!this.root.hidden) this.render(); });
+    window.addEventListener("resize", () => { if (!this.root.hidden) { this.evenCaptions(); this.render(); } });
   };
 
   Viewer.prototype.open = function (items, title) {
@@ -80,9 +80,19 @@
     this.root.hidden = false;
     document.documentElement.classList.add("viewer-open");
     this.z = 1; this.u = 0.5; this.v = 0.5;
+    this.evenCaptions();
     this.render();
     this.root.focus({ preventScroll: true });
     if (this.opts.onOpen) this.opts.onOpen(this);
+  };
+
+  // Captions of one height: the pictures' frames line up, so the same point of each sits
+  // at the same height on screen.
+  Viewer.prototype.evenCaptions = function () {
+    const captions = $$(".viewer-caption", this.paneBox);
+    captions.forEach((c) => { c.style.minHeight = ""; });
+    const tallest = Math.max(0, ...captions.map((c) => c.offsetHeight));
+    captions.forEach((c) => { c.style.minHeight = tallest + "px"; });
   };
 
   Viewer.prototype.close = function () {
