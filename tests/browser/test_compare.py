@@ -289,6 +289,16 @@ def test_compare_a_near_group_at_1280x800(app: dict[str, Any], chromium: Any) ->
     page.keyboard.press("0")
     assert page.locator(".viewer-percent").inner_text() == "Fit"
 
+    # ← and → go to the neighbour group, which opens in the compare view too.
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url(f"**/review/duplicates/{app['exact']['id']}#compare")
+    page.wait_for_selector(".viewer:not([hidden])")
+    assert page.locator(".viewer-pane").count() == 2
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url(f"**/review/duplicates/{near['id']}#compare")
+    page.wait_for_selector(".viewer:not([hidden])")
+    wait_full(page, 2)
+
     # The group page's keys: "2" keeps only the small copy, on the pane as on its card.
     small = expected.index(SMALL[0])
     page.keyboard.press(str(small + 1))
