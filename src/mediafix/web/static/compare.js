@@ -69,7 +69,7 @@
   };
 
   Viewer.prototype.open = function (items, title) {
-    this.returnFocus = document.activeElement;
+    if (this.root.hidden) this.returnFocus = document.activeElement; // not when moving on
     this.items = items;
     this.title.textContent = title || "";
     this.paneBox.innerHTML = "";
