@@ -315,3 +315,18 @@ def test_deciding_the_near_group_decides_its_exact_copies_once(web: Web) -> None
     again = web.get_json(f"/review/duplicates/{exact}").json
     assert all(m["keep"] for m in again["members"])
     assert web.get_json(f"/review/duplicates/{near}").json["cards"][0]["keep_ids"] == [a, a2]
+
+
+def test_accepting_exact_copies_leaves_their_near_group_to_decide(web: Web) -> None:
+    """Two pairs of copies of two versions of a picture: accepting the pairs in bulk decides
+    every file of the near group, but not which version to keep."""
+    a, a2 = (web.add_file(f"A{i}.jpg", sha256="aa" * 32) for i in range(2))
+    b, b2 = (web.add_file(f"B{i}.jpg", sha256="bb" * 32) for i in range(2))
+    web.add_group("exact", [a, a2])
+    web.add_group("exact", [b, b2])
+    near = web.add_group("near", [a, a2, b, b2])
+    done = web.client.post("/review/duplicates/accept", json={"types": ["exact"]}, headers=SCRIPT)
+    assert done.status_code == 200 and done.json["groups"] == 2
+    assert [g["id"] for g in web.get_json("/review/duplicates").json["groups"]] == [near]
+    cards = web.get_json(f"/review/duplicates/{near}").json["cards"]
+    assert [c["keep_ids"] for c in cards] == [[a], [b]]

@@ -195,12 +195,18 @@ def _decide(session: Session, groups: Sequence[DuplicateGroup], keep: dict[int, 
     ):
         other.keep = choice[other.file_id]
         touched.add(other.group_id)
-    # A group whose every file was just decided in another one (the byte-identical copies
-    # shown as one card in their near group) is decided with it: the person is never asked
-    # the same question twice. A regroup replays it the same way (every member has a row).
+    # Exact copies whose every file was just decided in another group (shown as one card
+    # in their near group) are decided with it: the person is never asked the same question
+    # twice. A regroup replays it the same way (every member has a row). Only exact groups:
+    # a near group of two pairs of copies still asks which picture to keep after both
+    # pairs were accepted in bulk.
     for other_group in session.scalars(
         select(DuplicateGroup)
-        .where(DuplicateGroup.id.in_(touched), DuplicateGroup.status == "pending")
+        .where(
+            DuplicateGroup.id.in_(touched),
+            DuplicateGroup.status == "pending",
+            DuplicateGroup.type == "exact",
+        )
         .options(selectinload(DuplicateGroup.members))
     ):
         if all(m.file_id in choice for m in other_group.members):
