@@ -23,7 +23,8 @@ import pytest
 from PIL import Image
 
 from tests.browser.test_flow import CHROMIUM_ARGS, ROOT, SHOTS, get_json, wait_for
-from tests.conftest import free_port, scene, write_tags
+from tests.helpers.media import scene, write_tags
+from tests.helpers.net import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

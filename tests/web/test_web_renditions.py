@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from mediafix.services.renditions import DISPLAY_SIZE, rendition_path
-from tests.conftest import scene, write_tags
-from tests.test_web_support import Web, web_app
+from tests.helpers.media import scene, write_tags
+from tests.helpers.web import Web, web_app
 
 
 @pytest.fixture
