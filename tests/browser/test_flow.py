@@ -7,82 +7,29 @@ in ``test-artifacts/screenshots/`` for a person to look at.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers.media import make_jpeg
+from tests.browser.helpers import (
+    CHROMIUM_ARGS,
+    ROOT,
+    SHOTS,
+    get_json,
+    make_photos,
+    thumbs_ready,
+    wait_for,
+)
 from tests.helpers.net import free_port
-from tests.helpers.paths import REPO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-ROOT = REPO
-SHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def make_photos(folder: Path) -> None:
-    """A small mess: a trip, an exact copy in a backup, two other years and an undated scan."""
-    camera = {"Make": "Canon", "Model": "Canon EOS 80D"}
-    make_jpeg(
-        folder / "Italy 2019" / "IMG_0001.jpg",
-        seed=11,
-        DateTimeOriginal="2019:09:19 05:38:57",
-        OffsetTimeOriginal="+02:00",
-        **camera,
-    )
-    backup = folder / "backup" / "IMG_0001.jpg"
-    backup.parent.mkdir(parents=True)
-    shutil.copy2(folder / "Italy 2019" / "IMG_0001.jpg", backup)
-    make_jpeg(
-        folder / "Italy 2019" / "IMG_0002.jpg",
-        seed=12,
-        DateTimeOriginal="2019:09:20 18:02:11",
-        OffsetTimeOriginal="+02:00",
-        **camera,
-    )
-    make_jpeg(
-        folder / "Garden" / "IMG_4410.jpg",
-        seed=13,
-        DateTimeOriginal="2021:05:02 10:15:00",
-        OffsetTimeOriginal="+02:00",
-    )
-    scan = make_jpeg(folder / "scans" / "scan_0007.jpg", seed=14, size=(480, 640))
-    os.utime(scan, (1_700_000_000, 1_700_000_000))
-
-
-def get_json(url: str) -> Any:
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def wait_for(predicate: Any, timeout: float = 60.0, every: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.fixture
@@ -276,11 +223,3 @@ def test_from_mess_to_archive(server: tuple[str, Path], browser_page: Any, tmp_p
     page.goto(url + f"/review/duplicates/{group['id']}")
     shot(page, "18-duplicate-group-dark")
     assert not page.js_errors, page.js_errors
-
-
-def thumbs_ready(url: str, ids: list[int]) -> bool:
-    for file_id in ids:
-        with urllib.request.urlopen(f"{url}/thumbs/{file_id}", timeout=10) as response:
-            if response.headers.get("X-Thumbnail") == "pending":
-                return False
-    return True
