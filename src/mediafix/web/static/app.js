@@ -125,6 +125,26 @@
   watchAll(document);
   document.addEventListener("htmx:afterSwap", (e) => watchAll(e.target));
 
+  // ---- the menu on a phone: labelled entries behind one button ---------------------------------
+  (function initMenu() {
+    const button = $("#nav-toggle");
+    const bar = $(".topbar-inner");
+    if (!button || !bar) return;
+    bar.classList.add("js-nav"); // without this script the entries stay on the bar, wrapped
+    const set = (open) => {
+      bar.classList.toggle("nav-open", open);
+      button.setAttribute("aria-expanded", String(open));
+    };
+    button.addEventListener("click", () => set(!bar.classList.contains("nav-open")));
+    document.addEventListener("keydown", (e) => { if (e.key === "Escape") set(false); });
+    document.addEventListener("click", (e) => { if (!e.target.closest(".topbar")) set(false); });
+  })();
+
+  // Filters in a drawer on a small screen: closed until asked for, so photos come first.
+  $$("details[data-drawer]").forEach((d) => {
+    if (window.matchMedia("(max-width: 900px)").matches) d.open = false;
+  });
+
   // ---- generic behaviours ---------------------------------------------------------------
   $$("select[data-autosubmit]").forEach((s) => s.addEventListener("change", () => s.form.submit()));
   $$("tr[data-href]").forEach((tr) => tr.addEventListener("click", (e) => {
@@ -151,12 +171,31 @@
     input.addEventListener("input", show);
   });
 
-  function bumpBadge(href, delta) {
-    const badge = $('.mainnav a[href="' + href + '"] .badge');
-    if (!badge) return;
-    const n = parseInt(badge.textContent.replace(/\D/g, ""), 10) + delta;
-    if (n > 0) badge.textContent = fmt.format(n); else badge.remove();
+  // The navigation's counts follow what happens: after an action on the page (a date
+  // confirmed, a group decided) and while background jobs (a regroup) change them.
+  function showBadges(counts) {
+    const set = (name, n) => {
+      $$('[data-badge="' + name + '"]').forEach((el) => {
+        el.textContent = fmt.format(n);
+        el.hidden = !(n > 0);
+      });
+    };
+    set("duplicates", counts.duplicates || 0);
+    set("dates", counts.dates || 0);
+    set("total", (counts.duplicates || 0) + (counts.dates || 0));
   }
+  let badgeTimer = null;
+  function refreshBadges(delay) {
+    const url = document.body.dataset.badgesUrl;
+    if (!url || !$("[data-badge]")) return;
+    clearTimeout(badgeTimer);
+    badgeTimer = setTimeout(async () => {
+      try { showBadges(await getJSON(url)); } catch (e) { /* the next refresh tries again */ }
+    }, delay || 0);
+  }
+  document.addEventListener("htmx:afterRequest", () => refreshBadges(150));
+  setInterval(() => { if (!document.hidden) refreshBadges(); }, 15000);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) refreshBadges(); });
 
   // ---- import: drag and drop, folders, batched uploads with progress ----------------------
   function initImport() {
@@ -493,7 +532,7 @@
     });
     document.addEventListener("htmx:afterSwap", (e) => {
       if (e.target.classList && e.target.classList.contains("confirmed")) {
-        bumpBadge("/review/timestamps", -1);
+        refreshBadges(150);
         toast("Date saved.");
       }
       update();

@@ -8,7 +8,7 @@ from flask.typing import ResponseReturnValue
 from mediafix.config import zone_state
 from mediafix.jobs import queue_depth
 from mediafix.store import jobs as jobrows
-from mediafix.store.counts import overview
+from mediafix.store.counts import badge_counts, overview
 from mediafix.store.db import ping
 from mediafix.web.request import db, in_force, respond, settings
 
@@ -24,6 +24,13 @@ def home() -> ResponseReturnValue:
     summary["output_available"] = True  # kept for the API: the output stage is always here
     summary["timezone"] = zone_state(settings(), in_force())  # unconfirmed: the page asks
     return respond(summary, "home.html", summary=summary, jobs=recent)
+
+
+@bp.get("/badges")
+def badges() -> ResponseReturnValue:
+    """The navigation's two numbers (duplicate groups and dates waiting), for a page to
+    refresh them after an action or while a background job changes them."""
+    return jsonify(badge_counts(db()))
 
 
 @bp.get("/healthz")
