@@ -112,6 +112,19 @@ def dates(story: Story, page: Any, size: str) -> None:
     page.goto(story.url + "/review/timestamps")
     rows = get_json(story.url + "/review/timestamps")
     assert page.locator(".date-row").count() == len(rows) >= 1
+    badge = page.locator('.mainnav [data-badge="dates"]')
+    assert badge.text_content() == str(len(rows))
+    look(page, f"dates-{size}")
+    page.looked = True
+    # Confirming a guess updates the row and the menu's count, without a reload.
+    first = page.locator(".date-row").first
+    first.get_by_role("button", name="Confirm guess").click()
+    page.wait_for_selector(f"#file-{rows[0]['id']}.confirmed")
+    page.wait_for_function(
+        f"() => document.querySelector('.mainnav [data-badge=\\'dates\\']').textContent"
+        f" === '{len(rows) - 1}'"
+    )
+    assert badge.is_hidden() == (len(rows) == 1)
 
 
 @case("settings", "imported")
@@ -141,6 +154,8 @@ def job_running(story: Story, page: Any, size: str) -> None:
         page.goto(f"{story.url}/jobs/{job_id}")
         assert page.locator('[data-field="current"]').inner_text() == "40"
         assert page.get_by_role("button", name="Cancel").is_visible()
+        assert page.locator('[data-field="started"]').inner_text() != "–"
+        assert page.locator('[data-field="eta"]').inner_text() == "estimating…"
         look(page, f"job-running-{size}")
         page.looked = True  # before the row is finished below
     finally:
@@ -152,12 +167,27 @@ def job_running(story: Story, page: Any, size: str) -> None:
 def job_output(story: Story, page: Any, size: str) -> None:
     page.goto(f"{story.url}/jobs/{story.jobs['output']}")
     assert page.locator('[data-field="status-pill"]').inner_text() == "completed"
+    job = get_json(f"{story.url}/jobs/{story.jobs['output']}")
+    assert page.locator('[data-field="started"]').inner_text() != "–"
+    assert page.locator('[data-field="current"]').inner_text() == str(job["progress_current"])
+    steps = page.locator(".next-steps")
+    browse = steps.get_by_role("link", name="Browse the archive")
+    assert browse.get_attribute("href") == "/output/browse"
+    assert steps.get_by_role("button", name="Undo this apply").is_visible()
 
 
 @case("output-applied", "applied")
 def output_applied(story: Story, page: Any, size: str) -> None:
     page.goto(story.url + "/output")
-    assert page.get_by_role("heading", name="Archive", level=1).is_visible()
+    plan = get_json(story.url + "/output")
+    lead = page.locator(".pagehead .lead").inner_text()
+    assert plan["counts"]["skip"] > 0
+    assert "Nothing has been written yet" not in lead
+    assert f"{plan['counts']['skip']} are in the archive" in lead or "Everything is" in lead
+    last = page.get_by_role("link", name=f"apply #{story.jobs['output']}")
+    assert last.get_attribute("href") == f"/jobs/{story.jobs['output']}"
+    assert page.get_by_role("link", name="Browse the output folder").is_visible()
+    assert page.get_by_role("button", name="Undo the last apply").is_enabled()
 
 
 @case("output-browse", "applied")
@@ -171,6 +201,14 @@ def output_browse(story: Story, page: Any, size: str) -> None:
 def job_undo(story: Story, page: Any, size: str) -> None:
     page.goto(f"{story.url}/jobs/{story.jobs['undo']}")
     assert page.locator('[data-field="status-pill"]').inner_text() == "completed"
+    job = get_json(f"{story.url}/jobs/{story.jobs['undo']}")
+    # The bar is full: so are the count and the percentage beside it.
+    assert job["progress_total"] > 0
+    assert job["progress_current"] == job["progress_total"]
+    assert page.locator('[data-field="current"]').inner_text() == str(job["progress_total"])
+    assert page.locator('[data-field="percent"]').inner_text() == "100 %"
+    link = page.locator(".next-steps").get_by_role("link", name="Preview the archive")
+    assert link.get_attribute("href") == "/output"
 
 
 @case("error", "undone")

@@ -82,6 +82,28 @@ def test_undo_enqueues_an_undo_job(web: Web) -> None:
         assert job.id == response.json["job_id"] and job.type == "undo"
 
 
+def test_undo_one_apply_by_its_job(web: Web) -> None:
+    """The finished apply's page undoes that apply: its journal comes from the job's row."""
+    with web.session() as s:
+        done = Job(type="output", status="completed", params={"journal": "/data/j/1.jsonl"})
+        empty = Job(type="output", status="completed", params={})
+        other = Job(type="import", status="completed", params={"journal": "/etc/passwd"})
+        s.add_all([done, empty, other])
+        s.commit()
+        ids = done.id, empty.id, other.id
+    response = web.client.post("/output/undo", json={"job_id": ids[0]}, headers=SCRIPT)
+    assert response.status_code == 202
+    with web.session() as s:
+        job = s.get(Job, response.json["job_id"])
+        assert job is not None and job.type == "undo"
+        assert job.params["journal"] == "/data/j/1.jsonl"
+    nothing = web.client.post("/output/undo", json={"job_id": ids[1]}, headers=SCRIPT)
+    assert nothing.status_code == 409 and "wrote nothing" in nothing.json["error"]
+    for wrong in (ids[2], 10**30, "x"):
+        refused = web.client.post("/output/undo", json={"job_id": wrong}, headers=SCRIPT)
+        assert refused.status_code == 404, wrong
+
+
 def test_browse_the_output_by_year(web: Web) -> None:
     out = web.settings.output_dir
     (out / "2019").mkdir(parents=True)

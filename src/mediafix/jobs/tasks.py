@@ -351,7 +351,14 @@ def undo_output(job_id: int) -> None:
             )
         return
     try:
-        result = output.undo_journal(eng, journal, command=f"undo job {job_id}")
+        progress = _progress(job_id)
+        with heartbeat_thread(job_id):
+            result = output.undo_journal(
+                eng,
+                journal,
+                command=f"undo job {job_id}",
+                on_progress=lambda done, total: progress(done, total, f"undoing {done} of {total}"),
+            )
     except OutputBusy as busy:
         _wait_for_output(undo_output, job_id, busy)
         return

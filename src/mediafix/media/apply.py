@@ -888,7 +888,7 @@ class _Undo:
                 self.result.removed.append(path)
 
 
-def undo(journal_path: str) -> UndoResult:
+def undo(journal_path: str, on_progress: Callable[[int, int], None] | None = None) -> UndoResult:
     """Revert what the apply run of ``journal_path`` wrote.
 
     An output is removed only when its sha256 is still the journaled one; changed files are
@@ -896,7 +896,7 @@ def undo(journal_path: str) -> UndoResult:
     trash), byte for byte and hash checked, or, when the user purged the original, as a
     copy of the output (``UndoResult.from_output``). Folders the run created are removed
     when empty. Each undone file is journaled, so undoing twice (or resuming an interrupted
-    undo) is harmless.
+    undo) is harmless. ``on_progress(done, total)`` follows the files (a job's progress bar).
     """
     result = UndoResult(journal=journal_path)
     records = read_journal(journal_path)
@@ -921,7 +921,12 @@ def undo(journal_path: str) -> UndoResult:
             s["source"] for e in entries.values() for s in e.sidecars if s.get("source")
         }
         durable.clean_tmp(sorted({os.path.dirname(p) for p in sources}), exact=True)
-        for target in reversed(list(entries)):
+        total = len(entries)
+        if on_progress is not None:
+            on_progress(0, total)
+        for done, target in enumerate(reversed(list(entries)), 1):
+            if on_progress is not None and (done == total or done % 25 == 0):
+                on_progress(done, total)
             if target in undone:
                 result.already_undone += 1
                 continue

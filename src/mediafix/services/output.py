@@ -412,13 +412,18 @@ def _locked(outputs: list[str], command: str) -> Iterator[None]:
         yield
 
 
-def undo_journal(engine: Engine | None, path: str, command: str | None = None) -> UndoResult:
+def undo_journal(
+    engine: Engine | None,
+    path: str,
+    command: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> UndoResult:
     """Undo one apply; rows of removed outputs go back to their pre-apply status.
 
     Holds the apply's output folder meanwhile (:class:`OutputBusy` when another process
     does)."""
     with _locked(_journal_outputs(path), command or _command()):
-        result = undo(path)
+        result = undo(path, on_progress)
         if engine is not None and result.removed:
             removed = set(result.removed)
             with session_scope(engine) as s:

@@ -33,6 +33,7 @@ __all__ = [
     "heartbeat",
     "job_dict",
     "job_files",
+    "latest_job",
     "pid_alive",
     "recent_jobs",
     "release_dead_claims",
@@ -396,6 +397,14 @@ def recent_jobs(session: Session, limit: int, before: int = 0) -> list[Job]:
     if before:
         query = query.where(Job.id < before)
     return list(session.scalars(query))
+
+
+def latest_job(session: Session, type_: str, status: str | None = None) -> Job | None:
+    """The newest job of one type (and status), e.g. the last apply that completed."""
+    query = select(Job).where(Job.type == type_).order_by(Job.id.desc()).limit(1)
+    if status is not None:
+        query = query.where(Job.status == status)
+    return session.scalars(query).first()
 
 
 def job_files(

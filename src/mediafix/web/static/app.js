@@ -426,6 +426,11 @@
     const activeAtLoad = ["pending", "running"].includes(card.dataset.status);
     if (!activeAtLoad) return;
     const field = (name) => $('[data-field="' + name + '"]');
+    // The time left from the pace seen here (files per second between two looks, smoothed),
+    // not from the average since the start, which counts the worker's start-up.
+    let seen = null;
+    let pace = 0;
+    const stamp = (iso) => (iso ? iso.replace("T", " ").slice(0, 16) : "–");
     const tick = async () => {
       let job;
       try {
@@ -434,12 +439,27 @@
         setTimeout(tick, 4000);
         return;
       }
+      const now = performance.now();
+      if (seen && job.progress_current > seen.current && now > seen.at) {
+        const recent = (job.progress_current - seen.current) / ((now - seen.at) / 1000);
+        pace = pace ? pace * 0.6 + recent * 0.4 : recent;
+      }
+      if (!seen || job.progress_current !== seen.current) seen = { current: job.progress_current, at: now };
+      field("count").hidden = false;
       field("current").textContent = fmt.format(job.progress_current);
       field("total").textContent = job.progress_total ? fmt.format(job.progress_total) : "…";
       const pct = setBar($(".progress", field("progress")), job.progress_current, job.progress_total, job.status);
-      field("percent").textContent = (pct || 0) + " %";
+      field("percent").textContent = job.progress_total ? (pct || 0) + " %" : "";
       field("rate").textContent = job.rate ? fmt.format(job.rate) + " files/s" : "–";
-      field("eta").textContent = job.eta_seconds != null ? duration(job.eta_seconds) : "–";
+      const eta = field("eta");
+      if (eta) {
+        const left = job.progress_total - job.progress_current;
+        eta.textContent = job.status !== "running" ? "–"
+          : pace && left >= 0 ? duration(left / pace)
+          : job.progress_total ? "estimating…" : "–";
+      }
+      field("started").textContent = stamp(job.started_at);
+      field("finished").textContent = stamp(job.finished_at);
       field("message").textContent = job.message || "";
       const pill = $(".pill", field("status-pill"));
       if (pill) { pill.className = "pill pill-" + job.status; pill.textContent = job.status; }

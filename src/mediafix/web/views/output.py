@@ -22,10 +22,12 @@ from mediafix.media.outputlock import OutputBusy
 from mediafix.media.safe_open import Refused, open_inside
 from mediafix.media.values import human_size
 from mediafix.services import output
+from mediafix.store import jobs as jobrows
 from mediafix.store.library import ids_by_output_path, library_roots
 from mediafix.web.paging import Pager
 from mediafix.web.request import (
     abort_with,
+    as_id,
     body,
     check_lookup,
     db,
@@ -72,6 +74,8 @@ def move_default() -> bool:
 @bp.get("/output")
 def preview() -> ResponseReturnValue:
     allowed_output_dir()
+    last = jobrows.latest_job(db(), "output", "completed")
+    last_apply = jobrows.job_dict(last) if last is not None else None
     release_db()
     plan = output.preview(engine(), settings()).to_dict()
     if wants_json():
@@ -93,6 +97,8 @@ def preview() -> ResponseReturnValue:
         pager=pager,
         move=move_default(),
         holding=os.path.isdir(holding_dir(root)),
+        last_apply=last_apply,
+        can_undo=output.last_journal(settings()) is not None,
     )
 
 
@@ -150,8 +156,20 @@ def apply() -> ResponseReturnValue:
 
 @bp.post("/output/undo")
 def undo() -> ResponseReturnValue:
+    """Undo the last apply, or with ``job_id`` the apply that output job made (its journal
+    is read from the job's row: a path never comes from the request)."""
+    journal = None
+    raw = body().get("job_id")
+    if raw not in (None, ""):
+        which = as_id(raw)
+        job = jobrows.get_job(db(), which) if which is not None else None
+        if job is None or job.type != "output":
+            abort_with(404, f"no apply job {raw}")
+        journal = (job.params or {}).get("journal")
+        if not journal:
+            abort_with(409, f"job {which} wrote nothing to undo")
     release_db()
-    job_id = enqueue.undo()
+    job_id = enqueue.undo(journal)
     if wants_json():
         return jsonify(job_id=job_id), 202
     return redirect(url_for("jobs.job", job_id=job_id))
