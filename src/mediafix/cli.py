@@ -487,12 +487,16 @@ def apply(output: str | None, move: bool, include_review: bool) -> None:
 @click.argument("journal", required=False, type=click.Path(dir_okay=False))
 def undo(journal: str | None) -> None:
     """Undo the apply recorded in JOURNAL (default: the last apply)."""
-    from mediafix.services.output import last_journal, undo_journal
+    from mediafix.services.output import journal_dir, last_journal, undo_journal
 
     settings = _settings()
     engine = _prepare(settings)
     path = journal or last_journal(settings)
     if not path:
+        kept = sum(1 for name in os.listdir(journal_dir(settings)) if name.endswith(".jsonl"))
+        if kept:
+            journals = f"{kept} journal{'s' if kept != 1 else ''}"
+            fail(f"no apply to undo: every apply in the data folder ({journals}) is undone already")
         fail("no apply to undo (no journal in the data folder)")
     if not os.path.isfile(path):
         fail(f"no such journal: {path}")

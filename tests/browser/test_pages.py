@@ -80,8 +80,25 @@ def home_imported(story: Story, page: Any, size: str) -> None:
 @case("library", "imported")
 def library(story: Story, page: Any, size: str) -> None:
     page.goto(story.url + "/library")
-    total = len(get_json(story.url + "/library?per_page=500"))
-    assert page.locator(".tile").count() == total > 0
+    files = get_json(story.url + "/library?per_page=500")
+    assert page.locator(".tile").count() == len(files) > 0
+    # A timeline: a header per month, newest first, and each tile says its name.
+    months = page.locator(".grid-month").all_inner_texts()
+    assert len(months) == len(set(months)) >= 4 and "September 2019" in months
+    names = page.locator(".tile-name").all_inner_texts()
+    assert sorted(names) == sorted(f["path"].rsplit("/", 1)[1] for f in files)
+    drawer = page.locator("details.facets-drawer")
+    # On a phone the filters wait in a drawer: the photos come first.
+    assert drawer.evaluate("d => d.open") == (size == "desktop")
+    look(page, f"library-{size}")
+    page.looked = True
+    search = page.get_by_role("searchbox", name="Search by name, date, camera or tag")
+    search.fill("2019-09")
+    search.press("Enter")
+    page.wait_for_url("**q=2019-09*")
+    assert page.locator(".grid-month").all_inner_texts() == ["September 2019"]
+    page.goto(story.url + "/library?q=1300D")
+    assert page.locator(".tile-name").all_inner_texts() == ["IMG_0003.jpg"]
 
 
 @case("file", "imported")
@@ -116,6 +133,21 @@ def dates(story: Story, page: Any, size: str) -> None:
     assert badge.text_content() == str(len(rows))
     look(page, f"dates-{size}")
     page.looked = True
+    if size == "phone":
+        # One typed date for a selection: the picker and the offset beside it.
+        page.locator("#select-all-dates").check()
+        bar = page.locator("#date-selection")
+        assert bar.is_visible()
+        zone_offset = bar.locator("input[name=utc_offset]").get_attribute("placeholder")
+        assert zone_offset in ("+01:00", "+02:00")  # Berlin's, not a fixed "+01:00"
+        bar.locator("input[type=datetime-local]").fill("1998-07-14T16:30")
+        bar.get_by_role("button", name="Set date").click()
+        page.wait_for_selector(".flash-success")
+        assert f"Updated {len(rows)} files" in page.locator(".flash-success").inner_text()
+        fixed = get_json(f"{story.url}/files/{rows[0]['id']}")
+        assert fixed["taken_at"] == "1998-07-14T16:30:00" and fixed["utc_offset"] == "+02:00"
+        assert page.locator('.mainnav [data-badge="dates"]').is_hidden()
+        return
     # Confirming a guess updates the row and the menu's count, without a reload.
     first = page.locator(".date-row").first
     first.get_by_role("button", name="Confirm guess").click()
@@ -130,7 +162,20 @@ def dates(story: Story, page: Any, size: str) -> None:
 @case("settings", "imported")
 def settings(story: Story, page: Any, size: str) -> None:
     page.goto(story.url + "/settings")
-    assert page.get_by_label("Home time zone").input_value() == "Europe/Berlin"
+    zone = page.get_by_label("Home time zone")
+    assert zone.input_value() == "Europe/Berlin"
+    assert zone.get_attribute("list") == "zones"  # typed letters find the zone
+    assert page.locator("#zones option[value='America/Argentina/Buenos_Aires']").count() == 1
+    # A wrong zone is said beside its field, on the Settings page itself.
+    zone.fill("Europe/Berlim")
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_load_state()
+    error = page.locator("#timezone-error")
+    assert error.count() == 1, page.locator("main").inner_text()[:1500]
+    assert "unknown time zone 'Europe/Berlim'" in error.inner_text()
+    assert page.get_by_role("heading", name="Settings", level=1).is_visible()
+    assert zone.get_attribute("aria-describedby") == "timezone-error"
+    page.js_errors.clear()  # the browser logs the 400 the page came with
 
 
 @case("output-preview", "imported")

@@ -94,6 +94,10 @@ def test_plan_apply_twice_undo(scanned: Path, tmp_path: Path) -> None:
     _run("undo")
     assert not [p for p in out.rglob("*") if p.is_file()]
     assert _hashes(scanned) == before
+    again = CliRunner().invoke(main, ["undo"])
+    assert again.exit_code != 0
+    assert "every apply in the data folder" in again.output  # not "no journal" (issue 21)
+    assert "is undone already" in again.output
 
 
 def test_include_review_sends_undated_files_to_undated(scanned: Path, tmp_path: Path) -> None:

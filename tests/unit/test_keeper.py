@@ -212,3 +212,20 @@ def test_byte_identical_copies_keep_the_one_beside_its_partner_then_not_the_back
     # Content comes first: a bigger copy in a backup folder is still the better one.
     bigger = member(4, "/p/Backup/IMG_1.JPG", width=8000, height=6000)
     assert choose_keeper([in_bundle, bigger])[0] == 4
+
+
+def test_reasons_read_like_a_person_wrote_them() -> None:
+    """Issue 21: "more bytes per pixel (0.06 over 0.06)" and raw microseconds."""
+    pixels = 4032 * 3024
+    better = member(0, "x/1.jpg", size=int(pixels * 0.0634))
+    worse = member(1, "x/2.jpg", size=int(pixels * 0.0581))
+    _, reasons = choose_keeper([worse, better])
+    quality = next(r for r in reasons if "bytes per pixel" in r)
+    assert "(0.063 over 0.058, 9 % more)" in quality
+    early = member(0, "a/1.jpg", taken_at=SHOT, camera="x")
+    late = member(1, "b/1.jpg", taken_at=SHOT + timedelta(seconds=1, microseconds=1), camera="x")
+    _, reasons = choose_keeper([late, early], order=[Criterion.EARLIER])
+    assert reasons[1:] == ["taken earlier (2023-07-14 18:30:05, before 2023-07-14 18:30:06)"]
+    burst = member(1, "b/1.jpg", taken_at=SHOT + timedelta(milliseconds=300), camera="x")
+    _, reasons = choose_keeper([burst, early], order=[Criterion.EARLIER])
+    assert reasons[1:] == ["taken earlier (2023-07-14 18:30:05.2, before 2023-07-14 18:30:05.5)"]

@@ -288,3 +288,17 @@ def test_a_path_too_long_is_400(rooted: Web, tmp_path: Path) -> None:
     assert created.status_code == 400 and "too long" in created.json["error"]
     browsed = rooted.get_json(f"/imports/browse?path={long}")
     assert browsed.status_code == 400 and "too long" in browsed.json["error"]
+
+
+def test_a_one_file_import_says_one_file(rooted: Web, tmp_path: Path) -> None:
+    """The finished import's message counts in words a person reads: "1 file probed", and
+    its unreadable files are the home page's (issue 21)."""
+    folder = tmp_path / "photos" / "2019"
+    with rooted.immediate():
+        response = rooted.client.post("/imports", json={"path": str(folder)}, headers=SCRIPT)
+    job_id = response.json["job_id"]
+    job = rooted.get_json(f"/jobs/{job_id}").json
+    assert job["status"] == "completed", job
+    assert job["message"].startswith("1 file probed, "), job["message"]
+    home = rooted.get_json("/").json
+    assert job["failure_count"] == home["errors"] == 1  # a.jpg is 3 bytes: unreadable

@@ -219,3 +219,68 @@ def test_a_tag_filter_is_cleaned_like_the_tags(web: Web) -> None:
     assert ids_of(web, "?tag=Italy%00") == [ids["old"]]
     assert ids_of(web, "?tag=%20Italy%20") == [ids["old"]]
     assert ids_of(web, "?tag=%00") == ids_of(web, "")
+
+
+def test_search_finds_dates_cameras_and_tags(web: Web) -> None:
+    """The search box reads "2019", "2019-05" and "2019-05-03" as dates, and finds a camera
+    or a tag as well as a name (issue 21)."""
+    may = web.add_file(taken_at=datetime(2019, 5, 3, 14, 0), make="Canon", model="Canon EOS 80D")
+    june = web.add_file(taken_at=datetime(2019, 6, 1), make="NIKON CORPORATION", model="D3500")
+    later = web.add_file(taken_at=datetime(2020, 5, 3), tags=["Grandma's 80th"])
+    assert ids_of(web, "?q=2019") == [june, may]
+    assert ids_of(web, "?q=2019-05") == [may]
+    assert ids_of(web, "?q=2019-05-03") == [may]
+    assert ids_of(web, "?q=2019-13") == []  # no such month: a word, found nowhere
+    assert ids_of(web, "?q=eos") == [may]
+    assert ids_of(web, "?q=nikon") == [june]
+    assert ids_of(web, "?q=grandma") == [later]
+    assert ids_of(web, "?q=IMG_0002") == [june]
+    assert ids_of(web, "?q=100%25") == []  # a LIKE wildcard is a character like the others
+
+
+@pytest.mark.postgres
+def test_search_the_same_on_postgres(pg_url: str) -> None:
+    from mediafix.store.db import get_engine, session_scope, upgrade
+    from mediafix.store.library import LibraryFilter, library_page
+
+    upgrade(pg_url)
+    with session_scope(get_engine(pg_url)) as s:
+        for n, (taken, model, tags) in enumerate(
+            [(datetime(2019, 5, 3), "Canon EOS 80D", []), (datetime(2020, 1, 1), None, ["Oma"])]
+        ):
+            name = f"IMG_{n}.jpg"
+            s.add(
+                File(
+                    root="/r",
+                    rel_path=name,
+                    path="/r/" + name,
+                    name=name,
+                    taken_at=taken,
+                    model=model,
+                    tags=tags,
+                )
+            )
+    with session_scope(get_engine(pg_url)) as s:
+
+        def names(q: str) -> list[str]:
+            return [f.name for f in library_page(s, LibraryFilter(q=q))[0]]
+
+        assert names("2019-05") == ["IMG_0.jpg"]
+        assert names("eos") == ["IMG_0.jpg"]
+        assert names("oma") == ["IMG_1.jpg"]
+        assert names("img_") == ["IMG_1.jpg", "IMG_0.jpg"]
+
+
+def test_a_camera_is_named_once(web: Web) -> None:
+    """Makers repeat their name in the model: "Canon EOS 1300D", not "Canon Canon EOS 1300D"."""
+    cases = {
+        ("Canon", "Canon EOS 1300D"): "Canon EOS 1300D",
+        ("NIKON CORPORATION", "NIKON D3500"): "NIKON D3500",
+        ("Apple", "iPhone 12"): "Apple iPhone 12",
+        (None, "DMC-TZ7"): "DMC-TZ7",
+    }
+    for (make, model), name in cases.items():
+        file_id = web.add_file(make=make, model=model)
+        assert web.get_json(f"/files/{file_id}").json["camera"] == name
+        html = web.client.get(f"/files/{file_id}").get_data(as_text=True)
+        assert name in html and "Canon Canon" not in html and "NIKON CORPORATION NIKON" not in html

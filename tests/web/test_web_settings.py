@@ -115,6 +115,27 @@ def test_page_form_saves_and_says_so(web: Web) -> None:
     assert 'list="zones"' in html and "Pacific/Auckland" in html
 
 
+def test_the_whole_form_with_a_bad_zone_says_so_beside_the_field(web: Web) -> None:
+    """The page posts every field as text: a wrong zone was a 500 (the threshold came back
+    as the string "8"), now the form again with the message at the zone (issue 21)."""
+    form = {
+        "duplicate_threshold": "9",
+        "review_confidence": "0.55",
+        "output_dir": str(web.settings.output_dir),
+        "timezone": "Europe/Berlim",
+        "move": "false",
+        "csrf_token": web.csrf(),
+    }
+    response = web.client.post("/settings", data=form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="timezone-error"' in html and "unknown time zone &#39;Europe/Berlim&#39;" in html
+    assert 'value="Europe/Berlim"' in html and 'value="9"' in html and "55 %" in html
+    response = web.client.post("/settings", data={**form, "duplicate_threshold": "many"})
+    assert response.status_code == 400 and 'id="duplicate_threshold-error"' in response.text
+    assert "10 is a good start" not in html and "the default, 8," in html
+
+
 def test_malformed_json_is_400(web: Web) -> None:
     response = web.client.post(
         "/settings", data="{'a': 1}", content_type="application/json", headers=SCRIPT

@@ -230,11 +230,21 @@ def _says_format(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> s
     return f"original format {_format(keeper).upper()} over {_format(closest).upper()}"
 
 
+def _apart(a: float, b: float) -> tuple[str, str]:
+    """Two numbers with as many decimals as it takes to tell them apart (at most 4): a
+    reason never reads "0.06 over 0.06"."""
+    for digits in range(2, 5):
+        left, right = f"{a:.{digits}f}", f"{b:.{digits}f}"
+        if left != right:
+            break
+    return left, right
+
+
 def _says_quality(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
-    return (
-        f"more bytes per pixel ({_bytes_per_pixel(keeper):.2f} over "
-        f"{_bytes_per_pixel(closest):.2f}) in the same format"
-    )
+    more, less = _bytes_per_pixel(keeper), _bytes_per_pixel(closest)
+    left, right = _apart(more, less)
+    share = f", {(more / less - 1) * 100:.0f} % more" if less and more / less >= 1.005 else ""
+    return f"more bytes per pixel ({left} over {right}{share}) in the same format"
 
 
 def _says_metadata(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
@@ -251,9 +261,21 @@ def _says_not_a_copy(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) 
     return f"not in a backup or copy, which {_names(beaten)} {verb}"
 
 
+def _moment(value: datetime | None, other: datetime | None) -> str:
+    """A capture time as a person reads it: to the second, with tenths or thousandths only
+    when the two times differ by less than a second (a burst), never raw microseconds."""
+    if value is None:
+        return "no date"
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    if other is not None and value.replace(microsecond=0) == other.replace(microsecond=0):
+        close = abs(value - other).total_seconds() < 0.1
+        text += f".{value.microsecond // 1000:03d}" if close else f".{value.microsecond // 100000}"
+    return text
+
+
 def _says_earlier(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
-    later = closest.taken_at.isoformat(sep=" ") if closest.taken_at else "no date"
-    taken = keeper.taken_at.isoformat(sep=" ") if keeper.taken_at else "no date"
+    later = _moment(closest.taken_at, keeper.taken_at)
+    taken = _moment(keeper.taken_at, closest.taken_at)
     return f"taken earlier ({taken}, before {later})"
 
 

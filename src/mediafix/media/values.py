@@ -78,8 +78,21 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
 
 
 def camera_name(make: str | None, model: str | None) -> str | None:
-    """ "Make Model" as a person reads it; None when neither is known."""
+    """ "Make Model" as a person reads it; None when neither is known.
+
+    Most makers repeat their name in the model ("Canon" / "Canon EOS 1300D", "NIKON
+    CORPORATION" / "NIKON D3500"): the model alone then, never "Canon Canon EOS 1300D".
+    """
+    make, model = (make or "").strip(), (model or "").strip()
+    brand = make.split()[0].casefold() if make else ""
+    if brand and model.casefold().startswith(brand):
+        return model
     return " ".join(x for x in (make, model) if x) or None
+
+
+def counted(n: int, word: str, many: str | None = None) -> str:
+    """ "1 file", "3 files": a count with its noun in the right number."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def human_size(n: int | None) -> str:

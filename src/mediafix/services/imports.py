@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from mediafix.config import Settings
 from mediafix.media.discover import Found
+from mediafix.media.values import counted
 from mediafix.services.library import own_folders, probe_outdated, save_analysed
 from mediafix.services.pipeline import (
     analyse_batch,
@@ -193,6 +194,7 @@ def finish_import(eng: Engine, job_id: int) -> bool:
             s,
             job_id,
             "completed",
-            message=f"{done} files probed, {unchanged} unchanged, {n_err} with errors",
+            message=f"{counted(done, 'file')} probed, {unchanged:,} unchanged, "
+            f"{n_err:,} with errors",
         )
     return bool(won)

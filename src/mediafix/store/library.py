@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, String, cast, exists, extract, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, load_only
 
 from mediafix.media.values import camera_name, format_offset, iso
@@ -17,6 +19,7 @@ from mediafix.store.queries import light, like_escape
 __all__ = [
     "LibraryFilter",
     "all_tags",
+    "date_span",
     "file_decisions",
     "file_record",
     "get_file",
@@ -101,6 +104,60 @@ def _has_tag(session: Session, tag: str) -> Any:
     return cast(File.tags, JSONB).contains([tag])
 
 
+_DATE_QUERY = re.compile(r"^(\d{4})(?:[-./](\d{1,2})(?:[-./](\d{1,2}))?)?$")
+
+
+def date_span(text: str) -> tuple[datetime, datetime] | None:
+    """The capture times a search for a date means: "2019" the year, "2019-05" the month,
+    "2019-05-03" the day (start inclusive, end exclusive); None for other words."""
+    match = _DATE_QUERY.match(text.strip())
+    if not match:
+        return None
+    year, month, day = (int(g) if g else None for g in match.groups())
+    assert year is not None
+    try:
+        if month is None:
+            return datetime(year, 1, 1), datetime(year + 1, 1, 1)
+        start = datetime(year, month, day or 1)
+    except ValueError:
+        return None
+    if day is not None:
+        return start, start + timedelta(days=1)
+    return start, (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _matches(session: Session, text: str) -> Any:
+    """What the library's search box finds: the words in a file's name, its camera (make or
+    model) or a tag, and for a date ("2019", "2019-05", "2019-05-03") the files taken then."""
+    pattern = "%" + like_escape(text.strip()) + "%"
+    found = [
+        File.name.ilike(pattern, escape="\\"),
+        File.make.ilike(pattern, escape="\\"),
+        File.model.ilike(pattern, escape="\\"),
+        _tag_like(session, pattern),
+    ]
+    span = date_span(text)
+    if span is not None:
+        found.append((File.taken_at >= span[0]) & (File.taken_at < span[1]))
+    return or_(*found)
+
+
+def _tag_like(session: Session, pattern: str) -> Any:
+    if session.get_bind().dialect.name == "sqlite":
+        each = func.json_each(File.tags).table_valued("value")
+        return exists(
+            select(literal_column("1"))
+            .select_from(each)
+            .where(each.c.value.ilike(pattern, escape="\\"))
+        )
+    each = func.jsonb_array_elements_text(cast(File.tags, JSONB)).table_valued("value")
+    return exists(
+        select(literal_column("1"))
+        .select_from(each)
+        .where(each.c.value.ilike(pattern, escape="\\"))
+    )
+
+
 def library_query(session: Session, flt: LibraryFilter) -> Select[Any]:
     query = select(File)
     if flt.year is not None:
@@ -117,7 +174,7 @@ def library_query(session: Session, flt: LibraryFilter) -> Select[Any]:
     if flt.kind:
         query = query.where(File.kind == flt.kind)
     if flt.q:
-        query = query.where(File.name.like("%" + like_escape(flt.q) + "%", escape="\\"))
+        query = query.where(_matches(session, flt.q))
     if flt.tag:
         query = query.where(_has_tag(session, flt.tag))
     return query

@@ -95,6 +95,18 @@ def confidence_label(value: float | None) -> str:
     return "–" if value is None else f"{round(value * 100)} %"
 
 
+def home_offset(value: datetime | None, zone: str) -> str:
+    """The UTC offset ``zone`` had at ``value`` (now when None), as "+02:00": what a typed
+    date without an offset is read with, so the field's placeholder shows it."""
+    from mediafix.web.forms import offset_in_zone
+
+    when_ = value or datetime.now()
+    try:
+        return format_offset(offset_in_zone(when_, zone)) or "+00:00"
+    except (ValueError, OSError, KeyError):
+        return "+00:00"
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(human_size, "size")
     app.add_template_filter(number, "number")
@@ -111,6 +123,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(taken, "taken")
     app.add_template_global(percent, "percent")
     app.add_template_global(format_offset, "format_offset")
+    app.add_template_global(home_offset, "home_offset")
 
     @app.context_processor
     def _badges() -> dict[str, Any]:

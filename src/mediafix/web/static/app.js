@@ -546,9 +546,18 @@
     });
     bar.addEventListener("submit", (e) => {
       const s = e.submitter;
-      if (s && s.value === "shift" && !$('input[name="shift"]', bar).value.trim()) {
-        e.preventDefault(); toast("Type by how much to shift, e.g. +1h or -30m.", "error");
+      const date = $('input[name="taken_at"]', bar);
+      const offset = $('input[name="utc_offset"]', bar);
+      const shift = $('input[name="shift"]', bar);
+      if (s && s.value === "shift" && !shift.value.trim()) {
+        e.preventDefault(); toast("Type by how much to shift, e.g. +1h or -30m.", "error"); return;
       }
+      if (s && s.value === "date" && !date.value) {
+        e.preventDefault(); toast("Pick the date and time to give the selected files.", "error"); return;
+      }
+      // One action per click: the other's fields do not go along.
+      const dating = s && s.value === "date";
+      date.disabled = !dating; offset.disabled = !dating; shift.disabled = dating || !(s && s.value === "shift");
     });
     document.addEventListener("htmx:afterSwap", (e) => {
       if (e.target.classList && e.target.classList.contains("confirmed")) {

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
-from mediafix.config import PAGE_SETTINGS, FolderError, effective, zone_state
+from mediafix.config import PAGE_SETTINGS, FolderError, Settings, effective, zone_state
 from mediafix.jobs import enqueue
 from mediafix.store.library import library_roots
 from mediafix.store.settings import effective_settings, set_setting
@@ -39,7 +39,8 @@ bp = Blueprint("settings", __name__)
 KEYS = PAGE_SETTINGS
 HELP = {
     "duplicate_threshold": "How different two photos may be and still count as near duplicates "
-    "(bits of 64 in their perceptual hash; 0 = only identical pictures, 10 is a good start).",
+    "(bits of 64 in their perceptual hash; 0 = only identical pictures; the default, "
+    f"{Settings.model_fields['duplicate_threshold'].default}, suits most libraries).",
     "review_confidence": "Files whose date confidence is below this go to date review "
     "(0.6: only clear dates pass on their own).",
     "output_dir": "Where the archive is written: OUTPUT/YYYY/YYYYMMDD_HHMMSS.ext.",
@@ -50,7 +51,11 @@ HELP = {
 
 @lru_cache(maxsize=1)
 def zones() -> list[str]:
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
+    """Every IANA zone a person would pick (the region/city names, and UTC)."""
+    found = {
+        z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/"))
+    }
+    return sorted(found | {"UTC"})
 
 
 def current() -> dict[str, Any]:
@@ -159,6 +164,14 @@ def save() -> ResponseReturnValue:
             return jsonify(error=str(exc), field=exc.field), 400
         data = current()
         typed = {k: v for k, v in params.items() if k in KEYS and isinstance(v, str)}
+        # What the person typed goes back into the form; a number that is not one keeps
+        # the value in force (the template computes with it: a string was a 500).
+        for key, kind in (("duplicate_threshold", int), ("review_confidence", float)):
+            if key in typed:
+                try:
+                    typed[key] = kind(typed[key])  # type: ignore[assignment]
+                except ValueError:
+                    del typed[key]
         data["settings"] = {**data["settings"], **typed}
         if "move" in typed:
             data["settings"]["move"] = typed["move"].lower() in ("1", "true", "yes", "on", "move")
