@@ -75,6 +75,12 @@ def home_imported(story: Story, page: Any, size: str) -> None:
     for label in ("Library", "Archive", "Jobs", "Settings"):
         nav_link(page, label)
         page.goto(story.url + "/")
+    if size == "phone":  # the menu open: labelled entries, the counts beside them
+        nav_link(page, "Duplicates")
+        assert page.locator("#nav-toggle").get_attribute("aria-expanded") == "true"
+        look(page, "menu-open-phone")
+        page.keyboard.press("Escape")
+        assert page.locator("#mainnav").is_hidden()
 
 
 @case("library", "imported")
