@@ -284,3 +284,17 @@ def test_a_camera_is_named_once(web: Web) -> None:
         assert web.get_json(f"/files/{file_id}").json["camera"] == name
         html = web.client.get(f"/files/{file_id}").get_data(as_text=True)
         assert name in html and "Canon Canon" not in html and "NIKON CORPORATION NIKON" not in html
+
+
+def test_tagging_two_identical_copies_is_one_action_on_each(web: Web) -> None:
+    """Issue 21: a tag added to two byte-identical copies showed twice on each file's page
+    (its own decision and its twin's, found by the shared content hash)."""
+    sha = "ab" * 32
+    one, two = web.add_file(sha256=sha), web.add_file(sha256=sha)
+    response = web.client.post(
+        "/library/tags", json={"file_ids": [one, two], "add": ["Oma"]}, headers=SCRIPT
+    )
+    assert response.json["updated"] == 2
+    for file_id in (one, two):
+        decisions = web.get_json(f"/files/{file_id}").json["decisions"]
+        assert [d["kind"] for d in decisions] == ["tags"], decisions

@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, String, cast, exists, extract, func, literal_column, or_, select
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    extract,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session, load_only
 
@@ -259,7 +270,10 @@ def file_decisions(session: Session, f: File, limit: int = 50) -> list[dict[str,
     """What people decided about a file (by id, or by its content), newest first."""
     cond = Decision.file_id == f.id
     if f.sha256:
-        cond = or_(cond, Decision.sha256 == f.sha256, Decision.other_sha256 == f.sha256)
+        # By content too (a file scanned again has a new id), except another file's tags:
+        # tagging two identical copies at once showed the action twice on each (issue 21).
+        same = or_(Decision.sha256 == f.sha256, Decision.other_sha256 == f.sha256)
+        cond = or_(cond, and_(same, or_(Decision.kind != "tags", Decision.file_id.is_(None))))
     rows = session.scalars(
         select(Decision).where(cond).order_by(Decision.id.desc()).limit(limit)
     ).all()
