@@ -244,7 +244,11 @@ def output_applied(story: Story, page: Any, size: str) -> None:
 @case("output-browse", "applied")
 def output_browse(story: Story, page: Any, size: str) -> None:
     page.goto(story.url + "/output/browse")
-    assert page.get_by_role("link", name="2019").first.is_visible()
+    listing = get_json(story.url + "/output/browse")
+    for folder in listing["folders"]:
+        card = page.get_by_role("link", name=folder["name"])
+        n = folder["entries"]
+        assert card.inner_text().endswith(f"{n} item" + ("" if n == 1 else "s"))  # "1 item"
 
 
 # ---- undone -------------------------------------------------------------------------------
