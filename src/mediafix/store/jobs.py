@@ -34,6 +34,7 @@ __all__ = [
     "job_dict",
     "job_files",
     "latest_job",
+    "pending_jobs",
     "pid_alive",
     "recent_jobs",
     "release_dead_claims",
@@ -346,6 +347,11 @@ def abandoned_jobs(session: Session) -> list[Job]:
     """Running jobs whose worker died (same host) or went silent (another host)."""
     jobs = session.scalars(select(Job).where(Job.status == "running")).all()
     return [j for j in jobs if not _alive(j)]
+
+
+def pending_jobs(session: Session) -> list[Job]:
+    """Jobs waiting for a worker, oldest first."""
+    return list(session.scalars(select(Job).where(Job.status == "pending").order_by(Job.id)))
 
 
 def unfinished_file_count(session: Session, job_id: int) -> int:
