@@ -267,9 +267,6 @@ def run_parallel(
                 fut.cancel()
 
 
-# -- JSON for `mediafix inspect` ---------------------------------------------------------
-
-
 # -- the library-wide stages (their modules load only when they run) ----------------------
 
 

@@ -78,14 +78,32 @@ class Base(DeclarativeBase):
 
 
 class File(Base):
-    """One source file of the library.
+    """One source file of the library: the work item the pipeline's ``STAGES``
+    (``services.pipeline``) fill, in this order (``media.analysis.Analysed`` carries the
+    first three in a worker; ``store.records`` is where values become these columns):
 
-    Lifecycle (which stage fills what): discover sets root, rel_path, path, size, mtime;
-    probe sets kind, format, ext, sha256, phash, width, height, orientation, make, model,
-    meta; date sets evidence, taken_at .. candidates and status (``ready`` or ``review``); group
-    writes duplicate_members rows; review writes decisions (and may set taken_at with
-    confidence 1.0); apply sets output_path and status ``written``. A file that cannot be
-    read has ``status='error'`` and a one-line ``error``; it is never dropped.
+    1. **discover** (an import registers what it finds): ``root``, ``rel_path``, ``path``,
+       ``name``, ``size``, ``mtime``, ``sidecars``; ``status`` ``new``, ``job_id`` (the
+       import), ``scanned_at``; ``error`` when the entry cannot be used (a link out of its
+       root). A worker that takes the file sets ``claim``, ``claimed_at`` and ``probing``.
+    2. **probe**: ``kind``, ``format``, ``ext``, ``ext_mismatch``, ``sha256``, ``phash``,
+       ``detail_hash``, ``width``, ``height``, ``orientation``, ``make``, ``model``,
+       ``content_id``, ``meta`` (the exiftool tags); ``error`` when it cannot be read.
+    3. **date**: ``evidence`` (every date the file offers, before any zone), the verdict
+       ``taken_at``, ``utc_offset``, ``offset_source``, ``taken_at_utc``, ``confidence``,
+       ``confidence_level``, ``date_source``, ``date_reason``, ``date_precision``, and
+       ``candidates``; then ``status``: ``ready``, ``review`` (not sure enough), ``error``
+       (read only in part) or ``skipped`` (not a photo or video). Re-dating rewrites these.
+    4. **group**: ``bundle`` (Live Photo, RAW+JPEG partners share it) and the
+       ``duplicate_members`` rows of its groups.
+    5. **review**: a person's ``decisions`` rows; a date they set (``taken_at`` with
+       confidence 1.0) and ``tags``.
+    6. **plan**: nothing here (a plan is computed, shown and written nowhere).
+    7. **apply**: ``output_path`` and ``status`` ``written`` (undo clears the one and sets
+       the other back).
+
+    A file that cannot be read keeps ``status='error'`` and its one-line ``error``: it is
+    never dropped.
     """
 
     __tablename__ = "files"
