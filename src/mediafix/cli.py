@@ -27,6 +27,7 @@ from mediafix import __version__
 from mediafix.config import DataDirError, FolderError, Settings, get_settings
 from mediafix.media.exiftool import ExifToolError
 from mediafix.media.outputlock import OutputBusy
+from mediafix.media.values import first_line
 
 console = Console(stderr=True, highlight=False)
 out = Console(highlight=False, soft_wrap=True)
@@ -54,7 +55,7 @@ class MediafixGroup(click.Group):
         except (ExifToolError, OutputBusy) as exc:
             fail(str(exc))
         except OperationalError as exc:
-            fail(f"database error: {str(exc.orig).splitlines()[0] if exc.orig else exc}")
+            fail(f"database error: {first_line(exc.orig) if exc.orig else exc}")
         except KeyboardInterrupt:
             fail("interrupted", 130)
 
@@ -357,16 +358,13 @@ def _follow(engine: Any, job_id: int) -> None:
 @click.option("-n", "--limit", default=20, show_default=True, help="How many recent jobs.")
 def jobs(as_json: bool, limit: int) -> None:
     """List recent jobs with their progress."""
-    from sqlalchemy import select
-
     from mediafix.store.db import session_scope
-    from mediafix.store.jobs import job_dict
-    from mediafix.store.models import Job
+    from mediafix.store.jobs import job_dict, recent_jobs
 
     settings = _settings()
     engine = _prepare(settings)
     with session_scope(engine) as s:
-        rows = [job_dict(j) for j in s.scalars(select(Job).order_by(Job.id.desc()).limit(limit))]
+        rows = [job_dict(j) for j in recent_jobs(s, limit)]
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return

@@ -27,13 +27,13 @@ from typing import Any
 from huey import crontab
 from huey.api import TaskWrapper
 from huey.exceptions import RetryTask
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
 from mediafix.config import get_settings
 from mediafix.jobs import huey
 from mediafix.media.outputlock import OutputBusy
+from mediafix.media.values import first_line
 from mediafix.services import imports, redate
 from mediafix.services.pipeline import batched, close_worker_exiftool
 from mediafix.store import jobs as jobrows
@@ -147,7 +147,7 @@ def _should_stop(job_id: int) -> Callable[[], bool]:
 
 
 def _fail(job_id: int, exc: BaseException) -> None:
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    message = first_line(exc)
     with session_scope(engine()) as s:
         jobrows.finish_job(s, job_id, "failed", message=f"failed: {message}", error=message)
     remove_scratch(job_id)
@@ -199,9 +199,7 @@ def probe_files(job_id: int, file_ids: list[int]) -> None:
     try:
         imports.probe_batch(engine(), get_settings(), job_id, file_ids)
     except OperationalError as exc:
-        log.warning(
-            "job %s: database unreachable, retrying the batch: %s", job_id, str(exc).splitlines()[0]
-        )
+        log.warning("job %s: database unreachable, retrying the batch: %s", job_id, first_line(exc))
         raise RetryTask(delay=3) from exc
     _finish_import(job_id)
 
@@ -418,9 +416,7 @@ def recover(startup: bool = False) -> dict[str, int]:
             # back); the new files are grouped again now.
             group_duplicates()
             resume += [
-                (j.id, j.type)
-                for j in s.scalars(select(Job).where(Job.status == "pending"))
-                if (j.id, j.type) not in resume
+                (j.id, j.type) for j in jobrows.pending_jobs(s) if (j.id, j.type) not in resume
             ]
     by_job: dict[int, list[int]] = {}
     for owner, fid in released:

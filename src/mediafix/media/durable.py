@@ -22,6 +22,8 @@ import stat
 from collections.abc import Iterable
 from typing import BinaryIO
 
+from mediafix.media.safe_open import NO_FOLLOW_READ
+
 __all__ = [
     "CHUNK",
     "TMP_PREFIX",
@@ -119,15 +121,6 @@ class SidecarRefused(ApplyError):
     """A sidecar that is not copied: a link, not a regular file, or not in its photo's folder."""
 
 
-_SIDECAR_FLAGS = (
-    os.O_RDONLY
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_NOCTTY", 0)
-)
-
-
 def _open_beside(path: str, media: str) -> BinaryIO:
     """Open the sidecar ``path`` only if it is a regular file in the very folder of its photo
     ``media``, where the scan paired it: not a link (``O_NOFOLLOW``), not a FIFO or device
@@ -141,7 +134,7 @@ def _open_beside(path: str, media: str) -> BinaryIO:
     if os.path.realpath(os.path.dirname(os.path.abspath(path))) != folder:
         raise SidecarRefused(f"{path} is no longer in its photo's folder: not copied")
     try:
-        fd = os.open(path, _SIDECAR_FLAGS)
+        fd = os.open(path, NO_FOLLOW_READ)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise SidecarRefused(f"{path} is a symbolic link now: not copied") from exc

@@ -163,6 +163,14 @@ def _needs_alias(path: str) -> bool:
     return bool(_UNSAFE.search(path))
 
 
+def _close_pipes(proc: subprocess.Popen[bytes]) -> None:
+    """Close an ended exiftool's pipes (a pipe that will not close is left to the GC)."""
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
 class ExifTool:
     """One stay-open exiftool process.
 
@@ -211,10 +219,7 @@ class ExifTool:
                 except (OSError, subprocess.TimeoutExpired):
                     proc.kill()
                     proc.wait()
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
+            _close_pipes(proc)
         if self._alias_dir:
             shutil.rmtree(self._alias_dir, ignore_errors=True)
             self._alias_dir = None
@@ -225,10 +230,7 @@ class ExifTool:
             with contextlib.suppress(OSError):
                 proc.kill()
             proc.wait()
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
+            _close_pipes(proc)
         self.restarts += 1
 
     def __enter__(self) -> ExifTool:

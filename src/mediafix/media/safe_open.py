@@ -28,9 +28,12 @@ from typing import BinaryIO
 
 from mediafix.config import is_inside
 
-__all__ = ["Refused", "open_inside", "open_scanned"]
+__all__ = ["NO_FOLLOW_READ", "Refused", "open_inside", "open_scanned"]
 
-_FLAGS = (
+# Read-only, never through a link in the last component, never blocking on a FIFO, never
+# becoming our terminal: how every file a row or a request names is opened (here, and the
+# sidecars apply copies).
+NO_FOLLOW_READ = (
     os.O_RDONLY
     | getattr(os, "O_NOFOLLOW", 0)
     | getattr(os, "O_NONBLOCK", 0)
@@ -69,7 +72,7 @@ def open_inside(
     if not is_inside(real, folder_real) or real == folder_real:
         raise Refused(403, f"the file leads outside {what}: it is not served")
     try:
-        fd = os.open(real, _FLAGS)
+        fd = os.open(real, NO_FOLLOW_READ)
     except OSError as exc:
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
             raise Refused(404, "the file is no longer where it was scanned") from exc

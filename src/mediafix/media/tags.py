@@ -259,17 +259,24 @@ def _tags_in_folder(folder: str, depth: int) -> tuple[tuple[str, ...], tuple[str
     return tags, merge_tags(tags)
 
 
+def _split(rel_path: str) -> tuple[str, str, str]:
+    """``rel_path`` with "/" only, its folder part (up to and with its last "/") and the
+    file's name ("" when the path ends in no file's name: "a/", "a/..")."""
+    rel = rel_path.replace("\\", "/")
+    cut = rel.rfind("/") + 1
+    name = rel[cut:]
+    return rel, rel[:cut], "" if name in (".", "..") else name
+
+
 def file_tags(
     rel_path: str, user_tags: Iterable[str] = (), depth: int = DEFAULT_DEPTH
 ) -> tuple[str, ...]:
     """All tags of one file: folders, then ``{...}`` in its name, then the user's own."""
-    rel = rel_path.replace("\\", "/")
-    cut = rel.rfind("/") + 1
-    name = rel[cut:]
-    if name in ("", ".", ".."):  # not a file's name: its folders are not those of rel[:cut]
+    rel, folder, name = _split(rel_path)
+    if not name:  # not a file's name: its folders are not those of ``folder``
         from_name, _ = name_tags(PurePosixPath(rel).name)
         return merge_tags(folder_tags(rel, depth), from_name, user_tags)
-    folders, merged = _tags_in_folder(rel[:cut], depth)
+    folders, merged = _tags_in_folder(folder, depth)
     from_name = name_tags(name)[0] if "{" in name else ()
     user = tuple(user_tags)
     if not from_name and not user:  # most files: their folders' tags alone
@@ -281,17 +288,15 @@ def file_tag_origins(
     rel_path: str, user_tags: Iterable[str] = (), depth: int = DEFAULT_DEPTH
 ) -> tuple[TagOrigin, ...]:
     """``file_tags`` with where each tag came from (the same tags, in the same order)."""
-    rel = rel_path.replace("\\", "/")
-    cut = rel.rfind("/") + 1
-    name = rel[cut:]
-    if name in ("", ".", ".."):
+    rel, folder, name = _split(rel_path)
+    if not name:
         parts = PurePosixPath(rel).parts[:-1]
         folders = _folder_origins(parts, depth)
         name = PurePosixPath(rel).name
     else:
-        folders = _origins_in_folder(rel[:cut], depth)
+        folders = _origins_in_folder(folder, depth)
         if "{" not in name and not user_tags:  # most files: their folders' tags alone
-            return _folder_tag_origins(rel[:cut], depth)
+            return _folder_tag_origins(folder, depth)
     candidates = [TagOrigin(t, "folder", where) for t, where in folders]
     candidates += [TagOrigin(t, "name", name) for t in (name_tags(name)[0] if "{" in name else ())]
     candidates += [TagOrigin(clean_tag(t), "user", "the library") for t in user_tags]

@@ -77,6 +77,15 @@ def one_line(exc: BaseException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def first_line(error: BaseException | str) -> str:
+    """The first line of an error's text (an exception without text: its type's name), for
+    a job row, a log line or a one-line CLI error; ``one_line`` keeps every line instead."""
+    lines = str(error).splitlines()
+    if lines:
+        return lines[0]
+    return type(error).__name__ if isinstance(error, BaseException) else ""
+
+
 def camera_name(make: str | None, model: str | None) -> str | None:
     """ "Make Model" as a person reads it; None when neither is known.
 

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from mediafix.media.fingerprint import phash_dct
+from mediafix.media.values import first_line
 
 __all__ = [
     "AVAILABLE",
@@ -53,6 +54,11 @@ DURATION_TOLERANCE = 0.03  # 3 % (a re-encode may trim a few frames at either en
 
 class VideoError(Exception):
     """A video whose frames cannot be decoded (one line for a person)."""
+
+
+def _undecodable(exc: BaseException) -> VideoError:
+    """The one-line error for frames PyAV could not decode (it raises many error types)."""
+    return VideoError(f"video frames cannot be decoded ({first_line(exc)[:120]})")
 
 
 @dataclass(frozen=True)
@@ -101,9 +107,7 @@ def video_fingerprint(path: str) -> VideoPrint:
     except VideoError:
         raise
     except Exception as exc:  # PyAV raises many error types for broken files
-        raise VideoError(
-            f"video frames cannot be decoded ({str(exc).splitlines()[0][:120]})"
-        ) from None
+        raise _undecodable(exc) from None
     if not hashes:
         raise VideoError("video frames cannot be decoded (no frame found)")
     return VideoPrint(duration, tuple(hashes))
@@ -171,9 +175,7 @@ def thumbnail_frame(path: str) -> Image.Image:
                 rotation = int(getattr(frame, "rotation", 0) or 0)
                 return image.rotate(rotation, expand=True) if rotation % 360 else image
     except Exception as exc:
-        raise VideoError(
-            f"video frames cannot be decoded ({str(exc).splitlines()[0][:120]})"
-        ) from None
+        raise _undecodable(exc) from None
     raise VideoError("no video frame found")
 
 

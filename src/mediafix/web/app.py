@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from mediafix.config import DataDirError, data_dir_message, get_settings
+from mediafix.media.values import first_line
 from mediafix.store.db import get_engine, upgrade
 from mediafix.web import request as plumbing
 from mediafix.web import security
@@ -167,7 +168,7 @@ def _data_dir_failure(exc: BaseException) -> bool:
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OperationalError):
-        return str(exc.orig or exc).splitlines()[0]
+        return first_line(exc.orig or exc)
     return getattr(exc, "strerror", None) or str(exc)
 
 

@@ -83,6 +83,19 @@ def _refuse(field: str, message: str) -> NoReturn:
     raise SettingError(field, message)
 
 
+def _number(params: Any, field: str, kind: type[int] | type[float], high: int, what: str) -> float:
+    """``params[field]`` as a ``kind`` from 0 to ``high`` (NaN is no number here); else why
+    not: "<field> must be <what>, not 'x'" or "<field> must be between 0 and <high>"."""
+    raw = params[field]
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        _refuse(field, f"{field} must be {what}, not {raw!r}")
+    if not 0 <= value <= high or value != value:
+        _refuse(field, f"{field} must be between 0 and {high}")
+    return value
+
+
 def validate(params: Any) -> dict[str, Any]:
     """The settings in ``params`` as stored values (:class:`SettingError` for the first bad
     one; 400 for a setting that does not exist)."""
@@ -91,26 +104,11 @@ def validate(params: Any) -> dict[str, Any]:
     if unknown:
         abort_with(400, f"unknown setting {unknown[0]!r} (settings: {', '.join(KEYS)})")
     if "duplicate_threshold" in params:
-        raw = params["duplicate_threshold"]
-        try:
-            value = int(raw)
-        except (TypeError, ValueError):
-            _refuse(
-                "duplicate_threshold", f"duplicate_threshold must be a whole number, not {raw!r}"
-            )
-        if not 0 <= value <= 32:
-            _refuse("duplicate_threshold", "duplicate_threshold must be between 0 and 32")
-        clean["duplicate_threshold"] = value
+        clean["duplicate_threshold"] = _number(
+            params, "duplicate_threshold", int, 32, "a whole number"
+        )
     if "review_confidence" in params:
-        raw = params["review_confidence"]
-        try:
-            conf = float(raw)
-        except (TypeError, ValueError):
-            _refuse(
-                "review_confidence", f"review_confidence must be a number from 0 to 1, not {raw!r}"
-            )
-        if not 0.0 <= conf <= 1.0 or conf != conf:
-            _refuse("review_confidence", "review_confidence must be between 0 and 1")
+        conf = _number(params, "review_confidence", float, 1, "a number from 0 to 1")
         clean["review_confidence"] = round(conf, 3)
     if "output_dir" in params:
         raw = str(params["output_dir"] or "").strip()
