@@ -7,8 +7,10 @@ functions below it say each type's parameters. Follow-ups that need no row (regr
 thumbnails) have a function each.
 
 Adding a job type: one row in :class:`JobType` (its value, its words, the types it never
-runs beside), its task in :mod:`mediafix.jobs.tasks` under ``@job_task(JobType.X)``, and
-here a function that says its parameters. The recovery of dead workers' jobs knows it then.
+runs beside) and its task in :mod:`mediafix.jobs.tasks` under ``@job_task(JobType.X)``;
+callers start it with ``enqueue(JobType.X, params)`` (a function here that names its
+parameters, as below, is welcome). The recovery of dead workers' jobs knows it then
+(``docs/architecture.md`` shows one).
 
 The tasks (and the services they run) are imported when a job is enqueued, not when this
 module is: the web app imports it at start and starts fast.
