@@ -140,6 +140,19 @@ class Collector:
                 self.ctx.ignored.append(f"{label} {text!r} (not a date)")
         return parsed
 
+    def read(
+        self,
+        label: str,
+        idx: dict[str, list[tuple[str, Any]]],
+        tag: str,
+        kind: str,
+        prefer: Sequence[str] = (),
+    ) -> Parsed | None:
+        """The first value of ``tag`` in a group of ``kind`` (``_first``), parsed as
+        :meth:`parse` does; None when there is none or it is no date."""
+        found = _first(idx, tag, kind, prefer)
+        return None if found is None else self.parse(label, found[1])
+
     def add(self, r: Raw) -> None:
         ctx = self.ctx
         label = r.row.label if r.source not in ("filename", "folder") else r.source
@@ -266,10 +279,7 @@ _XMP_TAGS = (
 
 def _xmp_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> None:
     for tag, source in _XMP_TAGS:
-        found = _first(idx, tag, "xmp")
-        if found is None:
-            continue
-        parsed = col.parse(f"XMP {tag}", found[1])
+        parsed = col.read(f"XMP {tag}", idx, tag, "xmp")
         if parsed is None:
             continue
         if tag == "DateCreated":
@@ -352,10 +362,9 @@ def _video_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> 
         ("DateTimeOriginal", "quicktime:DateTimeOriginal"),
         ("ContentCreateDate", "quicktime:ContentCreateDate"),
     ):
-        found = _first(idx, tag, "quicktime", ("UserData", "Keys", "ItemList"))
-        if found is None:
-            continue
-        parsed = col.parse(f"QuickTime {tag}", found[1])
+        parsed = col.read(
+            f"QuickTime {tag}", idx, tag, "quicktime", ("UserData", "Keys", "ItemList")
+        )
         if parsed is not None:  # a wall clock, or an instant when written with "Z"
             col.add(make_raw(source, parsed, _L))
     # The movie and track headers: UTC by the QuickTime spec (1904 epoch when unset).
@@ -364,10 +373,9 @@ def _video_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> 
         ("MediaCreateDate", "quicktime:MediaCreateDate"),
         ("TrackCreateDate", "quicktime:TrackCreateDate"),
     ):
-        found = _first(idx, tag, "quicktime", ("QuickTime", "Track1", "Track2"))
-        if found is None:
-            continue
-        parsed = col.parse(f"QuickTime {tag}", found[1])
+        parsed = col.read(
+            f"QuickTime {tag}", idx, tag, "quicktime", ("QuickTime", "Track1", "Track2")
+        )
         if parsed is None:
             continue
         r = make_raw(source, parsed, _U, note="stored as UTC")
@@ -376,20 +384,15 @@ def _video_candidates(col: Collector, idx: dict[str, list[tuple[str, Any]]]) -> 
         # (the camera tables and the library's evidence may change; the evidence stays).
         r.header = parsed.offset is None and not parsed.zulu
         col.add(r)
-    found = _first(idx, "DateTimeOriginal", "matroska")  # Matroska/WebM "DateUTC"
-    if found is not None:
-        parsed = col.parse("Matroska DateUTC", found[1])
-        if parsed is not None:
-            col.add(make_raw("matroska:DateTimeOriginal", parsed, _U, note="stored as UTC"))
+    parsed = col.read("Matroska DateUTC", idx, "DateTimeOriginal", "matroska")  # WebM too
+    if parsed is not None:
+        col.add(make_raw("matroska:DateTimeOriginal", parsed, _U, note="stored as UTC"))
     for tag, source, kind in (
         ("DateTimeOriginal", "riff:DateTimeOriginal", "riff"),
         ("DateCreated", "riff:DateCreated", "riff"),
         ("DateTimeOriginal", "h264:DateTimeOriginal", "h264"),
     ):
-        found = _first(idx, tag, kind)
-        if found is None:
-            continue
-        parsed = col.parse(f"{kind.upper()} {tag}", found[1])
+        parsed = col.read(f"{kind.upper()} {tag}", idx, tag, kind)
         if parsed is not None:
             col.add(make_raw(source, parsed, _L))
 

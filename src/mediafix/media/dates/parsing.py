@@ -56,11 +56,14 @@ def as_text(value: Any) -> str | None:
     return text or None
 
 
-def parse_offset(value: Any) -> int | None:
+def _match(regex: re.Pattern[str], value: Any) -> re.Match[str] | None:
+    """``regex`` matched against an exiftool value's text (None for a blank value)."""
     text = as_text(value)
-    if text is None:
-        return None
-    m = _OFFSET_RE.match(text)
+    return None if text is None else regex.match(text)
+
+
+def parse_offset(value: Any) -> int | None:
+    m = _match(_OFFSET_RE, value)
     if m is None:
         return None
     if m["z"]:
@@ -89,10 +92,7 @@ def subsec_micro(value: Any) -> int | None:
 def parse_datetime(value: Any) -> Parsed | None:
     """An exiftool/XMP date (``2019:09:19 05:38:57.12+02:00``, ``2019-09-19T05:38``, ``2010``)
     -> value, precision and the offset it carries; None for blanks, zeros and nonsense."""
-    text = as_text(value)
-    if text is None:
-        return None
-    m = _DATETIME_RE.match(text)
+    m = _match(_DATETIME_RE, value)
     if m is None:
         return None
     offset = parse_offset(m["tz"]) if m["tz"] else None
@@ -125,10 +125,7 @@ def parse_datetime(value: Any) -> Parsed | None:
 
 def parse_time(value: Any) -> tuple[int, int, int, int, Precision, int | None] | None:
     """A time alone (IPTC TimeCreated, GPSTimeStamp) -> h, m, s, µs, precision, offset."""
-    text = as_text(value)
-    if text is None:
-        return None
-    m = _TIME_RE.match(text)
+    m = _match(_TIME_RE, value)
     if m is None:
         return None
     h, mi, s = int(m["h"]), int(m["m"]), min(int(m["s"] or 0), 59)
