@@ -7,17 +7,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from mediafix.jobs import tasks
-from mediafix.jobs.enqueue import JobType
 from mediafix.media.dates.filenames import PATTERNS
 from mediafix.media.keeper import DEFAULT_ORDER, Criterion
 from mediafix.media.plan import NAMING
 from mediafix.media.values import Precision
 from mediafix.services.pipeline import BATCH_STAGES, STAGES
+from mediafix.store.jobs import JobType
 from mediafix.store.models import File
+from tests.helpers.paths import DOCS, REPO
 
-ROOT = Path(__file__).resolve().parent.parent
-ARCHITECTURE = ROOT / "docs" / "architecture.md"
+ARCHITECTURE = DOCS / "architecture.md"
 ORDER = ["discover", "probe", "date", "group", "review", "plan", "apply"]
 
 
@@ -39,7 +38,9 @@ def test_the_file_docstring_says_which_stage_fills_which_column() -> None:
     assert unnamed == []
 
 
-def test_every_job_type_has_its_task_and_excludes_only_job_types() -> None:
+def test_every_job_type_has_its_task_and_excludes_only_job_types(settings_env: Path) -> None:
+    from mediafix.jobs import tasks  # (builds the queue: in the temporary data folder)
+
     assert set(tasks.TASKS) == set(JobType)
     for job_type in JobType:
         assert job_type.text
@@ -66,4 +67,4 @@ def test_architecture_doc_shows_each_extension_point_and_readme_links_it() -> No
     assert re.search(r"Pattern\(\"\w+\"", text) and "Naming(" in text
     assert "@job_task(JobType." in text
     assert len(PATTERNS) > 20
-    assert "(docs/architecture.md)" in (ROOT / "README.md").read_text()
+    assert "(docs/architecture.md)" in (REPO / "README.md").read_text()
