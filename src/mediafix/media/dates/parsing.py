@@ -89,6 +89,14 @@ def subsec_micro(value: Any) -> int | None:
     return _micro(digits)
 
 
+def _precision_of(m: re.Match[str]) -> Precision:
+    """How much of a time a match of ``_DATETIME_RE`` or ``_TIME_RE`` (with its hour and
+    minute) says: sub-seconds, seconds or minutes."""
+    if m["f"]:
+        return Precision.SUBSECOND
+    return Precision.SECOND if m["s"] is not None else Precision.MINUTE
+
+
 def parse_datetime(value: Any) -> Parsed | None:
     """An exiftool/XMP date (``2019:09:19 05:38:57.12+02:00``, ``2019-09-19T05:38``, ``2010``)
     -> value, precision and the offset it carries; None for blanks, zeros and nonsense."""
@@ -110,13 +118,7 @@ def parse_datetime(value: Any) -> Parsed | None:
         if m["h"] is None:
             return Parsed(datetime(year, month, day), Precision.DAY, None)
         second = min(int(m["s"] or 0), 59)  # a leap second 60 is the same second to us
-        precision = (
-            Precision.SUBSECOND
-            if m["f"]
-            else Precision.SECOND
-            if m["s"] is not None
-            else Precision.MINUTE
-        )
+        precision = _precision_of(m)
         parsed = datetime(year, month, day, int(m["h"]), int(m["m"]), second, _micro(m["f"]))
     except ValueError:
         return None
@@ -132,13 +134,7 @@ def parse_time(value: Any) -> tuple[int, int, int, int, Precision, int | None] |
     if h > 23 or mi > 59:
         return None
     offset = parse_offset(m["tz"]) if m["tz"] else None
-    precision = (
-        Precision.SUBSECOND
-        if m["f"]
-        else Precision.SECOND
-        if m["s"] is not None
-        else Precision.MINUTE
-    )
+    precision = _precision_of(m)
     return h, mi, s, _micro(m["f"]), precision, offset
 
 
