@@ -6,31 +6,43 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
-from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
 from mediafix import __version__
-from mediafix.config import DataDirError, FolderError, Settings, get_settings
-from mediafix.media.exiftool import ExifToolError
-from mediafix.media.outputlock import OutputBusy
-from mediafix.media.values import first_line
 
-console = Console(stderr=True, highlight=False)
-out = Console(highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from mediafix.config import Settings
+
+# Start-up is part of every command: `mediafix --version` and `inspect` of one file must not
+# pay for SQLAlchemy, pydantic or rich before they are used (tests/test_startup.py checks
+# it). So this module imports only click at the top; everything else where it is needed.
+
+
+class _LazyConsole:
+    """A rich ``Console`` made on first use (rich costs ~50 ms to import)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs = kwargs
+        self._console: Console | None = None
+
+    def get(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._kwargs)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+console = _LazyConsole(stderr=True, highlight=False)
+out = _LazyConsole(highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -40,27 +52,54 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise SystemExit(code)
 
 
+def _loaded(module: str, name: str) -> type | None:
+    """The class ``module.name`` if that module was imported (an exception of it can only
+    have been raised if so), without importing it."""
+    mod = sys.modules.get(module)
+    return getattr(mod, name, None) if mod is not None else None
+
+
 class MediafixGroup(click.Group):
     """Turns the errors a user can meet into one line instead of a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            field = str(first["loc"][0]).upper() if first.get("loc") else "setting"
-            fail(f"MEDIAFIX_{field}: {first['msg'].removeprefix('Value error, ')}", 2)
-        except DataDirError as exc:
-            fail(str(exc), 2)
-        except (ExifToolError, OutputBusy) as exc:
-            fail(str(exc))
-        except OperationalError as exc:
-            fail(f"database error: {first_line(exc.orig) if exc.orig else exc}")
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Exception as exc:
+            _fail_for(exc)
+            raise
+
+
+def _fail_for(exc: Exception) -> None:
+    """``fail`` with one line for the errors a user can meet; return for any other."""
+    validation = _loaded("pydantic_core._pydantic_core", "ValidationError")
+    if validation is not None and isinstance(exc, validation):
+        first = exc.errors()[0]  # type: ignore[attr-defined]
+        field = str(first["loc"][0]).upper() if first.get("loc") else "setting"
+        fail(f"MEDIAFIX_{field}: {first['msg'].removeprefix('Value error, ')}", 2)
+    data_dir = _loaded("mediafix.config", "DataDirError")
+    if data_dir is not None and isinstance(exc, data_dir):
+        fail(str(exc), 2)
+    for module, name in (
+        ("mediafix.media.exiftool", "ExifToolError"),
+        ("mediafix.media.outputlock", "OutputBusy"),
+    ):
+        cls = _loaded(module, name)
+        if cls is not None and isinstance(exc, cls):
+            fail(str(exc))
+    operational = _loaded("sqlalchemy.exc", "OperationalError")
+    if operational is not None and isinstance(exc, operational):
+        from mediafix.media.values import first_line
+
+        orig = exc.orig  # type: ignore[attr-defined]
+        fail(f"database error: {first_line(orig) if orig else exc}")
 
 
 def _settings() -> Settings:
+    from mediafix.config import get_settings
+
     return get_settings()
 
 
@@ -89,6 +128,16 @@ def _existing_paths(paths: Sequence[str]) -> list[str]:
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -98,7 +147,7 @@ def _progress() -> Progress:
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=console,
+        console=console.get(),
         transient=False,
         disable=not console.is_terminal,
     )
@@ -142,6 +191,8 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     from mediafix.services.duplicates import regroup
 
     groups = regroup(engine, settings)
+    from rich.table import Table
+
     table = Table(title="scan summary", show_header=False, box=None)
     table.add_row("files seen", str(summary.seen))
     table.add_row("probed", str(summary.probed))
@@ -229,6 +280,8 @@ def inspect(paths: tuple[str, ...], as_json: bool, workers: int | None) -> None:
     if as_json:
         sys.stdout.write(json.dumps(records, indent=2, ensure_ascii=True) + "\n")
         return
+    from rich.table import Table
+
     table = Table(show_lines=False)
     for col in ("file", "kind", "taken at", "offset", "confidence", "source", "note"):
         table.add_column(col, overflow="fold")
@@ -368,6 +421,8 @@ def jobs(as_json: bool, limit: int) -> None:
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
+    from rich.table import Table
+
     table = Table()
     for col in ("id", "type", "status", "progress", "message"):
         table.add_column(col)
@@ -383,6 +438,7 @@ def _checked_output(settings: Settings, engine: Any, output: str | None) -> None
     """Stop (one line, exit 2) when the archive may not go where it would: ``/``, a system
     folder, a source folder of the library, the data folder, a folder that cannot be
     written (``Settings.check_output``)."""
+    from mediafix.config import FolderError
     from mediafix.services.output import output_dir_for
     from mediafix.store.db import session_scope
     from mediafix.store.library import library_roots
@@ -414,6 +470,8 @@ def plan(output: str | None, as_json: bool, include_review: bool) -> None:
         data = plan_json(the_plan, ignored)
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
         return
+    from rich.table import Table
+
     table = Table(title=f"plan for {the_plan.output_dir}")
     for col in ("source", "target", "why"):
         table.add_column(col, overflow="fold")
@@ -454,6 +512,8 @@ def apply(output: str | None, move: bool, include_review: bool) -> None:
         the_plan, result = run_apply(
             engine, settings, output, move=move, include_review=include_review, on_progress=progress
         )
+    from rich.table import Table
+
     table = Table(title="apply summary", show_header=False, box=None)
     table.add_row("written", str(result.written))
     table.add_row("already there (skipped)", str(result.skipped))

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -39,6 +40,89 @@ def test_sqlite_migrations_match_models(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgres_migrations_match_models(pg_url: str) -> None:
     _check_schema(pg_url)
+
+
+def _reflected(url: str) -> dict[str, Any]:
+    """Everything the database says about its tables, in comparable form."""
+    from sqlalchemy import inspect
+
+    with get_engine(url).connect() as conn:
+        insp = inspect(conn)
+        schema: dict[str, Any] = {}
+        for table in sorted(insp.get_table_names()):
+            schema[table] = {
+                # by name: a migration adds a column at the end, the model lists it where it
+                # reads best; every query names its columns
+                "columns": sorted(
+                    (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                    for c in insp.get_columns(table)
+                ),
+                "pk": insp.get_pk_constraint(table),
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                    for i in insp.get_indexes(table)
+                ),
+                "unique": sorted(
+                    (u["name"], tuple(u["column_names"]))
+                    for u in insp.get_unique_constraints(table)
+                ),
+                "foreign_keys": sorted(
+                    (
+                        f["name"],
+                        tuple(f["constrained_columns"]),
+                        f["referred_table"],
+                        tuple(f["referred_columns"]),
+                        tuple(sorted((f.get("options") or {}).items())),
+                    )
+                    for f in insp.get_foreign_keys(table)
+                ),
+            }
+    return schema
+
+
+def _fresh_equals_migrated(url: str, wipe: Any) -> None:
+    upgrade(url, "0001")
+    upgrade(url)  # every migration, one after the other
+    migrated = _reflected(url)
+    wipe()
+    upgrade(url)  # an empty database: the models' schema, stamped at head
+    assert current_revision(url) == SCHEMA_HEAD
+    fresh = _reflected(url)
+    assert set(fresh) == set(migrated) and "files" in fresh
+    for table in migrated:
+        assert fresh[table] == migrated[table], table
+
+
+def test_fresh_schema_equals_the_migrated_one(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+
+    def wipe() -> None:
+        from mediafix.store.db import dispose_engines
+
+        dispose_engines()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{tmp_path / 'lib.db'}{suffix}").unlink(missing_ok=True)
+
+    _fresh_equals_migrated(url, wipe)
+    # ... and a fresh database is made without loading alembic at all
+    fresh = f"sqlite:///{tmp_path / 'other.db'}"
+    probe = "import sys; from mediafix.store.db import upgrade; upgrade(sys.argv[1]); "
+    probe += "print('alembic' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, fresh], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+    assert current_revision(fresh) == SCHEMA_HEAD
+
+
+@pytest.mark.postgres
+def test_postgres_fresh_schema_equals_the_migrated_one(pg_url: str) -> None:
+    def wipe() -> None:
+        with get_engine(pg_url).begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+
+    _fresh_equals_migrated(pg_url, wipe)
 
 
 def test_schema_head_is_the_newest_migration() -> None:

@@ -128,20 +128,47 @@ def _alembic_config(url: str) -> Any:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` (idempotent, safe to run at each start)."""
+    """Bring the database at ``url`` to ``revision`` (idempotent, safe to run at each start).
+
+    An empty database gets the newest schema straight from the models and is stamped at
+    ``SCHEMA_HEAD`` (a few statements, without loading alembic or replaying each
+    migration: tests/test_store.py proves the two schemas equal); a database at an older
+    revision is migrated.
+    """
     engine = get_engine(url)
     if revision == "head" and _stored_revision(engine) == SCHEMA_HEAD:
         return
-    from alembic import command
-
-    cfg = _alembic_config(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             # Web and workers all upgrade at start; on a fresh database two CREATE TYPE/TABLE
             # runs would collide, so they take turns (the lock ends with the transaction).
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK})
+        if revision == "head" and _create_fresh(conn):
+            return
+        from alembic import command
+
+        cfg = _alembic_config(url)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def _create_fresh(conn: Any) -> bool:
+    """On a database without tables: create the models' schema and stamp it at head, as
+    alembic would have left it. False (nothing done) when any table is there."""
+    if inspect(conn).get_table_names():
+        return False
+    from mediafix.store.models import Base
+
+    Base.metadata.create_all(conn)
+    # alembic's own version table, with the primary key name alembic gives it
+    conn.execute(
+        text(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+            "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"
+        )
+    )
+    conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": SCHEMA_HEAD})
+    return True
 
 
 def _stored_revision(engine: Engine) -> str | None:
