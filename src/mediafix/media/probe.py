@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mediafix.media import fingerprint, video
+from mediafix.media import fingerprint
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.kinds import MEDIA_EXTENSIONS, FileType, sniff
 
@@ -254,6 +254,8 @@ def _facts_of(data: bytes, digest: str | None) -> fingerprint.ImageFacts:
 
 
 def _video_facts(probe: Probe, md: Mapping[str, Any]) -> None:
+    from mediafix.media import video  # PyAV: loaded with the first video, not for photos
+
     if probe.format in _BOXED_VIDEO and probe.size is not None:
         # Found by the hostile-file suite: a video cut short (an interrupted copy or
         # download) read as a healthy file, because exiftool only warns and a failed frame

@@ -20,11 +20,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
-
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from mediafix.config import Settings, effective
 from mediafix.media.analysis import Analysed
@@ -32,7 +29,10 @@ from mediafix.media.dates import DateOptions, date_evidence
 from mediafix.media.discover import NONE_OWN, Found, OwnFolders, discover
 from mediafix.media.exiftool import ExifTool, ExifToolError
 from mediafix.media.probe import Probe, probe_batch
-from mediafix.store.settings import effective_settings, stored_settings
+
+if TYPE_CHECKING:  # the database is loaded only by what uses it (`inspect` does not)
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "BATCH_STAGES",
@@ -77,7 +77,12 @@ LOCAL_CAMERAS_KEY = "quicktime_local_detected"
 
 
 def analyse_options(settings: Settings, session: Session | None = None) -> AnalyseOptions:
-    now = effective(settings, stored_settings(session) if session is not None else {})
+    stored: dict[str, Any] = {}
+    if session is not None:
+        from mediafix.store.settings import stored_settings
+
+        stored = stored_settings(session)
+    now = effective(settings, stored)
     models = now.stored.get("quicktime_local_models") or ()
     detected = now.stored.get(LOCAL_CAMERAS_KEY) or {}
     return AnalyseOptions(
@@ -91,6 +96,8 @@ def analyse_options(settings: Settings, session: Session | None = None) -> Analy
 
 def review_confidence_of(settings: Settings, session: Session) -> float:
     """The review threshold now (the page's value, else the environment's)."""
+    from mediafix.store.settings import effective_settings
+
     return effective_settings(settings, session).review_confidence
 
 
