@@ -166,14 +166,17 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     from mediafix.services.library import ScanSummary, own_folders
     from mediafix.services.library import scan as run_scan
     from mediafix.services.pipeline import iter_found
+    from mediafix.store.counts import group_counts
     from mediafix.store.db import session_scope
+    from mediafix.store.settings import groups_stale
 
     settings = _settings()
     roots = _existing_paths(paths)
     engine = _prepare(settings)
     with session_scope(engine) as s:
         own = own_folders(settings, s)
-    total = sum(1 for _ in iter_found(roots, own))
+    # The bar's total costs a walk of its own: only for a person watching it.
+    total = sum(1 for _ in iter_found(roots, own)) if console.is_terminal else None
     with _progress() as bar:
         task = bar.add_task("scanning", total=total, rate="")
 
@@ -187,10 +190,17 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
         summary = run_scan(
             roots, settings, engine, workers=workers, on_progress=progress, force=force
         )
-        bar.update(task, completed=total)
-    from mediafix.services.duplicates import regroup
+        bar.update(task, completed=summary.seen)
+    with session_scope(engine) as s:
+        stale = groups_stale(s)
+    if summary.probed or stale:
+        from mediafix.services.duplicates import regroup
 
-    groups = regroup(engine, settings)
+        groups = regroup(engine, settings)
+        counts = {"exact": groups.exact, "near": groups.near, "burst": groups.burst}
+    else:  # nothing changed: the groups stand as they are
+        with session_scope(engine) as s:
+            counts = group_counts(s)
     from rich.table import Table
 
     table = Table(title="scan summary", show_header=False, box=None)
@@ -203,7 +213,8 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     table.add_row("to review (uncertain date)", str(summary.review))
     table.add_row("exact duplicates in library", str(summary.exact_duplicates))
     table.add_row(
-        "duplicate groups (exact/near/burst)", f"{groups.exact}/{groups.near}/{groups.burst}"
+        "duplicate groups (exact/near/burst)",
+        f"{counts['exact']}/{counts['near']}/{counts['burst']}",
     )
     table.add_row("time", f"{summary.seconds:.1f} s ({summary.rate:.1f} files/s)")
     out.print(table)

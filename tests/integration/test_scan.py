@@ -225,3 +225,87 @@ def test_mediafix_own_folders_are_not_scanned(settings_env: Path, tmp_path: Path
         "data/uploads/7/IMG_2.JPG": None,  # scanned as the root given, and within tmp_path
         "output": "mediafix's own folder (its data folder or the archive): not scanned",
     }
+
+
+def _groups() -> dict[int, tuple[str, tuple[str, ...]]]:
+    from mediafix.store.models import DuplicateGroup, DuplicateMember
+
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        groups: dict[int, tuple[str, set[str]]] = {}
+        rows = s.execute(
+            select(DuplicateGroup.id, DuplicateGroup.type, File.name)
+            .join(DuplicateMember, DuplicateMember.group_id == DuplicateGroup.id)
+            .join(File, File.id == DuplicateMember.file_id)
+        )
+        for gid, kind, name in rows:
+            groups.setdefault(gid, (kind, set()))[1].add(name)
+    return {gid: (kind, tuple(sorted(names))) for gid, (kind, names) in groups.items()}
+
+
+def _mark_groups() -> None:
+    """Write a reason no regroup writes: it stays only while the groups are not rebuilt."""
+    from sqlalchemy import update
+
+    from mediafix.store.models import DuplicateGroup
+
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        s.execute(update(DuplicateGroup).values(reasons=["untouched"]))
+
+
+def _marked() -> list[bool]:
+    from mediafix.store.models import DuplicateGroup
+
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        return [r == ["untouched"] for r in s.scalars(select(DuplicateGroup.reasons))]
+
+
+def _probed(output: str) -> int:
+    line = next(x for x in output.splitlines() if x.strip().startswith("probed"))
+    return int(line.split()[-1])
+
+
+def test_rescan_finds_exactly_the_changes_and_regroups(settings_env: Path, tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    a = make_jpeg(root / "a.jpg", 11, DateTimeOriginal="2020:01:01 10:00:00")
+    (root / "b.jpg").write_bytes(a.read_bytes())  # a byte copy
+    make_jpeg(root / "d.jpg", 12, DateTimeOriginal="2020:01:02 10:00:00")
+    scene(11, (640, 480)).resize((320, 240)).save(root / "c.jpg", quality=70)  # a's picture
+    _scan(root)
+    before = _groups()
+    assert sorted(before.values()) == [
+        ("exact", ("a.jpg", "b.jpg")),
+        ("near", ("a.jpg", "b.jpg", "c.jpg")),
+    ]
+    # Nothing changed: nothing probed, the groups are left as they are (not rebuilt).
+    _mark_groups()
+    output = _scan(root)
+    assert _probed(output) == 0
+    assert _groups() == before and _marked() == [True, True]
+    assert "1/1/0" in output  # the summary still counts them
+    # Two changes: c becomes another picture, e is a new copy of d.
+    scene(13, (640, 480)).save(root / "c.jpg", quality=80)
+    os.utime(root / "c.jpg", (1_700_000_000, 1_700_000_000))
+    (root / "e.jpg").write_bytes((root / "d.jpg").read_bytes())
+    output = _scan(root)
+    assert _probed(output) == 2
+    assert not any(_marked())
+    assert sorted(_groups().values()) == [
+        ("exact", ("a.jpg", "b.jpg")),
+        ("exact", ("d.jpg", "e.jpg")),
+    ]
+    # A scan that saved rows but died before its regroup leaves the groups owed one.
+    from mediafix.store.settings import GROUPS_STALE_KEY, set_setting
+
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        set_setting(s, GROUPS_STALE_KEY, True)
+    _mark_groups()
+    output = _scan(root)
+    assert _probed(output) == 0
+    assert _marked() == [False, False]  # rebuilt
+    assert sorted(_groups().values()) == [
+        ("exact", ("a.jpg", "b.jpg")),
+        ("exact", ("d.jpg", "e.jpg")),
+    ]
+    _mark_groups()
+    _scan(root)
+    assert _marked() == [True, True]  # ... once

@@ -28,7 +28,7 @@ from mediafix.media.video import VideoPrint, video_groups
 from mediafix.store.db import session_scope
 from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember, File
 from mediafix.store.records import keeper_input
-from mediafix.store.settings import effective_settings
+from mediafix.store.settings import GROUPS_STALE_KEY, effective_settings, set_setting
 
 __all__ = ["RegroupSummary", "regroup", "threshold_for"]
 
@@ -52,6 +52,10 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
     started = time.monotonic()
     summary = RegroupSummary()
     with session_scope(engine) as s:
+        # Cleared before the rows are read: rows a scan saves from now on set it again (on
+        # PostgreSQL their update waits for this transaction), so none is left ungrouped.
+        set_setting(s, GROUPS_STALE_KEY, False)
+        s.flush()
         threshold = threshold_for(settings, s)
         rows = s.scalars(
             select(File)

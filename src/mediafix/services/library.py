@@ -33,7 +33,7 @@ from mediafix.store.db import session_scope
 from mediafix.store.models import File
 from mediafix.store.queries import LOOKUP_CHUNK
 from mediafix.store.records import write_analysed
-from mediafix.store.settings import effective_settings
+from mediafix.store.settings import GROUPS_STALE_KEY, effective_settings, set_setting
 
 __all__ = ["ScanSummary", "own_folders", "probe_outdated", "save_analysed", "scan"]
 
@@ -173,3 +173,6 @@ def save_analysed(
                 row = File()
                 session.add(row)
             write_analysed(row, item, status_of(item, review_confidence), job_id)
+        # in the rows' transaction: the groups owe these rows a regroup, even if this
+        # process dies before it runs one
+        set_setting(session, GROUPS_STALE_KEY, True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from mediafix.store.models import GROUP_TYPES, DuplicateGroup, File, Job
 
-__all__ = ["badge_counts", "exact_duplicate_count", "overview"]
+__all__ = ["badge_counts", "exact_duplicate_count", "group_counts", "overview"]
 
 
 def overview(session: Session) -> dict[str, Any]:
@@ -62,6 +62,16 @@ def exact_duplicate_count(session: Session) -> int:
         .subquery()
     )
     return int(session.scalar(select(func.coalesce(func.sum(sub.c.n - 1), 0))) or 0)
+
+
+def group_counts(session: Session) -> dict[str, int]:
+    """Duplicate groups by type (every type, 0 when there is none)."""
+    counts = dict.fromkeys(GROUP_TYPES, 0)
+    for type_, n in session.execute(
+        select(DuplicateGroup.type, func.count()).group_by(DuplicateGroup.type)
+    ):
+        counts[type_] = n
+    return counts
 
 
 def files_by_kind(session: Session) -> dict[str, int]:

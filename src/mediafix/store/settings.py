@@ -14,7 +14,18 @@ from sqlalchemy.orm import Session
 from mediafix.config import Effective, Settings, effective
 from mediafix.store.models import Setting
 
-__all__ = ["effective_settings", "set_setting", "stored_settings"]
+__all__ = [
+    "GROUPS_STALE_KEY",
+    "effective_settings",
+    "groups_stale",
+    "set_setting",
+    "stored_settings",
+]
+
+# True from the moment a scan or import saved rows until a regroup started after it: a
+# rescan that found nothing new skips the regroup unless this says one is owed (a scan
+# interrupted between its last batch and its regroup).
+GROUPS_STALE_KEY = "groups_stale"
 
 
 def stored_settings(session: Session) -> dict[str, Any]:
@@ -25,6 +36,12 @@ def stored_settings(session: Session) -> dict[str, Any]:
 def effective_settings(settings: Settings, session: Session) -> Effective:
     """The settings in force: ``config.effective`` of ``settings`` and the stored ones."""
     return effective(settings, stored_settings(session))
+
+
+def groups_stale(session: Session) -> bool:
+    """Whether rows changed since the last regroup began (see ``GROUPS_STALE_KEY``)."""
+    row = session.get(Setting, GROUPS_STALE_KEY)
+    return bool(row.value) if row is not None else False
 
 
 def set_setting(session: Session, key: str, value: Any) -> None:
