@@ -197,8 +197,14 @@ def found_of(row: Any) -> Found:
 
 def keeper_input(index: int, row: Any, partners: Mapping[str, int] | None = None) -> KeeperInput:
     """What the keeper choice reads of a row; ``partners`` counts the members of each bundle
-    (a copy in a bundle has ``count - 1`` partners beside it)."""
-    meta = row.meta or {}
+    (a copy in a bundle has ``count - 1`` partners beside it). A row without ``meta``
+    carries what the keeper reads of it: ``camera_metadata`` and ``metadata_count``
+    (``services.duplicates.GroupRow``)."""
+    if hasattr(row, "metadata_count"):
+        camera_metadata, metadata_count = row.camera_metadata, row.metadata_count
+    else:
+        meta = row.meta or {}
+        camera_metadata, metadata_count = has_camera_metadata(meta), len(meta)
     return KeeperInput(
         index=index,
         path=row.path,
@@ -206,9 +212,9 @@ def keeper_input(index: int, row: Any, partners: Mapping[str, int] | None = None
         width=row.width,
         height=row.height,
         size=row.size or 0,
-        has_camera_metadata=has_camera_metadata(meta),
+        has_camera_metadata=camera_metadata,
         taken_at=row.taken_at_utc or row.taken_at,
-        metadata_count=len(meta),
+        metadata_count=metadata_count,
         camera=camera_name(row.make, row.model),
         partners=(partners or {}).get(row.bundle or "", 1) - 1 if row.bundle else 0,
     )
