@@ -20,6 +20,7 @@ from typing import Any
 
 from mediafix.media import fingerprint
 from mediafix.media.exiftool import ExifTool
+from mediafix.media.jpegexif import HEAD_BYTES, read_plain_jpeg
 from mediafix.media.kinds import MEDIA_EXTENSIONS, FileType, sniff
 
 __all__ = [
@@ -396,10 +397,26 @@ def _inflated_size(fh: Any, kind: bytes, length: int, budget: int) -> int:
         return total  # a broken stream: exiftool stops at the same place
 
 
+def _plain_jpeg_record(path: str) -> dict[str, Any] | None:
+    """exiftool's record of a plain JPEG, read here (``media.jpegexif``), or None."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+            if head[:2] != b"\xff\xd8":
+                return None
+            fh.seek(-2, os.SEEK_END)
+            tail = fh.read(2)
+    except OSError:
+        return None
+    return read_plain_jpeg(head, tail)
+
+
 def probe_batch(paths: Sequence[str | os.PathLike[str]], exiftool: ExifTool) -> list[Probe]:
-    """Probe many files with one exiftool round trip for their metadata."""
+    """Probe many files with one exiftool round trip for their metadata (none at all for
+    plain JPEGs, whose EXIF is read here)."""
     readable = []
     refused: dict[str, str] = {}
+    records: dict[str, dict[str, Any]] = {}
     for p in paths:
         try:
             if stat.S_ISREG(os.stat(p).st_mode) and os.path.getsize(p) > 0:
@@ -407,11 +424,14 @@ def probe_batch(paths: Sequence[str | os.PathLike[str]], exiftool: ExifTool) -> 
                 bomb = metadata_bomb(path)
                 if bomb:
                     refused[path] = bomb
+                elif (plain := _plain_jpeg_record(path)) is not None:
+                    records[path] = plain
                 else:
                     readable.append(path)
         except OSError:
             pass
-    records = dict(zip(readable, exiftool.read_metadata(readable), strict=True)) if readable else {}
+    if readable:
+        records.update(zip(readable, exiftool.read_metadata(readable), strict=True))
     probes = []
     for p in paths:
         path = os.path.abspath(os.fspath(p))
