@@ -133,8 +133,8 @@ def generate(n: int) -> Path:
 # -- measuring ---------------------------------------------------------------------------
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and every descendant (read from /proc)."""
+def _tree(root: int) -> set[int]:
+    """``root`` and every descendant (read from /proc)."""
     parents: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -153,6 +153,11 @@ def _tree_rss(root: int) -> int:
             if ppid == p and pid not in tree:
                 tree.add(pid)
                 frontier.append(pid)
+    return tree
+
+
+def _rss(tree: set[int]) -> int:
+    """The resident bytes of the processes in ``tree`` now."""
     total = 0
     page = os.sysconf("SC_PAGE_SIZE")
     for pid in tree:
@@ -160,8 +165,32 @@ def _tree_rss(root: int) -> int:
             with open(f"/proc/{pid}/statm") as fh:
                 total += int(fh.read().split()[1]) * page
         except OSError:
-            pass
+            continue
     return total
+
+
+def _become_subreaper() -> None:
+    """Orphans of the measured tree (a pool worker's exiftool outlives its worker) become
+    this process's children, so their CPU time is collected with ``wait4`` too."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def _reap_orphans(limit: float = 15.0) -> float:
+    """Wait for the orphans left behind; their CPU seconds."""
+    cpu, deadline = 0.0, time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            pid, _, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.02)
+            continue
+        cpu += usage.ru_utime + usage.ru_stime
+    return cpu
 
 
 @dataclass
@@ -169,7 +198,7 @@ class Run:
     seconds: float
     peak_mb: float
     output: str
-    cpu: float = 0.0  # user + system seconds of the process and every child it waited for
+    cpu: float = 0.0  # user + system seconds of the whole tree (wait4, orphans reaped)
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None, *, shell: bool = False) -> Run:
@@ -188,15 +217,16 @@ def run(cmd: list[str], env: dict[str, str] | None = None, *, shell: bool = Fals
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(proc.pid))
+            peak = max(peak, _rss(_tree(proc.pid)))
             stop.wait(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     assert proc.stdout is not None
     out = proc.stdout.read()
-    # wait4, not communicate: its rusage is the CPU time of the whole tree (each process
-    # waited for by its parent adds its own), which a busy shared machine does not inflate
+    # wait4, not communicate: its rusage is the CPU time of the process and every
+    # descendant waited for, which a busy shared machine does not inflate as it does wall
+    # time; orphans are reaped apart
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
@@ -205,7 +235,8 @@ def run(cmd: list[str], env: dict[str, str] | None = None, *, shell: bool = Fals
     text = out.decode("utf-8", "replace")
     if proc.returncode != 0:
         print(f"  ! {' '.join(cmd)[:120]} exited {proc.returncode}:\n{text[-2000:]}")
-    return Run(seconds, peak / 1e6, text, usage.ru_utime + usage.ru_stime)
+    cpu = usage.ru_utime + usage.ru_stime + _reap_orphans()
+    return Run(seconds, peak / 1e6, text, cpu)
 
 
 def best_of(k: int, cmd: list[str], env: dict[str, str]) -> Run:
@@ -260,6 +291,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this folder and leave it there")
     args = parser.parse_args()
     mf = args.mediafix
+    _become_subreaper()
 
     print(f"load average before: {load()}; {args.workers} workers; {mf}")
     t0 = time.perf_counter()

@@ -182,6 +182,9 @@ def _stored_revision(engine: Engine) -> str | None:
 
 
 def current_revision(url: str) -> str | None:
+    stored = _stored_revision(get_engine(url))
+    if stored is not None:  # the common case, without loading alembic
+        return stored
     from alembic.runtime.migration import MigrationContext
 
     with get_engine(url).connect() as conn:
