@@ -325,3 +325,15 @@ def test_garbage_gives_one_readable_line(data: bytes, message: str | None) -> No
     assert text and "\n" not in text
     if message:
         assert text == message
+
+
+def test_median_is_numpys_to_the_bit() -> None:
+    import numpy as np
+
+    from mediafix.media.fingerprint import _median
+
+    rng = np.random.default_rng(5)
+    for n in (63, 64, 255, 256):
+        for _ in range(200):
+            values = rng.normal(size=n) * rng.uniform(1e-3, 1e6)
+            assert _median(values) == np.median(values)
