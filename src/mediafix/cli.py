@@ -127,6 +127,20 @@ def _existing_paths(paths: Sequence[str]) -> list[str]:
     return result
 
 
+def _write_json_list(key: str, items: Any) -> None:
+    """Print ``{key: [items...]}`` exactly as ``json.dumps(..., indent=2)`` would, one item at
+    a time: a list of any length is written in the memory of one item."""
+    import textwrap
+
+    write = sys.stdout.write
+    first = True
+    for item in items:
+        write(f"{{\n  {json.dumps(key)}: [\n" if first else ",\n")
+        write(textwrap.indent(json.dumps(item, indent=2, ensure_ascii=True), "    "))
+        first = False
+    write(f"{{\n  {json.dumps(key)}: []\n}}\n" if first else "\n  ]\n}\n")
+
+
 def _progress() -> Progress:
     from rich.progress import (
         BarColumn,
@@ -327,7 +341,7 @@ def inspect(paths: tuple[str, ...], as_json: bool, workers: int | None) -> None:
 def dupes(as_json: bool, threshold: int | None, kinds: tuple[str, ...]) -> None:
     """List the duplicate groups in the library (after `mediafix scan`)."""
     from mediafix.store.db import session_scope
-    from mediafix.store.duplicates import groups_json
+    from mediafix.store.duplicates import groups_json, iter_group_dicts
     from mediafix.store.settings import set_setting
 
     settings = _settings()
@@ -338,11 +352,12 @@ def dupes(as_json: bool, threshold: int | None, kinds: tuple[str, ...]) -> None:
         from mediafix.services.duplicates import regroup  # numpy, PyAV: only when regrouping
 
         regroup(engine, settings)
+    if as_json:
+        with session_scope(engine) as s:
+            _write_json_list("groups", iter_group_dicts(s, kinds or None))
+        return
     with session_scope(engine) as s:
         data = groups_json(s, kinds or None)
-    if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
-        return
     if not data["groups"]:
         out.print("no duplicate groups (run `mediafix scan PATH` first)")
         return

@@ -76,7 +76,29 @@ def dupes_library(tmp_path: Path) -> Path:
 def _dupes(*args: str) -> dict:  # type: ignore[type-arg]
     result = CliRunner().invoke(main, ["dupes", "--json", *args])
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    # written group by group, byte for byte what one json.dumps of the whole prints
+    assert result.stdout == json.dumps(data, indent=2, ensure_ascii=True) + "\n"
+    return data  # type: ignore[no-any-return]
+
+
+def test_dupes_json_is_the_same_read_in_chunks(
+    settings_env: Path, dupes_library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mediafix.store import duplicates
+
+    _scan(dupes_library)
+    whole = _dupes()
+    assert len(whole["groups"]) >= 2
+    monkeypatch.setattr(duplicates, "GROUPS_CHUNK", 1)
+    assert _dupes() == whole
+    assert _dupes("--type", "exact")["groups"] == [
+        g for g in whole["groups"] if g["type"] == "exact"
+    ]
+
+
+def test_dupes_json_of_a_library_without_groups(settings_env: Path) -> None:
+    assert _dupes() == {"groups": []}
 
 
 def _scan(root: Path) -> None:
