@@ -6,7 +6,7 @@ Run by hand (not a test), from the project folder:
     .venv/bin/python bench/scale.py --n 100000       # by hand: long
     .venv/bin/python bench/scale.py --mediafix OTHER/.venv/bin/mediafix   # another checkout
 
-It generates N small JPEGs (640x480, cached in the temp folder between runs): per 20 files,
+It generates N small JPEGs (640x480 unless --size, cached in the temp folder between runs): per 20 files,
 14 camera originals with an EXIF date (and make, model, an offset on every other one), 2
 byte-for-byte copies in a ``backup`` folder, 2 resized copies without metadata in a
 ``shared`` folder and 2 photos dated only by their name. Then, each as its own process on a
@@ -88,11 +88,11 @@ def _exif(when: datetime, n: int) -> bytes:
     return exif.tobytes()
 
 
-def _make_group(args: tuple[Path, int]) -> int:
+def _make_group(args: tuple[Path, int, tuple[int, int]]) -> int:
     """Files g*20 .. g*20+19 (see the module docstring)."""
     from PIL import Image
 
-    src, g = args
+    src, g, size = args
     folder = src / f"{g * 20 // PER_FOLDER:04d}"
     backup = src / "backup" / folder.name
     shared = src / "shared" / folder.name
@@ -103,29 +103,32 @@ def _make_group(args: tuple[Path, int]) -> int:
         n = g * 20 + k
         when = START + timedelta(minutes=37 * n)
         path = folder / f"IMG_{n:06d}.jpg"
-        _photo(n).save(path, "JPEG", quality=85, exif=_exif(when, n))
+        _photo(n, size).save(path, "JPEG", quality=85, exif=_exif(when, n))
         originals.append(path)
     for k in (0, 1):  # byte copies
         shutil.copy2(originals[k], backup / originals[k].name)
     for k in (2, 3):  # resized, metadata gone (a messenger's copy)
         with Image.open(originals[k]) as im:
-            im.resize((320, 240)).save(shared / f"shared_{originals[k].stem}.jpg", quality=70)
+            im.resize((size[0] // 2, size[1] // 2)).save(
+                shared / f"shared_{originals[k].stem}.jpg", quality=70
+            )
     for k in (18, 19):  # dated by their name only
         n = g * 20 + k
         when = START + timedelta(minutes=37 * n)
-        _photo(n).save(folder / f"IMG_{when:%Y%m%d_%H%M%S}.jpg", "JPEG", quality=85)
+        _photo(n, size).save(folder / f"IMG_{when:%Y%m%d_%H%M%S}.jpg", "JPEG", quality=85)
     return 20
 
 
-def generate(n: int) -> Path:
-    src = CACHE / f"files-{n}"
-    done = CACHE / f"files-{n}.done"
+def generate(n: int, size: tuple[int, int] = SIZE) -> Path:
+    tag = "" if size == SIZE else f"-{size[0]}x{size[1]}"
+    src = CACHE / f"files-{n}{tag}"
+    done = CACHE / f"files-{n}{tag}.done"
     if done.exists():
         return src
     shutil.rmtree(src, ignore_errors=True)
     src.mkdir(parents=True)
     with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
-        list(pool.map(_make_group, [(src, g) for g in range(n // 20)], chunksize=16))
+        list(pool.map(_make_group, [(src, g, size) for g in range(n // 20)], chunksize=16))
     done.touch()
     return src
 
@@ -287,6 +290,9 @@ def main() -> None:
     parser.add_argument(
         "--mediafix", default=str(ROOT / ".venv" / "bin" / "mediafix"), help="the command"
     )
+    parser.add_argument(
+        "--size", default="640x480", help="pixels of the originals (smaller: quicker to make)"
+    )
     parser.add_argument("--skip-apply", action="store_true", help="no apply, undo, cp+exiftool")
     parser.add_argument("--keep", type=Path, help="work in this folder and leave it there")
     args = parser.parse_args()
@@ -295,7 +301,8 @@ def main() -> None:
 
     print(f"load average before: {load()}; {args.workers} workers; {mf}")
     t0 = time.perf_counter()
-    src = generate(args.n)
+    size = tuple(int(x) for x in args.size.split("x"))
+    src = generate(args.n, (size[0], size[1]))
     n_files = sum(len(f) for _, _, f in os.walk(src))
     print(f"{n_files} files in {src} (generated or cached in {time.perf_counter() - t0:.0f} s)")
     work = args.keep or Path(tempfile.mkdtemp(prefix="mediafix-scale-"))
