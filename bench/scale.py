@@ -7,11 +7,11 @@ Run by hand (not a test), from the project folder:
     .venv/bin/python bench/scale.py --mediafix OTHER/.venv/bin/mediafix   # another checkout
 
 It generates N small JPEGs (640x480 unless ``--size``; cached in the temp folder between
-runs): per 20 files, 14 camera originals with an EXIF date (and make, model, an offset on every other one), 2
-byte-for-byte copies in a ``backup`` folder, 2 resized copies without metadata in a
-``shared`` folder and 2 photos dated only by their name. Then, each as its own process on a
-fresh data folder, it times and takes the peak RSS of the whole process tree (the sum of
-every process's resident memory, sampled every 50 ms) of:
+runs): per 20 files, 14 camera originals with an EXIF date (and make, model, an offset on
+every other one), 2 byte-for-byte copies in a ``backup`` folder, 2 resized copies without
+metadata in a ``shared`` folder and 2 photos dated only by their name. Then, each as its own
+process on a fresh data folder, it times, takes the CPU time and the peak RSS of the whole
+process tree (the sum of every process's resident memory, sampled every 50 ms) of:
 
 * ``mediafix scan`` (files/s), an unchanged rescan (seconds per 10,000 files beyond the
   start-up of a scan of an empty folder), a rescan after changing 1 % of the files,
