@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pillow_heif
@@ -309,3 +310,44 @@ def test_rescan_finds_exactly_the_changes_and_regroups(settings_env: Path, tmp_p
     _mark_groups()
     _scan(root)
     assert _marked() == [True, True]  # ... once
+
+
+def test_rescan_infers_sequences_in_the_changed_folders_only(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    from sqlalchemy import update
+
+    def roll(folder: Path, first: int) -> None:
+        make_jpeg(folder / f"IMG_{first}.JPG", 1, DateTimeOriginal="2018:08:01 10:00:00")
+        make_jpeg(folder / f"IMG_{first + 1}.JPG", 2)  # stripped: no date of its own
+        make_jpeg(folder / f"IMG_{first + 2}.JPG", 3, DateTimeOriginal="2018:08:01 10:04:00")
+        os.utime(folder / f"IMG_{first + 1}.JPG", (1_700_000_000, 1_700_000_000))
+
+    root = tmp_path / "photos"
+    roll(root / "a", 100)
+    roll(root / "a_%b", 200)  # LIKE's wildcards in a folder name
+    _scan(root)
+    rows = _rows()
+    assert (
+        rows["IMG_101.JPG"].date_source == rows["IMG_201.JPG"].date_source == ("inferred:sequence")
+    )
+    # IMG_101's inference undone by hand: whichever scan looks at folder a again infers it.
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        s.execute(
+            update(File)
+            .where(File.name == "IMG_101.JPG")
+            .values(taken_at=datetime(2023, 11, 14, 22, 13, 20), date_source="file:mtime")
+        )
+    # A new undated frame in a_%b: only that folder is inferred again.
+    make_jpeg(root / "a_%b" / "IMG_203.JPG", 4)
+    os.utime(root / "a_%b" / "IMG_203.JPG", (1_700_000_000, 1_700_000_000))
+    make_jpeg(root / "a_%b" / "IMG_204.JPG", 5, DateTimeOriginal="2018:08:01 10:08:00")
+    _scan(root)
+    rows = _rows()
+    assert rows["IMG_101.JPG"].date_source == "file:mtime"  # folder a was not looked at
+    assert rows["IMG_203.JPG"].date_source == "inferred:sequence"
+    assert rows["IMG_203.JPG"].taken_at.isoformat() == "2018-08-01T10:06:00"
+    # A change in folder a: its sequence is inferred again.
+    make_jpeg(root / "a" / "IMG_105.JPG", 6, DateTimeOriginal="2018:08:01 11:00:00")
+    _scan(root)
+    assert _rows()["IMG_101.JPG"].date_source == "inferred:sequence"

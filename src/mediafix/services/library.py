@@ -132,9 +132,11 @@ def scan(
             summary.unchanged += unchanged
             yield from balanced_batches(todo, n_workers)
 
+    folders: set[str] = set()  # where files were probed: sequences are inferred there only
     for items in run_parallel(todo_batches(), options, n_workers, should_stop):
         save_analysed(engine, items, review_confidence, job_id)
         for item in items:
+            folders.add(os.path.dirname(item.found.path))
             summary.probed += 1
             summary.by_kind[item.probe.kind] += 1
             if item.probe.error:
@@ -148,7 +150,7 @@ def scan(
             on_progress(summary, total)
     summary.cancelled = should_stop()
     if not summary.cancelled and summary.probed:
-        settle_dates(engine, settings)  # the library-wide part: cameras, zones, sequences
+        settle_dates(engine, settings, folders)  # the library-wide part: cameras, zones
     with session_scope(engine) as session:
         summary.exact_duplicates = exact_duplicate_count(session)
     summary.seconds = time.monotonic() - started

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -61,15 +61,38 @@ __all__ = [
 ]
 
 
-def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: float) -> int:
+def infer_sequences_in(
+    engine: Engine,
+    settings: Settings,
+    review_confidence: float,
+    only: Collection[str] | None = None,
+) -> int:
     """Date undated files from their dated neighbours in a camera sequence (IMG_0101 between
-    IMG_0100 and IMG_0102). Only folders that hold an undated file are looked at."""
+    IMG_0100 and IMG_0102). Only folders that hold an undated file are looked at, and with
+    ``only``, only those folders (a sequence lies in one folder: the others' inferences,
+    stored by earlier scans, still hold)."""
+    if only is not None and not only:
+        return 0
+    if only is not None and not all(_plain_text(f) for f in only):
+        only = None  # a name stored base64-encoded (FsPath): no LIKE finds it, look everywhere
     with session_scope(engine) as session:
-        rows = session.execute(
-            select(File.id, File.path, File.model, *VERDICT_COLUMNS).where(
-                File.kind.in_(("image", "video")), File.status.in_(("review", "ready"))
-            )
-        ).all()
+        query = select(File.id, File.path, File.model, *VERDICT_COLUMNS).where(
+            File.kind.in_(("image", "video")), File.status.in_(("review", "ready"))
+        )
+        if only is None:
+            rows: list[Any] = list(session.execute(query))
+        else:
+            rows = []
+            for chunk in batched(sorted(only), 50):
+                # path LIKE 'folder/%' finds the folder's files (and its subfolders', which
+                # the dirname test below drops); \\ escapes LIKE's wildcards in names
+                like = [File.path.like(_like_prefix(folder) + "%", escape="\\") for folder in chunk]
+                wanted = set(chunk)
+                rows.extend(
+                    r
+                    for r in session.execute(query.where(or_(*like)))
+                    if os.path.dirname(r.path) in wanted
+                )
         folders: dict[str, list[Any]] = {}
         for row in rows:
             folders.setdefault(os.path.dirname(row.path), []).append(row)
@@ -104,6 +127,20 @@ def infer_sequences_in(engine: Engine, settings: Settings, review_confidence: fl
             )
             target.status = "ready" if verdict.confidence >= review_confidence else "review"
         return len(changed)
+
+
+def _plain_text(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _like_prefix(folder: str) -> str:
+    """``folder/`` as a LIKE pattern prefix, its own ``%``, ``_`` and ``\\`` escaped."""
+    escaped = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "/"
 
 
 # A verdict depends on settings (the home zone, the review threshold, the cameras known to
@@ -274,7 +311,9 @@ def redate_message(summary: RedateSummary) -> str:
     return words
 
 
-def settle_dates(engine: Engine, settings: Settings) -> RedateSummary:
+def settle_dates(
+    engine: Engine, settings: Settings, folders: Collection[str] | None = None
+) -> RedateSummary:
     """After a scan: what the library as a whole shows about its files' dates.
 
     Cameras whose videos carry the local time of their photos are remembered and their
@@ -292,10 +331,22 @@ def settle_dates(engine: Engine, settings: Settings) -> RedateSummary:
             summary.files += 1
             dated.append(_Dated(row.id, row.name, row.kind, row.status, _stored(row)))
     _settle(engine, settings, dated, options, summary)
-    _save(engine, dated, review, summary, None, lambda: False)
-    infer_sequences_in(engine, settings, review)
+    changed = _save(engine, dated, review, summary, None, lambda: False)
+    if folders is not None:  # and those where a date moved just now
+        folders = {*folders, *_folders_of(engine, changed)}
+    infer_sequences_in(engine, settings, review, folders)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _folders_of(engine: Engine, ids: Sequence[int]) -> set[str]:
+    folders: set[str] = set()
+    with session_scope(engine) as s:
+        for chunk in batched(list(ids), LOOKUP_CHUNK):
+            folders.update(
+                os.path.dirname(p) for p in s.scalars(select(File.path).where(File.id.in_(chunk)))
+            )
+    return folders
 
 
 def _by_person(item: _Dated) -> bool:
@@ -437,9 +488,10 @@ def _save(
     summary: RedateSummary,
     on_progress: Callable[[int, int, str], None] | None,
     should_stop: Callable[[], bool],
-) -> None:
+) -> list[int]:
     """Write the verdicts that changed (and the status they imply), a chunk per
-    transaction; a file's date and status always change together."""
+    transaction; a file's date and status always change together. Returns the ids of the
+    files written."""
     changes: list[dict[str, Any]] = []
     for item in dated:
         if item.verdict is None:
@@ -469,7 +521,7 @@ def _save(
     for done in range(0, total, REDATE_CHUNK):
         if should_stop():
             summary.cancelled = True
-            return
+            return [c["id"] for c in changes[:done]]
         chunk = changes[done : done + REDATE_CHUNK]
         with session_scope(engine) as s:
             for keys in {tuple(sorted(c)) for c in chunk}:
@@ -477,3 +529,4 @@ def _save(
         summary.changed = done + len(chunk)
         if on_progress:
             on_progress(summary.changed, total, f"saved {summary.changed} of {total} changes")
+    return [c["id"] for c in changes]
