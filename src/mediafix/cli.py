@@ -141,6 +141,29 @@ def _write_json_list(key: str, items: Any) -> None:
     write(f"{{\n  {json.dumps(key)}: []\n}}\n" if first else "\n  ]\n}\n")
 
 
+def _write_json(data: dict[str, Any]) -> None:
+    """Print ``data`` exactly as ``json.dumps(data, indent=2)`` would, its lists one element
+    at a time, each element let go once written: a plan of 100,000 files never becomes one
+    string of a hundred megabytes."""
+    import textwrap
+
+    write = sys.stdout.write
+    if not data:
+        write("{}\n")
+        return
+    for n, (key, value) in enumerate(data.items()):
+        write(("{\n  " if n == 0 else ",\n  ") + json.dumps(key) + ": ")
+        if isinstance(value, list) and value:
+            for i, element in enumerate(value):
+                write("[\n" if i == 0 else ",\n")
+                write(textwrap.indent(json.dumps(element, indent=2, ensure_ascii=True), "    "))
+                value[i] = None  # written: let it go
+            write("\n  ]")
+        else:
+            write(textwrap.indent(json.dumps(value, indent=2, ensure_ascii=True), "  ")[2:])
+    write("\n}\n")
+
+
 def _progress() -> Progress:
     from rich.progress import (
         BarColumn,
@@ -493,8 +516,7 @@ def plan(output: str | None, as_json: bool, include_review: bool) -> None:
     the_plan = preview(engine, settings, output, include_review=include_review)
     ignored = ignored_files(engine)
     if as_json:
-        data = plan_json(the_plan, ignored)
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
+        _write_json(plan_json(the_plan, ignored))
         return
     from rich.table import Table
 

@@ -67,7 +67,10 @@ def scanned(settings_env: Path, tmp_path: Path) -> Path:
 def test_plan_apply_twice_undo(scanned: Path, tmp_path: Path) -> None:
     out = tmp_path / "archive"
     before = _hashes(scanned)
-    plan = json.loads(_run("plan", str(out), "--json"))
+    text = _run("plan", str(out), "--json")
+    plan = json.loads(text)
+    # written list element by list element, byte for byte what one json.dumps prints
+    assert text == json.dumps(plan, indent=2, ensure_ascii=True) + "\n"
     targets = {Path(i["source"]).name: i["target"] for i in plan["items"]}
     assert targets["IMG_0001 {beach,family}.JPG"] == str(out / "2019" / "20190919_053857.jpg")
     assert targets["wrong.png"] == str(out / "2020" / "20200102_030405.jpg")  # real type wins
