@@ -175,6 +175,40 @@ def test_trip_abroad_and_local_time_cameras(photos: Path, engine: Any) -> None:
     assert when(r["clip_b.mp4"]) == (datetime(2019, 9, 26, 12, 0), 120)
 
 
+def test_a_rescan_settles_zones_near_what_it_probed_only(photos: Path, engine: Any) -> None:
+    from sqlalchemy import update
+
+    scan([photos], get_settings(), engine, workers=1)
+    assert rows(engine)["DSC_0100.JPG"].offset_source == "neighbours"
+
+    def forget() -> None:  # the camera photo back to the home zone's guess, by hand
+        with session_scope(engine) as s:
+            s.execute(
+                update(File)
+                .where(File.name == "DSC_0100.JPG")
+                .values(
+                    utc_offset=120,
+                    offset_source="home-zone",
+                    taken_at_utc=datetime(2019, 9, 19, 8, 15),
+                )
+            )
+
+    forget()
+    # A photo of another year: nothing near the trip changed, its files are not judged.
+    make_jpeg(
+        photos / "later" / "IMG_9000.JPG", 7, (160, 120), DateTimeOriginal="2021:01:01 12:00:00"
+    )
+    scan([photos], get_settings(), engine, workers=1)
+    assert rows(engine)["DSC_0100.JPG"].offset_source == "home-zone"
+    # A photo on the trip's day: the files around it are settled again.
+    make_jpeg(
+        photos / "later" / "IMG_9001.JPG", 8, (160, 120), DateTimeOriginal="2019:09:19 18:00:00"
+    )
+    scan([photos], get_settings(), engine, workers=1)
+    dsc = rows(engine)["DSC_0100.JPG"]
+    assert (dsc.offset_source, when(dsc)) == ("neighbours", (datetime(2019, 9, 19, 10, 15), -240))
+
+
 def test_a_recorded_offset_is_never_replaced_by_the_neighbours(photos: Path, engine: Any) -> None:
     # A phone photo recording +02:00 in the middle of the trip stays +02:00 (a wrong phone
     # clock is still what the file says); the neighbours' guess only fills guesses.

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -133,10 +134,15 @@ def scan(
             yield from balanced_batches(todo, n_workers)
 
     folders: set[str] = set()  # where files were probed: sequences are inferred there only
+    near: list[datetime] = []  # when they were taken: zones are settled near those times only
     for items in run_parallel(todo_batches(), options, n_workers, should_stop):
         save_analysed(engine, items, review_confidence, job_id)
         for item in items:
             folders.add(os.path.dirname(item.found.path))
+            verdict = item.verdict
+            when = (verdict.taken_at_utc or verdict.taken_at) if verdict is not None else None
+            if when is not None:
+                near.append(when.replace(tzinfo=None))
             summary.probed += 1
             summary.by_kind[item.probe.kind] += 1
             if item.probe.error:
@@ -150,7 +156,7 @@ def scan(
             on_progress(summary, total)
     summary.cancelled = should_stop()
     if not summary.cancelled and summary.probed:
-        settle_dates(engine, settings, folders)  # the library-wide part: cameras, zones
+        settle_dates(engine, settings, folders, near)  # what the new files change around them
     with session_scope(engine) as session:
         summary.exact_duplicates = exact_duplicate_count(session)
     summary.seconds = time.monotonic() - started

@@ -10,10 +10,12 @@ the new files changed.
 
 from __future__ import annotations
 
+import bisect
 import os
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -312,7 +314,10 @@ def redate_message(summary: RedateSummary) -> str:
 
 
 def settle_dates(
-    engine: Engine, settings: Settings, folders: Collection[str] | None = None
+    engine: Engine,
+    settings: Settings,
+    folders: Collection[str] | None = None,
+    near: Iterable[datetime] | None = None,
 ) -> RedateSummary:
     """After a scan: what the library as a whole shows about its files' dates.
 
@@ -320,6 +325,12 @@ def settle_dates(
     videos re-judged; files whose offset is the home zone's guess get the zone their
     neighbours recorded (or lose it when the neighbours no longer show it). Only those
     files are re-judged; the rest keep their stored verdict.
+
+    A scan passes what it probed: the ``folders`` (camera sequences are inferred there, and
+    where a date moved) and the times ``near`` which the zones are settled again (the
+    others' neighbours did not change). Without them, the whole library. What a scan does
+    not see: a file changed in place loses its old date as a neighbour only at the next
+    `redate` (or at the next scan near that time).
     """
     started = time.monotonic()
     summary = RedateSummary()
@@ -330,7 +341,7 @@ def settle_dates(
         for row in _rows(s, None, with_evidence=False):
             summary.files += 1
             dated.append(_Dated(row.id, row.name, row.kind, row.status, _stored(row)))
-    _settle(engine, settings, dated, options, summary)
+    _settle(engine, settings, dated, options, summary, None if near is None else sorted(near))
     changed = _save(engine, dated, review, summary, None, lambda: False)
     if folders is not None:  # and those where a date moved just now
         folders = {*folders, *_folders_of(engine, changed)}
@@ -382,8 +393,11 @@ def _settle(
     dated: list[_Dated],
     options: DateOptions,
     summary: RedateSummary,
+    near: Sequence[datetime] | None = None,
 ) -> None:
-    """Detect local-time cameras, then give guessed offsets their neighbours' zone."""
+    """Detect local-time cameras, then give guessed offsets their neighbours' zone: of
+    every file, or with ``near`` (the sorted UTC times of the files a scan just probed), of
+    the files whose neighbours may have changed, those within ``_SETTLE_REACH`` of one."""
     judged = [i for i in dated if i.stored.get("date_source") != "user"]
     # 1. Cameras that write local time into QuickTime, shown by the library.
     videos = [i for i in judged if i.kind == "video"]
@@ -452,6 +466,8 @@ def _settle(
             and cur["utc_offset"] is not None
         ):
             anchors.append(ZoneAnchor(cur["taken_at_utc"], cur["utc_offset"], item.name))
+    if near is not None:
+        questions = [q for q in questions if _close(_current(q)["taken_at_utc"], near)]
     if not questions:
         return
     index = ZoneAnchors(anchors)
@@ -479,6 +495,18 @@ def _settle(
         )
         item.verdict = judge(item.evidence, options, hint=hint) if hint else plain
         summary.zones += hint is not None
+
+
+# A zone hint comes from anchors at most 6 hours away (``dates.zones``); a day covers that
+# and any UTC offset between a local time and an instant.
+_SETTLE_REACH = timedelta(days=1)
+
+
+def _close(when: datetime, near: Sequence[datetime]) -> bool:
+    """Whether ``when`` is within ``_SETTLE_REACH`` of a time in the sorted ``near``."""
+    when = when.replace(tzinfo=None)
+    i = bisect.bisect_left(near, when - _SETTLE_REACH)
+    return i < len(near) and near[i] <= when + _SETTLE_REACH
 
 
 def _save(
