@@ -143,8 +143,9 @@ _exiftool: ExifTool | None = None
 def _worker_exiftool() -> ExifTool:
     global _exiftool
     if _exiftool is None:
+        # Started by its first command: a worker given plain JPEGs only (their EXIF is read
+        # in process) never starts perl at all.
         _exiftool = ExifTool()
-        _exiftool.start()
         atexit.register(_exiftool.close)
     return _exiftool
 
@@ -172,8 +173,8 @@ def _worker_init() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Start exiftool now, so perl loads while the parent is still finding files; if it
-    # cannot start, the first batch says so for each of its files.
+    # Find exiftool now; if it is missing, the first batch that needs it says so for each
+    # of its files.
     with contextlib.suppress(ExifToolError):
         _worker_exiftool()
 
