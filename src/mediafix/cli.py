@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from mediafix.config import Settings
 
 # Start-up is part of every command: `mediafix --version` and `inspect` of one file must not
-# pay for SQLAlchemy, pydantic or rich before they are used (tests/test_startup.py checks
-# it). So this module imports only click at the top; everything else where it is needed.
+# pay for SQLAlchemy, pydantic or rich before they are used (checked by
+# tests/integration/test_startup.py). So only click is imported at the top; the rest where
+# it is needed.
 
 
 class _LazyConsole:

@@ -7,7 +7,7 @@ the record ``exiftool -j -G1 -a -n`` gives for ``exiftool.READ_TAGS`` — same k
 values, same JSON types — for the JPEGs whose every byte of metadata it understands, and
 ``None`` for any other, which then go to exiftool as before: maker notes (Apple's Live Photo
 identifier, Canon's time zone), XMP, IPTC, ICC or MPF segments, comments, odd types or
-counts, anything out of bounds. tests/test_jpegexif.py compares it with exiftool's answer.
+counts, anything out of bounds. tests/unit/test_jpegexif.py compares it with exiftool's answer.
 """
 
 from __future__ import annotations

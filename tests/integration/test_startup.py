@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import make_jpeg
+from tests.helpers.media import make_jpeg
 
 HEAVY = ("sqlalchemy", "alembic", "flask", "huey", "numpy")
 

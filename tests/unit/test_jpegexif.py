@@ -18,7 +18,7 @@ from PIL import Image
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.jpegexif import HEAD_BYTES, read_plain_jpeg
 from mediafix.media.probe import probe_batch
-from tests.conftest import make_jpeg, scene, write_tags
+from tests.helpers.media import make_jpeg, scene, write_tags
 
 
 def _mine(path: Path) -> dict[str, Any] | None:
