@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, delete, distinct, func, select, update
+from sqlalchemy import bindparam, delete, distinct, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -140,6 +140,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
         s.execute(delete(DuplicateMember))
         s.execute(delete(DuplicateGroup))
         s.flush()
+        writer = _GroupWriter(s)
 
         by_sha: dict[str, list[GroupRow]] = defaultdict(list)
         for row in rows:
@@ -154,7 +155,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
             inputs = [keeper_input(i, r, partners) for i, r in enumerate(copies)]
             keeper, reasons = choose_keeper(inputs)
             reasons = ["byte-identical copies (same size and SHA-256)", *reasons]
-            _store(s, "exact", copies, keeper, reasons, {i: 0 for i in range(len(copies))})
+            writer.add("exact", copies, keeper, reasons, {i: 0 for i in range(len(copies))})
             summary.exact += 1
             representatives.append(copies[keeper])
 
@@ -194,12 +195,13 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                     members, keeper, distances = _with_copies(
                         members, keeper, distances, reasons, by_sha
                     )
-                _store(s, kind, members, keeper, reasons, distances)
+                writer.add(kind, members, keeper, reasons, distances)
                 if kind == "burst":
                     summary.burst += 1
                 else:
                     summary.near += 1
-        _group_videos(s, representatives, threshold, summary, by_sha, partners)
+        _group_videos(writer, representatives, threshold, summary, by_sha, partners)
+        writer.flush()
         _apply_decisions(s, decisions)
         s.flush()
         # Distinct files: an exact copy also shows in the near group of its picture.
@@ -253,7 +255,7 @@ def _duration(meta: Mapping[str, Any]) -> float:
 
 
 def _group_videos(
-    s: Session,
+    writer: _GroupWriter,
     rows: list[GroupRow],
     threshold: int,
     summary: RegroupSummary,
@@ -281,7 +283,7 @@ def _group_videos(
         }
         reasons = [lead, *reasons]
         members, keeper, distances = _with_copies(members, keeper, distances, reasons, by_sha)
-        _store(s, "near", members, keeper, reasons, distances)
+        writer.add("near", members, keeper, reasons, distances)
         summary.near += 1
 
 
@@ -324,24 +326,53 @@ def _forbidden_pairs(images: list[GroupRow], decisions: Any) -> set[frozenset[in
     return pairs
 
 
-def _store(
-    s: Session,
-    kind: str,
-    members: list[GroupRow],
-    keeper: int,
-    reasons: list[str],
-    distances: dict[int, int],
-) -> None:
-    group = DuplicateGroup(
-        type=kind, keeper_id=members[keeper].id, reasons=reasons, status="pending"
-    )
-    s.add(group)
-    for n, row in enumerate(members):
+class _GroupWriter:
+    """Writes groups with Core inserts, a couple of thousand at a time: a library with tens
+    of thousands of groups never holds them as ORM objects (that took hundreds of MB)."""
+
+    FLUSH_GROUPS = 2000
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+        self.pending: list[tuple[str, int, list[str], list[tuple[int, int, bool]]]] = []
+
+    def add(
+        self,
+        kind: str,
+        members: list[GroupRow],
+        keeper: int,
+        reasons: list[str],
+        distances: dict[int, int],
+    ) -> None:
         # A burst's frames are different shots: all are kept unless a person says otherwise.
-        keep = kind == "burst" or n == keeper
-        group.members.append(
-            DuplicateMember(file_id=row.id, distance=int(distances.get(n, 0)), keep=keep)
+        rows = [
+            (row.id, int(distances.get(n, 0)), kind == "burst" or n == keeper)
+            for n, row in enumerate(members)
+        ]
+        self.pending.append((kind, members[keeper].id, reasons, rows))
+        if len(self.pending) >= self.FLUSH_GROUPS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        groups = DuplicateGroup.metadata.tables["duplicate_groups"]
+        ids = self.s.scalars(
+            insert(groups).returning(groups.c.id, sort_by_parameter_order=True),
+            [
+                {"type": kind, "keeper_id": keeper, "reasons": reasons, "status": "pending"}
+                for kind, keeper, reasons, _ in self.pending
+            ],
+        ).all()
+        self.s.execute(
+            insert(DuplicateMember.metadata.tables["duplicate_members"]),
+            [
+                {"group_id": gid, "file_id": file_id, "distance": distance, "keep": keep}
+                for gid, (*_, rows) in zip(ids, self.pending, strict=True)
+                for file_id, distance, keep in rows
+            ],
         )
+        self.pending = []
 
 
 def _apply_decisions(s: Session, decisions: Any) -> None:
