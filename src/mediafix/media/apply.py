@@ -42,9 +42,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+import struct
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -62,7 +64,7 @@ from mediafix.media.durable import (
     remove,
     sha256_file,
 )
-from mediafix.media.exiftool import READ_TAGS, ExifTool, ExifToolError
+from mediafix.media.exiftool import READ_TAGS, ExifTool, ExifToolError, WriteBatch
 from mediafix.media.holding import HOLD_DIR, held_path, holding_root
 from mediafix.media.journal import (
     JOURNAL_SUFFIX,
@@ -74,6 +76,14 @@ from mediafix.media.journal import (
     new_journal_path,
     output_is_live,
     read_journal,
+)
+from mediafix.media.readback import (
+    EXIF_TAGS,
+    IPTC_TAGS,
+    XMP_NAMESPACES,
+    JpegTags,
+    Unreadable,
+    read_jpeg_tags,
 )
 from mediafix.media.values import one_line
 
@@ -186,14 +196,115 @@ def _verify_tags(exiftool: ExifTool, path: str, write: Mapping[str, Any]) -> Non
             raise ApplyError(f"{group}:{tag} reads back as {found[0]!r}, not {value!r}")
 
 
+# -- the batched path -------------------------------------------------------------------
+
+# Groups a plain JPEG's write uses whose tags ``readback`` reads as exiftool reports them.
+_BATCH_XMP = {"XMP-dc": {"Subject": "subject"}} | {
+    group: {} for group in XMP_NAMESPACES if group != "XMP-dc"
+}
+_BATCH_EXIF = frozenset(EXIF_TAGS.values())
+_BATCH_IPTC = frozenset(IPTC_TAGS.values())
+
+
+def _batchable(item: PlanItem) -> bool:
+    """Worth trying in a batch (what only the file's bytes can tell is checked later)."""
+    return (
+        item.action == "copy"
+        and item.format == "jpeg"
+        and bool(item.write)
+        and not item.metadata_sidecar
+        and not item.sidecars
+    )
+
+
+def _batch_tags(write: Mapping[str, Any], source: JpegTags) -> dict[str, Any] | None:
+    """``write`` as exiftool's JSON import takes it, for a JPEG with no XMP and no IPTC
+    (``source``: what it carries); None when a batch cannot write it exactly so.
+
+    With neither block in the file, removing XMP or IPTC dates changes nothing and a
+    list's ``-=`` then ``+=`` gives the list itself: the JSON holds only what is set."""
+    if source.has_xmp or source.has_iptc or ("ExifIFD", "XPKeywords") in source.exif:
+        return None
+    out: dict[str, Any] = {}
+    for key, value in _merge_xpkeywords(write, source.exif.get(("IFD0", "XPKeywords"), "")).items():
+        group, _, tag = key.partition(":")
+        name = tag.rstrip("+-")
+        if group == "EXIF":
+            if name not in _BATCH_EXIF or isinstance(value, list | tuple) or name != tag:
+                return None
+            out[key] = str(value)
+        elif group in _BATCH_XMP or group == "IPTC":
+            known = name in _BATCH_IPTC if group == "IPTC" else name in _BATCH_XMP[group]
+            if isinstance(value, list | tuple) and (tag.endswith("-") or not value):
+                continue  # a removal from a block the file does not have
+            if tag.endswith("+") and isinstance(value, list | tuple) and known:
+                out[f"{group}:{name}"] = [str(v) for v in value]
+            elif key == "IPTC:CodedCharacterSet":
+                out[key] = str(value)
+            else:  # an XMP value exiftool converts (a coarse date): exiftool checks it
+                return None
+        else:
+            return None
+    return out
+
+
+def _found_in(tags: JpegTags, group: str, tag: str) -> list[str]:
+    """The values of ``group:tag`` in ``tags``, as ``exiftool -G1 -a -n`` lists them."""
+    if group == "EXIF":
+        return [tags.exif[(ifd, tag)] for ifd in ("IFD0", "ExifIFD") if (ifd, tag) in tags.exif]
+    if group == "IPTC":
+        return [v.decode("utf-8") for v in tags.iptc.get(tag, ())]
+    prop = _BATCH_XMP[group].get(tag, tag)
+    return list(tags.xmp.get((XMP_NAMESPACES[group], prop), ()))
+
+
+def _check_read_back(tags: JpegTags, write: Mapping[str, Any]) -> None:
+    """``_verify_tags`` on what ``readback`` read: every written date and tag is there as
+    written, every removed one is gone."""
+    for key, value in write.items():
+        group, _, tag = key.partition(":")
+        if tag.endswith("-"):
+            continue
+        adding = tag.endswith("+")
+        tag = tag.rstrip("+")
+        if tag not in _VERIFIABLE:
+            continue
+        found = _found_in(tags, group, tag)
+        if isinstance(value, list | tuple) and not value and not adding:
+            if found:
+                raise ApplyError(f"{group}:{tag} is still there after removing it")
+            continue
+        if not found:
+            raise ApplyError(f"{group}:{tag} did not read back after writing")
+        if adding:
+            missing = [str(x) for x in value if str(x) not in set(found)]
+            if missing:
+                raise ApplyError(f"{group}:{tag} lacks {', '.join(missing)} after writing")
+        elif any(v != str(value) for v in found):
+            raise ApplyError(f"{group}:{tag} reads back as {found[0]!r}, not {value!r}")
+
+
+@dataclass
+class _Prepared:
+    """One item of a batch on its way: its temporary copy and what was checked."""
+
+    item: PlanItem
+    tmp: str
+    source_sha: str
+    write: dict[str, Any]  # what was asked (XPKeywords merged): what is checked
+    before: str  # image data digest of the copy before the write
+    created: list[str]
+    output_sha: str = ""
+    size: int = 0
+    verified: bool = False
+
+
 def _with_existing_xpkeywords(
     exiftool: ExifTool, path: str, write: Mapping[str, Any]
 ) -> dict[str, Any]:
     """XPKeywords is one ``;`` string, not a list: fold in what the file already has."""
-    merged = dict(write)
-    ours = merged.get("EXIF:XPKeywords")
-    if not ours:
-        return merged
+    if not write.get("EXIF:XPKeywords"):
+        return dict(write)
     out, _ = exiftool.execute(
         ["-j", "-charset", "filename=utf8", "-XPKeywords", os.path.abspath(path)]
     )
@@ -201,6 +312,15 @@ def _with_existing_xpkeywords(
         existing = str(json.loads(out)[0].get("XPKeywords") or "")
     except (ValueError, IndexError, AttributeError):
         existing = ""
+    return _merge_xpkeywords(write, existing)
+
+
+def _merge_xpkeywords(write: Mapping[str, Any], existing: str) -> dict[str, Any]:
+    """``write`` with its XPKeywords folded into the file's ``existing`` ones."""
+    merged = dict(write)
+    ours = merged.get("EXIF:XPKeywords")
+    if not ours:
+        return merged
     tags = [t.strip() for t in existing.split(";") if t.strip()]
     folded = {t.casefold() for t in tags}
     tags += [t for t in str(ours).split(";") if t.casefold() not in folded]
@@ -458,6 +578,190 @@ class _Run:
                 ) from exc
             outcome.source_removed = True
 
+    def batch(self, items: list[PlanItem], sessions: list[ExifTool]) -> list[ItemOutcome]:
+        """Write ``items`` (``_batchable``, in plan order) together; return their outcomes.
+
+        Each file is copied and its write queued (``write_tags(..., batch=)``); the batch
+        is written by every session at once (:class:`WriteBatch`); each copy is read back
+        in-process (``readback``: every written tag as written, the image data unchanged),
+        given its capture time and fsynced, all at once. Then the ``write`` records of the
+        batch are journaled with one fsync, the files placed, their folders fsynced, and
+        the ``done`` records journaled with one fsync. So, as for one file: intent is
+        durable before a file shows under its name, ``done`` only once it is durable there.
+        Moving, each source is held right after its own output is placed and durable.
+        A file the batch could not write exactly so goes the one-by-one way (``item``).
+        """
+        outcomes: dict[int, ItemOutcome] = {}
+        ready: list[_Prepared] = []
+        one_by_one: list[PlanItem] = []
+        pending = WriteBatch(sessions)
+        try:
+            for item in items:
+                prepared = self.prepare_batched(item, pending, outcomes)
+                if prepared is not None:
+                    ready.append(prepared)
+                elif item.file_id not in outcomes:
+                    one_by_one.append(item)
+            by_tmp = {os.path.abspath(p.tmp): p for p in ready}
+            for paths in pending.run():
+                for path in paths:
+                    self.check_batched(by_tmp[path])
+            created = sorted({d for p in ready for d in p.created})
+            for p in ready:
+                if not p.verified:
+                    remove(p.tmp)
+                    remove(p.tmp + "_exiftool_tmp")
+                    one_by_one.append(p.item)
+            ready = [p for p in ready if p.verified]
+            for p in ready:  # every item of a folder the batch made names it, for undo
+                p.created = [d for d in created if p.item.target.startswith(d + os.sep)]
+            for made in reversed(created):  # one that none of them uses goes
+                if not any(made in p.created for p in ready):
+                    with contextlib.suppress(OSError):
+                        os.rmdir(made)
+            durable.fsync_files(p.tmp for p in ready)
+            self.place_batched(ready, outcomes)
+        except BaseException:
+            for p in ready:
+                remove(p.tmp)
+            raise
+        slow = {id(item) for item in one_by_one}
+        for item in items:
+            if id(item) in slow:
+                outcomes[item.file_id] = self.item(item)
+        return [outcomes[item.file_id] for item in items]
+
+    def prepare_batched(
+        self, item: PlanItem, pending: WriteBatch, outcomes: dict[int, ItemOutcome]
+    ) -> _Prepared | None:
+        """Copy ``item``'s source next to its target and queue its write; None when it is
+        to go the one-by-one way (or failed: then its outcome is in ``outcomes``)."""
+        folder = os.path.dirname(item.target)
+        tmp = new_tmp(folder, os.path.splitext(item.target)[1])
+        try:
+            with open(item.source, "rb") as f:
+                data = f.read()
+            source_sha = hashlib.sha256(data).hexdigest()
+            if item.sha256 and source_sha != item.sha256:
+                outcome = ItemOutcome(item.file_id, item.source, item.target, "failed")
+                outcome.message = "the source changed since it was scanned (its sha256 differs)"
+                outcomes[item.file_id] = outcome
+                return None
+            try:
+                source = read_jpeg_tags(data)
+                write = _batch_tags(item.write, source)
+            except (Unreadable, UnicodeDecodeError, struct.error, IndexError):
+                write = None
+            if write is None:
+                return None
+            created = makedirs(folder)
+            with open(tmp, "xb") as out:
+                out.write(data)
+            before = image_data_digest(tmp, item.format)
+            merged = _merge_xpkeywords(item.write, source.exif.get(("IFD0", "XPKeywords"), ""))
+            self.exiftool.write_tags(tmp, write, _extra_args(item.write), batch=pending)
+        except (ApplyError, OSError, ValueError) as exc:
+            with contextlib.suppress(OSError):  # (its folder may be a file: nothing made)
+                remove(tmp)
+            if item.file_id not in outcomes:
+                outcome = ItemOutcome(item.file_id, item.source, item.target, "failed")
+                outcome.message = _error_line(exc)
+                outcomes[item.file_id] = outcome
+            return None
+        except BaseException:
+            remove(tmp)
+            raise
+        return _Prepared(item, tmp, source_sha, merged, before, created)
+
+    def check_batched(self, p: _Prepared) -> None:
+        """Read ``p``'s written copy back; mark it verified (else it goes one by one)."""
+        try:
+            with open(p.tmp, "rb") as f:
+                data = f.read()
+            _check_read_back(read_jpeg_tags(data), p.write)
+            if image_data_digest(p.tmp, p.item.format) != p.before:
+                return
+        except (ApplyError, OSError, Unreadable, UnicodeDecodeError, struct.error, IndexError):
+            return
+        p.output_sha = hashlib.sha256(data).hexdigest()
+        p.size = len(data)
+        if p.item.mtime is not None:
+            os.utime(p.tmp, (p.item.mtime, p.item.mtime))
+        p.verified = True
+
+    def place_batched(self, ready: list[_Prepared], outcomes: dict[int, ItemOutcome]) -> None:
+        """Journal, place and journal done the verified copies (see ``batch``)."""
+        action = "move" if self.move else "copy"
+        for p in ready:
+            item = p.item
+            self.journal.append(
+                {
+                    "type": "write",
+                    "action": action,
+                    "file_id": item.file_id,
+                    "source": item.source,
+                    "target": item.target,
+                    "source_sha256": p.source_sha,
+                    "output_sha256": p.output_sha,
+                    "size": p.size,
+                    "sidecars": [],
+                    "created_dirs": p.created,
+                },
+                sync=False,
+            )
+        self.journal.sync()
+        placed: list[_Prepared] = []
+        for p in ready:
+            item = p.item
+            outcome = ItemOutcome(item.file_id, item.source, item.target, "failed")
+            outcomes[item.file_id] = outcome
+            try:
+                durable.place(p.tmp, item.target)
+            except (ApplyError, OSError) as exc:
+                remove(p.tmp)
+                outcome.message = _error_line(exc)
+                continue
+            placed.append(p)
+            if self.move:  # this source leaves only once its own output is durable
+                fsync_dir(os.path.dirname(item.target))
+                self.journal.append({"type": "done", "target": item.target})
+                self.written_batched(p, outcome, action)
+        if not self.move:
+            for folder in sorted({os.path.dirname(p.item.target) for p in placed}):
+                fsync_dir(folder)
+            for p in placed:
+                self.journal.append({"type": "done", "target": p.item.target}, sync=False)
+            self.journal.sync()
+            for p in placed:
+                self.written_batched(p, outcomes[p.item.file_id], action)
+
+    def written_batched(self, p: _Prepared, outcome: ItemOutcome, action: str) -> None:
+        item = p.item
+        self.index.by_target[item.target] = JournalEntry(
+            target=item.target,
+            source=item.source,
+            source_sha256=p.source_sha,
+            output_sha256=p.output_sha,
+            size=p.size,
+            action=action,
+            journal=self.journal.path,
+            done=True,
+        )
+        outcome.status = "written"
+        self.result.written += 1
+        self.result.bytes += p.size
+        if self.move:
+            try:
+                self.hold(item.target, item.source, p.source_sha, [])
+            except (OSError, ApplyError) as exc:
+                outcome.status = "failed"
+                outcome.message = (
+                    "written, but the source could not be moved to the holding folder "
+                    f"(it stays in place): {_error_line(exc)}"
+                )
+                return
+            outcome.source_removed = True
+
     def check_targets(
         self, item: PlanItem, files: list[tuple[str, str, str, str | None]]
     ) -> list[tuple[str, str, str, str | None]]:
@@ -684,9 +988,14 @@ class _Run:
         outcome.status, outcome.source_removed = "trashed", True
 
 
+# Files per batch at most: enough that the fsyncs, journal syncs and exiftool commands of a
+# batch cost little per file, few enough that a kill loses little work.
+BATCH_FILES = 128
+
+
 def apply_plan(
     plan: Plan,
-    exiftool: ExifTool,
+    exiftool: ExifTool | Sequence[ExifTool],
     journal_dir: str,
     *,
     move: bool = False,
@@ -696,7 +1005,8 @@ def apply_plan(
     """Write ``plan`` to disk; one journal file per call in ``journal_dir``.
 
     :param plan: from ``make_plan`` (make it again after a crash: it reads the journals).
-    :param exiftool: the session that writes and reads metadata.
+    :param exiftool: the session that writes and reads metadata, or several (one per
+        core): plain JPEGs are written in batches that all of them share (``_Run.batch``).
     :param move: move each source (and its sidecars) into the holding folder
         ``OUTPUT/.originals/<run>/`` after its output is verified and journaled, and
         discarded duplicates to the trash folder; default is copy (sources untouched).
@@ -723,21 +1033,42 @@ def apply_plan(
                 "pid": os.getpid(),
             }
         )
+        sessions = [exiftool] if isinstance(exiftool, ExifTool) else list(exiftool)
         run = _Run(
-            exiftool, journal, journal_index(journal_dir), move, result, plan.output_dir, items
+            sessions[0], journal, journal_index(journal_dir), move, result, plan.output_dir, items
         )
-        for done, item in enumerate(items, 1):
+        done = batches = 0
+        while done < len(items):
+            # The first files go one at a time (a fault common to all shows at once, and
+            # so does progress), then batches double up to BATCH_FILES. Moving, each file
+            # goes alone: its source is held while nothing else is in flight, so a kill
+            # leaves exactly the outputs of the sources moved so far (and of that one).
+            size = 1 if move or batches < 3 else min(2 ** (batches - 2), BATCH_FILES)
             if should_stop is not None and should_stop():
                 result.cancelled = True
                 break
-            outcome = run.item(item)
-            result.outcomes.append(outcome)
-            if outcome.status == "failed":
-                result.failed.append((item.source, outcome.message or "failed"))
-            elif outcome.status == "skipped":
-                result.skipped += 1
-            if on_progress is not None:
-                on_progress(done, len(items))
+            batch: list[PlanItem] = []
+            while (
+                done + len(batch) < len(items)
+                and len(batch) < size
+                and _batchable(items[done + len(batch)])
+                and not os.path.lexists(items[done + len(batch)].target)
+            ):
+                batch.append(items[done + len(batch)])
+            if batch:
+                outcomes = run.batch(batch, sessions)
+                batches += 1
+            else:
+                outcomes = [run.item(items[done])]
+            for outcome in outcomes:
+                result.outcomes.append(outcome)
+                if outcome.status == "failed":
+                    result.failed.append((outcome.source, outcome.message or "failed"))
+                elif outcome.status == "skipped":
+                    result.skipped += 1
+                done += 1
+                if on_progress is not None:
+                    on_progress(done, len(items))
     finally:
         journal.close()
     return result

@@ -20,6 +20,7 @@ import secrets
 import shutil
 import stat
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 from mediafix.media.safe_open import NO_FOLLOW_READ
@@ -35,6 +36,7 @@ __all__ = [
     "drop",
     "fsync_dir",
     "fsync_file",
+    "fsync_files",
     "makedirs",
     "move_original",
     "new_tmp",
@@ -88,6 +90,20 @@ def fsync_file(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_files(paths: Iterable[str]) -> None:
+    """fsync many files at once, from threads: the filesystem commits concurrent fsyncs
+    together (measured on ext4: 128 fresh 17 KB files in 0.06-0.08 s, one after the other
+    0.6-0.8 s). Raises the first error."""
+    paths = list(paths)
+    if len(paths) < 2:
+        for path in paths:
+            fsync_file(path)
+        return
+    with ThreadPoolExecutor(max_workers=min(32, len(paths))) as pool:
+        for _ in pool.map(fsync_file, paths):
+            pass
 
 
 def makedirs(folder: str) -> list[str]:

@@ -30,7 +30,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ __all__ = [
     "ExifToolError",
     "ExifToolNotFound",
     "ExifToolTimeout",
+    "WriteBatch",
     "exiftool_path",
 ]
 
@@ -155,6 +156,22 @@ def signal_on_parent_death(sig: int = signal.SIGKILL) -> None:
         pass
 
 
+def _take(buf: bytearray, marker: bytes) -> bytes | None:
+    """Cut one answer off the front of ``buf``: what comes before the line ``marker``
+    (None while that line has not arrived)."""
+    line = marker + b"\n"
+    if buf.startswith(line):
+        at = 0
+    else:
+        at = buf.find(b"\n" + line)
+        if at < 0:
+            return None
+        at += 1
+    answer = bytes(buf[:at])
+    del buf[: at + len(line)]
+    return answer
+
+
 def _needs_alias(path: str) -> bool:
     try:
         path.encode("utf-8")
@@ -186,6 +203,7 @@ class ExifTool:
         self._seq = 0
         self._lock = threading.Lock()
         self._alias_dir: str | None = None
+        self._pending: dict[int, bytearray] = {}  # fd -> bytes read past the last answer
         self.restarts = 0
 
     # -- process lifecycle -------------------------------------------------------------
@@ -194,6 +212,7 @@ class ExifTool:
             return
         if self._proc is not None:  # it died since the last command: count it, reap it
             self._kill()
+        self._pending = {}
         self._proc = subprocess.Popen(
             [self.executable, "-stay_open", "True", "-@", "-"],
             stdin=subprocess.PIPE,
@@ -262,23 +281,38 @@ class ExifTool:
         raise AssertionError("unreachable")
 
     def _execute_once(self, args: Sequence[str], timeout: float) -> tuple[str, str]:
+        return self._receive(self._send(args), timeout)
+
+    def _send(self, args: Sequence[str]) -> int:
+        """Queue one command (the process reads it when it is done with those before);
+        return its number for ``_receive``."""
         proc = self._proc
-        assert proc is not None and proc.stdin and proc.stdout and proc.stderr
+        assert proc is not None and proc.stdin
         self._seq += 1
-        marker = f"{{ready{self._seq}}}".encode()
         payload = "".join(f"{a}\n" for a in args) + f"-echo4\n{{ready{self._seq}}}\n"
         payload += f"-execute{self._seq}\n"
         proc.stdin.write(payload.encode("utf-8", "surrogateescape"))
         proc.stdin.flush()
+        return self._seq
 
-        out, err = bytearray(), bytearray()
-        done = {proc.stdout.fileno(): False, proc.stderr.fileno(): False}
-        bufs = {proc.stdout.fileno(): out, proc.stderr.fileno(): err}
+    def _receive(self, seq: int, timeout: float) -> tuple[str, str]:
+        """The answer to command ``seq``: the oldest not yet received (answers come in
+        order; what follows its end marker is kept for the next one)."""
+        proc = self._proc
+        assert proc is not None and proc.stdout and proc.stderr
+        marker = f"{{ready{seq}}}".encode()
+        fds = (proc.stdout.fileno(), proc.stderr.fileno())
+        found: dict[int, bytes] = {}
+        for fd in fds:
+            got = _take(self._pending.setdefault(fd, bytearray()), marker)
+            if got is not None:
+                found[fd] = got
         deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            sel.register(proc.stderr, selectors.EVENT_READ)
-            while not all(done.values()):
+            for stream in (proc.stdout, proc.stderr):
+                if stream.fileno() not in found:
+                    sel.register(stream, selectors.EVENT_READ)
+            while len(found) < 2:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._kill()
@@ -289,14 +323,16 @@ class ExifTool:
                     if not chunk:
                         self._kill()
                         raise ExifToolError("exiftool stopped unexpectedly")
-                    buf = bufs[fd]
+                    buf = self._pending[fd]
                     buf += chunk
-                    if buf.rstrip().endswith(marker):
-                        done[fd] = True
+                    got = _take(buf, marker)
+                    if got is not None:
+                        found[fd] = got
                         sel.unregister(key.fileobj)
-        text_out = bytes(out).rstrip()[: -len(marker)].decode("utf-8", "replace")
-        text_err = bytes(err).rstrip()[: -len(marker)].decode("utf-8", "replace")
-        return text_out, text_err
+        return (
+            found[fds[0]].decode("utf-8", "replace"),
+            found[fds[1]].decode("utf-8", "replace"),
+        )
 
     # -- paths ---------------------------------------------------------------------
     def _safe_paths(self, paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str]]:
@@ -387,11 +423,18 @@ class ExifTool:
         tags: Mapping[str, Any],
         extra_args: Sequence[str] = (),
         timeout: float | None = None,
+        *,
+        batch: WriteBatch | None = None,
     ) -> None:
         """Write ``tags`` into ``path`` in place (no ``_original`` backup is left).
 
-        Only ever called on mediafix's own temporary copies, never on a user's file.
+        Only ever called on mediafix's own temporary copies, never on a user's file. With
+        ``batch`` the write is only queued there (values as exiftool's JSON import takes
+        them: a list for a list tag) and made by ``batch.run()`` with the others.
         """
+        if batch is not None:
+            batch.add(os.fspath(path), tags, extra_args)
+            return
         pairs = self._safe_paths([path])
         args = ["-overwrite_original", "-charset", "filename=utf8", *extra_args]
         for name, value in tags.items():
@@ -415,3 +458,113 @@ class ExifTool:
     def version(self) -> str:
         out, _ = self.execute(["-ver"])
         return out.strip()
+
+    def private_dir(self) -> str:
+        """A folder only this session uses (removed by ``close``)."""
+        if self._alias_dir is None:
+            self._alias_dir = tempfile.mkdtemp(prefix="mediafix-exiftool-")
+        return self._alias_dir
+
+
+class WriteBatch:
+    """Metadata writes of many files made together, by one or more exiftool sessions.
+
+    ``ExifTool.write_tags(..., batch=b)`` queues a file's write; ``run()`` makes them: the
+    files are cut into chunks of files sharing their extra arguments, each chunk is one
+    exiftool command whose per-file values come from a JSON file (``-j=``: one command
+    over many files costs about what ``-AllDates=`` over them does, where a command per
+    file costs 1.5-2x), and the chunks go round-robin to the sessions, all queued at once
+    so each process works through its share without waiting. ``run()`` yields each chunk's
+    files as soon as its command is answered, so a caller checks them while the rest are
+    written. Nothing here says a file was written right: the caller reads each one back.
+    """
+
+    def __init__(self, sessions: Sequence[ExifTool], chunk: int = 16) -> None:
+        self.sessions = list(sessions)
+        self.chunk = max(1, chunk)
+        self._queued: list[tuple[str, Mapping[str, Any], tuple[str, ...]]] = []
+
+    def __len__(self) -> int:
+        return len(self._queued)
+
+    def add(self, path: str, tags: Mapping[str, Any], extra_args: Sequence[str]) -> None:
+        for name, value in tags.items():
+            for v in value if isinstance(value, list | tuple) else [value]:
+                if "\n" in str(v) or "\r" in str(v):
+                    raise ValueError(f"a value for {name} cannot contain a line break")
+        self._queued.append((os.path.abspath(path), dict(tags), tuple(extra_args)))
+
+    def _chunks(self) -> list[list[tuple[str, Mapping[str, Any], tuple[str, ...]]]]:
+        by_args: dict[tuple[str, ...], list[tuple[str, Mapping[str, Any], tuple[str, ...]]]]
+        by_args = {}
+        for entry in self._queued:
+            by_args.setdefault(entry[2], []).append(entry)
+        chunks = []
+        for entries in by_args.values():
+            # At least one chunk per session, so every process has work.
+            size = min(self.chunk, -(-len(entries) // len(self.sessions)))
+            chunks += [entries[i : i + size] for i in range(0, len(entries), size)]
+        return chunks
+
+    def run(self, timeout: float | None = None) -> Iterator[list[str]]:
+        """Make the queued writes; yield each chunk's paths once its command is answered
+        (or failed: a session that died or timed out is restarted for the next batch)."""
+        chunks = self._chunks()
+        self._queued = []
+        if not chunks:
+            return
+        sessions = self.sessions[: len(chunks)]
+        with contextlib.ExitStack() as stack:
+            for et in sessions:
+                stack.enter_context(et._lock)
+            sent: list[tuple[ExifTool, int | None, list[str], list[tuple[str, str]]]] = []
+            for n, entries in enumerate(chunks):
+                et = sessions[n % len(sessions)]
+                pairs = et._safe_paths([path for path, _tags, _args in entries])
+                data = [
+                    {"SourceFile": given, **tags}
+                    for (_real, given), (_path, tags, _args) in zip(pairs, entries, strict=True)
+                ]
+                fd, name = tempfile.mkstemp(suffix=".json", dir=et.private_dir())
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(data, f, ensure_ascii=False, default=str)
+                args = [
+                    "-overwrite_original",
+                    "-charset",
+                    "filename=utf8",
+                    *entries[0][2],
+                    f"-j={name}",
+                    *(given for _real, given in pairs),
+                ]
+                seq = None
+                try:
+                    et.start()
+                    seq = et._send(args)
+                except (BrokenPipeError, OSError):
+                    et._kill()
+                sent.append((et, seq, [real for real, _given in pairs], pairs))
+            dead: set[int] = set()
+            answered = 0
+            try:
+                for et, seq, paths, pairs in sent:
+                    if seq is not None and id(et) not in dead:
+                        try:
+                            et._receive(seq, timeout or et.timeout)
+                        except ExifToolError:
+                            dead.add(id(et))  # its later chunks are answered by nobody
+                    et._drop_aliases(pairs)
+                    answered += 1
+                    yield paths
+            finally:
+                # Left early (an error in the caller): a session with answers still to
+                # come would hand them to its next command; start those afresh instead.
+                for et, seq, _paths, pairs in sent[answered:]:
+                    et._drop_aliases(pairs)
+                    if seq is not None and id(et) not in dead:
+                        dead.add(id(et))
+                        et._kill()
+        for et in sessions:
+            for name in os.listdir(et.private_dir()):
+                if name.endswith(".json"):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(et.private_dir(), name))

@@ -1,11 +1,12 @@
 """The apply journal: what each run wrote, so a new plan, a rerun and ``undo`` know.
 
 JSON Lines, one file per run (``apply-<UTC time>-<random>.jsonl``) in the journal folder,
-each line fsynced. Records: ``run`` (header), ``write`` (target, source, both sha256, size,
-action copy|move|trash, sidecars, folders created), ``done``, ``hold`` (source, where its
-original went, its sha256), ``source_removed``; ``undo`` appends ``restored`` per source put
-back, ``undone`` per file and ``undo`` at the end; ``purge`` appends ``purged``. A torn last
-line (a kill mid-write) is ignored.
+each line fsynced (apply's batches: the batch's lines with one fsync, before any of its
+files is placed or, for ``done``, after they all are). Records: ``run`` (header), ``write``
+(target, source, both sha256, size, action copy|move|trash, sidecars, folders created),
+``done``, ``hold`` (source, where its original went, its sha256), ``source_removed``;
+``undo`` appends ``restored`` per source put back, ``undone`` per file and ``undo`` at the
+end; ``purge`` appends ``purged``. A torn last line (a kill mid-write) is ignored.
 
 The plan reads the index (what is already in the output, found by content hash) as much as
 apply and undo do: it lives here, below both.
@@ -178,9 +179,16 @@ class Journal:
         if not exists:
             fsync_dir(os.path.dirname(path))
 
-    def append(self, record: dict[str, Any]) -> None:
+    def append(self, record: dict[str, Any], *, sync: bool = True) -> None:
+        """Add one record; durable on return, or (``sync=False``, apply's batches) only
+        once ``sync()`` returns: a batch's records cost one fsync, not one each."""
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), **record}
         self._f.write(json.dumps(record, sort_keys=False).encode("ascii") + b"\n")
+        if sync:
+            self.sync()
+
+    def sync(self) -> None:
+        """Make every record appended so far durable."""
         self._f.flush()
         os.fsync(self._f.fileno())
 

@@ -1,0 +1,173 @@
+"""Benchmark: `mediafix apply` (and `undo`) against `cp -r` + one exiftool batch (issue #20).
+
+Run by hand (not a test), from the project folder:
+
+    .venv/bin/python bench/apply_speed.py                 # 3,000 640x480 JPEGs
+    .venv/bin/python bench/apply_speed.py --n 20000       # the library-scale run
+    .venv/bin/python bench/apply_speed.py --mediafix OTHER/.venv/bin/mediafix   # another build
+
+Generates N camera-like JPEGs (each with its own DateTimeOriginal, a Make and a Model),
+scans them into a fresh library once, then times, side by side, ``--rounds`` times each:
+
+* the common way: ``cp -r`` of the folder, then one ``exiftool -overwrite_original
+  -AllDates=...`` over the copy (one date for all, nothing verified, nothing fsynced, no
+  journal, no undo);
+* ``mediafix apply OUT`` through the command line (plan, copy, write each file's own dates,
+  verify, fsync, journal), and ``mediafix undo`` of it.
+
+It prints files/s and the ratio apply / common way (≤ 1.0: apply is at least as fast), with
+the load average before and after (the machine is shared: compare figures taken in one run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(tempfile.gettempdir()) / "mediafix-bench-apply"
+
+
+def generate(n: int, python: str) -> Path:
+    """N distinct 640x480 JPEGs, each dated a minute after the one before (cached)."""
+    folder = CACHE / f"jpeg-{n}"
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    code = r"""
+import os, random, sys
+from PIL import Image, ImageDraw
+n, folder = int(sys.argv[1]), sys.argv[2]
+bases = []
+for s in range(16):
+    rnd = random.Random(s)
+    img = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
+    d = ImageDraw.Draw(img)
+    for _ in range(12):
+        x, y = rnd.randrange(640), rnd.randrange(480)
+        box = (x, y, x + rnd.randrange(20, 320), y + rnd.randrange(20, 240))
+        d.rectangle(box, fill=(rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)))
+    bases.append(img)
+start = 1_560_000_000
+for i in range(n):
+    img = bases[i % 16].copy()
+    img.putpixel((i % 640, (i // 640) % 480), (i % 256, (i // 256) % 256, 9))
+    path = os.path.join(folder, f"d{i // 1000:02d}", f"IMG_{i:05d}.jpg")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    img.save(path, "JPEG", quality=90)
+    os.utime(path, (start + 60 * i, start + 60 * i))
+"""
+    subprocess.run([python, "-c", code, str(n), str(folder)], check=True)
+    subprocess.run(
+        [
+            "exiftool",
+            "-q",
+            "-r",
+            "-overwrite_original",
+            "-P",
+            "-Make=Canon",
+            "-Model=EOS R6",
+            "-DateTimeOriginal<FileModifyDate",
+            str(folder),
+        ],
+        check=True,
+    )
+    done.touch()
+    return folder
+
+
+def timed(args: list[str], env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=3000, help="JPEGs to generate (default 3000)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each (default 2)")
+    parser.add_argument(
+        "--mediafix",
+        default=str(ROOT / ".venv" / "bin" / "mediafix"),
+        help="the mediafix program to time (default: this checkout's)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    args = parser.parse_args()
+    mediafix = os.path.abspath(args.mediafix)
+    python = str(Path(mediafix).with_name("python"))
+    print(f"mediafix: {mediafix}; load average before: {load()}", flush=True)
+    src = generate(args.n, python)
+    work = Path(tempfile.mkdtemp(prefix="mediafix-bench-apply-"))
+    env = {
+        **os.environ,
+        "MEDIAFIX_DATA_DIR": str(work / "data"),
+        "MEDIAFIX_OUTPUT_DIR": str(work / "out"),
+        "MEDIAFIX_TIMEZONE": "Europe/Berlin",
+    }
+    for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL"):
+        env.pop(var, None)
+    rows: dict[str, list[float]] = {"cp -r + exiftool batch": [], "mediafix apply": []}
+    undo_times: list[float] = []
+    try:
+        scan_s = timed([mediafix, "scan", str(src)], env)
+        print(f"scanned {args.n} files in {scan_s:.1f} s", flush=True)
+        for r in range(args.rounds):
+            copy = work / f"cp{r}"
+            rows["cp -r + exiftool batch"].append(
+                timed(["cp", "-r", str(src), str(copy)])
+                + timed(
+                    [
+                        "exiftool",
+                        "-q",
+                        "-r",
+                        "-overwrite_original",
+                        "-AllDates=2019:06:08 13:20:00",
+                        str(copy),
+                    ]
+                )
+            )
+            shutil.rmtree(copy)
+            out = work / f"out{r}"
+            rows["mediafix apply"].append(timed([mediafix, "apply", str(out)], env))
+            written = sum(1 for p in out.rglob("*.jpg"))
+            if written != args.n:
+                sys.exit(f"apply wrote {written} files, not {args.n}")
+            undo_times.append(timed([mediafix, "undo"], env))
+            left = sum(1 for p in out.rglob("*.jpg"))
+            if left:
+                sys.exit(f"undo left {left} files")
+            print(
+                f"round {r + 1}: cp+exiftool {rows['cp -r + exiftool batch'][-1]:.1f} s, "
+                f"apply {rows['mediafix apply'][-1]:.1f} s, undo {undo_times[-1]:.1f} s "
+                f"(load {load()})",
+                flush=True,
+            )
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    base = statistics.median(rows["cp -r + exiftool batch"])
+    print()
+    print(f"{args.n} JPEGs 640x480, median of {args.rounds} round(s), load after: {load()}")
+    print(f"{'':28} {'seconds':>9} {'files/s':>9} {'ratio':>7}")
+    for name, times in rows.items():
+        t = statistics.median(times)
+        print(f"{name:28} {t:9.1f} {args.n / t:9.0f} {t / base:7.2f}")
+    t = statistics.median(undo_times)
+    print(f"{'mediafix undo':28} {t:9.1f} {args.n / t:9.0f} {t / base:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
