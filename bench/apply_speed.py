@@ -43,24 +43,18 @@ def generate(n: int, python: str) -> Path:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
+    # Each picture its own random blocks, so no two are near-duplicates (the scan would
+    # keep one of each group).
     code = r"""
-import os, random, sys
-from PIL import Image, ImageDraw
+import os, sys
+import numpy as np
+from PIL import Image
 n, folder = int(sys.argv[1]), sys.argv[2]
-bases = []
-for s in range(16):
-    rnd = random.Random(s)
-    img = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
-    d = ImageDraw.Draw(img)
-    for _ in range(12):
-        x, y = rnd.randrange(640), rnd.randrange(480)
-        box = (x, y, x + rnd.randrange(20, 320), y + rnd.randrange(20, 240))
-        d.rectangle(box, fill=(rnd.randrange(256), rnd.randrange(256), rnd.randrange(256)))
-    bases.append(img)
 start = 1_560_000_000
 for i in range(n):
-    img = bases[i % 16].copy()
-    img.putpixel((i % 640, (i // 640) % 480), (i % 256, (i // 256) % 256, 9))
+    rng = np.random.default_rng(i)
+    small = rng.integers(0, 255, (15, 20, 3), dtype=np.uint8)
+    img = Image.fromarray(small).resize((640, 480), Image.Resampling.BICUBIC)
     path = os.path.join(folder, f"d{i // 1000:02d}", f"IMG_{i:05d}.jpg")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     img.save(path, "JPEG", quality=90)

@@ -361,15 +361,21 @@ def _apply_locked(
         journal_dir=journal_dir(settings),
         tags_from_copies=settings.tags_from_copies,
     )
-    with ExifTool() as et:
+    # One exiftool per core (started when first used): plain JPEGs are written in batches
+    # they share, while this process copies, checks, journals and places (issue #20).
+    sessions = [ExifTool() for _ in range(max(1, min(settings.workers, os.cpu_count() or 1)))]
+    try:
         result = apply_plan(
             plan,
-            et,
+            sessions,
             journal_dir(settings),
             move=move,
             on_progress=on_progress,
             should_stop=should_stop,
         )
+    finally:
+        for et in sessions:
+            et.close()
     with session_scope(engine) as s:
         for outcome in result.outcomes:
             if outcome.status not in ("written", "skipped"):
