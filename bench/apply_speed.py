@@ -111,7 +111,8 @@ def main() -> None:
         "MEDIAFIX_OUTPUT_DIR": str(work / "out"),
         "MEDIAFIX_TIMEZONE": "Europe/Berlin",
     }
-    for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL"):
+    # Byte-compiled once, as an installed program is (else every command compiles anew).
+    for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL", "PYTHONDONTWRITEBYTECODE"):
         env.pop(var, None)
     rows: dict[str, list[float]] = {"cp -r + exiftool batch": [], "mediafix apply": []}
     undo_times: list[float] = []

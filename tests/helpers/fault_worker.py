@@ -11,7 +11,11 @@ Usage: ``python tests/helpers/fault_worker.py POINT MARKER [worker options]``, o
 * ``place:N`` - right after the N-th file of an apply is linked into place, before its
   journal ``done`` record;
 * ``hold:N`` - the N-th source of a move about to go into the holding folder (its ``hold``
-  record journaled, the file not yet moved).
+  record journaled, the file not yet moved);
+* ``fsynced:N`` - the N-th batch of an apply written, read back and fsynced under temporary
+  names, its ``write`` records not yet journaled;
+* ``placing:N`` - just before the N-th file of an apply is linked into place (its batch's
+  ``write`` records journaled; for the first file of a batch, none of the batch placed).
 
 At that point the worker process writes its pid to MARKER and sleeps. The patches are made
 before the consumer starts, so its forked worker processes inherit them (run it with
@@ -103,6 +107,29 @@ def main(point: str, marker: str, worker_args: list[str]) -> None:
             move_original(*args, **kwargs)
 
         durable.move_original = slow_move
+    elif kind == "fsynced":
+        from mediafix.media import durable
+
+        tick = _nth(int(number), marker)
+        fsync_files = durable.fsync_files
+
+        def slow_fsync_files(paths: Any) -> None:
+            fsync_files(paths)
+            tick()
+
+        durable.fsync_files = slow_fsync_files
+    elif kind == "placing":
+        from mediafix.media import durable
+
+        tick = _nth(int(number), marker)
+        place_first = durable.place
+
+        def placing(tmp: str, target: str) -> None:
+            if not target.endswith(".xmp"):
+                tick()
+            place_first(tmp, target)
+
+        durable.place = placing
     else:
         raise SystemExit(f"unknown point {point!r}")
     from mediafix.cli import main as cli

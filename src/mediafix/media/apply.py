@@ -597,10 +597,10 @@ class _Run:
         pending = WriteBatch(sessions)
         try:
             for item in items:
-                prepared = self.prepare_batched(item, pending, outcomes)
+                prepared = self.prepare_batched(item, pending)
                 if prepared is not None:
                     ready.append(prepared)
-                elif item.file_id not in outcomes:
+                else:
                     one_by_one.append(item)
             by_tmp = {os.path.abspath(p.tmp): p for p in ready}
             for paths in pending.run():
@@ -631,11 +631,9 @@ class _Run:
                 outcomes[item.file_id] = self.item(item)
         return [outcomes[item.file_id] for item in items]
 
-    def prepare_batched(
-        self, item: PlanItem, pending: WriteBatch, outcomes: dict[int, ItemOutcome]
-    ) -> _Prepared | None:
+    def prepare_batched(self, item: PlanItem, pending: WriteBatch) -> _Prepared | None:
         """Copy ``item``'s source next to its target and queue its write; None when it is
-        to go the one-by-one way (or failed: then its outcome is in ``outcomes``)."""
+        to go the one-by-one way."""
         folder = os.path.dirname(item.target)
         tmp = new_tmp(folder, os.path.splitext(item.target)[1])
         try:
@@ -643,10 +641,7 @@ class _Run:
                 data = f.read()
             source_sha = hashlib.sha256(data).hexdigest()
             if item.sha256 and source_sha != item.sha256:
-                outcome = ItemOutcome(item.file_id, item.source, item.target, "failed")
-                outcome.message = "the source changed since it was scanned (its sha256 differs)"
-                outcomes[item.file_id] = outcome
-                return None
+                return None  # (one by one, it fails with the reason)
             try:
                 source = read_jpeg_tags(data)
                 write = _batch_tags(item.write, source)
@@ -660,13 +655,12 @@ class _Run:
             before = image_data_digest(tmp, item.format)
             merged = _merge_xpkeywords(item.write, source.exif.get(("IFD0", "XPKeywords"), ""))
             self.exiftool.write_tags(tmp, write, _extra_args(item.write), batch=pending)
-        except (ApplyError, OSError, ValueError) as exc:
+        except (ApplyError, OSError, ValueError):
+            # Whatever went wrong (a damaged image, a folder that cannot be made...), the
+            # one-by-one way meets it again and does what it always did: fall back to an
+            # XMP sidecar, or fail the item with its reason.
             with contextlib.suppress(OSError):  # (its folder may be a file: nothing made)
                 remove(tmp)
-            if item.file_id not in outcomes:
-                outcome = ItemOutcome(item.file_id, item.source, item.target, "failed")
-                outcome.message = _error_line(exc)
-                outcomes[item.file_id] = outcome
             return None
         except BaseException:
             remove(tmp)
@@ -1172,17 +1166,13 @@ class _Undo:
         if hold is not None:
             durable.move_original(hold.held, source, hold.sha256)
             durable.prune_empty(os.path.dirname(hold.held), holding_root(hold.held))
-            self.record(
-                {"type": "restored", "target": target, "source": source, "from": hold.held}
-            )
+            self.record({"type": "restored", "target": target, "source": source, "from": hold.held})
             self.result.restored.append(source)
             return
         if output is None or not os.path.exists(output[0]):
             raise ApplyError("both the output and its source are gone: nothing to restore")
         if _restore(output[0], source, output[1], sha):
-            self.record(
-                {"type": "restored", "target": target, "source": source, "from": output[0]}
-            )
+            self.record({"type": "restored", "target": target, "source": source, "from": output[0]})
             self.result.restored.append(source)
             self.result.from_output.append(source)
 
