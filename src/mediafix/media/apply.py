@@ -594,7 +594,7 @@ class _Run:
         outcomes: dict[int, ItemOutcome] = {}
         ready: list[_Prepared] = []
         one_by_one: list[PlanItem] = []
-        pending = WriteBatch(sessions)
+        pending = WriteBatch(sessions, expected=len(items))
         try:
             for item in items:
                 prepared = self.prepare_batched(item, pending)
@@ -625,6 +625,8 @@ class _Run:
             for p in ready:
                 remove(p.tmp)
             raise
+        finally:
+            pending.close()
         slow = {id(item) for item in one_by_one}
         for item in items:
             if id(item) in slow:

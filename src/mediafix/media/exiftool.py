@@ -469,102 +469,106 @@ class ExifTool:
 class WriteBatch:
     """Metadata writes of many files made together, by one or more exiftool sessions.
 
-    ``ExifTool.write_tags(..., batch=b)`` queues a file's write; ``run()`` makes them: the
-    files are cut into chunks of files sharing their extra arguments, each chunk is one
-    exiftool command whose per-file values come from a JSON file (``-j=``: one command
-    over many files costs about what ``-AllDates=`` over them does, where a command per
-    file costs 1.5-2x), and the chunks go round-robin to the sessions, all queued at once
-    so each process works through its share without waiting. ``run()`` yields each chunk's
-    files as soon as its command is answered, so a caller checks them while the rest are
+    ``ExifTool.write_tags(..., batch=b)`` queues a file's write. Files sharing their extra
+    arguments are cut into chunks; each chunk is one exiftool command whose per-file values
+    come from a JSON file (``-j=``: one command over many files costs about what
+    ``-AllDates=`` over them does, where a command per file costs 1.5-2x). A chunk is sent
+    as soon as it is full, to the sessions in turn, so the processes write while the
+    caller prepares the next files; ``run()`` sends the rest and yields each chunk's files
+    as soon as its command is answered, so the caller checks them while the others are
     written. Nothing here says a file was written right: the caller reads each one back.
+    The sessions are held (their locks) from the first chunk sent to the end of ``run()``
+    or ``close()``.
     """
 
-    def __init__(self, sessions: Sequence[ExifTool], chunk: int = 16) -> None:
+    def __init__(self, sessions: Sequence[ExifTool], expected: int = 0, chunk: int = 16) -> None:
         self.sessions = list(sessions)
-        self.chunk = max(1, chunk)
-        self._queued: list[tuple[str, Mapping[str, Any], tuple[str, ...]]] = []
+        # At least one chunk per session when ``expected`` files come, so all have work.
+        self.chunk = max(1, min(chunk, -(-max(1, expected) // len(self.sessions))))
+        self._groups: dict[tuple[str, ...], list[tuple[str, Mapping[str, Any]]]] = {}
+        self._sent: list[tuple[ExifTool, int | None, list[tuple[str, str]]]] = []
+        self._answered = 0
+        self._held: contextlib.ExitStack | None = None
+        self._dead: set[int] = set()
 
     def __len__(self) -> int:
-        return len(self._queued)
+        return sum(len(g) for g in self._groups.values()) + sum(len(p) for *_, p in self._sent)
 
     def add(self, path: str, tags: Mapping[str, Any], extra_args: Sequence[str]) -> None:
         for name, value in tags.items():
             for v in value if isinstance(value, list | tuple) else [value]:
                 if "\n" in str(v) or "\r" in str(v):
                     raise ValueError(f"a value for {name} cannot contain a line break")
-        self._queued.append((os.path.abspath(path), dict(tags), tuple(extra_args)))
+        group = self._groups.setdefault(tuple(extra_args), [])
+        group.append((os.path.abspath(path), dict(tags)))
+        if len(group) >= self.chunk:
+            self._send(tuple(extra_args), group)
+            self._groups[tuple(extra_args)] = []
 
-    def _chunks(self) -> list[list[tuple[str, Mapping[str, Any], tuple[str, ...]]]]:
-        by_args: dict[tuple[str, ...], list[tuple[str, Mapping[str, Any], tuple[str, ...]]]]
-        by_args = {}
-        for entry in self._queued:
-            by_args.setdefault(entry[2], []).append(entry)
-        chunks = []
-        for entries in by_args.values():
-            # At least one chunk per session, so every process has work.
-            size = min(self.chunk, -(-len(entries) // len(self.sessions)))
-            chunks += [entries[i : i + size] for i in range(0, len(entries), size)]
-        return chunks
+    def _send(
+        self, extra_args: tuple[str, ...], entries: list[tuple[str, Mapping[str, Any]]]
+    ) -> None:
+        if self._held is None:
+            self._held = contextlib.ExitStack()
+            for session in self.sessions:
+                self._held.enter_context(session._lock)
+        et = self.sessions[len(self._sent) % len(self.sessions)]
+        pairs = et._safe_paths([path for path, _tags in entries])
+        data = [
+            {"SourceFile": given, **tags}
+            for (_real, given), (_path, tags) in zip(pairs, entries, strict=True)
+        ]
+        fd, name = tempfile.mkstemp(suffix=".json", dir=et.private_dir())
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, default=str)
+        args = ["-overwrite_original", "-charset", "filename=utf8", *extra_args, f"-j={name}"]
+        seq = None
+        if id(et) not in self._dead:
+            try:
+                et.start()
+                seq = et._send([*args, *(given for _real, given in pairs)])
+            except OSError:  # it died: its files are left as they were
+                et._kill()
+                self._dead.add(id(et))
+        self._sent.append((et, seq, pairs))
 
     def run(self, timeout: float | None = None) -> Iterator[list[str]]:
         """Make the queued writes; yield each chunk's paths once its command is answered
         (or failed: a session that died or timed out is restarted for the next batch)."""
-        chunks = self._chunks()
-        self._queued = []
-        if not chunks:
-            return
-        sessions = self.sessions[: len(chunks)]
-        with contextlib.ExitStack() as stack:
-            for et in sessions:
-                stack.enter_context(et._lock)
-            sent: list[tuple[ExifTool, int | None, list[str], list[tuple[str, str]]]] = []
-            for n, entries in enumerate(chunks):
-                et = sessions[n % len(sessions)]
-                pairs = et._safe_paths([path for path, _tags, _args in entries])
-                data = [
-                    {"SourceFile": given, **tags}
-                    for (_real, given), (_path, tags, _args) in zip(pairs, entries, strict=True)
-                ]
-                fd, name = tempfile.mkstemp(suffix=".json", dir=et.private_dir())
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(data, f, ensure_ascii=False, default=str)
-                args = [
-                    "-overwrite_original",
-                    "-charset",
-                    "filename=utf8",
-                    *entries[0][2],
-                    f"-j={name}",
-                    *(given for _real, given in pairs),
-                ]
-                seq = None
-                try:
-                    et.start()
-                    seq = et._send(args)
-                except (BrokenPipeError, OSError):
-                    et._kill()
-                sent.append((et, seq, [real for real, _given in pairs], pairs))
-            dead: set[int] = set()
-            answered = 0
-            try:
-                for et, seq, paths, pairs in sent:
-                    if seq is not None and id(et) not in dead:
-                        try:
-                            et._receive(seq, timeout or et.timeout)
-                        except ExifToolError:
-                            dead.add(id(et))  # its later chunks are answered by nobody
-                    et._drop_aliases(pairs)
-                    answered += 1
-                    yield paths
-            finally:
-                # Left early (an error in the caller): a session with answers still to
-                # come would hand them to its next command; start those afresh instead.
-                for et, seq, _paths, pairs in sent[answered:]:
-                    et._drop_aliases(pairs)
-                    if seq is not None and id(et) not in dead:
-                        dead.add(id(et))
-                        et._kill()
-        for et in sessions:
-            for name in os.listdir(et.private_dir()):
-                if name.endswith(".json"):
-                    with contextlib.suppress(OSError):
-                        os.unlink(os.path.join(et.private_dir(), name))
+        for extra_args, entries in self._groups.items():
+            if entries:
+                self._send(extra_args, entries)
+        self._groups = {}
+        try:
+            while self._answered < len(self._sent):
+                et, seq, pairs = self._sent[self._answered]
+                if seq is not None and id(et) not in self._dead:
+                    try:
+                        et._receive(seq, timeout or et.timeout)
+                    except ExifToolError:
+                        self._dead.add(id(et))  # its later chunks are answered by nobody
+                et._drop_aliases(pairs)
+                self._answered += 1
+                yield [real for real, _given in pairs]
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Let the sessions go. One with answers still to come (left early: an error in
+        the caller) would hand them to its next command: it is started afresh instead."""
+        for et, seq, pairs in self._sent[self._answered :]:
+            et._drop_aliases(pairs)
+            if seq is not None and id(et) not in self._dead:
+                self._dead.add(id(et))
+                et._kill()
+        self._answered = len(self._sent)
+        self._groups = {}
+        for et in self.sessions:
+            if et._alias_dir is not None:
+                for name in os.listdir(et._alias_dir):
+                    if name.endswith(".json"):
+                        with contextlib.suppress(OSError):
+                            os.unlink(os.path.join(et._alias_dir, name))
+        if self._held is not None:
+            self._held.close()
+            self._held = None
