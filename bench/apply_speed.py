@@ -36,8 +36,9 @@ CACHE = Path(tempfile.gettempdir()) / "mediafix-bench-apply"
 
 
 def generate(n: int, python: str) -> Path:
-    """N distinct 640x480 JPEGs, each dated a minute after the one before (cached)."""
-    folder = CACHE / f"jpeg-{n}"
+    """N distinct 640x480 JPEGs, each dated a minute after the one before, in camera
+    folders (``DCIM/100CANON``: no folder tags, so dates are all apply writes) (cached)."""
+    folder = CACHE / f"dcim-{n}"
     done = folder / ".complete"
     if done.exists():
         return folder
@@ -55,7 +56,7 @@ for i in range(n):
     rng = np.random.default_rng(i)
     small = rng.integers(0, 255, (15, 20, 3), dtype=np.uint8)
     img = Image.fromarray(small).resize((640, 480), Image.Resampling.BICUBIC)
-    path = os.path.join(folder, f"d{i // 1000:02d}", f"IMG_{i:05d}.jpg")
+    path = os.path.join(folder, "DCIM", f"{100 + i // 1000}CANON", f"IMG_{i:05d}.jpg")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     img.save(path, "JPEG", quality=90)
     os.utime(path, (start + 60 * i, start + 60 * i))

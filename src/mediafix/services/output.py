@@ -18,9 +18,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -376,14 +376,21 @@ def _apply_locked(
     finally:
         for et in sessions:
             et.close()
-    with session_scope(engine) as s:
-        for outcome in result.outcomes:
-            if outcome.status not in ("written", "skipped"):
-                continue
-            row = s.get(File, outcome.file_id)
-            if row is not None and outcome.target:
-                row.output_path = outcome.target
-                row.status = "written"
+    written = [
+        {"b_id": o.file_id, "b_output": o.target}
+        for o in result.outcomes
+        if o.status in ("written", "skipped") and o.target
+    ]
+    if written:
+        # One statement for all rows (an ORM load and flush per row cost 2 ms each).
+        files = cast(Table, File.__table__)
+        with session_scope(engine) as s:
+            s.connection().execute(
+                update(files)
+                .where(files.c.id == bindparam("b_id"))
+                .values(output_path=bindparam("b_output"), status="written"),
+                written,
+            )
     return plan, result
 
 
