@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mediafix.media.exiftool import ExifTool, ExifToolTimeout
+from mediafix.media.exiftool import ExifTool, ExifToolTimeout, WriteBatch
 from tests.helpers.media import make_jpeg
 
 HOSTILE_NAMES = [
@@ -104,3 +104,40 @@ def test_write_tags_round_trip(tmp_path: Path, exiftool: ExifTool) -> None:
     assert record["ExifIFD:DateTimeOriginal"] == "2013:03:04 05:06:07"
     assert record["XMP-dc:Subject"] == ["beach", "family"]
     assert not list(tmp_path.glob("*_original"))
+
+
+def test_a_write_batch_over_two_sessions(tmp_path: Path) -> None:
+    """Files with names exiftool cannot take as arguments, a file that is no image, and
+    files with other extra arguments, written by two sessions in one batch: each file gets
+    its own values, the bad one is left as it was, and the sessions answer the next
+    command as usual."""
+    paths = [make_jpeg(tmp_path / name, i) for i, name in enumerate(HOSTILE_NAMES)]
+    bad = tmp_path / "not-an-image.jpg"
+    bad.write_bytes(b"hello")
+    with ExifTool() as one, ExifTool() as two:
+        batch = WriteBatch([one, two], expected=len(paths) + 1, chunk=3)
+        for i, path in enumerate(paths):
+            extra = ("-m",) if i % 2 else ("-m", "-charset", "iptc=UTF8")
+            tags = {"EXIF:DateTimeOriginal": f"2001:02:{i + 1:02d} 03:04:05"}
+            if i == 3:
+                tags["XMP-dc:Subject"] = ["été", "plage"]  # type: ignore[assignment]
+            one.write_tags(path, tags, extra, batch=batch)
+        one.write_tags(bad, {"EXIF:DateTimeOriginal": "2001:01:01 00:00:00"}, batch=batch)
+        answered = [p for chunk in batch.run() for p in chunk]
+        assert sorted(answered) == sorted([*map(str, paths), str(bad)])
+        records = one.read_metadata(paths)
+        assert two.version() == one.version()
+    for i, record in enumerate(records):
+        assert record["ExifIFD:DateTimeOriginal"] == f"2001:02:{i + 1:02d} 03:04:05"
+    assert records[3]["XMP-dc:Subject"] == ["été", "plage"]
+    assert bad.read_bytes() == b"hello"
+
+
+def test_write_tags_through_an_alias_writes_the_file(tmp_path: Path, exiftool: ExifTool) -> None:
+    """A name exiftool cannot take as an argument is reached through a symlink; the write
+    must land in the file itself, not replace the link."""
+    path = make_jpeg(tmp_path / "line\nbreak.jpg", 1)
+    exiftool.write_tags(path, {"EXIF:DateTimeOriginal": "2001:02:03 04:05:06"}, ("-m",))
+    (record,) = exiftool.read_metadata([path])
+    assert record["ExifIFD:DateTimeOriginal"] == "2001:02:03 04:05:06"
+    assert not list(Path(exiftool.private_dir()).iterdir())  # no alias left behind

@@ -172,6 +172,16 @@ def _take(buf: bytearray, marker: bytes) -> bytes | None:
     return answer
 
 
+def _overwrite(pairs: list[tuple[str, str]]) -> str:
+    """exiftool's option to write files in place. Through an alias (a symlink) plain
+    ``-overwrite_original`` renames the new file over the *link* and leaves the real file
+    as it was (found by the batch's tests: a name with a line break was reported written
+    and was not); ``_in_place`` copies the new content into the file the link points to."""
+    if any(real != given for real, given in pairs):
+        return "-overwrite_original_in_place"
+    return "-overwrite_original"
+
+
 def _needs_alias(path: str) -> bool:
     try:
         path.encode("utf-8")
@@ -436,7 +446,7 @@ class ExifTool:
             batch.add(os.fspath(path), tags, extra_args)
             return
         pairs = self._safe_paths([path])
-        args = ["-overwrite_original", "-charset", "filename=utf8", *extra_args]
+        args = [_overwrite(pairs), "-charset", "filename=utf8", *extra_args]
         for name, value in tags.items():
             values = value if isinstance(value, list | tuple) else [value]
             if not values:
@@ -521,7 +531,7 @@ class WriteBatch:
         fd, name = tempfile.mkstemp(suffix=".json", dir=et.private_dir())
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f, ensure_ascii=False, default=str)
-        args = ["-overwrite_original", "-charset", "filename=utf8", *extra_args, f"-j={name}"]
+        args = [_overwrite(pairs), "-charset", "filename=utf8", *extra_args, f"-j={name}"]
         seq = None
         if id(et) not in self._dead:
             try:
