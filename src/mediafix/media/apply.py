@@ -661,10 +661,10 @@ class _Run:
                 write = None
             if write is None:
                 return None
+            before = image_data_digest(data, item.format)
             created = makedirs(folder)
             with open(tmp, "xb") as out:
                 out.write(data)
-            before = image_data_digest(tmp, item.format)
             merged = _merge_xpkeywords(item.write, source.exif.get(("IFD0", "XPKeywords"), ""))
             self.exiftool.write_tags(tmp, write, _extra_args(item.write), batch=pending)
         except (ApplyError, OSError, ValueError):
@@ -685,7 +685,7 @@ class _Run:
             with open(p.tmp, "rb") as f:
                 data = f.read()
             _check_read_back(read_jpeg_tags(data), p.write)
-            if image_data_digest(p.tmp, p.item.format) != p.before:
+            if image_data_digest(data, p.item.format) != p.before:
                 return
         except (ApplyError, OSError, Unreadable, UnicodeDecodeError, struct.error, IndexError):
             return

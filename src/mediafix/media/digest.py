@@ -13,6 +13,7 @@ a 12 MP JPEG and 2.2 s for a 12 MP HEIC.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import struct
 from collections.abc import Callable, Iterator
@@ -28,8 +29,9 @@ class DigestError(ApplyError):
     """The file's structure could not be read to check its image data."""
 
 
-def image_data_digest(path: str, fmt: str) -> str:
-    """sha256 of the coded image data of ``path`` (metadata containers left out).
+def image_data_digest(path: str | bytes, fmt: str) -> str:
+    """sha256 of the coded image data of ``path`` (metadata containers left out); ``path``
+    may also be the file's bytes, already read (apply's batches read each file once).
 
     Equal digests before and after an exiftool write mean the picture (or the video and
     audio) was not touched. Raises :class:`DigestError` when the structure is damaged.
@@ -37,8 +39,9 @@ def image_data_digest(path: str, fmt: str) -> str:
     digest = hashlib.sha256()
     reader = _DIGESTERS.get(fmt)
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        opened = io.BytesIO(path) if isinstance(path, bytes) else open(path, "rb")  # noqa: SIM115
+        with opened as f:
+            size = os.fstat(f.fileno()).st_size if isinstance(path, str) else len(path)
             if reader is None:
                 while chunk := f.read(CHUNK):
                     digest.update(chunk)
