@@ -24,9 +24,9 @@ from mediafix.media.digest import image_data_digest
 from mediafix.media.durable import TMP_PREFIX
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.journal import read_journal
-from tests.conftest import make_jpeg, write_tags
-from tests.hostile import photo_bytes, snapshot
-from tests.test_faults import (
+from tests.helpers.hostile import photo_bytes, snapshot
+from tests.helpers.media import make_jpeg, write_tags
+from tests.integration.test_faults import (
     FAULT_WORKER,
     _archive,
     _cli,
@@ -36,7 +36,7 @@ from tests.test_faults import (
     check_output,
     fault_env,  # noqa: F401 - a fixture
 )
-from tests.test_jobs import wait_until
+from tests.integration.test_jobs import wait_until
 
 
 def _records(data: Path) -> list[dict[str, Any]]:
@@ -130,7 +130,7 @@ def test_batches_write_verify_journal_and_undo(settings_env: Path, tmp_path: Pat
 
 
 def _kill_apply_at(env: dict[str, str], point: str, out: Path, tmp_path: Path) -> None:
-    """``mediafix apply OUT`` stopped dead at ``point`` (``tests/fault_worker.py``), then
+    """``mediafix apply OUT`` stopped dead at ``point`` (``tests/helpers/fault_worker.py``), then
     SIGKILLed with everything it started."""
     marker = tmp_path / "paused"
     with open(tmp_path / "apply.log", "ab") as log:
