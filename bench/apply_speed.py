@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -80,9 +81,19 @@ for i in range(n):
     return folder
 
 
-def timed(args: list[str], env: dict[str, str] | None = None) -> float:
-    start = time.perf_counter()
+CPU: dict[str, list[float]] = {}  # CPU seconds (user + sys, the process tree) per row
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(args: list[str], env: dict[str, str] | None = None, row: str = "") -> float:
+    start, cpu = time.perf_counter(), _cpu()
     subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL)
+    if row:
+        CPU.setdefault(row, []).append(_cpu() - cpu)
     return time.perf_counter() - start
 
 
@@ -122,7 +133,9 @@ def main() -> None:
         print(f"scanned {args.n} files in {scan_s:.1f} s", flush=True)
         for r in range(args.rounds):
             copy = work / f"cp{r}"
-            rows["cp -r + exiftool batch"].append(
+            common = "cp -r + exiftool batch"
+            cpu = _cpu()
+            rows[common].append(
                 timed(["cp", "-r", str(src), str(copy)])
                 + timed(
                     [
@@ -135,13 +148,16 @@ def main() -> None:
                     ]
                 )
             )
+            CPU.setdefault(common, []).append(_cpu() - cpu)
             shutil.rmtree(copy)
             out = work / f"out{r}"
-            rows["mediafix apply"].append(timed([mediafix, "apply", str(out)], env))
+            rows["mediafix apply"].append(
+                timed([mediafix, "apply", str(out)], env, "mediafix apply")
+            )
             written = sum(1 for p in out.rglob("*.jpg"))
             if written != args.n:
                 sys.exit(f"apply wrote {written} files, not {args.n}")
-            undo_times.append(timed([mediafix, "undo"], env))
+            undo_times.append(timed([mediafix, "undo"], env, "mediafix undo"))
             left = sum(1 for p in out.rglob("*.jpg"))
             if left:
                 sys.exit(f"undo left {left} files")
@@ -157,12 +173,13 @@ def main() -> None:
     base = statistics.median(rows["cp -r + exiftool batch"])
     print()
     print(f"{args.n} JPEGs 640x480, median of {args.rounds} round(s), load after: {load()}")
-    print(f"{'':28} {'seconds':>9} {'files/s':>9} {'ratio':>7}")
-    for name, times in rows.items():
+    print("(ratio: seconds / the common way's; cpu s: user + sys of the whole process tree)")
+    print(f"{'':28} {'seconds':>9} {'files/s':>9} {'ratio':>7} {'cpu s':>7}")
+    for name, times in [*rows.items(), ("mediafix undo", undo_times)]:
         t = statistics.median(times)
-        print(f"{name:28} {t:9.1f} {args.n / t:9.0f} {t / base:7.2f}")
-    t = statistics.median(undo_times)
-    print(f"{'mediafix undo':28} {t:9.1f} {args.n / t:9.0f} {t / base:7.2f}")
+        cpu = statistics.median(CPU[name])
+        print(f"{name:28} {t:9.1f} {args.n / t:9.0f} {t / base:7.2f} {cpu:7.1f}")
+    print("per round (s):", {name: [round(t, 1) for t in ts] for name, ts in rows.items()})
 
 
 if __name__ == "__main__":
