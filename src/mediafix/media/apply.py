@@ -648,31 +648,34 @@ class _Run:
         to go the one-by-one way."""
         folder = os.path.dirname(item.target)
         tmp = new_tmp(folder, os.path.splitext(item.target)[1])
+        created: list[str] = []
         try:
-            with open(item.source, "rb") as f:
-                data = f.read()
-            source_sha = hashlib.sha256(data).hexdigest()
+            created = makedirs(folder)
+            # The very copy one by one makes (the source only ever opened for reading).
+            source_sha, _size = durable.copy_hashed(item.source, tmp)
             if item.sha256 and source_sha != item.sha256:
-                return None  # (one by one, it fails with the reason)
+                raise ApplyError("the source changed since it was scanned")
+            with open(tmp, "rb") as f:
+                data = f.read()
             try:
                 source = read_jpeg_tags(data)
                 write = _batch_tags(item.write, source)
             except (Unreadable, UnicodeDecodeError, struct.error, IndexError):
                 write = None
             if write is None:
-                return None
+                raise ApplyError("not a plain JPEG: written one by one")
             before = image_data_digest(data, item.format)
-            created = makedirs(folder)
-            with open(tmp, "xb") as out:
-                out.write(data)
             merged = _merge_xpkeywords(item.write, source.exif.get(("IFD0", "XPKeywords"), ""))
             self.exiftool.write_tags(tmp, write, _extra_args(item.write), batch=pending)
-        except (ApplyError, OSError, ValueError):
-            # Whatever went wrong (a damaged image, a folder that cannot be made...), the
-            # one-by-one way meets it again and does what it always did: fall back to an
-            # XMP sidecar, or fail the item with its reason.
+        except (ApplyError, OSError, ValueError, ExifToolError):
+            # Whatever went wrong (a changed source, a damaged image, a full disk, a folder
+            # that cannot be made...), the one-by-one way meets it again and does what it
+            # always did: fall back to an XMP sidecar, or fail the item with its reason.
             with contextlib.suppress(OSError):  # (its folder may be a file: nothing made)
                 remove(tmp)
+            for made in reversed(created):  # made again, and journaled, one by one
+                with contextlib.suppress(OSError):
+                    os.rmdir(made)
             return None
         except BaseException:
             remove(tmp)
