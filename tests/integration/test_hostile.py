@@ -406,8 +406,9 @@ _OPTION_VALUES = {"filename=utf8", "largefilesupport=1", "iptc=UTF8"}
 def test_exiftool_only_ever_sees_absolute_paths_and_our_options(
     tmp_path: Path, settings_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Scan and apply in this process (one worker), recording every exiftool command: a name
-    is always an absolute path, never one of the hostile names on its own."""
+    """Scan and apply in this process (one worker), recording every exiftool command (and
+    the file names apply's batches hand exiftool in their JSON files): a name is always an
+    absolute path, never one of the hostile names on its own."""
     from mediafix.services import library, output
 
     root = tmp_path / "names"
@@ -420,13 +421,17 @@ def test_exiftool_only_ever_sees_absolute_paths_and_our_options(
         case.build(path, NUMBER[case.id])
     before = snapshot(root)
     seen: list[list[str]] = []
-    real_execute = ExifTool.execute
+    real_send = ExifTool._send
 
-    def recording(self: ExifTool, args: Any, timeout: float | None = None) -> tuple[str, str]:
+    def recording(self: ExifTool, args: Any) -> int:
         seen.append(list(args))
-        return real_execute(self, args, timeout)
+        for arg in args:  # a batch's file names come in its JSON file
+            if arg.startswith("-j="):
+                with open(arg[3:], encoding="utf-8") as f:
+                    seen[-1] += [r["SourceFile"] for r in json.load(f)]
+        return real_send(self, args)
 
-    monkeypatch.setattr(ExifTool, "execute", recording)
+    monkeypatch.setattr(ExifTool, "_send", recording)
     monkeypatch.chdir(tmp_path)
     settings = get_settings()
     upgrade(settings.database_url)
@@ -439,7 +444,8 @@ def test_exiftool_only_ever_sees_absolute_paths_and_our_options(
 
     names = {os.fsdecode(os.path.basename(c.name)) for c in named}
     arguments = [a for args in seen for a in args]
-    assert len(seen) >= 1 + 2 * len(named)  # one batch read, then a write and a check each
+    # one batch read, then the writes (in batches: each file read back in-process)
+    assert len(seen) >= 2 and any(a.startswith("-j=") for args in seen for a in args)
     assert not names & set(arguments)
     for arg in arguments:
         assert arg.startswith(("-", "/")) or arg in _OPTION_VALUES, arg
