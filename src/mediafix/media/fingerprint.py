@@ -35,6 +35,14 @@ see four times finer structure. Pages in one layout (forms, invoices, receipts) 
 coarse structure, so the 64-bit hash puts some of them within the threshold; their words
 still differ at the finer scale, where a copy (resized, recompressed, cropped 2 %) does not.
 
+Hard copies (screenshots, frames, mirrored, cropped, captioned and tilted copies) move the
+64-bit hash too far, so :func:`copy_keys` adds a few more 64-bit keys of the same kind, each
+searched like the first (chosen in ``bench/hard_copies.py``): the picture with its uniform or
+near-uniform bars and borders trimmed off (``t``: a phone's status and navigation bars, a
+letterbox, a caption band's plain rows), the mirror image of that (``m``) and its central
+region (``c``) and four windows anchored on one side each. A pair found only through them is a *candidate*; ``media.copycheck``
+confirms it on the pixels.
+
 Safety: the size is checked before any pixel is allocated. A JPEG may declare up to
 ``MAX_SOURCE_PIXELS`` because only a scaled-down copy is decoded; whatever must really be
 decoded is capped at ``MAX_DECODE_PIXELS``. Every failure, whatever its cause, comes out as
@@ -60,13 +68,16 @@ __all__ = [
     "HASH_BITS",
     "MAX_DECODE_PIXELS",
     "MAX_SOURCE_PIXELS",
+    "COPY_KEYS",
     "FingerprintError",
     "ImageFacts",
     "Luma",
     "detail_dct",
     "hamming",
     "image_facts",
+    "copy_keys",
     "load_luma",
+    "trim_bars",
     "phash_dct",
 ]
 
@@ -97,6 +108,25 @@ DRAFT_SIDE = 128
 # A thumbnail whose grey levels span less than this (of 255) has no structure to hash:
 # its bits would be noise, and every blank frame would "match" every other one.
 FLAT_RANGE = 2.0
+
+# The extra keys of a picture (see copy_keys), in the order they are stored.
+COPY_KEYS = ("t", "m", "c", "l", "r", "u", "d")
+# A row (or column) is part of a bar when at least this share of its pixels lies within
+# BAR_TOLERANCE grey levels of its median: plain bars, and bars with a clock, icons or a
+# caption's words on them.
+BAR_SHARE = 0.72
+BAR_TOLERANCE = 10.0
+# At most this share of a side is trimmed as bars (a screenshot of a landscape photo on a
+# portrait phone is ~70 % bars top and bottom together).
+BAR_MAX = 0.42
+# Rows of words a bar may carry (a caption line), as a share of the side.
+BAR_TEXT = 0.06
+# Grey levels a bar's rows may drift before it is taken for a sky or a wall.
+BAR_DRIFT = 8.0
+# Central region hashed for the "c" key: this share of each side is left out.
+CENTRE_MARGIN = 0.1
+# Side windows ("l", "r", "u", "d" keys) leave out this share of the opposite side.
+SIDE_MARGIN = 0.15
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
@@ -132,6 +162,7 @@ class ImageFacts:
     phash: int | None
     hash_bits: int
     detail: int | None = None
+    copies: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +189,7 @@ def image_facts(data: bytes) -> ImageFacts:
         phash=phash_dct(luma.pixels),
         hash_bits=HASH_BITS,
         detail=detail_dct(luma.pixels),
+        copies=copy_keys(luma.pixels),
     )
 
 
@@ -202,6 +234,105 @@ def detail_dct(pixels: np.ndarray) -> int | None:
     coefficients = (basis @ tapered @ basis.T).ravel()
     bits = coefficients > _median(coefficients)
     return int.from_bytes(np.packbits(bits).tobytes(), "big")
+
+
+def trim_bars(pixels: np.ndarray) -> tuple[int, int, int, int]:
+    """Rows/columns of plain bars on each side: (top, bottom, left, right).
+
+    A bar row is one whose pixels mostly (``BAR_SHARE``) lie near its own median, so a black
+    letterbox, a grey status bar with a clock on it and a white caption band with a line of
+    words all count; a bar run ends at three photo rows in a row. Trimming stops at
+    ``BAR_MAX`` of a side.
+    """
+    rows, cols = pixels.shape
+    return (
+        _bar_run(pixels, rows),
+        _bar_run(pixels[::-1], rows),
+        _bar_run(pixels.T, cols),
+        _bar_run(pixels.T[::-1], cols),
+    )
+
+
+def _bar_run(pixels: np.ndarray, length: int) -> int:
+    limit = int(length * BAR_MAX)
+    if limit < 2:
+        return 0
+    head = pixels[:limit]
+    median = np.median(head, axis=1)
+    share = (np.abs(head - median[:, None]) <= BAR_TOLERANCE).mean(axis=1)
+    bar = (share >= BAR_SHARE).tolist()
+    level = median.tolist()
+    # Bars are plain runs of one grey each (a status bar, then the canvas): a jump between
+    # two rows starts a new run, a slow drift is a sky or a wall, not a bar, and ends it.
+    # A line of words on a bar (a caption) is crossed when the bar's grey comes back after it.
+    gap = max(3, round(length * BAR_TEXT))
+    end, start, index = 0, 0, 0
+    while index < limit:
+        if not bar[index]:
+            back = _bar_again(bar, level, index, min(limit, index + gap), level[start])
+            if end == 0 or back is None:
+                break
+            index = back
+            continue
+        if index and abs(level[index] - level[max(0, index - 2)]) > BAR_DRIFT:
+            start = index  # a jump (over two rows: the edge may be blurred)
+        elif abs(level[index] - level[start]) > BAR_DRIFT:
+            return min(end, start)
+        end = index + 1
+        index += 1
+    return end
+
+
+def _bar_again(
+    bar: list[bool], level: list[float], begin: int, stop: int, grey: float
+) -> int | None:
+    """The first of two bar rows of ``grey`` in a row in [begin, stop), or None."""
+    for index in range(begin, stop - 1):
+        if bar[index] and bar[index + 1] and abs(level[index] - grey) <= BAR_DRIFT:
+            if abs(level[index + 1] - grey) <= BAR_DRIFT:
+                return index
+    return None
+
+
+def copy_keys(pixels: np.ndarray) -> tuple[tuple[str, int], ...]:
+    """The extra 64-bit keys that find hard copies: ``(name, hash)`` for names in COPY_KEYS.
+
+    ``t`` is the hash with bars trimmed (left out when nothing was trimmed: it would equal
+    the first hash), ``m`` the mirrored trimmed picture's, ``c`` the central region's, and
+    ``l``/``r``/``u``/``d`` those of windows anchored on the left, right, upper and lower
+    side (what a crop of the other sides keeps).
+    """
+    rows, cols = pixels.shape
+    top, bottom, left, right = trim_bars(pixels)
+    content = pixels[top : rows - bottom, left : cols - right]
+    if min(content.shape) < 16:
+        return ()
+    keys: list[tuple[str, int]] = []
+    trimmed = (top + bottom) / rows + (left + right) / cols > 0.015
+    rows, cols = content.shape
+    keep_rows, keep_cols = round(rows * (1 - SIDE_MARGIN)), round(cols * (1 - SIDE_MARGIN))
+    for name, part in (
+        ("t", content if trimmed else None),
+        ("m", content[:, ::-1]),
+        ("c", _centre(content, CENTRE_MARGIN)),
+        # a window anchored on each side: what a crop of the other sides keeps
+        ("l", content[:, :keep_cols]),
+        ("r", content[:, cols - keep_cols :]),
+        ("u", content[:keep_rows]),
+        ("d", content[rows - keep_rows :]),
+    ):
+        if part is None:
+            continue
+        value = phash_dct(part)
+        if value is not None:
+            keys.append((name, value))
+    return tuple(keys)
+
+
+def _centre(pixels: np.ndarray, margin: float) -> np.ndarray:
+    rows, cols = pixels.shape
+    dy, dx = round(rows * margin), round(cols * margin)
+    return pixels[dy : rows - dy, dx : cols - dx]
 
 
 def load_luma(data: bytes, min_side: int = DRAFT_SIDE) -> Luma:

@@ -6,9 +6,14 @@ depends on the order in which files were found). Each criterion is one row of
 :class:`Criterion`, carrying its score function and the words its win reads as; the rows'
 order is the default order:
 
+0. UNEDITED: the picture itself over an edited copy of it found in the same group (a crop,
+   a screenshot, a framed or captioned version: ``media.copycheck`` tells which is which).
 1. ORIGINAL: a file with camera metadata (Make/Model/DateTimeOriginal) is the original; a
    copy that lost it (WhatsApp, a screenshot, a web download) is not.
 2. RESOLUTION: more pixels.
+2b. NOT_SQUEEZED, group-relative: a file whose bytes per pixel (weighed by its format's
+   efficiency: HEIC/AVIF do with half of JPEG's) are far below the group's best loses, so a
+   0.1 MB HEIC conversion carrying the camera EXIF does not beat the 2.1 MB camera JPEG.
 3. FORMAT: the camera's own format (RAW, HEIC) over a lossless copy (TIFF, PNG) over a
    re-encoded JPEG/AVIF over web formats (WebP, GIF, BMP).
 4. QUALITY: more bytes per pixel, which only means something between files of one format.
@@ -17,10 +22,12 @@ order is the default order:
    Live Photo video, the JPEG beside its RAW) over a lone copy of it elsewhere.
 7. NOT_A_COPY: a path without a backup or copy mark (``Backup 2019/``, ``Copy of``,
    ``IMG_1 (1).jpg``...: the ``COPY_MARKS`` rows) over one with.
+7b. WITH_EXTENSION: a name with an extension (``x.jpeg``) over one without (``x``).
 8. EARLIER: the earlier capture time.
 
-Byte-identical copies tie on the first five, so for them where a copy lies decides (6, 7),
-before "first by name".
+Byte-identical copies tie on the first five, so for them where a copy lies decides (6, 7,
+7b), before "first by name". A group-relative criterion (``far`` set) compares each member
+with the group's best on it, not with an absolute scale.
 
 :func:`classify_group` tells a burst (different shots seconds apart, to keep by default)
 from near duplicates (copies of one shot); its rule is in :func:`classify_pair`.
@@ -43,6 +50,7 @@ __all__ = [
     "BURST_GAP",
     "COPY_MARKS",
     "DEFAULT_ORDER",
+    "FORMAT_EFFICIENCY",
     "FORMAT_RANK",
     "CopyMark",
     "Criterion",
@@ -80,6 +88,7 @@ class KeeperInput:
     metadata_count: int
     camera: str | None = None
     partners: int = 0
+    edited: str = ""  # how it is an edited copy of another member ("cropped 6 % left")
 
 
 # Higher is better; every format has its own value so that a FORMAT tie means one format.
@@ -179,6 +188,30 @@ def _copy_folders(folder: str) -> bool:
 # -- the criteria: how a member scores on each (higher is better) and how a win reads --
 
 
+# How many bytes a format needs for the same picture, relative to JPEG's (rough, measured
+# on camera photos): lossless formats are never "squeezed" and are left out (None).
+FORMAT_EFFICIENCY: dict[str, float | None] = {
+    "jpeg": 1.0,
+    "heic": 0.5,
+    "heif": 0.5,
+    "avif": 0.5,
+    "jxl": 0.6,
+    "webp": 0.7,
+    "png": None,
+    "tiff": None,
+    "raw": None,
+    "dng": None,
+    "gif": None,
+    "bmp": None,
+}
+# A member squeezed this many times harder than the group's best loses NOT_SQUEEZED.
+SQUEEZED = 4.0
+
+
+def _unedited(member: KeeperInput) -> float:
+    return 0.0 if member.edited else 1.0
+
+
 def _camera_metadata(member: KeeperInput) -> float:
     return 1.0 if member.has_camera_metadata else 0.0
 
@@ -194,6 +227,18 @@ def _format_rank(member: KeeperInput) -> float:
 def _bytes_per_pixel(member: KeeperInput) -> float:
     pixels = _pixels(member)
     return member.size / pixels if pixels else 0.0
+
+
+def _jpeg_bytes_per_pixel(member: KeeperInput) -> float:
+    """Bytes per pixel as JPEG would need them; infinite for a lossless format."""
+    efficiency = FORMAT_EFFICIENCY.get(_format(member), 1.0)
+    if efficiency is None:
+        return math.inf
+    return _bytes_per_pixel(member) / efficiency
+
+
+def _with_extension(member: KeeperInput) -> float:
+    return 1.0 if posixpath.splitext(_name(member))[1] not in ("", ".") else 0.0
 
 
 def _metadata_count(member: KeeperInput) -> float:
@@ -213,6 +258,26 @@ def _earlier(member: KeeperInput) -> float:
 
 
 Beaten = Sequence[KeeperInput]  # the members a keeper beat on one criterion
+
+
+def _says_unedited(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    shown = "; ".join(f"{_name(other)} is {other.edited}" for other in beaten[:3])
+    more = f" and {len(beaten) - 3} more" if len(beaten) > 3 else ""
+    return f"the picture itself, not an edited copy: {shown}{more}"
+
+
+def _says_squeezed(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    return (
+        f"far less compressed: {_megabytes(keeper)} {_format(keeper).upper()} over "
+        f"{_megabytes(closest)} {_format(closest).upper()} at "
+        f"{_jpeg_bytes_per_pixel(closest) / _jpeg_bytes_per_pixel(keeper) * 100:.0f} % "
+        "of its bytes per pixel (format weighed)"
+    )
+
+
+def _says_extension(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
+    verb = "has" if len(beaten) == 1 else "have"
+    return f"a name with an extension, where {_names(beaten)} {verb} none"
 
 
 def _says_original(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
@@ -244,7 +309,8 @@ def _says_quality(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> 
     more, less = _bytes_per_pixel(keeper), _bytes_per_pixel(closest)
     left, right = _apart(more, less)
     share = f", {(more / less - 1) * 100:.0f} % more" if less and more / less >= 1.005 else ""
-    return f"more bytes per pixel ({left} over {right}{share}) in the same format"
+    same = " in the same format" if _format(keeper) == _format(closest) else ""
+    return f"more bytes per pixel ({left} over {right}{share}){same}"
 
 
 def _says_metadata(keeper: KeeperInput, closest: KeeperInput, beaten: Beaten) -> str:
@@ -290,6 +356,7 @@ class Criterion(Labelled):
 
     score: Callable[[KeeperInput], float]
     phrase: Callable[[KeeperInput, KeeperInput, Beaten], str]
+    far: float | None
 
     def __new__(
         cls,
@@ -297,14 +364,24 @@ class Criterion(Labelled):
         text: str,
         score: Callable[[KeeperInput], float],
         phrase: Callable[[KeeperInput, KeeperInput, Beaten], str],
+        far: float | None = None,
     ) -> Criterion:
         member = str.__new__(cls, value)
         member._value_ = value
         member.text = text
         member.score = score
         member.phrase = phrase
+        # Group-relative: a member loses only when the group's best scores ``far`` times
+        # its score (and it is left out of a library-wide ranking).
+        member.far = far
         return member
 
+    UNEDITED = (
+        "unedited",
+        "the picture itself over its crop, screenshot, framed or captioned copy",
+        _unedited,
+        _says_unedited,
+    )
     ORIGINAL = (
         "original",
         "original with camera metadata over a copy without",
@@ -312,6 +389,13 @@ class Criterion(Labelled):
         _says_original,
     )
     RESOLUTION = "resolution", "more pixels", _more_pixels, _says_resolution
+    NOT_SQUEEZED = (
+        "not-squeezed",
+        "not far harder compressed than the best copy (bytes per pixel, format weighed)",
+        _jpeg_bytes_per_pixel,
+        _says_squeezed,
+        SQUEEZED,
+    )
     FORMAT = (
         "format",
         "original format (HEIC/RAW) over a re-encoded JPEG",
@@ -337,6 +421,12 @@ class Criterion(Labelled):
         _not_a_copy,
         _says_not_a_copy,
     )
+    WITH_EXTENSION = (
+        "extension",
+        "a name with an extension over one without",
+        _with_extension,
+        _says_extension,
+    )
     EARLIER = "earlier", "earlier capture time", _earlier, _says_earlier
 
 
@@ -348,10 +438,26 @@ BURST_GAP = timedelta(seconds=10)
 
 
 def keeper_score(
-    member: KeeperInput, order: Sequence[Criterion] = DEFAULT_ORDER
+    member: KeeperInput,
+    order: Sequence[Criterion] = DEFAULT_ORDER,
+    group: Sequence[KeeperInput] | None = None,
 ) -> tuple[float, ...]:
-    """The member's value on each criterion of ``order``; a larger tuple is a better keeper."""
-    return tuple(criterion.score(member) for criterion in order)
+    """The member's value on each criterion of ``order``; a larger tuple is a better keeper.
+
+    A group-relative criterion scores 1 (or 0 when ``far`` behind the best of ``group``);
+    without a group it scores 0 for everyone: it cannot tell members apart library-wide.
+    """
+    return tuple(_score(criterion, member, group) for criterion in order)
+
+
+def _score(criterion: Criterion, member: KeeperInput, group: Sequence[KeeperInput] | None) -> float:
+    if criterion.far is None:
+        return criterion.score(member)
+    if not group:
+        return 0.0
+    best = max(criterion.score(other) for other in group)
+    mine = criterion.score(member)
+    return 0.0 if mine * criterion.far < best else 1.0
 
 
 def keeper_ranks(
@@ -378,12 +484,12 @@ def choose_keeper(
     """
     if not members:
         raise ValueError("choose_keeper needs at least one member")
-    ranked = _best_first(members, order)
+    ranked = _best_first(members, order, members)
     keeper, others = ranked[0], ranked[1:]
     reasons = [f"keeps {_name(keeper)}"]
     for criterion in order:
-        mine = criterion.score(keeper)
-        beaten = [other for other in others if criterion.score(other) < mine]
+        mine = _score(criterion, keeper, members)
+        beaten = [other for other in others if _score(criterion, other, members) < mine]
         if beaten:
             closest = max(beaten, key=criterion.score)
             reasons.append(criterion.phrase(keeper, closest, beaten))
@@ -433,11 +539,15 @@ def classify_group(
 # --------------------------------------------------------------------------- internals
 
 
-def _best_first(members: Sequence[KeeperInput], order: Sequence[Criterion]) -> list[KeeperInput]:
+def _best_first(
+    members: Sequence[KeeperInput],
+    order: Sequence[Criterion],
+    group: Sequence[KeeperInput] | None = None,
+) -> list[KeeperInput]:
     return sorted(
         members,
         key=lambda member: (
-            tuple(-value for value in keeper_score(member, order)),
+            tuple(-value for value in keeper_score(member, order, group)),
             member.path,
             member.index,
         ),
@@ -462,6 +572,10 @@ def _instant(moment: datetime) -> float:
 
 def _name(member: KeeperInput) -> str:
     return posixpath.basename(member.path.replace("\\", "/")) or member.path
+
+
+def _megabytes(member: KeeperInput) -> str:
+    return f"{member.size / 1_000_000:.1f} MB"
 
 
 def _size(member: KeeperInput) -> str:

@@ -104,6 +104,7 @@ class Probe:
     orientation: int | None = None
     phash: str | None = None  # hex
     detail_hash: str | None = None  # hex, 256 bits: confirms a near-duplicate match
+    copy_keys: str | None = None  # "t:<hex> m:<hex> c:<hex>": fingerprint.copy_keys
     make: str | None = None
     model: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -238,6 +239,8 @@ def _image_facts(probe: Probe, data: bytes | None, md: Mapping[str, Any]) -> Non
         probe.phash = format(facts.phash, f"0{max(facts.hash_bits // 4, 1)}x")
     if facts.detail is not None:
         probe.detail_hash = format(facts.detail, f"0{fingerprint.DETAIL_BITS // 4}x")
+    # "" (not None) when there are none: the row is up to date, only without keys.
+    probe.copy_keys = " ".join(f"{name}:{value:016x}" for name, value in facts.copies)
 
 
 def _facts_of(data: bytes, digest: str | None) -> fingerprint.ImageFacts:

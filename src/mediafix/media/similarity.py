@@ -83,6 +83,7 @@ def group_near(
     forbidden: set[frozenset[int]] | None = None,
     details: Sequence[int | None] | None = None,
     detail_threshold: int = 0,
+    extra_pairs: np.ndarray | None = None,
 ) -> list[Group]:
     """Near-duplicate groups (two or more members), best keeper first.
 
@@ -92,6 +93,8 @@ def group_near(
     person said are not duplicates: they never end up in one group. ``details`` are the
     files' detail hashes (see :func:`confirmed`): a pair within ``threshold`` is a match
     only if its detail hashes are within ``detail_threshold`` too, or one of them is None.
+    ``extra_pairs`` (rows [i, j, distance]) are matches found otherwise (hard copies
+    confirmed on their pixels): they count as pairs within the threshold.
     """
     values = _as_uint64(hashes)
     n = len(values)
@@ -102,6 +105,11 @@ def group_near(
         if len(details) != n:
             raise ValueError(f"details has {len(details)} values for {n} hashes")
         pairs = pairs[confirmed(pairs, details, detail_threshold)]
+    if extra_pairs is not None and len(extra_pairs):
+        extra = np.asarray(extra_pairs, dtype=np.int64).reshape(-1, 3)
+        low, high = np.minimum(extra[:, 0], extra[:, 1]), np.maximum(extra[:, 0], extra[:, 1])
+        extra = np.stack([low, high, extra[:, 2]], axis=1)
+        pairs = np.concatenate([pairs, extra[low != high]])
     if len(pairs) == 0:
         return []
     involved = np.unique(pairs[:, :2])  # only files with a neighbour can be grouped

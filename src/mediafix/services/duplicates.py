@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from mediafix.config import Settings
 from mediafix.media.bundles import BundleInput, assign_bundles
+from mediafix.media.copycheck import Verdict
 from mediafix.media.fingerprint import DETAIL_THRESHOLD
 from mediafix.media.keeper import (
     choose_keeper,
@@ -32,6 +33,7 @@ from mediafix.media.keeper import (
 )
 from mediafix.media.similarity import group_near
 from mediafix.media.video import VideoPrint, video_groups
+from mediafix.services.copies import hard_copy_pairs
 from mediafix.store.db import session_scope
 from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember, File
 from mediafix.store.records import keeper_input
@@ -47,6 +49,7 @@ class RegroupSummary:
     burst: int = 0
     files_in_groups: int = 0
     bundles: int = 0
+    hard_copies: int = 0
     seconds: float = 0.0
 
 
@@ -166,10 +169,17 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                 [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
                 dtype=np.uint64,
             )
-            inputs = [keeper_input(i, r, partners) for i, r in enumerate(images)]
+            details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
+            # Screenshots, frames, mirrored, cropped, captioned and tilted copies: candidates
+            # from the copy keys, each confirmed on its pixels (media.copycheck).
+            extra, verdicts = hard_copy_pairs(s, images, hashes, details, threshold)
+            summary.hard_copies = len(verdicts)
+            edited = _edited_files(verdicts)
+            inputs = [
+                keeper_input(i, r, partners, edited=edited.get(i, "")) for i, r in enumerate(images)
+            ]
             ranks = keeper_ranks(inputs)
             forbidden = _forbidden_pairs(images, decisions)
-            details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
             for group in group_near(
                 hashes,
                 threshold,
@@ -177,9 +187,14 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                 forbidden=forbidden,
                 details=details,
                 detail_threshold=DETAIL_THRESHOLD,
+                extra_pairs=extra,
             ):
                 members = [images[i] for i in group.members]
-                member_inputs = [keeper_input(n, r, partners) for n, r in enumerate(members)]
+                inside = _edited_files(verdicts, set(group.members))
+                member_inputs = [
+                    keeper_input(n, r, partners, edited=inside.get(i, ""))
+                    for n, (i, r) in enumerate(zip(group.members, members, strict=True))
+                ]
                 kind = classify_group(member_inputs)
                 keeper, reasons = choose_keeper(member_inputs)
                 distances = {n: group.distances.get(i, 0) for n, i in enumerate(group.members)}
@@ -190,7 +205,7 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
                     else f"the same picture (perceptual distance {max(distances.values())} "
                     f"of 64 bits, threshold {threshold})"
                 )
-                reasons = [lead, *reasons]
+                reasons = [lead, *reasons, *_copy_reasons(verdicts, group.members, images)]
                 if kind != "burst":  # a burst's frames are all kept: no copy to add
                     members, keeper, distances = _with_copies(
                         members, keeper, distances, reasons, by_sha
@@ -210,6 +225,42 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
         )
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _edited_files(
+    verdicts: dict[tuple[int, int], Verdict], among: set[int] | None = None
+) -> dict[int, str]:
+    """Which files are edited copies of another (``among`` only), and how, in words."""
+    edited: dict[int, str] = {}
+    for (i, j), verdict in verdicts.items():
+        if verdict.edited is None or (among is not None and not {i, j} <= among):
+            continue
+        which = i if verdict.edited == "a" else j
+        edited.setdefault(which, verdict.describe())
+    return edited
+
+
+def _copy_reasons(
+    verdicts: dict[tuple[int, int], Verdict], members: list[int], images: list[File]
+) -> list[str]:
+    """One line per hard copy in a group: which file is what kind of copy of which."""
+    lines = []
+    inside = set(members)
+    for (i, j), verdict in sorted(verdicts.items()):
+        if not {i, j} <= inside:
+            continue
+        if verdict.edited is None:
+            lines.append(
+                f"{images[i].name} and {images[j].name} are the same photo "
+                f"({verdict.describe()}; checked on the pixels)"
+            )
+            continue
+        copy, of = (i, j) if verdict.edited == "a" else (j, i)
+        lines.append(
+            f"{images[copy].name} is a copy of {images[of].name}: {verdict.describe()} "
+            "(checked on the pixels)"
+        )
+    return lines
 
 
 def _with_copies(

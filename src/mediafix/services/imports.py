@@ -99,7 +99,7 @@ def register_chunk(s: Any, job_id: int, chunk: list[Found]) -> tuple[list[int], 
             and row.status not in ("new", "probing")
             and f.error is None
             and (row.size, row.mtime) == (f.size, f.mtime)
-            and not probe_outdated(row.kind, row.phash, row.detail_hash)
+            and not probe_outdated(row.kind, row.phash, row.detail_hash, row.copy_keys)
         ):
             unchanged += 1
             continue

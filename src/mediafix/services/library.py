@@ -71,10 +71,12 @@ def own_folders(settings: Settings, session: Session | None = None) -> OwnFolder
     return OwnFolders.of(skip, [str(settings.data_dir / "uploads")])
 
 
-def probe_outdated(kind: str | None, phash: str | None, detail_hash: str | None) -> bool:
+def probe_outdated(
+    kind: str | None, phash: str | None, detail_hash: str | None, copy_keys: str | None = ""
+) -> bool:
     """A row probed by an older mediafix that lacks a fact probing now records (an image's
-    detail hash): probe it again even though the file did not change."""
-    return kind == "image" and bool(phash) and not detail_hash
+    detail hash, its copy keys): probe it again even though the file did not change."""
+    return kind == "image" and bool(phash) and (not detail_hash or copy_keys is None)
 
 
 def _changed(
@@ -84,10 +86,20 @@ def _changed(
     (with ``force``, all of them)."""
     if force:
         return list(founds), 0
-    columns = (File.path, File.size, File.mtime, File.kind, File.phash, File.detail_hash)
+    columns = (
+        File.path,
+        File.size,
+        File.mtime,
+        File.kind,
+        File.phash,
+        File.detail_hash,
+        File.copy_keys,
+    )
     rows = session.execute(select(*columns).where(File.path.in_([f.path for f in founds])))
     known = {
-        r.path: None if probe_outdated(r.kind, r.phash, r.detail_hash) else (r.size, r.mtime)
+        r.path: None
+        if probe_outdated(r.kind, r.phash, r.detail_hash, r.copy_keys)
+        else (r.size, r.mtime)
         for r in rows
     }
     todo = [

@@ -122,6 +122,8 @@ class File(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     phash: Mapped[str | None] = mapped_column(String(64))
     detail_hash: Mapped[str | None] = mapped_column(String(64))  # confirms a near match
+    # fingerprint.copy_keys as "t:<hex> m:<hex> c:<hex>": finds screenshots, crops, mirrors
+    copy_keys: Mapped[str | None] = mapped_column(String(160))
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     orientation: Mapped[int | None] = mapped_column(Integer)
@@ -151,7 +153,7 @@ class File(Base):
     output_path: Mapped[str | None] = mapped_column(FsPath)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     # A worker's claim while it probes the file ("host:pid:token"); stale claims are released.
-    claim: Mapped[str | None] = mapped_column(String(96))
+    claim: Mapped[str | None] = mapped_column(String(160))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     scanned_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 
@@ -187,7 +189,7 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Which worker runs it ("host:pid") and when it last said so: a dead worker's job resumes.
-    worker: Mapped[str | None] = mapped_column(String(96))
+    worker: Mapped[str | None] = mapped_column(String(160))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     # How many times the job was resumed after its worker died (shown as "resumed").
     resumed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -252,6 +254,21 @@ class Decision(Base):
         Index("ix_decisions_kind_sha256", "kind", "sha256"),
         Index("ix_decisions_file_id", "file_id"),
     )
+
+
+class CopyCheck(Base):
+    """What ``media.copycheck`` said of two contents (``sha256`` < ``other_sha256``).
+
+    A hard-copy candidate is checked on its pixels once; a regroup reads the verdict back.
+    ``version`` is ``copycheck.CHECK_VERSION`` at the time: an older verdict is made again.
+    """
+
+    __tablename__ = "copy_checks"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    other_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class Setting(Base):

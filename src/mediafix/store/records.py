@@ -128,6 +128,7 @@ def write_analysed(row: File, item: Analysed, status: str, job_id: int | None) -
     row.sha256 = probe.sha256
     row.phash = probe.phash
     row.detail_hash = probe.detail_hash
+    row.copy_keys = probe.copy_keys
     row.width, row.height, row.orientation = probe.width, probe.height, probe.orientation
     row.make = probe.make[:128] if probe.make else None
     row.model = probe.model[:128] if probe.model else None
@@ -195,11 +196,14 @@ def found_of(row: Any) -> Found:
 # -- duplicates ----------------------------------------------------------------------------
 
 
-def keeper_input(index: int, row: Any, partners: Mapping[str, int] | None = None) -> KeeperInput:
+def keeper_input(
+    index: int, row: Any, partners: Mapping[str, int] | None = None, edited: str = ""
+) -> KeeperInput:
     """What the keeper choice reads of a row; ``partners`` counts the members of each bundle
-    (a copy in a bundle has ``count - 1`` partners beside it). A row without ``meta``
-    carries what the keeper reads of it: ``camera_metadata`` and ``metadata_count``
-    (``services.duplicates.GroupRow``)."""
+    (a copy in a bundle has ``count - 1`` partners beside it); ``edited`` says how the file
+    is an edited copy of another (a crop, a screenshot...), from ``media.copycheck``. A row
+    without ``meta`` carries what the keeper reads of it: ``camera_metadata`` and
+    ``metadata_count`` (``services.duplicates.GroupRow``)."""
     if hasattr(row, "metadata_count"):
         camera_metadata, metadata_count = row.camera_metadata, row.metadata_count
     else:
@@ -217,6 +221,7 @@ def keeper_input(index: int, row: Any, partners: Mapping[str, int] | None = None
         metadata_count=metadata_count,
         camera=camera_name(row.make, row.model),
         partners=(partners or {}).get(row.bundle or "", 1) - 1 if row.bundle else 0,
+        edited=edited,
     )
 
 

@@ -1,0 +1,186 @@
+"""Hard copies in the library: candidates from the copy keys, confirmed on the pixels.
+
+``regroup`` asks :func:`hard_copy_pairs` for the pairs its first hash misses: every file's
+first hash and copy keys (``fingerprint.copy_keys``: bars trimmed, mirrored, central region)
+are searched together with ``media.similarity.hamming_pairs``; a pair of files with two keys
+within the copy threshold, which the first hash did not already match, is a candidate, and
+``media.copycheck`` decides it by aligning the two pictures. Verdicts are remembered per
+pair of contents (``CopyCheck`` rows), so a regroup after a rescan or a threshold change
+looks at the pixels of new candidates only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from mediafix.media import copycheck, fingerprint
+from mediafix.media.copycheck import Verdict
+from mediafix.media.similarity import hamming_pairs
+from mediafix.store.models import CopyCheck, File
+
+__all__ = ["copy_threshold", "hard_copy_pairs", "parse_copy_keys"]
+
+log = logging.getLogger(__name__)
+
+# Largest distance between two files' copy keys that makes them a candidate, at the
+# default near-duplicate threshold (scaled with a person's threshold; bench/hard_copies.py).
+COPY_THRESHOLD = 10
+# Pictures kept decoded while candidates are checked (pairs come sorted by their first file).
+_VIEWS_KEPT = 256
+_KEY_CODES = {name: code for code, name in enumerate(fingerprint.COPY_KEYS, start=1)}
+
+
+def copy_threshold(threshold: int) -> int:
+    """The copy keys' threshold for a person's near-duplicate ``threshold``."""
+    return min(fingerprint.HASH_BITS, COPY_THRESHOLD * threshold // fingerprint.DEFAULT_THRESHOLD)
+
+
+def parse_copy_keys(text: str | None) -> list[tuple[int, int]]:
+    """``"t:<hex> m:<hex>"`` -> [(key code, value)]; unknown or broken parts are skipped."""
+    out = []
+    for part in (text or "").split():
+        name, _, value = part.partition(":")
+        if name in _KEY_CODES:
+            try:
+                out.append((_KEY_CODES[name], int(value, 16)))
+            except ValueError:
+                continue
+    return out
+
+
+def hard_copy_pairs(
+    session: Session,
+    rows: Sequence[File],
+    hashes: np.ndarray,
+    details: Sequence[int | None],
+    threshold: int,
+) -> tuple[np.ndarray, dict[tuple[int, int], Verdict]]:
+    """Confirmed hard-copy pairs among ``rows`` (distinct contents, first hashes ``hashes``).
+
+    Returns rows [i, j, distance] (i < j; distance: of the closest keys) for
+    ``group_near``'s ``extra_pairs``, and each pair's verdict (``edited`` "a" is i).
+    """
+    candidates = _candidates(rows, hashes, details, threshold)
+    if len(candidates) == 0:
+        return np.empty((0, 3), dtype=np.int64), {}
+    verdicts = _verdicts(session, rows, candidates)
+    keep = [n for n, (i, j, _d) in enumerate(candidates.tolist()) if verdicts[(i, j)].same]
+    confirmed = {(int(i), int(j)): verdicts[(int(i), int(j))] for i, j, _ in candidates[keep]}
+    return candidates[keep], confirmed
+
+
+def _candidates(
+    rows: Sequence[File], hashes: np.ndarray, details: Sequence[int | None], threshold: int
+) -> np.ndarray:
+    """Pairs [i, j, distance] of files whose keys meet, that the first hash did not match."""
+    values, owners, codes = list(hashes.tolist()), list(range(len(rows))), [0] * len(rows)
+    for index, row in enumerate(rows):
+        for code, value in parse_copy_keys(row.copy_keys):
+            values.append(value)
+            owners.append(index)
+            codes.append(code)
+    if len(values) == len(rows):
+        return np.empty((0, 3), dtype=np.int64)
+    owner = np.array(owners, dtype=np.int64)
+    code = np.array(codes, dtype=np.int8)
+    found = hamming_pairs(np.array(values, dtype=np.uint64), copy_threshold(threshold))
+    a, b = owner[found[:, 0]], owner[found[:, 1]]
+    useful = (a != b) & ((code[found[:, 0]] != 0) | (code[found[:, 1]] != 0))
+    a, b, distance = a[useful], b[useful], found[useful, 2]
+    low, high = np.minimum(a, b), np.maximum(a, b)
+    if not len(low):
+        return np.empty((0, 3), dtype=np.int64)
+    # one row per pair of files, at its closest keys
+    order = np.lexsort((distance, high, low))
+    low, high, distance = low[order], high[order], distance[order]
+    first = np.ones(len(low), dtype=bool)
+    first[1:] = (low[1:] != low[:-1]) | (high[1:] != high[:-1])
+    low, high, distance = low[first], high[first], distance[first]
+    # pairs the first hash already matches (and its detail hash confirms) need no look
+    plain = np.bitwise_count(hashes[low] ^ hashes[high]).astype(np.int64) <= threshold
+    for n in np.flatnonzero(plain).tolist():
+        x, y = details[int(low[n])], details[int(high[n])]
+        if x is not None and y is not None:
+            plain[n] = (x ^ y).bit_count() <= fingerprint.DETAIL_THRESHOLD
+    return np.stack([low, high, distance], axis=1)[~plain].astype(np.int64)
+
+
+def _verdicts(
+    session: Session, rows: Sequence[File], candidates: np.ndarray
+) -> dict[tuple[int, int], Verdict]:
+    """Each candidate's verdict: remembered ones read back, the others checked and stored."""
+    wanted: dict[tuple[str, str], tuple[int, int]] = {}
+    for i, j, _distance in candidates.tolist():
+        sha_i, sha_j = rows[i].sha256 or "", rows[j].sha256 or ""
+        wanted[(min(sha_i, sha_j), max(sha_i, sha_j))] = (i, j)
+    known: dict[tuple[str, str], Verdict] = {}
+    keys = list(wanted)
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        for check in session.scalars(
+            select(CopyCheck).where(tuple_(CopyCheck.sha256, CopyCheck.other_sha256).in_(chunk))
+        ):
+            if check.version == copycheck.CHECK_VERSION:
+                known[(check.sha256, check.other_sha256)] = Verdict.from_json(check.verdict)
+    views: OrderedDict[int, copycheck.View | None] = OrderedDict()
+    out: dict[tuple[int, int], Verdict] = {}
+    for (low_sha, high_sha), (i, j) in sorted(wanted.items(), key=lambda item: item[1]):
+        verdict = known.get((low_sha, high_sha))
+        if verdict is None:
+            first, second = _view(views, rows, i), _view(views, rows, j)
+            if first is None or second is None:
+                out[(i, j)] = Verdict(False, why_not="file not readable")
+                continue  # not remembered: the file may be back next time
+            mine = copycheck.compare(first, second)
+            stored = mine if (rows[i].sha256 or "") == low_sha else _swapped(mine)
+            session.merge(
+                CopyCheck(
+                    sha256=low_sha,
+                    other_sha256=high_sha,
+                    version=copycheck.CHECK_VERSION,
+                    verdict=stored.to_json(),
+                )
+            )
+            out[(i, j)] = mine
+        else:
+            out[(i, j)] = verdict if (rows[i].sha256 or "") == low_sha else _swapped(verdict)
+    session.flush()
+    return out
+
+
+def _swapped(verdict: Verdict) -> Verdict:
+    """The same verdict for the pair taken the other way round."""
+    edited = {"a": "b", "b": "a"}.get(verdict.edited or "")
+    return Verdict(
+        verdict.same,
+        edited=edited,
+        kinds=list(verdict.kinds),
+        inliers=verdict.inliers,
+        detail_distance=verdict.detail_distance,
+        contained=verdict.contained,
+        why_not=verdict.why_not,
+    )
+
+
+def _view(
+    views: OrderedDict[int, copycheck.View | None], rows: Sequence[File], index: int
+) -> copycheck.View | None:
+    if index in views:
+        views.move_to_end(index)
+        return views[index]
+    try:
+        view: copycheck.View | None = copycheck.prepare(Path(rows[index].path).read_bytes())
+    except (OSError, fingerprint.FingerprintError) as exc:
+        log.info("hard-copy check skipped %s: %s", rows[index].path, exc)
+        view = None
+    views[index] = view
+    if len(views) > _VIEWS_KEPT:
+        views.popitem(last=False)
+    return view

@@ -1,0 +1,165 @@
+"""Hard copies through `mediafix scan` + `mediafix dupes --json`: screenshots, frames, mirrored,
+cropped, captioned and tilted copies are grouped with their photo and named; look-alikes that
+are not copies (another photo behind the same phone bars, two windows of one scene) are not."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from mediafix.cli import main
+from mediafix.config import get_settings
+
+SIZE = (720, 540)
+
+
+def photo(seed: int) -> Image.Image:
+    """A photo-like picture: smooth light, many shapes of every size, a little noise."""
+    rng = random.Random(seed)
+    x = np.linspace(0, 1, SIZE[0])[None, :, None]
+    y = np.linspace(0, 1, SIZE[1])[:, None, None]
+    tint = np.array([rng.random() for _ in range(3)])[None, None, :]
+    light = 60 + 120 * (0.6 * x + 0.4 * y) * (0.5 + tint)
+    image = Image.fromarray(np.clip(light, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(260):
+        cx, cy, r = rng.randrange(SIZE[0]), rng.randrange(SIZE[1]), rng.randrange(3, 40)
+        colour = tuple(rng.randrange(256) for _ in range(3))
+        box = (cx - r, cy - r * rng.random(), cx + r, cy + r)
+        (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
+    noise = np.random.default_rng(seed).normal(0, 6, (SIZE[1], SIZE[0], 3))
+    pixels = np.asarray(image, dtype=np.float64) + noise
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+
+def screenshot(picture: Image.Image, clock: str) -> Image.Image:
+    """A phone screen: a status bar with a clock, the picture fitted, a navigation bar."""
+    canvas = Image.new("RGB", (390, 844), (0, 0, 0))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, 390, 47), fill=(28, 28, 30))
+    font = ImageFont.load_default(size=16)
+    draw.text((28, 16), clock, font=font, fill="white")
+    draw.rectangle((300, 18, 360, 30), fill="white")
+    draw.rectangle((0, 760, 390, 844), fill=(28, 28, 30))
+    draw.text((28, 780), "Share   Edit   Delete", font=font, fill="white")
+    fitted = picture.resize((390, round(390 * picture.height / picture.width)))
+    canvas.paste(fitted, (0, (844 - fitted.height) // 2))
+    return canvas
+
+
+def letterbox(picture: Image.Image) -> Image.Image:
+    canvas = Image.new("RGB", (SIZE[0], SIZE[1] + 300), (0, 0, 0))
+    canvas.paste(picture, (0, 150))
+    return canvas
+
+
+def captioned(picture: Image.Image) -> Image.Image:
+    band = SIZE[1] // 8
+    canvas = Image.new("RGB", (SIZE[0], SIZE[1] + band), "white")
+    canvas.paste(picture, (0, 0))
+    font = ImageFont.load_default(size=band // 3)
+    ImageDraw.Draw(canvas).text((30, SIZE[1] + band // 3), "Summer at the lake", font=font, fill=0)
+    return canvas
+
+
+def tilted(picture: Image.Image, degrees: float) -> Image.Image:
+    turned = picture.rotate(degrees, resample=Image.Resampling.BICUBIC)
+    w, h = picture.size
+    angle = np.radians(abs(degrees))
+    k = 1 / (np.cos(angle) + np.sin(angle) * w / h)
+    box = ((w - w * k) / 2, (h - h * k) / 2, (w + w * k) / 2, (h + h * k) / 2)
+    return turned.crop(tuple(round(v) for v in box))
+
+
+# kind -> (seed of its photo, the copy made of it, a word its group's reasons must name)
+KINDS = {
+    "screenshot": (1, lambda p: screenshot(p, "9:41"), "screenshot"),
+    "letterbox": (2, letterbox, "letterbox"),
+    "mirrored": (3, ImageOps.mirror, "mirrored"),
+    "cropped": (4, lambda p: p.crop((round(SIZE[0] * 0.06), 0, *SIZE)), "cropped 6 % left"),
+    "captioned": (5, captioned, "caption"),
+    "tilted": (6, lambda p: tilted(p, 5), "tilted 5°"),
+}
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """One library with every kind of copy and the hard negatives, scanned once."""
+    tmp = tmp_path_factory.mktemp("hard")
+    root = tmp / "photos"
+    (root / "camera").mkdir(parents=True)
+    (root / "copies").mkdir()
+    for kind, (seed, make, _word) in KINDS.items():
+        picture = photo(seed)
+        picture.save(root / "camera" / f"{kind}.jpg", "JPEG", quality=92)
+        make(picture).save(root / "copies" / f"{kind}-copy.png")
+    # Hard negatives: another photo behind the same phone bars as the screenshot, and two
+    # windows 30 % apart of one scene (different shots, not an edit of one another).
+    screenshot(photo(20), "9:41").save(root / "copies" / "other-screen.png")
+    wide = photo(30).resize((1000, 540))
+    wide.crop((0, 0, 700, 540)).save(root / "camera" / "shot-left.jpg", quality=92)
+    wide.crop((300, 0, 1000, 540)).save(root / "camera" / "shot-right.jpg", quality=92)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MEDIAFIX_DATA_DIR", str(tmp / "data"))
+        env.setenv("MEDIAFIX_OUTPUT_DIR", str(tmp / "output"))
+        env.setenv("MEDIAFIX_TIMEZONE", "Europe/Berlin")
+        for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL", "MEDIAFIX_PASSWORD"):
+            env.delenv(var, raising=False)
+        get_settings.cache_clear()
+        try:
+            scanned = CliRunner().invoke(main, ["scan", "-w", "1", str(root)])
+            assert scanned.exit_code == 0, scanned.output
+            shown = CliRunner().invoke(main, ["dupes", "--json"])
+            assert shown.exit_code == 0, shown.output
+            yield root, json.loads(shown.stdout)
+        finally:
+            from mediafix.store.db import dispose_engines
+
+            dispose_engines()
+            get_settings.cache_clear()
+
+
+def _group_of(data: dict[str, Any], name: str) -> dict[str, Any] | None:
+    for group in data["groups"]:
+        if any(Path(m["path"]).name == name for m in group["members"]):
+            return group
+    return None
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_hard_copy_is_grouped_with_its_photo_and_named(
+    library: tuple[Path, dict[str, Any]], kind: str
+) -> None:
+    _root, data = library
+    group = _group_of(data, f"{kind}.jpg")
+    assert group is not None, f"{kind}: the photo is in no group"
+    names = sorted(Path(m["path"]).name for m in group["members"])
+    assert names == sorted([f"{kind}.jpg", f"{kind}-copy.png"])
+    assert group["type"] == "near"
+    word = KINDS[kind][2]
+    assert any(word in reason for reason in group["reasons"]), group["reasons"]
+    if kind != "mirrored":  # a mirror image is no lesser copy: the other rules decide
+        assert Path(group["keeper"]).name == f"{kind}.jpg", group["reasons"]
+        assert any("not an edited copy" in reason for reason in group["reasons"])
+
+
+def test_another_photo_behind_the_same_phone_bars_is_not_a_copy(
+    library: tuple[Path, dict[str, Any]],
+) -> None:
+    _root, data = library
+    group = _group_of(data, "other-screen.png")
+    assert group is None, group
+
+
+def test_two_windows_of_one_scene_are_not_copies(library: tuple[Path, dict[str, Any]]) -> None:
+    _root, data = library
+    assert _group_of(data, "shot-left.jpg") is None
+    assert _group_of(data, "shot-right.jpg") is None
