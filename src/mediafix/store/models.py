@@ -153,7 +153,7 @@ class File(Base):
     output_path: Mapped[str | None] = mapped_column(FsPath)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
     # A worker's claim while it probes the file ("host:pid:token"); stale claims are released.
-    claim: Mapped[str | None] = mapped_column(String(160))
+    claim: Mapped[str | None] = mapped_column(String(96))
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
     scanned_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 
@@ -189,7 +189,7 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Which worker runs it ("host:pid") and when it last said so: a dead worker's job resumes.
-    worker: Mapped[str | None] = mapped_column(String(160))
+    worker: Mapped[str | None] = mapped_column(String(96))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     # How many times the job was resumed after its worker died (shown as "resumed").
     resumed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
