@@ -49,10 +49,9 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import near_dupes as nd  # noqa: E402
-
-from mediafix.media import copycheck, fingerprint  # noqa: E402
-from mediafix.services.copies import COPY_THRESHOLD  # noqa: E402
+import near_dupes as nd
+from mediafix.media import copycheck, fingerprint
+from mediafix.services.copies import COPY_THRESHOLD
 
 ORDINARY = ("whatsapp", "png", "heic", "crop2", "bright-18", "rot90")
 KINDS = (
@@ -430,12 +429,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
     }
     print(
-        f"set: {n} files from {len(sources)} photos + {nd.N_TEXT} pages; built {built - began:.0f} s, "
+        f"set: {n} files from {len(sources)} photos + {nd.N_TEXT} pages; "
+        f"built {built - began:.0f} s, "
         f"hashed {hashed_at - built:.0f} s; copy threshold {COPY_THRESHOLD}, "
         f"detail limit {copycheck.DETAIL_LIMIT}"
     )
     print(
-        f"hard-copy stage: {len(pairs)} candidate pairs, {int(np.triu(verified, 1).sum())} confirmed, "
+        f"hard-copy stage: {len(pairs)} candidate pairs, "
+        f"{int(np.triu(verified, 1).sum())} confirmed, "
         f"{cpu:.1f} s CPU ({1000 * cpu / max(1, len(pairs)):.0f} ms per pair), "
         f"{done - checked_at:.0f} s wall on {args.workers} processes\n"
     )
@@ -497,11 +498,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not found[index, o]:
                     cand = int(closest["all"][index, o])
                     print(
-                        f"missed {kind:<24} {items[index].family} candidate={cand} first={first[index, o]}"
+                        f"missed {kind:<24} {items[index].family} closest keys {cand} "
+                        f"first {first[index, o]}"
                     )
         for i, j in np.argwhere(found & ~positive & upper):
             print(
-                f"false {items[i].family}:{items[i].variant} ~ {items[j].family}:{items[j].variant} {reason.get((i, j), 'first hash')}"
+                f"false {items[i].family}:{items[i].variant} ~ "
+                f"{items[j].family}:{items[j].variant} {reason.get((i, j), 'first hash')}"
             )
         shown = 0
         for (i, j), words_ in reason.items():

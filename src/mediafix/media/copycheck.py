@@ -208,7 +208,7 @@ def compare(a: View, b: View) -> Verdict:
 
 
 def _orb(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    orb = cv2.ORB_create(nfeatures=FEATURES, edgeThreshold=15, patchSize=15)
+    orb = cv2.ORB_create(nfeatures=FEATURES, edgeThreshold=15, patchSize=15)  # type: ignore[attr-defined]
     keypoints, descriptors = orb.detectAndCompute(pixels, None)
     points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
     return points, descriptors
@@ -258,8 +258,8 @@ def _overlap_distance(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> int:
     """Detail-hash distance of a's and b's (warped onto a) common part."""
     rows, cols = a.shape
     warped = cv2.warpAffine(b, matrix, (cols, rows), flags=cv2.INTER_AREA)
-    valid = cv2.warpAffine(np.full(b.shape, 255, np.uint8), matrix, (cols, rows))
-    valid = cv2.erode(valid, np.ones((5, 5), np.uint8)) > 0
+    footprint = cv2.warpAffine(np.full(b.shape, 255, np.uint8), matrix, (cols, rows))
+    valid = cv2.erode(footprint, np.ones((5, 5), np.uint8)) > 0
     ys, xs = np.nonzero(valid)
     if len(ys) < 64 * 64:
         return 256

@@ -38,10 +38,10 @@ still differ at the finer scale, where a copy (resized, recompressed, cropped 2 
 Hard copies (screenshots, frames, mirrored, cropped, captioned and tilted copies) move the
 64-bit hash too far, so :func:`copy_keys` adds a few more 64-bit keys of the same kind, each
 searched like the first (chosen in ``bench/hard_copies.py``): the picture with its uniform or
-near-uniform bars and borders trimmed off (``t``: a phone's status and navigation bars, a
-letterbox, a caption band's plain rows), the mirror image of that (``m``) and its central
-region (``c``) and four windows anchored on one side each. A pair found only through them is a *candidate*; ``media.copycheck``
-confirms it on the pixels.
+near-uniform bars trimmed off (``t``: a phone's status and navigation bars, a letterbox, a
+caption band), the mirror image of that (``m``), its central region (``c``) and four windows
+anchored on one side each (``l``, ``r``, ``u``, ``d``). A pair found only through them is a
+*candidate*; ``media.copycheck`` confirms it on the pixels.
 
 Safety: the size is checked before any pixel is allocated. A JPEG may declare up to
 ``MAX_SOURCE_PIXELS`` because only a scaled-down copy is decoded; whatever must really be
@@ -62,23 +62,23 @@ import pillow_heif
 from PIL import Image, JpegImagePlugin, UnidentifiedImageError
 
 __all__ = [
+    "COPY_KEYS",
     "DEFAULT_THRESHOLD",
     "DETAIL_BITS",
     "DETAIL_THRESHOLD",
     "HASH_BITS",
     "MAX_DECODE_PIXELS",
     "MAX_SOURCE_PIXELS",
-    "COPY_KEYS",
     "FingerprintError",
     "ImageFacts",
     "Luma",
+    "copy_keys",
     "detail_dct",
     "hamming",
     "image_facts",
-    "copy_keys",
     "load_luma",
-    "trim_bars",
     "phash_dct",
+    "trim_bars",
 ]
 
 pillow_heif.register_heif_opener()
@@ -288,9 +288,9 @@ def _bar_again(
 ) -> int | None:
     """The first of two bar rows of ``grey`` in a row in [begin, stop), or None."""
     for index in range(begin, stop - 1):
-        if bar[index] and bar[index + 1] and abs(level[index] - grey) <= BAR_DRIFT:
-            if abs(level[index + 1] - grey) <= BAR_DRIFT:
-                return index
+        plain = bar[index] and bar[index + 1]
+        if plain and max(abs(level[index] - grey), abs(level[index + 1] - grey)) <= BAR_DRIFT:
+            return index
     return None
 
 

@@ -89,10 +89,10 @@ def _candidates(
     if len(values) == len(rows):
         return np.empty((0, 3), dtype=np.int64)
     owner = np.array(owners, dtype=np.int64)
-    code = np.array(codes, dtype=np.int8)
+    kind = np.array(codes, dtype=np.int8)
     found = hamming_pairs(np.array(values, dtype=np.uint64), copy_threshold(threshold))
     a, b = owner[found[:, 0]], owner[found[:, 1]]
-    useful = (a != b) & ((code[found[:, 0]] != 0) | (code[found[:, 1]] != 0))
+    useful = (a != b) & ((kind[found[:, 0]] != 0) | (kind[found[:, 1]] != 0))
     a, b, distance = a[useful], b[useful], found[useful, 2]
     low, high = np.minimum(a, b), np.maximum(a, b)
     if not len(low):
