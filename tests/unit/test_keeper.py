@@ -229,3 +229,30 @@ def test_reasons_read_like_a_person_wrote_them() -> None:
     burst = member(1, "b/1.jpg", taken_at=SHOT + timedelta(milliseconds=300), camera="x")
     _, reasons = choose_keeper([burst, early], order=[Criterion.EARLIER])
     assert reasons[1:] == ["taken earlier (2023-07-14 18:30:05.2, before 2023-07-14 18:30:05.5)"]
+
+
+def test_a_far_harder_compressed_conversion_does_not_beat_the_camera_jpeg() -> None:
+    camera = member(0, "/photos/IMG_1.JPG", size=2_100_000)
+    heic = member(1, "/converted/IMG_1.HEIC", format="heic", size=100_000)
+    keeper, reasons = choose_keeper([heic, camera])
+    assert keeper == 0
+    assert any("far less compressed" in reason for reason in reasons)
+    # a HEIC of ordinary size still wins on format: "far" is relative to the group
+    fair = replace(heic, size=1_400_000)
+    assert choose_keeper([fair, camera])[0] == 1
+
+
+def test_the_picture_beats_its_edited_copy() -> None:
+    photo = member(0, "/photos/IMG_1.JPG", has_camera_metadata=False, width=2000, height=1500)
+    framed = member(1, "/shots/screen.png", format="png", edited="screenshot: bars removed")
+    keeper, reasons = choose_keeper([framed, photo])
+    assert keeper == 0
+    assert any("screen.png is screenshot: bars removed" in reason for reason in reasons)
+
+
+def test_a_name_with_an_extension_beats_one_without() -> None:
+    bare = member(0, "/photos/a/IMG_1")
+    named = member(1, "/photos/b/IMG_1.jpeg")
+    keeper, reasons = choose_keeper([bare, named])
+    assert keeper == 1
+    assert any("extension" in reason for reason in reasons)
