@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 # Bumped when the checker changes, so verdicts remembered by an older one are made again.
-CHECK_VERSION = 1
+CHECK_VERSION = 2
 # Long side of the picture the features are found on.
 VIEW_SIDE = 512
 FEATURES = 500
@@ -328,6 +328,10 @@ def _describe(
         elif cropped:
             words = ", ".join(f"{share * 100:.0f} % {side}" for side, share in cropped.items())
             kinds[who].append(f"cropped {words}")
+    # the same bars on both (a photo's own plain edges) are no edit of one of them
+    for kind in set(kinds["a"]) & set(kinds["b"]):
+        kinds["a"].remove(kind)
+        kinds["b"].remove(kind)
     if len(kinds["a"]) == len(kinds["b"]):
         edited = None
         chosen = [*kinds["a"], *kinds["b"]]
