@@ -87,8 +87,9 @@ class File(Base):
        import), ``scanned_at``; ``error`` when the entry cannot be used (a link out of its
        root). A worker that takes the file sets ``claim``, ``claimed_at`` and ``probing``.
     2. **probe**: ``kind``, ``format``, ``ext``, ``ext_mismatch``, ``sha256``, ``phash``,
-       ``detail_hash``, ``width``, ``height``, ``orientation``, ``make``, ``model``,
-       ``content_id``, ``meta`` (the exiftool tags); ``error`` when it cannot be read.
+       ``detail_hash``, ``copy_keys`` (hard copies), ``width``, ``height``,
+       ``orientation``, ``make``, ``model``, ``content_id``, ``meta`` (the exiftool tags);
+       ``error`` when it cannot be read.
     3. **date**: ``evidence`` (every date the file offers, before any zone), the verdict
        ``taken_at``, ``utc_offset``, ``offset_source``, ``taken_at_utc``, ``confidence``,
        ``confidence_level``, ``date_source``, ``date_reason``, ``date_precision``, and
