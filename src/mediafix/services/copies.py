@@ -15,6 +15,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy import select, tuple_
@@ -23,11 +24,23 @@ from sqlalchemy.orm import Session
 from mediafix.media import copycheck, fingerprint
 from mediafix.media.copycheck import Verdict
 from mediafix.media.similarity import hamming_pairs
-from mediafix.store.models import CopyCheck, File
+from mediafix.store.models import CopyCheck
 
 __all__ = ["copy_threshold", "hard_copy_pairs", "parse_copy_keys"]
 
 log = logging.getLogger(__name__)
+
+
+class CopyRow(Protocol):
+    """What the hard-copy search reads of a file: a ``File`` or regroup's lighter row."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def sha256(self) -> str | None: ...
+    @property
+    def copy_keys(self) -> str | None: ...
+
 
 # Largest distance between two files' copy keys that makes them a candidate, at the
 # default near-duplicate threshold (scaled with a person's threshold; bench/hard_copies.py).
@@ -57,7 +70,7 @@ def parse_copy_keys(text: str | None) -> list[tuple[int, int]]:
 
 def hard_copy_pairs(
     session: Session,
-    rows: Sequence[File],
+    rows: Sequence[CopyRow],
     hashes: np.ndarray,
     details: Sequence[int | None],
     threshold: int,
@@ -77,7 +90,7 @@ def hard_copy_pairs(
 
 
 def _candidates(
-    rows: Sequence[File], hashes: np.ndarray, details: Sequence[int | None], threshold: int
+    rows: Sequence[CopyRow], hashes: np.ndarray, details: Sequence[int | None], threshold: int
 ) -> np.ndarray:
     """Pairs [i, j, distance] of files whose keys meet, that the first hash did not match."""
     values, owners, codes = list(hashes.tolist()), list(range(len(rows))), [0] * len(rows)
@@ -113,7 +126,7 @@ def _candidates(
 
 
 def _verdicts(
-    session: Session, rows: Sequence[File], candidates: np.ndarray
+    session: Session, rows: Sequence[CopyRow], candidates: np.ndarray
 ) -> dict[tuple[int, int], Verdict]:
     """Each candidate's verdict: remembered ones read back, the others checked and stored."""
     wanted: dict[tuple[str, str], tuple[int, int]] = {}
@@ -170,7 +183,7 @@ def _swapped(verdict: Verdict) -> Verdict:
 
 
 def _view(
-    views: OrderedDict[int, copycheck.View | None], rows: Sequence[File], index: int
+    views: OrderedDict[int, copycheck.View | None], rows: Sequence[CopyRow], index: int
 ) -> copycheck.View | None:
     if index in views:
         views.move_to_end(index)

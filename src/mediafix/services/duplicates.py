@@ -9,6 +9,7 @@ People's decisions are ``Decision`` rows and are applied again after every regro
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
@@ -68,6 +69,7 @@ class GroupRow:
     sha256: str | None
     phash: str | None
     detail_hash: str | None
+    copy_keys: str | None
     width: int | None
     height: int | None
     size: int | None
@@ -78,6 +80,10 @@ class GroupRow:
     camera_metadata: bool
     metadata_count: int
     duration: float
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
 
 
 _GROUP_COLUMNS = (
@@ -90,6 +96,7 @@ _GROUP_COLUMNS = (
     File.sha256,
     File.phash,
     File.detail_hash,
+    File.copy_keys,
     File.width,
     File.height,
     File.size,
@@ -241,7 +248,7 @@ def _edited_files(
 
 
 def _copy_reasons(
-    verdicts: dict[tuple[int, int], Verdict], members: list[int], images: list[File]
+    verdicts: dict[tuple[int, int], Verdict], members: list[int], images: list[GroupRow]
 ) -> list[str]:
     """One line per hard copy in a group: which file is what kind of copy of which."""
     lines = []
