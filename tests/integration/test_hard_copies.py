@@ -163,3 +163,40 @@ def test_two_windows_of_one_scene_are_not_copies(library: tuple[Path, dict[str, 
     _root, data = library
     assert _group_of(data, "shot-left.jpg") is None
     assert _group_of(data, "shot-right.jpg") is None
+
+
+def test_a_copy_swapped_for_a_link_is_not_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pixel check opens files as thumbnails do (issue 15): a library file replaced by a
+    symbolic link after the scan is not followed, and the regroup goes on without that pair."""
+    from sqlalchemy import delete
+
+    from mediafix.services.duplicates import regroup
+    from mediafix.store.db import dispose_engines, get_engine, session_scope
+    from mediafix.store.models import CopyCheck
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    picture = photo(3)
+    picture.save(root / "a.jpg", "JPEG", quality=92)
+    ImageOps.mirror(picture).save(root / "a-mirrored.png")
+    monkeypatch.setenv("MEDIAFIX_DATA_DIR", str(tmp_path / "data"))
+    for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL", "MEDIAFIX_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    get_settings.cache_clear()
+    try:
+        scanned = CliRunner().invoke(main, ["scan", "-w", "1", str(root)])
+        assert scanned.exit_code == 0, scanned.output
+        settings = get_settings()
+        engine = get_engine(settings.database_url)
+        assert regroup(engine, settings).hard_copies == 1  # found while the file is real
+        with session_scope(engine) as s:
+            s.execute(delete(CopyCheck))  # forget the verdict: the pixels are read again
+        outside = tmp_path / "private.png"
+        (root / "a-mirrored.png").rename(outside)
+        (root / "a-mirrored.png").symlink_to(outside)
+        assert regroup(engine, settings).hard_copies == 0
+    finally:
+        dispose_engines()
+        get_settings.cache_clear()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from mediafix.media import copycheck, fingerprint
 from mediafix.media.copycheck import Verdict
+from mediafix.media.safe_open import Refused, open_scanned
 from mediafix.media.similarity import hamming_pairs
 from mediafix.store.models import CopyCheck
 
@@ -36,6 +36,12 @@ class CopyRow(Protocol):
 
     @property
     def path(self) -> str: ...
+    @property
+    def root(self) -> str: ...
+    @property
+    def size(self) -> int | None: ...
+    @property
+    def mtime(self) -> float | None: ...
     @property
     def sha256(self) -> str | None: ...
     @property
@@ -188,10 +194,15 @@ def _view(
     if index in views:
         views.move_to_end(index)
         return views[index]
+    row = rows[index]
     try:
-        view: copycheck.View | None = copycheck.prepare(Path(rows[index].path).read_bytes())
-    except (OSError, fingerprint.FingerprintError) as exc:
-        log.info("hard-copy check skipped %s: %s", rows[index].path, exc)
+        # The file as it was scanned, inside its root, never through a link swapped in since
+        # (the same door as thumbnails and the originals the server sends).
+        fh, _st = open_scanned(row.path, row.root, row.size, row.mtime)
+        with fh:
+            view: copycheck.View | None = copycheck.prepare(fh.read())
+    except (OSError, Refused, fingerprint.FingerprintError) as exc:
+        log.info("hard-copy check skipped %s: %s", row.path, exc)
         view = None
     views[index] = view
     if len(views) > _VIEWS_KEPT:

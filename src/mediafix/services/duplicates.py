@@ -62,6 +62,8 @@ class GroupRow:
 
     id: int
     path: str
+    root: str
+    mtime: float | None
     kind: str
     format: str | None
     content_id: str | None
@@ -89,6 +91,8 @@ class GroupRow:
 _GROUP_COLUMNS = (
     File.id,
     File.path,
+    File.root,
+    File.mtime,
     File.kind,
     File.format,
     File.content_id,
