@@ -9,12 +9,7 @@ page's action bar never lies over a card's name or photo. Screenshots go to
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,9 +17,17 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.browser.test_flow import CHROMIUM_ARGS, ROOT, SHOTS, get_json, wait_for
+from tests.browser.helpers import (
+    CHROMIUM_ARGS,
+    SHOTS,
+    Server,
+    get_json,
+    post_json,
+    thumbs_ready,
+    wait_for,
+    wait_job,
+)
 from tests.helpers.media import scene, write_tags
-from tests.helpers.net import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,59 +60,15 @@ def make_library(folder: Path) -> None:
     write_tags(turned, DateTimeOriginal="2019:09:19 07:00:00", **{"Orientation#": "6"})
 
 
-def post_json(url: str, data: dict[str, Any]) -> Any:
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(data).encode(),
-        headers={
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "X-Requested-With": "test",
-        },
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """``mediafix serve`` with the library above imported and grouped."""
-    tmp = tmp_path_factory.mktemp("compare")
-    photos = tmp / "photos"
-    make_library(photos)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIAFIX_")}
-    env.update(
-        MEDIAFIX_DATA_DIR=str(tmp / "data"),
-        MEDIAFIX_OUTPUT_DIR=str(tmp / "output"),
-        MEDIAFIX_TIMEZONE="Europe/Berlin",
-        MEDIAFIX_WORKERS="2",
-        MEDIAFIX_IMPORT_ROOTS=str(photos),
-        PYTHONPATH=str(ROOT / "src"),
-    )
-    port = free_port()
-    log = open(tmp / "server.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mediafix.web.serve", "--port", str(port), "-w", "2"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return bool(get_json(url + "/healthz")["status"] == "ok")
-        except OSError:
-            return proc.poll() is not None
-
+    server = Server(tmp_path_factory.mktemp("compare"))
+    make_library(server.photos)
     try:
-        wait_for(up, timeout=30)
-        assert proc.poll() is None, (tmp / "server.log").read_text()
-        job = post_json(url + "/imports", {"path": str(photos)})
-        wait_for(
-            lambda: get_json(f"{url}/jobs/{job['job_id']}")["status"] == "completed", timeout=90
-        )
+        url = server.start().url
+        job = post_json(url + "/imports", {"path": str(server.photos)})
+        assert wait_job(url, job["job_id"], timeout=90)["status"] == "completed"
 
         def grouped() -> list[dict[str, Any]]:
             groups = get_json(url + "/review/duplicates")["groups"]
@@ -120,22 +79,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         wait_for(lambda: thumbs_ready(url, ids), timeout=60)
         yield {"url": url, "exact": groups["exact"], "near": groups["near"]}
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        log.close()
-
-
-def thumbs_ready(url: str, ids: list[int]) -> bool:
-    for file_id in ids:
-        with urllib.request.urlopen(f"{url}/thumbs/{file_id}", timeout=10) as response:
-            if response.headers.get("X-Thumbnail") == "pending":
-                return False
-    return True
+        server.stop()
 
 
 @pytest.fixture(scope="module")
