@@ -34,7 +34,12 @@ from pathlib import Path
 
 from mediafix.config import Settings
 from mediafix.media.safe_open import open_scanned
-from mediafix.services.thumbnails import ThumbnailError, make_thumbnail, marker_path
+from mediafix.services.thumbnails import (
+    ThumbnailError,
+    cache_path,
+    make_thumbnail,
+    marker_path,
+)
 
 __all__ = [
     "BROWSER_IMAGE_FORMATS",
@@ -83,15 +88,7 @@ def rendition_path(settings: Settings, key: int | str, variant: str = "display")
     """Where a rendition lives: by content hash (``str``) or by file id (``int``)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown rendition {variant!r}")
-    root = settings.data_dir / "renditions" / variant
-    if isinstance(key, str):
-        sha = key.lower()
-        if len(sha) < 8 or any(c not in "0123456789abcdef" for c in sha):
-            raise ValueError(f"not a sha256 hex digest: {key!r}")
-        return root / sha[:2] / f"{sha}.jpg"
-    if key < 0:
-        raise ValueError(f"not a file id: {key!r}")
-    return root / "id" / f"{key % 256:02x}" / f"{key}.jpg"
+    return cache_path(settings.data_dir / "renditions" / variant, key)
 
 
 def ensure_rendition(settings: Settings, source: RenditionSource, variant: str) -> Path:

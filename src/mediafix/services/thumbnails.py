@@ -69,7 +69,12 @@ class ThumbnailError(Exception):
 
 def thumb_path(settings: Settings, key: int | str) -> Path:
     """Where the thumbnail of a file lives: by content hash (``str``) or by file id (``int``)."""
-    root = settings.data_dir / "thumbnails"
+    return cache_path(settings.data_dir / "thumbnails", key)
+
+
+def cache_path(root: Path, key: int | str) -> Path:
+    """A picture cached under ``root`` by content hash (``str``, shared by copies) or by file
+    id (``int``); thumbnails and renditions keep the same layout."""
     if isinstance(key, str):
         sha = key.lower()
         if len(sha) < 8 or any(c not in "0123456789abcdef" for c in sha):
