@@ -566,7 +566,11 @@ def apply(output: str | None, move: bool, include_review: bool) -> None:
     table = Table(title="apply summary", show_header=False, box=None)
     table.add_row("written", str(result.written))
     table.add_row("already there (skipped)", str(result.skipped))
-    table.add_row("sidecars", str(result.sidecars))
+    # As the plan counts them; XMP sidecars made for files whose own metadata could not
+    # take the dates are a row of their own (the plan cannot foresee them).
+    table.add_row("sidecars", str(result.sidecars - result.sidecars_made))
+    if result.sidecars_made:
+        table.add_row("XMP sidecars made (metadata not writable)", str(result.sidecars_made))
     if move:
         from mediafix.media.values import human_size
 

@@ -652,6 +652,9 @@ def test_a_failing_item_is_reported_and_the_run_goes_on(
     assert "damaged JPEG marker" in messages[str(corrupt)]
     assert "Corrupted JPEG image" in messages[str(refused)]
     assert result.written == 3
+    # the two sidecars the plan could not foresee are told apart from the planned ones
+    assert result.sidecars == result.sidecars_made == 2
+    assert "2 of the sidecars made where the file took no metadata" in result.summary()
     assert [o.status for o in result.outcomes].count("failed") == 2
     # nothing half-written, no temporary file, no empty year folder
     assert files_under(out) == {

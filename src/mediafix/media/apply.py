@@ -361,6 +361,9 @@ class ApplyResult:
     skipped: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (source, one-line error)
     sidecars: int = 0  # sidecar files placed (copied along, or XMP written by exiftool)
+    # of those, XMP sidecars made because the file's own metadata could not take the dates
+    # (the plan cannot know these in advance, so its sidecar count leaves them out)
+    sidecars_made: int = 0
     bytes: int = 0  # bytes placed in the output
     moved: int = 0  # sources moved to the holding folder after their output was verified
     trashed: int = 0  # discarded duplicates moved to the trash folder (move mode)
@@ -376,6 +379,8 @@ class ApplyResult:
             f"{self.written} written, {self.skipped} skipped, {len(self.failed)} failed, "
             f"{self.sidecars} sidecars, {self.bytes} bytes"
         )
+        if self.sidecars_made:
+            text += f" ({self.sidecars_made} of the sidecars made where the file took no metadata)"
         if self.moved or self.trashed:
             text += f", {self.moved} sources moved, {self.trashed} to the trash"
         if self.held:
@@ -489,6 +494,7 @@ class _Run:
                 )
             except (ApplyError, ExifToolError):
                 raise ApplyError(f"{exc} (an XMP sidecar could not hold the dates either)") from exc
+            self.result.sidecars_made += 1
             outcome.message = (
                 f"metadata could not be written into the file ({exc}); "
                 "written unchanged with an XMP sidecar"
