@@ -62,3 +62,41 @@ def test_copies_left_out_by_a_near_decision_name_the_picture_written_instead(
         assert re.fullmatch(
             rf"near duplicate of chat/IMG-20190919-WA0001\.jpg \(group #{near}\)", reason
         ), reason
+
+
+def test_a_raw_waits_with_its_jpeg_when_the_jpeg_waits_for_its_near_copy(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    """RAW + JPEG of one shot; a person keeps only the JPEG's small near copy, whose date
+    still awaits review. The JPEG waits with that copy (it is not in the archive until the
+    copy is), but its RAW was written: one bundle, split between written and held."""
+    from tests.helpers.media import scene
+
+    lib = tmp_path / "photos"
+    jpeg = make_jpeg(lib / "Trip" / "IMG_0002.JPG", 1, DateTimeOriginal="2012:06:01 08:30:00")
+    raw = lib / "Trip" / "IMG_0002.NEF"
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Nikon", "D750"
+    exif.get_ifd(0x8769)[0x9003] = "2012:06:01 08:30:00"
+    scene(1, (640, 480)).save(raw, "TIFF", exif=exif.tobytes())
+    small = lib / "Trip" / "IMG-20190919-WA0000.jpg"  # dated by its name alone: to review
+    Image.open(jpeg).resize((320, 240)).save(small, "JPEG", quality=50)
+    try:
+        _run("scan", "-w", "1", str(lib))
+        engine = get_engine(get_settings().database_url)
+        with session_scope(engine) as s:
+            small_id = s.scalar(select(File.id).where(File.path == str(small)))
+            near = s.scalar(
+                select(DuplicateGroup.id)
+                .join(DuplicateMember)
+                .where(DuplicateGroup.type == "near", DuplicateMember.file_id == small_id)
+            )
+            assert near is not None
+            decide_group(s, near, [small_id])
+        plan = json.loads(_run("plan", str(tmp_path / "archive"), "--json"))
+    finally:
+        dispose_engines()
+    held = {h["path"]: h["reason"] for h in plan["held"]}
+    assert str(jpeg) in held and "waits with it" in held[str(jpeg)]
+    assert str(raw) not in [i["source"] for i in plan["items"]]
+    assert held[str(raw)].startswith("held with IMG_0002.JPG of its bundle")

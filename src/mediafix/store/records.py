@@ -327,6 +327,7 @@ def plan_input(
         discard_reason=discard_reason,
         copy_of=copy_of,
         bundle=unit if keep else row.bundle,
+        scanned_bundle=row.bundle,
         sidecars=_json_list(row.sidecars),
         tags=_json_list(row.tags),
         tag_path=tag_path,

@@ -95,7 +95,9 @@ class PlanInput:
     ``bundle`` is an id shared by the files written together under one base name (a Live
     Photo or RAW+JPEG pair's contents, whichever folder each copy comes from). ``sidecars``
     are absolute paths of the file's own .xmp/.aae/.json. ``tags`` are the user's tags.
-    ``copy_of`` is the file written in a left-out file's place.
+    ``copy_of`` is the file written in a left-out file's place. ``scanned_bundle`` is the
+    bundle the scan found the file in (this folder's Live Photo or RAW+JPEG pair), which
+    ``bundle`` no longer names for a lone written file or a left-out one.
     ``tag_path`` is the path whose folders give tags when not ``rel_path`` (an upload
     without the dropped folder); ``copy_tag_paths`` are those of the left-out copies of a
     written file (their folder tags are added only when the plan is asked to:
@@ -122,6 +124,7 @@ class PlanInput:
     keep: bool = True
     discard_reason: str | None = None
     bundle: str | None = None
+    scanned_bundle: str | None = None
     sidecars: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     review_reason: str | None = None

@@ -579,6 +579,51 @@ def _hold_reason(inp: PlanInput, include_review: bool) -> str | None:
     return None
 
 
+def _hold_together(kept: list[PlanInput], discarded: list[PlanInput], held: dict[int, str]) -> None:
+    """Spread holds until nothing changes (``kept``, ``discarded`` and ``held`` are updated).
+
+    A bundle travels whole: one member held back holds back the others. A copy left out for
+    a file that is held waits with it: until that file is written the picture is not in the
+    archive (and a decision may still change which is); and a copy that waits holds back its
+    own bundle in turn (a RAW whose JPEG waits for its near copy's review waits too).
+    """
+    by_id = {i.file_id: i for i in kept}
+    changed = True
+    while changed:
+        changed = False
+        held_bundles = {i.bundle: i for i in kept if i.bundle and i.file_id in held}
+        for inp in kept:
+            first = held_bundles.get(inp.bundle) if inp.bundle else None
+            if first is not None and inp.file_id not in held:
+                held[inp.file_id] = (
+                    f"held with {os.path.basename(first.path)} of its bundle "
+                    f"({held[first.file_id]})"
+                )
+                changed = True
+        for inp in list(discarded):
+            first = by_id.get(inp.copy_of) if inp.copy_of is not None else None
+            if first is not None and first.file_id in held:
+                discarded.remove(inp)
+                kept.append(inp)
+                by_id[inp.file_id] = inp
+                held[inp.file_id] = (
+                    f"{inp.discard_reason or 'a duplicate'}, which is held "
+                    f"({held[first.file_id]}): not written, it waits with it"
+                )
+                changed = True
+                # its own partners (a lone written file has no ``bundle`` left) wait too
+                for other in kept:
+                    if (
+                        inp.scanned_bundle
+                        and other.scanned_bundle == inp.scanned_bundle
+                        and other.file_id not in held
+                    ):
+                        held[other.file_id] = (
+                            f"held with {os.path.basename(inp.path)} of its bundle "
+                            f"({held[inp.file_id]})"
+                        )
+
+
 def make_plan(
     inputs: Sequence[PlanInput],
     output_dir: str,
@@ -626,26 +671,7 @@ def make_plan(
         if why:
             held[inp.file_id] = why
         kept.append(inp)
-    # A bundle travels whole: one member held back holds back the others.
-    held_bundles = {i.bundle: i for i in kept if i.bundle and i.file_id in held}
-    for inp in kept:
-        first = held_bundles.get(inp.bundle) if inp.bundle else None
-        if first is not None and inp.file_id not in held:
-            held[inp.file_id] = (
-                f"held with {os.path.basename(first.path)} of its bundle ({held[first.file_id]})"
-            )
-    # A copy left out for a file that is held waits with it: until that file is written,
-    # the picture is not in the archive (and a decision may still change which is).
-    by_id = {i.file_id: i for i in kept}
-    for inp in list(discarded):
-        first = by_id.get(inp.copy_of) if inp.copy_of is not None else None
-        if first is not None and first.file_id in held:
-            discarded.remove(inp)
-            kept.append(inp)
-            held[inp.file_id] = (
-                f"{inp.discard_reason or 'a duplicate'}, which is held "
-                f"({held[first.file_id]}): not written, it waits with it"
-            )
+    _hold_together(kept, discarded, held)
     kept.sort(key=lambda i: (i.path, i.file_id))
     plan.held = [(i.path, held[i.file_id]) for i in kept if i.file_id in held]
     writable = [i for i in kept if i.file_id not in held]
