@@ -49,7 +49,14 @@ from mediafix.store.models import DuplicateGroup, DuplicateMember, File
 from tests.helpers.hostile import photo_bytes, snapshot
 from tests.helpers.net import free_port
 from tests.helpers.paths import HELPERS, REPO
-from tests.integration.test_jobs import Worker, enqueue, job_state, make_library, wait_until
+from tests.integration.test_jobs import (
+    MID_JOB_FILES,
+    Worker,
+    enqueue,
+    job_state,
+    make_library,
+    wait_until,
+)
 
 FAULT_WORKER = HELPERS / "fault_worker.py"
 PARTIAL_MARKERS = (TMP_PREFIX, "_exiftool_tmp")
@@ -277,8 +284,8 @@ def _finished(job_id: int) -> bool:
 def test_sigkill_import(fault_env: dict[str, str], tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     # Enough files that the kill lands mid-job even when this process is slow to poll
-    # (with 120, a loaded machine once saw the first worker finish them all).
-    make_library(photos, 300)
+    # (with 120, and later 300, a loaded machine saw the first worker finish them all).
+    make_library(photos, MID_JOB_FILES)
     before = snapshot(photos)
     job_id = enqueue(fault_env, photos)
     w = Worker(fault_env, tmp_path / "w1.log")
@@ -297,7 +304,7 @@ def test_sigkill_import(fault_env: dict[str, str], tmp_path: Path) -> None:
     with session_scope(get_engine(get_settings().database_url)) as s:
         paths = s.scalars(select(File.path)).all()
         statuses = Counter(s.scalars(select(File.status)))
-    assert len(paths) == len(set(paths)) == 300
+    assert len(paths) == len(set(paths)) == MID_JOB_FILES
     assert statuses["new"] == statuses["probing"] == 0
     assert snapshot(photos) == before
 
@@ -531,7 +538,7 @@ def test_sigkill_serve_worker(victim: str, fault_env: dict[str, str], tmp_path: 
     photos = tmp_path / "photos"
     # Plain JPEGs are read in-process now (media.jpegexif): 300 were imported in about a
     # second, and on a loaded machine the job could end before the kill reached it.
-    count = 1200
+    count = MID_JOB_FILES
     make_library(photos, count)
     port = free_port()
     base = f"http://127.0.0.1:{port}"

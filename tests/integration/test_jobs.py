@@ -25,6 +25,11 @@ from tests.helpers.paths import REPO, SRC
 pytestmark = pytest.mark.slow
 
 
+# A library for a kill that must land while its import runs: plain JPEGs are read in-process
+# (media.jpegexif), so a few hundred were imported before a loaded machine's kill arrived.
+MID_JOB_FILES = 1200
+
+
 def make_library(folder: Path, n: int) -> list[Path]:
     paths = []
     for i in range(n):
@@ -213,7 +218,7 @@ def test_sigkill_mid_import_resumes_without_duplicates(
     worker_env: dict[str, str], tmp_path: Path
 ) -> None:
     photos = tmp_path / "photos"
-    make_library(photos, 200)
+    make_library(photos, MID_JOB_FILES)
     job_id = enqueue(worker_env, photos)
     log1, log2 = tmp_path / "w1.log", tmp_path / "w2.log"
     w = Worker(worker_env, log1)
@@ -233,12 +238,12 @@ def test_sigkill_mid_import_resumes_without_duplicates(
         n = s.scalar(select(func.count(File.id)))
         paths = s.scalars(select(File.path)).all()
         statuses = Counter(s.scalars(select(File.status)))
-    assert n == 200 and len(set(paths)) == 200
+    assert n == MID_JOB_FILES and len(set(paths)) == MID_JOB_FILES
     assert statuses["new"] == statuses["probing"] == 0
     seen = probed_ids(log1, log2)
     # Every file was probed; only the batches the kill interrupted (one per worker process)
     # may have been redone, because their results were never saved.
-    assert len(seen) == 200
+    assert len(seen) == MID_JOB_FILES
     assert sum(1 for c in seen.values() if c > 1) <= 2 * 16
 
 
