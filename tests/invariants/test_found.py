@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner
 from PIL import Image
@@ -23,6 +24,20 @@ def _run(*args: str) -> str:
     result = CliRunner().invoke(main, list(args))
     assert result.exit_code == 0, result.output
     return result.stdout
+
+
+def _keep_only_in_its_near_group(engine: Any, kept: Path) -> int:
+    """A person's decision on the near group of ``kept``: keep that file alone; its id."""
+    with session_scope(engine) as s:
+        kept_id = s.scalar(select(File.id).where(File.path == str(kept)))
+        near = s.scalar(
+            select(DuplicateGroup.id)
+            .join(DuplicateMember)
+            .where(DuplicateGroup.type == "near", DuplicateMember.file_id == kept_id)
+        )
+        assert near is not None
+        decide_group(s, near, [kept_id])
+    return int(near)
 
 
 def test_copies_left_out_by_a_near_decision_name_the_picture_written_instead(
@@ -43,15 +58,7 @@ def test_copies_left_out_by_a_near_decision_name_the_picture_written_instead(
     try:
         _run("scan", "-w", "1", str(lib))
         engine = get_engine(get_settings().database_url)
-        with session_scope(engine) as s:
-            small_id = s.scalar(select(File.id).where(File.path == str(small)))
-            near = s.scalar(
-                select(DuplicateGroup.id)
-                .join(DuplicateMember)
-                .where(DuplicateGroup.type == "near", DuplicateMember.file_id == small_id)
-            )
-            assert near is not None
-            decide_group(s, near, [small_id])
+        near = _keep_only_in_its_near_group(engine, small)
         plan = json.loads(_run("plan", str(tmp_path / "archive"), "--json"))
     finally:
         dispose_engines()
@@ -84,15 +91,7 @@ def test_a_raw_waits_with_its_jpeg_when_the_jpeg_waits_for_its_near_copy(
     try:
         _run("scan", "-w", "1", str(lib))
         engine = get_engine(get_settings().database_url)
-        with session_scope(engine) as s:
-            small_id = s.scalar(select(File.id).where(File.path == str(small)))
-            near = s.scalar(
-                select(DuplicateGroup.id)
-                .join(DuplicateMember)
-                .where(DuplicateGroup.type == "near", DuplicateMember.file_id == small_id)
-            )
-            assert near is not None
-            decide_group(s, near, [small_id])
+        _keep_only_in_its_near_group(engine, small)
         plan = json.loads(_run("plan", str(tmp_path / "archive"), "--json"))
     finally:
         dispose_engines()
