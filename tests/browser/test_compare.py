@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from tests.browser.helpers import (
+    CHROMIUM_ARGS,
     SHOTS,
     Server,
     get_json,
@@ -79,6 +80,19 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {"url": url, "exact": groups["exact"], "near": groups["near"]}
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 def new_page(chromium: Any, viewport: dict[str, int]) -> Any:
