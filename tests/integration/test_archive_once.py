@@ -264,3 +264,60 @@ def test_a_unique_still_whose_clip_is_backed_up_is_written_with_it(
     targets = {i["source"]: Path(i["target"]) for i in plan["items"]}
     assert set(targets) == {str(still), str(clip)}
     assert targets[str(still)].stem == targets[str(clip)].stem
+
+
+def test_a_clip_copied_beside_another_photo_of_its_name_stays_with_its_own_still(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    """Harness: a Live Photo in Trip, and in the phone's folder an unrelated photo of the
+    same name beside an exact copy of the clip, which pairs it by name. The clip's content
+    is in both bundles; it was written as one unit with *both* stills (``x.jpg`` + ``x_1.mov``
+    beside ``x_1.jpg``...). It goes with its own still; the other photo goes out alone."""
+    lib = tmp_path / "photos"
+    still, clip = _live_photo(lib / "Trip", "DSC_1", seed=3)
+    phone = lib / "phone" / "DCIM" / "100APPLE"
+    other = make_jpeg(phone / "DSC_1.jpg", 9, DateTimeOriginal="2021:04:10 11:44:00")
+    shutil.copy2(clip, phone / clip.name)
+    _run("scan", "-w", "1", str(lib))
+    out = tmp_path / "archive"
+    plan = _plan(out)
+    _assert_once(plan, lib)
+    targets = {i["source"]: Path(i["target"]) for i in plan["items"]}
+    print("TARGETS", targets)
+    assert set(targets) == {str(still), str(clip), str(other)}
+    assert targets[str(clip)].stem == targets[str(still)].stem
+    assert targets[str(other)].stem != targets[str(still)].stem
+    (left_out,) = plan["discarded"]
+    assert left_out["path"] == str(phone / clip.name)
+
+    _run("apply", str(out))
+    stems = Counter(p.stem for p in out.rglob("*") if p.is_file())
+    assert sorted(stems.values()) == [1, 2]  # the pair shares a name, the other photo not
+
+
+def test_two_bundles_claiming_one_content_do_not_join_two_stills() -> None:
+    files = [
+        CopyInput(1, "/a/Trip/DSC_1.JPG", "A", "live:trip"),
+        CopyInput(2, "/a/Trip/DSC_1.MOV", "V", "live:trip"),
+        CopyInput(3, "/a/phone/DSC_1.jpg", "B", "live:phone"),
+        CopyInput(4, "/a/phone/DSC_1.MOV", "V", "live:phone"),
+    ]
+    votes = [GroupVote(2, True, 5, "exact", 2), GroupVote(4, False, 5, "exact", 2)]
+    decided = choose_written(files, votes)
+    assert [f for f, d in sorted(decided.items()) if d.keep] == [1, 2, 3]
+    assert decided[1].unit is not None and decided[1].unit == decided[2].unit
+    assert decided[3].unit is None
+    # The phone's copy of the clip is the one kept: the clip goes with the phone's photo.
+    votes = [GroupVote(2, False, 5, "exact", 4), GroupVote(4, True, 5, "exact", 4)]
+    decided = choose_written(files, votes)
+    assert [f for f, d in sorted(decided.items()) if d.keep] == [1, 3, 4]
+    assert decided[3].unit is not None and decided[3].unit == decided[4].unit
+    assert decided[1].unit is None
+    # One bundle holding two stills (a HEIC and its JPEG, one ContentIdentifier) stays whole.
+    files = [
+        CopyInput(1, "/a/IMG_1.HEIC", "H", "live:c"),
+        CopyInput(2, "/a/IMG_1.JPG", "J", "live:c"),
+        CopyInput(3, "/a/IMG_1.MOV", "V", "live:c"),
+    ]
+    decided = choose_written(files, [])
+    assert len({decided[i].unit for i in (1, 2, 3)}) == 1 and decided[1].unit

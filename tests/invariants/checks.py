@@ -165,11 +165,44 @@ def _base(target: str) -> str:
     return os.path.join(os.path.dirname(target), split_name(os.path.basename(target))[0])
 
 
+def _role(r: _Row) -> str:
+    """A bundle member's part: ``raw``, ``video`` or ``still`` (one of each per picture)."""
+    if r.format == "raw":
+        return "raw"
+    return "video" if r.kind == "video" else "still"
+
+
+def _claimed_apart(bundles: dict[str, set[str]], role: dict[str, str]) -> dict[str, set[str]]:
+    """Bundle -> its contents that another bundle claims for a different partner (a clip
+    copied beside another photo of its name): two contents of one part, one from each
+    bundle, that no single bundle holds together. Such a content can be written beside
+    only one of its claimants."""
+    together = {
+        frozenset((x, y)) for cs in bundles.values() for x in cs for y in cs if role[x] == role[y]
+    }
+    apart: dict[str, set[str]] = defaultdict(set)
+    for k, mine in bundles.items():
+        for k2, theirs in bundles.items():
+            shared = mine & theirs
+            if k2 == k or not shared:
+                continue
+            if any(
+                role[x] == role[y] and frozenset((x, y)) not in together
+                for x in mine - theirs
+                for y in theirs - mine
+            ):
+                apart[k] |= shared
+    return apart
+
+
 def check_bundles(w: World, plan: dict[str, Any], rows: dict[int, _Row], sha_of: Any) -> None:
     bundles: dict[str, set[str]] = defaultdict(set)
+    role: dict[str, str] = {}
     for r in rows.values():
-        if r.bundle and r.sha256:
-            bundles[r.bundle].add(r.sha256)
+        if r.sha256 and r.kind in ("image", "video"):
+            role[r.sha256] = _role(r)
+            if r.bundle:
+                bundles[r.bundle].add(r.sha256)
     copies = Counter(w.files.values())
     target_of = {sha_of(i["source"]): i["target"] for i in plan["items"]}
     left_out = {sha_of(d["path"]): d for d in plan["discarded"]}
@@ -178,18 +211,40 @@ def check_bundles(w: World, plan: dict[str, Any], rows: dict[int, _Row], sha_of:
     }
     members = w.group_members()
     held = {sha_of(h["path"]) for h in plan["held"]}
+    apart = _claimed_apart(bundles, role)
+
+    def whole(contents: set[str]) -> bool:
+        return len({_base(target_of[c]) for c in contents if c in target_of}) <= 1
+
+    together = {frozenset((x, y)) for cs in bundles.values() for x in cs for y in cs}
+    by_base: dict[str, list[str]] = defaultdict(list)
+    for c, t in target_of.items():
+        if c in role:
+            by_base[_base(t)].append(c)
+    for base, cs in by_base.items():
+        if any(
+            x != y and role[x] == role[y] and frozenset((x, y)) not in together
+            for x in cs
+            for y in cs
+        ):
+            _fail("two pictures that no bundle pairs share one base name", (base, cs))
+
     for key, contents in bundles.items():
         if contents & held and contents & set(target_of):
             _fail(
                 "a bundle is split: part written, part held for review",
                 (key, sorted(target_of[c] for c in contents if c in target_of), plan["held"]),
             )
-        bases = {_base(target_of[c]) for c in contents if c in target_of}
-        if len(bases) > 1:
-            _fail(
-                "a bundle's written partners do not share one base name in one folder",
-                (key, sorted(target_of[c] for c in contents if c in target_of)),
-            )
+        if not whole(contents):
+            # One exception: a content two bundles claim for different partners goes out
+            # beside the partners of one of them, whole; the rest of this one shares a base.
+            shared = apart.get(key, set())
+            beside_one = all(any(c in cs and whole(cs) for cs in bundles.values()) for c in shared)
+            if not shared or not beside_one or not whole(contents - shared):
+                _fail(
+                    "a bundle's written partners do not share one base name in one folder",
+                    (key, sorted(target_of[c] for c in contents if c in target_of)),
+                )
         for c in contents:
             if copies[c] == 1 and c not in placed:
                 d = left_out.get(c)

@@ -47,6 +47,26 @@ def test_a_bundle_split_is_caught(w: World) -> None:
         checks.check_plan(w, plan, w.rows())
 
 
+def test_a_photo_named_into_another_bundle_is_caught(w: World) -> None:
+    plan = w.plan()
+    live = next(i["target"] for i in plan["items"] if i["source"].endswith(".MOV"))
+    for item in plan["items"]:
+        if item["source"].endswith("IMG_0002.jpg"):
+            item["target"] = live[: -len(".mov")] + ".png"
+    with pytest.raises(AssertionError, match="two pictures that no bundle pairs share"):
+        checks.check_plan(w, plan, w.rows())
+
+
+def test_a_clip_claimed_by_two_bundles_goes_beside_one_of_them() -> None:
+    role = {"A": "still", "B": "still", "V": "video", "H": "still"}
+    bundles = {"trip": {"A", "V"}, "phone": {"B", "V"}}
+    assert checks._claimed_apart(bundles, role) == {"trip": {"V"}, "phone": {"V"}}
+    # One bundle holding a HEIC, its JPEG and the clip, and a copy of the HEIC + clip:
+    # nothing is claimed apart.
+    bundles = {"a": {"H", "A", "V"}, "b": {"H", "V"}}
+    assert checks._claimed_apart(bundles, role) == {}
+
+
 def test_an_output_broken_after_apply_is_caught(w: World) -> None:
     plan, rows = w.plan(), w.rows()
     w.apply()

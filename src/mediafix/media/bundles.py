@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from mediafix.media.keeper import is_copy_path
-from mediafix.media.kinds import RAW_EXTENSIONS
+from mediafix.media.kinds import RAW_EXTENSIONS, VIDEO_EXTENSIONS
 
 __all__ = ["BundleInput", "CopyInput", "GroupVote", "Written", "assign_bundles", "choose_written"]
 
@@ -115,6 +115,12 @@ class CopyInput:
     bundle: str | None = None
 
 
+def _role(path: str) -> str:
+    """What a file is in a bundle: its still, its clip or its RAW."""
+    ext = os.path.splitext(path)[1].lower()
+    return "raw" if ext in RAW_EXTENSIONS else "video" if ext in VIDEO_EXTENSIONS else "still"
+
+
 @dataclass(frozen=True)
 class GroupVote:
     """One file's place in one duplicate group: whether the group keeps it."""
@@ -164,7 +170,9 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
        backup or copy path, then the first by path.
     3. Contents that are partners in a bundle anywhere (a Live Photo's still and clip, a
        RAW and its JPEG) are written together, as one unit sharing a base name, whichever
-       folder each copy is written from.
+       folder each copy is written from. A content two bundles claim for different partners
+       (one clip, copied, paired by name with two different photos) is written once, with
+       the partners of the bundle it is written from; the other photo goes out alone.
 
     So a bundle's member with no other copy is always written, next to its partners; no
     content is written twice; and a left-out file names the file written in its place.
@@ -217,8 +225,12 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
         if c not in dropped_by:
             written_by[c] = copies[0] if len(copies) == 1 else min(copies, key=rank)
 
-    # 3. units: kept contents joined by any bundle that holds two of them
+    # 3. units: kept contents joined by the bundles that hold them. A content in two
+    # bundles that disagree (an exact copy of a clip paired by name with another photo
+    # in another folder) goes with one of them: a unit never holds two stills (or clips,
+    # or RAWs) that no bundle pairs. The bundles the written copies come from join first.
     parent: dict[str, str] = {}
+    roles: dict[str, dict[str, set[str]]] = {}  # unit root -> role -> its contents
 
     def find(c: str) -> str:
         while parent.get(c, c) != c:
@@ -226,14 +238,44 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
             c = parent[c]
         return c
 
-    first_in_bundle: dict[str, str] = {}
+    members_of: dict[str, list[CopyInput]] = defaultdict(list)
     for f in files:
-        c = content_of[f.id]
-        if not f.bundle or c in dropped_by:
-            continue
-        a, b = find(first_in_bundle.setdefault(f.bundle, c)), find(c)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+        if f.bundle and content_of[f.id] not in dropped_by:
+            members_of[f.bundle].append(f)
+    paired: set[frozenset[str]] = set()  # two contents of one role that a bundle holds
+    for fs in members_of.values():
+        for f in fs:
+            for g in fs:
+                if f.id < g.id and _role(f.path) == _role(g.path):
+                    paired.add(frozenset((content_of[f.id], content_of[g.id])))
+
+    def join(a: str, b: str) -> None:
+        a, b = find(a), find(b)
+        if a == b:
+            return
+        ra = roles.get(a) or {_role(by_content[a][0].path): {a}}
+        rb = roles.get(b) or {_role(by_content[b][0].path): {b}}
+        for role, here in ra.items():
+            for x in here:
+                for y in rb.get(role, ()):
+                    if frozenset((x, y)) not in paired:
+                        return
+        root, other = min(a, b), max(a, b)
+        parent[other] = root
+        merged = {role: set(cs) for role, cs in ra.items()}
+        for role, cs in rb.items():
+            merged.setdefault(role, set()).update(cs)
+        roles[root] = merged
+        roles.pop(other, None)
+
+    def home_first(key: str) -> tuple[int, str]:
+        fs = members_of[key]
+        return (-sum(written_by.get(content_of[f.id]) is f for f in fs), key)
+
+    for key in sorted(members_of, key=home_first):
+        fs = members_of[key]
+        for f in fs[1:]:
+            join(content_of[fs[0].id], content_of[f.id])
     unit_size: dict[str, int] = defaultdict(int)
     for c in written_by:
         unit_size[find(c)] += 1
