@@ -229,16 +229,23 @@ def check_bundles(w: World, plan: dict[str, Any], rows: dict[int, _Row], sha_of:
         ):
             _fail("two pictures that no bundle pairs share one base name", (base, cs))
 
+    def split(contents: set[str]) -> bool:
+        return bool(contents & held and contents & set(target_of))
+
     for key, contents in bundles.items():
-        if contents & held and contents & set(target_of):
+        # A content two bundles claim for different partners goes (or waits) with one of
+        # them, unsplit; the rest of each bundle travels together.
+        shared = apart.get(key, set())
+        if split(contents - shared) or not all(
+            any(c in cs and not split(cs) for cs in bundles.values()) for c in shared
+        ):
             _fail(
                 "a bundle is split: part written, part held for review",
                 (key, sorted(target_of[c] for c in contents if c in target_of), plan["held"]),
             )
         if not whole(contents):
-            # One exception: a content two bundles claim for different partners goes out
-            # beside the partners of one of them, whole; the rest of this one shares a base.
-            shared = apart.get(key, set())
+            # The same exception: a content two bundles claim goes out beside the partners
+            # of one of them, whole; the rest of this one shares a base.
             beside_one = all(any(c in cs and whole(cs) for cs in bundles.values()) for c in shared)
             if not shared or not beside_one or not whole(contents - shared):
                 _fail(

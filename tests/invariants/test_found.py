@@ -99,3 +99,36 @@ def test_a_raw_waits_with_its_jpeg_when_the_jpeg_waits_for_its_near_copy(
     assert str(jpeg) in held and "waits with it" in held[str(jpeg)]
     assert str(raw) not in [i["source"] for i in plan["items"]]
     assert held[str(raw)].startswith("held with IMG_0002.JPG of its bundle")
+
+
+def test_a_raw_copied_beside_an_undated_photo_of_its_name_goes_with_its_own_jpeg(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    """RAW + JPEG of one shot in `Copy of Trip`; in `Sicherung/jpg` an exact copy of the RAW
+    beside a copy of an unrelated, undated photo of the same name, which pairs them by name.
+    The RAW goes out with its own JPEG; the undated photo waits for review on its own (before,
+    one unit held all three back, or named them as one)."""
+    from tests.helpers.media import scene
+
+    lib = tmp_path / "photos"
+    jpeg = make_jpeg(lib / "Copy of Trip" / "x.JPG", 1, DateTimeOriginal="2012:06:01 08:30:00")
+    raw = lib / "Copy of Trip" / "x.NEF"
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110] = "Nikon", "D750"
+    exif.get_ifd(0x8769)[0x9003] = "2012:06:01 08:30:00"
+    scene(1, (640, 480)).save(raw, "TIFF", exif=exif.tobytes())
+    other = lib / "Sicherung" / "jpg" / "x (1).jpg"  # no date at all: to review
+    other.parent.mkdir(parents=True)
+    scene(7, (640, 480)).save(other, "JPEG", quality=90)
+    shutil.copy2(raw, other.parent / "x (1).NEF")
+    try:
+        _run("scan", "-w", "1", str(lib))
+        plan = json.loads(_run("plan", str(tmp_path / "archive"), "--json"))
+    finally:
+        dispose_engines()
+    targets = {i["source"]: Path(i["target"]) for i in plan["items"]}
+    assert set(targets) == {str(jpeg), str(raw)}
+    assert targets[str(jpeg)].stem == targets[str(raw)].stem == "20120601_083000"
+    assert [h["path"] for h in plan["held"]] == [str(other)]
+    (left_out,) = plan["discarded"]
+    assert left_out["path"] == str(other.parent / "x (1).NEF")
