@@ -239,9 +239,7 @@ def _plan(n: int, threshold: int) -> list[tuple[int, int, int]] | None:
         for width, quota in zip(widths, quotas, strict=True):
             if quota > 0:
                 radius = quota - 1
-                buckets = min(n, 2**width)
-                candidates = n * n / 2**width / 2
-                cost += _ball(width, radius) * (buckets + 1.5 * candidates)
+                cost += _chunk_cost(n, width, radius, threshold)
                 plan.append((start, width, radius))
             start += width
         if best is None or cost < best[0]:
@@ -249,6 +247,27 @@ def _plan(n: int, threshold: int) -> list[tuple[int, int, int]] | None:
     if best is None or n <= _BRUTE_FORCE_MAX or best[0] >= brute:
         return None
     return best[1]
+
+
+def _chunk_cost(n: int, width: int, radius: int, threshold: int) -> float:
+    """Rough work of one chunk's search in hash probes (see :class:`_ChunkTable`)."""
+    slots = 2**width
+    load = n / slots
+    first = slots * -math.expm1(-load)  # buckets, i.e. level-0 members
+    second = slots * (1 - math.exp(-load) * (1 + load))  # buckets of two or more
+    deep = max(0.0, n - first - second)
+    # level 0 and 1 from their lower slot, level 1 into level 0, deep into both levels
+    probes = first / 2 + second * 1.5 + deep * 2.5
+    # pairs of deep members meet through a cross product; filter bits let a few through
+    crosses = deep * deep / slots
+    passed = probes * _binomial_tail(32, threshold)
+    per_mask = probes + 3 * crosses + 5 * passed
+    return _ball(width, radius) * per_mask + 4 * n + 2 * slots + width * (first + second)
+
+
+def _binomial_tail(bits: int, limit: int) -> float:
+    """P(at most ``limit`` of ``bits`` random bits differ)."""
+    return sum(math.comb(bits, k) for k in range(min(limit, bits) + 1)) / 2**bits
 
 
 def _flip_masks(bits: int, radius: int) -> list[int]:
@@ -377,9 +396,11 @@ class _ChunkTable:
         self.order = order
         self.sorted_values = values[order]
         self.starts, self.counts = starts, counts
-        self.start = np.zeros(1 << width, dtype=np.int64)
+        # Dense by slot: where each bucket starts in sorted order, and its size.
+        small = np.int32 if n < 2**31 else np.int64  # half the memory and scatter time
+        self.start = np.zeros(1 << width, dtype=small)
         self.start[slots] = starts
-        self.count = np.zeros(1 << width, dtype=np.int64)
+        self.count = np.zeros(1 << width, dtype=small)
         self.count[slots] = counts
         rank = np.arange(n) - np.repeat(starts, counts)
         shift = (start + width) % BITS
@@ -429,17 +450,17 @@ class _ChunkTable:
                 partner = source.slots[hits] ^ mask
                 real = self.count[partner] > level  # an empty slot's zero filter may pass
                 xs.append(source.positions[hits[real]])
-                ys.append(self.start[partner[real]] + level)
+                ys.append(self.start[partner[real]].astype(np.int64) + level)
         if len(deep_half.slots):  # deep members of both slots: through the counts
             for mask in masks:
                 partner = deep_half.slots ^ mask
-                more = self.count[partner] - dense
+                more = self.count[partner].astype(np.int64) - dense
                 some = np.flatnonzero(more > 0)
                 if len(some):
                     x, y = _cross(
                         deep_half.positions[some],
                         np.ones(len(some), dtype=np.int64),
-                        self.start[partner[some]] + dense,
+                        self.start[partner[some]].astype(np.int64) + dense,
                         more[some],
                     )
                     xs.append(x)
