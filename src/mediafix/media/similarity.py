@@ -314,8 +314,16 @@ class _Level:
         self.filters = filters
         self.positions = positions
 
-    def half(self, bit: int) -> _Level:
-        """The hashes whose slot has ``bit`` clear."""
+    def half(self, bit: int, width: int) -> _Level:
+        """The hashes whose slot has ``bit`` clear (slots are sorted, ``width`` bits)."""
+        if width - bit <= 7:  # a high bit: at most 64 runs of sorted slots, copied as slices
+            edges = np.searchsorted(self.slots, np.arange(0, (1 << width) + 1, 1 << bit))
+            runs = [slice(edges[k], edges[k + 1]) for k in range(0, len(edges) - 1, 2)]
+            return _Level(
+                np.concatenate([self.slots[run] for run in runs]),
+                np.concatenate([self.filters[run] for run in runs]),
+                np.concatenate([self.positions[run] for run in runs]),
+            )
         keep = np.flatnonzero((self.slots >> bit) & 1 == 0)
         return _Level(self.slots[keep], self.filters[keep], self.positions[keep])
 
@@ -435,11 +443,11 @@ class _ChunkTable:
         # (sparser) level, whose hashes look at both partner slots.
         sources: list[tuple[_Level, int]] = []
         for level in range(dense):
-            sources.append((self.levels[level].half(top), level))
+            sources.append((self.levels[level].half(top, self.width), level))
             sources.extend((self.levels[other], level) for other in range(level + 1, dense))
             if len(self.deep.slots):
                 sources.append((self.deep, level))
-        deep_half = self.deep.half(top)
+        deep_half = self.deep.half(top, self.width)
         buffers = _Buffers()
         xs: list[np.ndarray] = []
         ys: list[np.ndarray] = []
