@@ -4,11 +4,12 @@ Why not a BK-tree or all pairs: a library of a million photos has 5e11 pairs, an
 pure-Python tree walks far too many nodes. :func:`hamming_pairs` finds every pair within
 the threshold exactly with *multi-index hashing*: the 64 bits are cut into a few chunks and,
 by the pigeonhole principle, two hashes within distance ``t`` agree to within ``r_c`` bits on
-at least one chunk ``c`` whenever ``sum(r_c + 1) > t``. Each chunk's values are bucketed
-(a dense table), and for every flip pattern of at most ``r_c`` bits the buckets ``k`` and
-``k ^ pattern`` are joined with numpy; the few candidates are then checked on all 64 bits.
-The chunk count is picked by a cost model (table size vs candidates); small inputs are
-simply compared all against all.
+at least one chunk ``c`` whenever ``sum(r_c + 1) > t``. Each chunk's value is a hash's
+*slot* in a dense table that holds 32 other bits of the hash (its *filter*); for every flip
+pattern of at most ``r_c`` bits, each hash reads the filter at ``slot ^ pattern`` with one
+numpy gather, and only the few whose filters are close enough are checked on all 64 bits
+(see :class:`_ChunkTable`). The chunks are picked by a cost model (probes, table size);
+small inputs are simply compared all against all.
 
 :func:`group_near` turns pairs into groups *without chaining*: files are taken best first
 (by ``rank``), each one not yet placed becomes a keeper, and a file joins a keeper's group only
