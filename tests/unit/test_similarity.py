@@ -62,6 +62,95 @@ def test_multi_index_path_is_used_and_exact() -> None:
     assert len(found) > 500
 
 
+def clustered_hashes(n: int, seed: int, sources: int, flips: int) -> np.ndarray:
+    """Hashes drawn from a few sources, each with up to ``flips`` bits flipped: large
+    buckets in every chunk (deep members), many exact duplicates and chains of near pairs."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 2**64 - 1, size=sources, dtype=np.uint64, endpoint=True)
+    hashes = base[rng.integers(0, sources, size=n)]
+    for _ in range(flips):
+        flipped = rng.random(n) < 0.5
+        bits = rng.integers(0, 64, size=int(flipped.sum())).astype(np.uint64)
+        hashes[flipped] ^= np.uint64(1) << bits
+    return hashes
+
+
+def sorted_reference(hashes: np.ndarray, threshold: int) -> np.ndarray:
+    expected = similarity._brute_force(similarity._as_uint64(hashes), threshold)
+    return expected[np.lexsort((expected[:, 1], expected[:, 0]))]
+
+
+@pytest.mark.parametrize(
+    ("n", "sources", "flips", "threshold"),
+    [
+        (6_000, 60, 3, 8),  # clusters of ~100: deep buckets on every chunk
+        (6_000, 300, 5, 10),  # the copy keys' threshold
+        (6_000, 6_000, 0, 8),  # plain random hashes with repeats
+        (6_000, 40, 2, 4),
+        (6_000, 200, 6, 12),
+    ],
+)
+def test_multi_index_matches_brute_force_on_clustered_hashes(
+    n: int, sources: int, flips: int, threshold: int
+) -> None:
+    hashes = clustered_hashes(n, seed=n + sources + threshold, sources=sources, flips=flips)
+    assert similarity._plan(n, threshold) is not None
+    np.testing.assert_array_equal(
+        hamming_pairs(hashes, threshold), sorted_reference(hashes, threshold)
+    )
+
+
+@pytest.mark.parametrize("threshold", [0, 1, 2, 7, 8, 9])
+def test_pairs_exactly_at_the_threshold_are_kept_and_one_more_bit_is_not(threshold: int) -> None:
+    rng = np.random.default_rng(threshold)
+    hashes = rng.integers(0, 2**64 - 1, size=8_000, dtype=np.uint64, endpoint=True)
+    for k in range(0, 2_000, 2):  # planted pairs at threshold and threshold + 1 bits
+        bits = rng.choice(64, threshold + (k // 2) % 2, replace=False)
+        hashes[k + 1] = flip(int(hashes[k]), *bits)
+    found = hamming_pairs(hashes, threshold)
+    np.testing.assert_array_equal(found, sorted_reference(hashes, threshold))
+    planted = {(k, k + 1) for k in range(0, 2_000, 4)}
+    assert planted <= {(int(i), int(j)) for i, j, _ in found}
+    assert not {(k, k + 1) for k in range(2, 2_000, 4)} & {(int(i), int(j)) for i, j, _ in found}
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        [(0, 22, 2), (22, 21, 2), (43, 21, 2)],  # what a million hashes get at threshold 8
+        [(0, 22, 3), (22, 21, 3), (43, 21, 2)],  # ... and at the copy keys' threshold 10
+        [(0, 8, 2), (8, 8, 2), (16, 8, 2), (24, 8, 2)],  # crowded slots: many deep members
+    ],
+)
+def test_every_plan_shape_is_exact(plan: list[tuple[int, int, int]]) -> None:
+    """Any chunks whose radii add up past the threshold find every pair (pigeonhole)."""
+    threshold = sum(radius + 1 for _start, _width, radius in plan) - 1
+    hashes = np.concatenate(
+        [
+            random_hashes(3_000, seed=threshold, planted=600, max_flips=threshold),
+            clustered_hashes(3_000, seed=threshold, sources=100, flips=4),
+        ]
+    )
+    found = similarity._multi_index(hashes, threshold, plan)
+    found = found[np.lexsort((found[:, 1], found[:, 0]))]
+    np.testing.assert_array_equal(found, sorted_reference(hashes, threshold))
+
+
+@pytest.mark.parametrize("threshold", [4, 8])
+def test_groups_equal_those_built_from_brute_force_pairs(threshold: int) -> None:
+    """group_near's groups are the ones its pairs would give if found all against all."""
+    hashes = clustered_hashes(6_000, seed=threshold, sources=400, flips=4)
+    rank = np.random.default_rng(1).random(len(hashes)).tolist()
+    reference = sorted_reference(hashes, threshold)
+    # threshold -1 finds no pair itself: the groups come from the brute-force pairs alone
+    expected = group_near(hashes, -1, rank=rank, extra_pairs=reference)
+    got = group_near(hashes, threshold, rank=rank)
+    assert len(got) > 50
+    assert [(g.keeper, g.members, g.distances) for g in got] == [
+        (g.keeper, g.members, g.distances) for g in expected
+    ]
+
+
 def test_exact_duplicates_and_edge_thresholds() -> None:
     hashes = np.array([5, 5, 5, 2**64 - 1, 0], dtype=np.uint64)
     assert hamming_pairs(hashes, 0).tolist() == [[0, 1, 0], [0, 2, 0], [1, 2, 0]]

@@ -4,11 +4,12 @@ Why not a BK-tree or all pairs: a library of a million photos has 5e11 pairs, an
 pure-Python tree walks far too many nodes. :func:`hamming_pairs` finds every pair within
 the threshold exactly with *multi-index hashing*: the 64 bits are cut into a few chunks and,
 by the pigeonhole principle, two hashes within distance ``t`` agree to within ``r_c`` bits on
-at least one chunk ``c`` whenever ``sum(r_c + 1) > t``. Each chunk's values are bucketed
-(a dense table), and for every flip pattern of at most ``r_c`` bits the buckets ``k`` and
-``k ^ pattern`` are joined with numpy; the few candidates are then checked on all 64 bits.
-The chunk count is picked by a cost model (table size vs candidates); small inputs are
-simply compared all against all.
+at least one chunk ``c`` whenever ``sum(r_c + 1) > t``. Each chunk's value is a hash's
+*slot* in a dense table that holds 32 other bits of the hash (its *filter*); for every flip
+pattern of at most ``r_c`` bits, each hash reads the filter at ``slot ^ pattern`` with one
+numpy gather, and only the few whose filters are close enough are checked on all 64 bits
+(see :class:`_ChunkTable`). The chunks are picked by a cost model (probes, table size);
+small inputs are simply compared all against all.
 
 :func:`group_near` turns pairs into groups *without chaining*: files are taken best first
 (by ``rank``), each one not yet placed becomes a keeper, and a file joins a keeper's group only
@@ -39,6 +40,10 @@ _BRUTE_FORCE_MAX = 3_000
 _MAX_CHUNK_BITS = 22
 # The search runs its numpy loops on this many threads.
 _THREADS = 2
+# Probes run over blocks of this many hashes, so each step's arrays stay in the core's cache.
+_BLOCK = 16_384
+# A bucket's first and second members get dense filter tables; the rest are "deep".
+_DENSE_LEVELS = 2
 
 
 @dataclass
@@ -235,9 +240,7 @@ def _plan(n: int, threshold: int) -> list[tuple[int, int, int]] | None:
         for width, quota in zip(widths, quotas, strict=True):
             if quota > 0:
                 radius = quota - 1
-                buckets = min(n, 2**width)
-                candidates = n * n / 2**width / 2
-                cost += _ball(width, radius) * (buckets + 1.5 * candidates)
+                cost += _chunk_cost(n, width, radius, threshold)
                 plan.append((start, width, radius))
             start += width
         if best is None or cost < best[0]:
@@ -245,6 +248,27 @@ def _plan(n: int, threshold: int) -> list[tuple[int, int, int]] | None:
     if best is None or n <= _BRUTE_FORCE_MAX or best[0] >= brute:
         return None
     return best[1]
+
+
+def _chunk_cost(n: int, width: int, radius: int, threshold: int) -> float:
+    """Rough work of one chunk's search in hash probes (see :class:`_ChunkTable`)."""
+    slots = 2**width
+    load = n / slots
+    first = slots * -math.expm1(-load)  # buckets, i.e. level-0 members
+    second = slots * (1 - math.exp(-load) * (1 + load))  # buckets of two or more
+    deep = max(0.0, n - first - second)
+    # level 0 and 1 from their lower slot, level 1 into level 0, deep into both levels
+    probes = first / 2 + second * 1.5 + deep * 2.5
+    # pairs of deep members meet through a cross product; filter bits let a few through
+    crosses = deep * deep / slots
+    passed = probes * _binomial_tail(32, threshold)
+    per_mask = probes + 3 * crosses + 5 * passed
+    return _ball(width, radius) * per_mask + 4 * n + 2 * slots + width * (first + second)
+
+
+def _binomial_tail(bits: int, limit: int) -> float:
+    """P(at most ``limit`` of ``bits`` random bits differ)."""
+    return sum(math.comb(bits, k) for k in range(min(limit, bits) + 1)) / 2**bits
 
 
 def _flip_masks(bits: int, radius: int) -> list[int]:
@@ -262,16 +286,19 @@ def _flip_masks(bits: int, radius: int) -> list[int]:
 def _multi_index(
     values: np.ndarray, threshold: int, plan: list[tuple[int, int, int]]
 ) -> np.ndarray:
-    tables = [_ChunkTable(values, start, width) for start, width, _radius in plan]
-    jobs: list[tuple[_ChunkTable, list[int]]] = []
-    for table, (_start, width, radius) in zip(tables, plan, strict=True):
-        masks = [0, *_flip_masks(width, radius)]
-        step = max(1, len(masks) // 8)
-        jobs.extend((table, masks[i : i + step]) for i in range(0, len(masks), step))
-    # numpy releases the GIL in its loops, so two threads use two cores.
+    found: list[np.ndarray] = []
+    # numpy releases the GIL in its loops, so two threads use two cores. One chunk's tables
+    # at a time: they are the memory peak (tens of MB each at a million hashes).
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        parts = list(pool.map(lambda job: job[0].search(job[1], threshold), jobs))
-    found = [part for part in parts if len(part)]
+        for start, width, radius in plan:
+            table = _ChunkTable(values, start, width)
+            by_top: dict[int, list[int]] = {}
+            for mask in _flip_masks(width, radius):
+                by_top.setdefault(mask.bit_length() - 1, []).append(mask)
+            jobs = [[0], *(by_top[top] for top in sorted(by_top, reverse=True))]
+            parts = pool.map(table.search, jobs, [threshold] * len(jobs))
+            found.extend(part for part in parts if len(part))
+            del table
     if not found:
         return np.empty((0, 3), dtype=np.int64)
     pairs = np.concatenate(found)
@@ -280,72 +307,188 @@ def _multi_index(
     return pairs[first]
 
 
+class _Level:
+    """Some of a chunk table's hashes: their slots (chunk values), filter bits and positions."""
+
+    def __init__(self, slots: np.ndarray, filters: np.ndarray, positions: np.ndarray) -> None:
+        self.slots = slots
+        self.filters = filters
+        self.positions = positions
+
+    def half(self, bit: int, width: int) -> _Level:
+        """The hashes whose slot has ``bit`` clear (slots are sorted, ``width`` bits)."""
+        if width - bit <= 7:  # a high bit: at most 64 runs of sorted slots, copied as slices
+            edges = np.searchsorted(self.slots, np.arange(0, (1 << width) + 1, 1 << bit))
+            runs = [slice(edges[k], edges[k + 1]) for k in range(0, len(edges) - 1, 2)]
+            return _Level(
+                np.concatenate([self.slots[run] for run in runs]),
+                np.concatenate([self.filters[run] for run in runs]),
+                np.concatenate([self.positions[run] for run in runs]),
+            )
+        keep = np.flatnonzero((self.slots >> bit) & 1 == 0)
+        return _Level(self.slots[keep], self.filters[keep], self.positions[keep])
+
+    def probe(
+        self, table: np.ndarray, masks: list[int], limits: list[int], buffers: _Buffers
+    ) -> list[tuple[int, np.ndarray]]:
+        """(mask, positions) of the hashes whose filter bits are within the mask's limit of
+        ``table[slot ^ mask]``.
+
+        Block by block, every mask on one block before the next: the block's slots span a
+        few hundred KB of the table, and masks that share their high bits read the same
+        part, so the table is read from the core's cache, not from memory, once per mask.
+        The buffers are reused: fresh pages for large temporaries cost more than the
+        arithmetic.
+        """
+        found: list[list[np.ndarray]] = [[] for _ in masks]
+        for begin in range(0, len(self.slots), _BLOCK):
+            size = min(_BLOCK, len(self.slots) - begin)
+            slots = self.slots[begin : begin + size]
+            filters = self.filters[begin : begin + size]
+            index, got = buffers.index[:size], buffers.filter[:size]
+            count, near = buffers.count[:size], buffers.near[:size]
+            for number, (mask, limit) in enumerate(zip(masks, limits, strict=True)):
+                np.bitwise_xor(slots, mask, out=index)
+                np.take(table, index, out=got, mode="clip")
+                np.bitwise_xor(got, filters, out=got)
+                np.bitwise_count(got, out=count)
+                np.less_equal(count, limit, out=near)
+                hits = np.flatnonzero(near)
+                if len(hits):
+                    found[number].append(hits + begin)
+        return [
+            (mask, np.concatenate(parts)) for mask, parts in zip(masks, found, strict=True) if parts
+        ]
+
+
+class _Buffers:
+    """Scratch arrays of one search job (one thread)."""
+
+    def __init__(self) -> None:
+        self.index = np.empty(_BLOCK, dtype=np.int64)
+        self.filter = np.empty(_BLOCK, dtype=np.uint32)
+        self.count = np.empty(_BLOCK, dtype=np.uint8)
+        self.near = np.empty(_BLOCK, dtype=bool)
+
+
 class _ChunkTable:
-    """The hashes bucketed by the value of bits [start, start + width)."""
+    """The hashes bucketed by the value of bits [start, start + width) (their *slot*).
+
+    A bucket's first member is on level 0, its second on level 1 (``_DENSE_LEVELS``); each
+    level has a dense table, indexed by slot, of its members' *filter bits*: the 32 bits of
+    the hash that follow the chunk. A pair whose slots differ by ``mask`` is within the
+    threshold only if its filter bits are within ``threshold - popcount(mask)``, so one
+    gather from a dense table (8-16 MB, read almost in order) tests a hash against its
+    partner slot: no bucket lists, no cross products for the common case. The few that
+    pass (and any empty slot whose zero filter passes) are checked on all 64 bits. The
+    members beyond the dense levels (*deep*: large buckets) probe the dense tables too, and
+    each other through the bucket counts.
+    """
 
     def __init__(self, values: np.ndarray, start: int, width: int) -> None:
-        keys = ((values >> np.uint64(start)) & np.uint64((1 << width) - 1)).astype(np.int32)
-        order = np.argsort(keys, kind="stable")
-        sorted_keys = keys[order]
-        first = np.ones(len(keys), dtype=bool)
+        n = len(values)
+        keys = (values >> np.uint64(start)) & np.uint64((1 << width) - 1)
+        if n < 2**32:  # one sort of (key, index) packed in 64 bits: stable, and fast
+            packed = np.sort((keys << np.uint64(32)) | np.arange(n, dtype=np.uint64))
+            sorted_keys = (packed >> np.uint64(32)).astype(np.int64)
+            order = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+            del packed
+        else:
+            order = np.argsort(keys, kind="stable")
+            sorted_keys = keys[order].astype(np.int64)
+        first = np.ones(n, dtype=bool)
         first[1:] = sorted_keys[1:] != sorted_keys[:-1]
-        self.starts = np.flatnonzero(first).astype(np.int64)
-        self.counts = np.diff(np.append(self.starts, len(keys)))
-        self.keys = sorted_keys[self.starts]
-        self.ids = np.arange(len(self.keys), dtype=np.int32)
-        self.slot = np.full(1 << width, -1, dtype=np.int32)
-        self.slot[self.keys] = self.ids
-        self.single = self.counts == 1
+        starts = np.flatnonzero(first)
+        counts = np.diff(np.append(starts, n))
+        slots = sorted_keys[starts]
+        self.width = width
         self.order = order
         self.sorted_values = values[order]
-        self.first_value = self.sorted_values[self.starts]
-        # For a flip pattern whose highest bit is p, only buckets with bit p clear need
-        # looking at: their partner has it set, so each bucket pair is met exactly once.
-        self._low: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
-    def _clear(self, bit: int) -> tuple[np.ndarray, np.ndarray]:
-        if bit not in self._low:
-            ids = np.flatnonzero((self.keys >> bit) & 1 == 0).astype(np.int32)
-            self._low[bit] = (ids, self.keys[ids])
-        return self._low[bit]
+        self.starts, self.counts = starts, counts
+        # Dense by slot: where each bucket starts in sorted order, and its size.
+        small = np.int32 if n < 2**31 else np.int64  # half the memory and scatter time
+        self.start = np.zeros(1 << width, dtype=small)
+        self.start[slots] = starts
+        self.count = np.zeros(1 << width, dtype=small)
+        self.count[slots] = counts
+        rank = np.arange(n) - np.repeat(starts, counts)
+        shift = (start + width) % BITS
+        rotated = self.sorted_values >> np.uint64(shift)
+        if shift:
+            rotated |= self.sorted_values << np.uint64(BITS - shift)
+        filters = (rotated & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        del rotated
+        self.levels: list[_Level] = []
+        self.tables: list[np.ndarray] = []
+        for level in range(min(_DENSE_LEVELS, int(counts.max()))):
+            at = np.flatnonzero(rank == level)
+            table = np.zeros(1 << width, dtype=np.uint32)
+            table[sorted_keys[at]] = filters[at]
+            self.levels.append(_Level(sorted_keys[at], filters[at], at))
+            self.tables.append(table)
+        at = np.flatnonzero(rank >= len(self.levels))
+        self.deep = _Level(sorted_keys[at], filters[at], at)
 
     def search(self, masks: list[int], threshold: int) -> np.ndarray:
-        """Pairs within ``threshold`` whose chunk values differ by one of ``masks``."""
-        out: list[np.ndarray] = []
-        for mask in masks:
-            if mask == 0:  # pairs inside one bucket
-                a = np.flatnonzero(~self.single)
-                if len(a):
-                    x, y = _cross(self.starts[a], self.counts[a], self.starts[a], self.counts[a])
-                    keep = x < y
-                    out.append(self._check(x[keep], y[keep], threshold))
-                continue
-            ids, keys = self._clear(mask.bit_length() - 1)
-            partner = self.slot[keys ^ np.int32(mask)]
-            hits = np.flatnonzero(partner >= 0)
-            if not len(hits):
-                continue
-            a, b = ids[hits], partner[hits]
-            simple = self.single[a] & self.single[b]
-            sa, sb = a[simple], b[simple]
-            distance = np.bitwise_count(self.first_value[sa] ^ self.first_value[sb])
-            keep = distance <= threshold
-            if keep.any():
-                out.append(
-                    _rows(
-                        self.order[self.starts[sa[keep]]],
-                        self.order[self.starts[sb[keep]]],
-                        distance[keep],
+        """Pairs within ``threshold`` whose slots differ by one of ``masks``.
+
+        ``masks`` is [0] (pairs inside a bucket) or masks that share their highest bit p:
+        a pair of slots (s, s ^ mask) is looked at from the one with bit p clear, so once.
+        """
+        if masks == [0]:
+            return self._inside(threshold)
+        top = masks[0].bit_length() - 1
+        dense = len(self.levels)
+        # (source, target level, whether the source is the half with bit p clear): pairs
+        # on one level are met from their lower slot; pairs across levels from the higher
+        # (sparser) level, whose hashes look at both partner slots.
+        sources: list[tuple[_Level, int]] = []
+        for level in range(dense):
+            sources.append((self.levels[level].half(top, self.width), level))
+            sources.extend((self.levels[other], level) for other in range(level + 1, dense))
+            if len(self.deep.slots):
+                sources.append((self.deep, level))
+        deep_half = self.deep.half(top, self.width)
+        buffers = _Buffers()
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        masks = [mask for mask in masks if mask.bit_count() <= threshold]
+        limits = [threshold - mask.bit_count() for mask in masks]
+        for source, level in sources:
+            for mask, hits in source.probe(self.tables[level], masks, limits, buffers):
+                partner = source.slots[hits] ^ mask
+                real = self.count[partner] > level  # an empty slot's zero filter may pass
+                xs.append(source.positions[hits[real]])
+                ys.append(self.start[partner[real]].astype(np.int64) + level)
+        if len(deep_half.slots):  # deep members of both slots: through the counts
+            for mask in masks:
+                partner = deep_half.slots ^ mask
+                more = self.count[partner].astype(np.int64) - dense
+                some = np.flatnonzero(more > 0)
+                if len(some):
+                    x, y = _cross(
+                        deep_half.positions[some],
+                        np.ones(len(some), dtype=np.int64),
+                        self.start[partner[some]].astype(np.int64) + dense,
+                        more[some],
                     )
-                )
-            if not simple.all():
-                ga, gb = a[~simple], b[~simple]
-                x, y = _cross(self.starts[ga], self.counts[ga], self.starts[gb], self.counts[gb])
-                out.append(self._check(x, y, threshold))
-        found = [part for part in out if len(part)]
-        return np.concatenate(found) if found else np.empty((0, 3), dtype=np.int64)
+                    xs.append(x)
+                    ys.append(y)
+        if not xs:
+            return np.empty((0, 3), dtype=np.int64)
+        return self._check(np.concatenate(xs), np.concatenate(ys), threshold)
+
+    def _inside(self, threshold: int) -> np.ndarray:
+        """Pairs inside one bucket (the same chunk value)."""
+        a = np.flatnonzero(self.counts > 1)
+        if not len(a):
+            return np.empty((0, 3), dtype=np.int64)
+        x, y = _cross(self.starts[a], self.counts[a], self.starts[a], self.counts[a])
+        keep = x < y
+        return self._check(x[keep], y[keep], threshold)
 
     def _check(self, x: np.ndarray, y: np.ndarray, threshold: int) -> np.ndarray:
+        """Rows for the pairs of sorted positions (x, y) within ``threshold`` on all 64 bits."""
         distance = np.bitwise_count(self.sorted_values[x] ^ self.sorted_values[y])
         keep = distance <= threshold
         return _rows(self.order[x[keep]], self.order[y[keep]], distance[keep])
