@@ -79,6 +79,16 @@ def tilted(picture: Image.Image, degrees: float) -> Image.Image:
     return turned.crop(tuple(round(v) for v in box))
 
 
+def padded(picture: Image.Image) -> Image.Image:
+    """Upscaled 1.5x and padded with a black bar as wide as itself on the right (as
+    ``ImageOps.pad`` makes them): wider than the bars trimming takes off, and larger than
+    the photo, so only knowing the bar for a frame keeps the photo the keeper."""
+    w, h = picture.size
+    canvas = Image.new("RGB", (3 * w, round(1.5 * h)), (0, 0, 0))
+    canvas.paste(picture.resize((round(1.5 * w), round(1.5 * h))), (0, 0))
+    return canvas
+
+
 # kind -> (seed of its photo, the copy made of it, a word its group's reasons must name)
 KINDS = {
     "screenshot": (1, lambda p: screenshot(p, "9:41"), "screenshot"),
@@ -87,6 +97,7 @@ KINDS = {
     "cropped": (4, lambda p: p.crop((round(SIZE[0] * 0.06), 0, *SIZE)), "cropped 6 % left"),
     "captioned": (5, captioned, "caption"),
     "tilted": (6, lambda p: tilted(p, 5), "tilted 5°"),
+    "padded": (7, padded, "border added"),
 }
 
 

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 # Bumped when the checker changes, so verdicts remembered by an older one are made again.
-CHECK_VERSION = 2
+CHECK_VERSION = 3
 # Long side of the picture the features are found on.
 VIEW_SIDE = 512
 FEATURES = 500
@@ -287,7 +287,9 @@ def _describe(
     """Which file is the edited copy, and how, from the alignment and the trimmed bars.
 
     What one picture lacks of the other is a crop of it, unless the lacking part is a plain
-    band above or below the other's photo (a caption): then the other has a band added.
+    band of the other's (a caption band above or below, a bar it was padded with on any side,
+    wider than the bar trimming takes): then the other has a band added. A picture whose own
+    plain edge was trimmed as a bar lacks that much of the other without being cropped.
     """
     rows_b, cols_b = b_shape[:2]
     # shares of each side of the *other* picture that this one lacks
@@ -308,20 +310,29 @@ def _describe(
         framing = _framing(views[who])
         if framing:
             kinds[who].append(framing)
-        lacking = {side: share for side, share in lacks[who].items() if share >= NAMED_CROP}
+        lacking = {
+            side: share
+            for side, share in lacks[who].items()
+            if share >= NAMED_CROP and not _own_bar(views[who], _flip(side, mirrored), share)
+        }
+        # what this one lacks that is a plain band of the other's is a frame added to the
+        # other (a caption band, a padded bar), not a crop of this one
         bands = {
             side: share
             for side, share in lacking.items()
-            if side in ("top", "bottom")
-            and share >= NAMED_BAND
-            and _plain_band(views[other].content, side, share)
+            if _plain_band(views[other].content, side, share)
         }
-        if bands:
+        captions = {s: v for s, v in bands.items() if s in ("top", "bottom") and v >= NAMED_BAND}
+        if captions:
             words = ", ".join(
                 f"{share * 100:.0f} % {'above' if side == 'top' else 'below'}"
-                for side, share in bands.items()
+                for side, share in captions.items()
             )
             kinds[other].append(f"caption band added ({words})")
+        borders = {s: v for s, v in bands.items() if s not in captions}
+        if borders:
+            words = ", ".join(f"{share * 100:.0f} % {side}" for side, share in borders.items())
+            kinds[other].append(f"border added ({words})")
         cropped = {side: share for side, share in lacking.items() if side not in bands}
         if cropped and abs(turn) >= NAMED_TURN:
             kinds[who].append(f"tilted {abs(turn):.0f}° and cropped")
@@ -343,19 +354,48 @@ def _describe(
     return edited, chosen
 
 
+def _flip(side: str, mirrored: bool) -> str:
+    """A side of one picture as the same side of its mirror image."""
+    return {"left": "right", "right": "left"}.get(side, side) if mirrored else side
+
+
+def _own_bar(view: View, side: str, share: float) -> bool:
+    """Whether a picture lacks ``share`` of the other's ``side`` only because that much of its
+    own plain edge was trimmed as a bar there (and not in the other): no crop."""
+    rows, cols = view.pixels.shape
+    top, bottom, left, right = view.trim
+    own = {"top": top / rows, "bottom": bottom / rows, "left": left / cols, "right": right / cols}
+    return own[side] > 0 and share <= own[side] + NAMED_CROP / 2
+
+
 def _plain_band(pixels: np.ndarray, side: str, share: float) -> bool:
-    """Whether the ``share`` of rows at ``side`` is mostly plain rows (a caption band)."""
+    """Whether the ``share`` of ``pixels`` at ``side`` is a plain band set on the picture (a
+    caption band, a bar it was padded with): mostly rows of one background colour (words
+    allowed), with the picture's own content right where that colour ends. A sky or a wall
+    that goes on past the band's edge is the picture's own, cropped off in the other."""
+    if side in ("left", "right"):
+        pixels, side = pixels.T, ("top" if side == "left" else "bottom")
+    if side == "bottom":
+        pixels = pixels[::-1]
     rows = pixels.shape[0]
     count = max(1, round(rows * share))
-    band = pixels[:count] if side == "top" else pixels[rows - count :]
-    band = band.astype(np.float32)
-    median = np.median(band, axis=1, keepdims=True)
-    plain = (np.abs(band - median) <= fingerprint.BAR_TOLERANCE).mean(axis=1) >= 0.6
-    if plain.mean() < 0.5:
+    slack = max(2, round(rows * 0.02))
+    depth = max(3, round(rows * 0.03))
+    if count + slack + 2 + depth > rows:
         return False
-    # one background colour (a sky or a wall drifts from row to row)
-    levels = median[plain, 0]
-    return bool(np.percentile(levels, 90) - np.percentile(levels, 10) <= 6)
+    head = pixels[: count + slack].astype(np.float32)
+    median = np.median(head, axis=1)
+    plain = (np.abs(head - median[:, None]) <= fingerprint.BAR_TOLERANCE).mean(axis=1) >= 0.6
+    if plain[:count].mean() < 0.5:
+        return False
+    grey = float(np.median(median[:count][plain[:count]]))
+    # the band: rows of its one grey (a drifting sky leaves it), most of the lacking strip
+    at_grey = np.flatnonzero(plain & (np.abs(median - grey) <= 6))
+    if (at_grey < count).sum() < 0.5 * count:
+        return False
+    end = int(at_grey.max()) + 1
+    inner = pixels[end + 2 : end + 2 + depth].astype(np.float32)
+    return bool((np.abs(inner - grey) <= fingerprint.BAR_TOLERANCE).mean() < 0.9)
 
 
 def _sides_lost(quad: np.ndarray, rows: int, cols: int) -> dict[str, float]:
