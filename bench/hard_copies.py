@@ -79,7 +79,7 @@ HARSH = (
     "mirror+crop5",
     "tilt+crop+third",
 )
-THRESHOLDS = (8, 10, 12, 14)  # copy-key thresholds compared
+THRESHOLDS = (8, 10, 12)  # copy-key thresholds compared (each candidate up to the last is checked)
 PHASH_DEFAULT = 10  # imagededup's default max_distance_threshold for PHash
 
 
