@@ -264,6 +264,15 @@ def _whole_inside(a: View, b: View, matrix: np.ndarray, mirrored: bool, scale: f
     return max(overlap / area_b, overlap / area_a)
 
 
+def _whole_quad(shape: tuple[int, ...], offset: tuple[int, int], matrix: np.ndarray) -> np.ndarray:
+    """The corners of a whole picture of ``shape`` whose content starts at ``offset`` (x, y),
+    through ``matrix`` (which takes its content's coordinates)."""
+    rows, cols = shape[:2]
+    corners = np.array([[0, 0], [cols, 0], [cols, rows], [0, rows]], dtype=np.float64)
+    corners -= np.array(offset, dtype=np.float64)
+    return corners @ matrix[:, :2].T + matrix[:, 2]
+
+
 def _quad(shape: tuple[int, ...], matrix: np.ndarray) -> np.ndarray:
     rows, cols = shape[:2]
     corners = np.array([[0, 0], [cols, 0], [cols, rows], [0, rows]], dtype=np.float64)
@@ -316,9 +325,16 @@ def _describe(
     """
     rows_b, cols_b = b_shape[:2]
     # shares of each side of the *other* picture that this one lacks
+    # Each whole picture (its own trimmed bars included: a plain edge of the photo that one
+    # copy trims and another does not is no crop) against the other's content.
+    shift_b = (b.trim[3] if mirrored else b.trim[2], b.trim[0])
     lacks = {
-        "b": _sides_lost(_quad(b_shape, matrix), *a.content.shape),
-        "a": _sides_lost(_quad(a.content.shape, cv2.invertAffineTransform(matrix)), rows_b, cols_b),
+        "b": _sides_lost(_whole_quad(b.pixels.shape, shift_b, matrix), *a.content.shape),
+        "a": _sides_lost(
+            _whole_quad(a.pixels.shape, (a.trim[2], a.trim[0]), cv2.invertAffineTransform(matrix)),
+            rows_b,
+            cols_b,
+        ),
     }
     if mirrored:  # a lacks sides of the flipped b: b's own left is its flipped right
         lost = lacks["a"]
@@ -417,8 +433,13 @@ def _plain_band(pixels: np.ndarray, side: str, share: float) -> bool:
     if (at_grey < count).sum() < 0.5 * count:
         return False
     end = int(at_grey.max()) + 1
+    if end >= len(head):
+        return False  # the plain rows go on past the lacking strip: the picture's own
+    # rows right inside the band that are still mostly of its grey (a dark background with
+    # the subject in a corner of it) are the picture's own plain edge, cropped in the other
     inner = pixels[end + 2 : end + 2 + depth].astype(np.float32)
-    return bool((np.abs(inner - grey) <= fingerprint.BAR_TOLERANCE).mean() < 0.9)
+    near = (np.abs(inner - grey) <= fingerprint.BAR_TOLERANCE).mean(axis=1)
+    return bool((near >= 0.6).mean() < 0.5)
 
 
 def _sides_lost(quad: np.ndarray, rows: int, cols: int) -> dict[str, float]:
