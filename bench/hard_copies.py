@@ -79,7 +79,7 @@ HARSH = (
     "mirror+crop5",
     "tilt+crop+third",
 )
-THRESHOLDS = (8, 10, 12, 14)  # copy-key thresholds compared
+THRESHOLDS = (8, 10, 12)  # copy-key thresholds compared (each candidate up to the last is checked)
 PHASH_DEFAULT = 10  # imagededup's default max_distance_threshold for PHash
 
 
@@ -311,6 +311,64 @@ def popcount_matrix(values: np.ndarray) -> np.ndarray:
     return np.bitwise_count(values[:, None] ^ values[None, :]).astype(np.int16)
 
 
+# --------------------------------------------------------------------------- why
+
+
+def closest_keys(x: tuple, y: tuple) -> tuple[int, str]:  # type: ignore[type-arg]
+    """The closest two keys of two files (not first hash to first hash) and their names."""
+    keys_x = {"0": x[0], **x[2]}
+    keys_y = {"0": y[0], **y[2]}
+    best = (99, "")
+    for nx, vx in keys_x.items():
+        for ny, vy in keys_y.items():
+            if nx == ny == "0":
+                continue
+            d = fingerprint.hamming(vx, vy)
+            if d < best[0]:
+                best = (d, f"{nx}~{ny}")
+    return best
+
+
+def explain_pair(paths: tuple[str, str]) -> str:
+    """The confirmation's numbers for a pair, whatever its verdict."""
+    warnings.simplefilter("ignore")
+    try:
+        v = copycheck.compare_bytes(Path(paths[0]).read_bytes(), Path(paths[1]).read_bytes())
+    except fingerprint.FingerprintError as exc:
+        return f"unreadable: {exc}"
+    return (
+        f"same={v.same} inliers={v.inliers} contained={v.contained:.3f} "
+        f"detail={v.detail_distance} {v.why_not or v.describe()}"
+    )
+
+
+def why_missed(  # type: ignore[no-untyped-def]
+    items, hashed, found, original, by_kind, workers
+) -> None:
+    """Each missed (copy, original) pair: dropped at the candidate stage (the closest keys
+    and which they are) or at the confirmation (its numbers)."""
+    missed = []
+    for kind in (*KINDS, *HARSH, *ORDINARY):
+        for index in by_kind.get(kind, []):
+            o = original[items[index].family]
+            if not found[index, o]:
+                missed.append((kind, index, o))
+    with ProcessPoolExecutor(workers) as pool:
+        told = list(pool.map(explain_pair, [(items[o].path, items[i].path) for _, i, o in missed]))
+    stages: dict[str, int] = defaultdict(int)
+    print("\nwhy each copy was missed (original ~ copy):")
+    for (kind, index, o), words_ in zip(missed, told, strict=True):
+        distance, names = closest_keys(hashed[o], hashed[index])
+        stage = "candidate" if distance > COPY_THRESHOLD else "confirmation"
+        stages[stage] += 1
+        first = fingerprint.hamming(hashed[o][0], hashed[index][0])
+        print(
+            f"  {kind:<24} {items[index].family} {stage:<12} keys {distance:>2} ({names}) "
+            f"first {first:>2} | {words_}"
+        )
+    print("  missed by stage: " + ", ".join(f"{k} {v}" for k, v in sorted(stages.items())))
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -321,6 +379,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--show", action="store_true", help="list misses and false matches")
     parser.add_argument("--keep", type=Path, help="build the set into DIR once and reuse it")
+    parser.add_argument(
+        "--why", action="store_true", help="for every missed copy, the stage that dropped it"
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     began = time.perf_counter()
@@ -490,6 +551,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{recall(ordinary | both, ORDINARY):>10.3f}{recall(ordinary | both, KINDS):>10.3f}"
             f"{recall(ordinary | both, HARSH):>10.3f}{precision(ordinary | both)[0]:>11.4f}"
         )
+    if args.why:
+        why_missed(items, hashed, systems["mediafix"], original, by_kind, args.workers)
     if args.show:
         found = systems["mediafix"]
         for kind in (*KINDS, *HARSH):

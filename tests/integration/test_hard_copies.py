@@ -79,6 +79,24 @@ def tilted(picture: Image.Image, degrees: float) -> Image.Image:
     return turned.crop(tuple(round(v) for v in box))
 
 
+def padded(picture: Image.Image) -> Image.Image:
+    """Upscaled 1.5x and padded with a black bar as wide as itself on the right (as
+    ``ImageOps.pad`` makes them): wider than the bars trimming takes off, and larger than
+    the photo, so only knowing the bar for a frame keeps the photo the keeper."""
+    w, h = picture.size
+    canvas = Image.new("RGB", (3 * w, round(1.5 * h)), (0, 0, 0))
+    canvas.paste(picture.resize((round(1.5 * w), round(1.5 * h))), (0, 0))
+    return canvas
+
+
+def in_tall_frame(picture: Image.Image) -> Image.Image:
+    """The photo small in a frame four times its height: the black above and below it fills
+    three quarters of every column, which must not make the columns beside it bars."""
+    canvas = Image.new("RGB", (SIZE[0], SIZE[1] * 4), (0, 0, 0))
+    canvas.paste(picture, (0, SIZE[1] * 3 // 2))
+    return canvas
+
+
 # kind -> (seed of its photo, the copy made of it, a word its group's reasons must name)
 KINDS = {
     "screenshot": (1, lambda p: screenshot(p, "9:41"), "screenshot"),
@@ -87,6 +105,10 @@ KINDS = {
     "cropped": (4, lambda p: p.crop((round(SIZE[0] * 0.06), 0, *SIZE)), "cropped 6 % left"),
     "captioned": (5, captioned, "caption"),
     "tilted": (6, lambda p: tilted(p, 5), "tilted 5°"),
+    "padded": (7, padded, "border added"),
+    # seed 10: its 8° copy is 12 bits from every key of the photo but the turned ones
+    "tilted8": (10, lambda p: tilted(p, 8), "tilted 8°"),
+    "small-in-tall-frame": (8, in_tall_frame, "bars removed"),
 }
 
 

@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 # Bumped when the checker changes, so verdicts remembered by an older one are made again.
-CHECK_VERSION = 2
+CHECK_VERSION = 3
 # Long side of the picture the features are found on.
 VIEW_SIDE = 512
 FEATURES = 500
@@ -179,7 +179,10 @@ def compare(a: View, b: View) -> Verdict:
     quad = _quad(b_pixels.shape, matrix)
     overlap = _overlap(quad, a.content.shape)
     in_a, in_b = overlap / area_b, overlap / area_a  # b's share inside a; a's inside b
-    contained = max(in_a, in_b)
+    # A photo's own plain edge (a white wall, a dark background) may be trimmed as a bar in
+    # one copy and not in another; then neither content lies inside the other, yet one
+    # whole picture still lies inside the other whole picture.
+    contained = max(in_a, in_b, _whole_inside(a, b, matrix, mirrored, scale))
     if contained < MIN_CONTAINED or overlap / max(area_a, area_b) < MIN_OVERLAP:
         return Verdict(
             False, inliers=inliers, contained=contained, why_not="overlapping, not contained"
@@ -208,6 +211,9 @@ def compare(a: View, b: View) -> Verdict:
 
 
 def _orb(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    # Measured against spreading the corners over a grid (more found, the strongest kept
+    # per cell): that aligns a copy with a text banner (ORB's 500 strongest corners crowd on
+    # the banner's words) but fails more often on photos of text; see bench/hard_copies.py.
     orb = cv2.ORB_create(nfeatures=FEATURES, edgeThreshold=15, patchSize=15)  # type: ignore[attr-defined]
     keypoints, descriptors = orb.detectAndCompute(pixels, None)
     points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
@@ -239,6 +245,32 @@ def _align(a: View, b: View, mirrored: bool) -> tuple[int, np.ndarray] | None:
         return None
     inliers = int(mask.sum())
     return (inliers, matrix) if inliers >= MIN_INLIERS else None
+
+
+def _whole_inside(a: View, b: View, matrix: np.ndarray, mirrored: bool, scale: float) -> float:
+    """The larger share of one whole picture (bars and all) inside the other whole picture."""
+    top_a, _bottom_a, left_a, _right_a = a.trim
+    top_b, _bottom_b, left_b, right_b = b.trim
+    rows_b, cols_b = b.pixels.shape
+    # b's whole frame in the coordinates of b's content (flipped first when mirrored)
+    shift_x = right_b if mirrored else left_b
+    corners = np.array(
+        [[0, 0], [cols_b, 0], [cols_b, rows_b], [0, rows_b]], dtype=np.float64
+    ) - np.array([shift_x, top_b], dtype=np.float64)
+    quad = corners @ matrix[:, :2].T + matrix[:, 2] + np.array([left_a, top_a], np.float64)
+    overlap = _overlap(quad, a.pixels.shape)
+    area_a = float(a.pixels.shape[0] * a.pixels.shape[1])
+    area_b = float(rows_b * cols_b) * scale * scale
+    return max(overlap / area_b, overlap / area_a)
+
+
+def _whole_quad(shape: tuple[int, ...], offset: tuple[int, int], matrix: np.ndarray) -> np.ndarray:
+    """The corners of a whole picture of ``shape`` whose content starts at ``offset`` (x, y),
+    through ``matrix`` (which takes its content's coordinates)."""
+    rows, cols = shape[:2]
+    corners = np.array([[0, 0], [cols, 0], [cols, rows], [0, rows]], dtype=np.float64)
+    corners -= np.array(offset, dtype=np.float64)
+    return corners @ matrix[:, :2].T + matrix[:, 2]
 
 
 def _quad(shape: tuple[int, ...], matrix: np.ndarray) -> np.ndarray:
@@ -287,13 +319,22 @@ def _describe(
     """Which file is the edited copy, and how, from the alignment and the trimmed bars.
 
     What one picture lacks of the other is a crop of it, unless the lacking part is a plain
-    band above or below the other's photo (a caption): then the other has a band added.
+    band of the other's (a caption band above or below, a bar it was padded with on any side,
+    wider than the bar trimming takes): then the other has a band added. A picture whose own
+    plain edge was trimmed as a bar lacks that much of the other without being cropped.
     """
     rows_b, cols_b = b_shape[:2]
     # shares of each side of the *other* picture that this one lacks
+    # Each whole picture (its own trimmed bars included: a plain edge of the photo that one
+    # copy trims and another does not is no crop) against the other's content.
+    shift_b = (b.trim[3] if mirrored else b.trim[2], b.trim[0])
     lacks = {
-        "b": _sides_lost(_quad(b_shape, matrix), *a.content.shape),
-        "a": _sides_lost(_quad(a.content.shape, cv2.invertAffineTransform(matrix)), rows_b, cols_b),
+        "b": _sides_lost(_whole_quad(b.pixels.shape, shift_b, matrix), *a.content.shape),
+        "a": _sides_lost(
+            _whole_quad(a.pixels.shape, (a.trim[2], a.trim[0]), cv2.invertAffineTransform(matrix)),
+            rows_b,
+            cols_b,
+        ),
     }
     if mirrored:  # a lacks sides of the flipped b: b's own left is its flipped right
         lost = lacks["a"]
@@ -308,20 +349,29 @@ def _describe(
         framing = _framing(views[who])
         if framing:
             kinds[who].append(framing)
-        lacking = {side: share for side, share in lacks[who].items() if share >= NAMED_CROP}
+        lacking = {
+            side: share
+            for side, share in lacks[who].items()
+            if share >= NAMED_CROP and not _own_bar(views[who], _flip(side, mirrored), share)
+        }
+        # what this one lacks that is a plain band of the other's is a frame added to the
+        # other (a caption band, a padded bar), not a crop of this one
         bands = {
             side: share
             for side, share in lacking.items()
-            if side in ("top", "bottom")
-            and share >= NAMED_BAND
-            and _plain_band(views[other].content, side, share)
+            if _plain_band(views[other].content, side, share)
         }
-        if bands:
+        captions = {s: v for s, v in bands.items() if s in ("top", "bottom") and v >= NAMED_BAND}
+        if captions:
             words = ", ".join(
                 f"{share * 100:.0f} % {'above' if side == 'top' else 'below'}"
-                for side, share in bands.items()
+                for side, share in captions.items()
             )
             kinds[other].append(f"caption band added ({words})")
+        borders = {s: v for s, v in bands.items() if s not in captions}
+        if borders:
+            words = ", ".join(f"{share * 100:.0f} % {side}" for side, share in borders.items())
+            kinds[other].append(f"border added ({words})")
         cropped = {side: share for side, share in lacking.items() if side not in bands}
         if cropped and abs(turn) >= NAMED_TURN:
             kinds[who].append(f"tilted {abs(turn):.0f}° and cropped")
@@ -343,19 +393,53 @@ def _describe(
     return edited, chosen
 
 
+def _flip(side: str, mirrored: bool) -> str:
+    """A side of one picture as the same side of its mirror image."""
+    return {"left": "right", "right": "left"}.get(side, side) if mirrored else side
+
+
+def _own_bar(view: View, side: str, share: float) -> bool:
+    """Whether a picture lacks ``share`` of the other's ``side`` only because that much of its
+    own plain edge was trimmed as a bar there (and not in the other): no crop."""
+    rows, cols = view.pixels.shape
+    top, bottom, left, right = view.trim
+    own = {"top": top / rows, "bottom": bottom / rows, "left": left / cols, "right": right / cols}
+    return own[side] > 0 and share <= own[side] + NAMED_CROP / 2
+
+
 def _plain_band(pixels: np.ndarray, side: str, share: float) -> bool:
-    """Whether the ``share`` of rows at ``side`` is mostly plain rows (a caption band)."""
+    """Whether the ``share`` of ``pixels`` at ``side`` is a plain band set on the picture (a
+    caption band, a bar it was padded with): mostly rows of one background colour (words
+    allowed), with the picture's own content right where that colour ends. A sky or a wall
+    that goes on past the band's edge is the picture's own, cropped off in the other."""
+    if side in ("left", "right"):
+        pixels, side = pixels.T, ("top" if side == "left" else "bottom")
+    if side == "bottom":
+        pixels = pixels[::-1]
     rows = pixels.shape[0]
     count = max(1, round(rows * share))
-    band = pixels[:count] if side == "top" else pixels[rows - count :]
-    band = band.astype(np.float32)
-    median = np.median(band, axis=1, keepdims=True)
-    plain = (np.abs(band - median) <= fingerprint.BAR_TOLERANCE).mean(axis=1) >= 0.6
-    if plain.mean() < 0.5:
+    slack = max(2, round(rows * 0.02))
+    depth = max(3, round(rows * 0.03))
+    if count + slack + 2 + depth > rows:
         return False
-    # one background colour (a sky or a wall drifts from row to row)
-    levels = median[plain, 0]
-    return bool(np.percentile(levels, 90) - np.percentile(levels, 10) <= 6)
+    head = pixels[: count + slack].astype(np.float32)
+    median = np.median(head, axis=1)
+    plain = (np.abs(head - median[:, None]) <= fingerprint.BAR_TOLERANCE).mean(axis=1) >= 0.6
+    if plain[:count].mean() < 0.5:
+        return False
+    grey = float(np.median(median[:count][plain[:count]]))
+    # the band: rows of its one grey (a drifting sky leaves it), most of the lacking strip
+    at_grey = np.flatnonzero(plain & (np.abs(median - grey) <= 6))
+    if (at_grey < count).sum() < 0.5 * count:
+        return False
+    end = int(at_grey.max()) + 1
+    if end >= len(head):
+        return False  # the plain rows go on past the lacking strip: the picture's own
+    # rows right inside the band that are still mostly of its grey (a dark background with
+    # the subject in a corner of it) are the picture's own plain edge, cropped in the other
+    inner = pixels[end + 2 : end + 2 + depth].astype(np.float32)
+    near = (np.abs(inner - grey) <= fingerprint.BAR_TOLERANCE).mean(axis=1)
+    return bool((near >= 0.6).mean() < 0.5)
 
 
 def _sides_lost(quad: np.ndarray, rows: int, cols: int) -> dict[str, float]:

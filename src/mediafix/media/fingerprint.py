@@ -39,8 +39,9 @@ Hard copies (screenshots, frames, mirrored, cropped, captioned and tilted copies
 64-bit hash too far, so :func:`copy_keys` adds a few more 64-bit keys of the same kind, each
 searched like the first (chosen in ``bench/hard_copies.py``): the picture with its uniform or
 near-uniform bars trimmed off (``t``: a phone's status and navigation bars, a letterbox, a
-caption band), the mirror image of that (``m``), its central region (``c``) and four windows
-anchored on one side each (``l``, ``r``, ``u``, ``d``). A pair found only through them is a
+caption band), the mirror image of that (``m``), its central region (``c``), four windows
+anchored on one side each (``l``, ``r``, ``u``, ``d``) and the picture turned 6° each way and
+cropped to fill (``p``, ``n``: straightened copies). A pair found only through them is a
 *candidate*; ``media.copycheck`` confirms it on the pixels.
 
 Safety: the size is checked before any pixel is allocated. A JPEG may declare up to
@@ -110,7 +111,7 @@ DRAFT_SIDE = 128
 FLAT_RANGE = 2.0
 
 # The extra keys of a picture (see copy_keys), in the order they are stored.
-COPY_KEYS = ("t", "m", "c", "l", "r", "u", "d")
+COPY_KEYS = ("t", "m", "c", "l", "r", "u", "d", "p", "n")
 # A row (or column) is part of a bar when at least this share of its pixels lies within
 # BAR_TOLERANCE grey levels of its median: plain bars, and bars with a clock, icons or a
 # caption's words on them.
@@ -127,6 +128,10 @@ BAR_DRIFT = 8.0
 CENTRE_MARGIN = 0.1
 # Side windows ("l", "r", "u", "d" keys) leave out this share of the opposite side.
 SIDE_MARGIN = 0.15
+# The "p" and "n" keys: the picture turned by this many degrees (anticlockwise, clockwise)
+# and cropped to fill, as a straighten tool does; a copy tilted 3-9° either way lies within
+# the copy threshold of one of them (bench/hard_copies.py: tilt5, tilt8).
+TURN_DEGREES = 6.0
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
@@ -243,14 +248,27 @@ def trim_bars(pixels: np.ndarray) -> tuple[int, int, int, int]:
     letterbox, a grey status bar with a clock on it and a white caption band with a line of
     words all count; a bar run ends at three photo rows in a row. Trimming stops at
     ``BAR_MAX`` of a side.
+
+    Rows are judged across the columns left between the side bars and columns across the
+    rows left between the top and bottom bars, again until nothing changes: a photo small
+    in a tall black frame has columns mostly black from end to end (the bars above and below
+    it), which must not read as bars beside it.
     """
     rows, cols = pixels.shape
-    return (
-        _bar_run(pixels, rows),
-        _bar_run(pixels[::-1], rows),
-        _bar_run(pixels.T, cols),
-        _bar_run(pixels.T[::-1], cols),
-    )
+    top = bottom = left = right = 0
+    for _round in range(4):
+        band = pixels[top : rows - bottom]
+        inner = pixels[:, left : cols - right]
+        found = (
+            _bar_run(inner, rows),
+            _bar_run(inner[::-1], rows),
+            _bar_run(band.T, cols),
+            _bar_run(band.T[::-1], cols),
+        )
+        if found == (top, bottom, left, right):
+            break
+        top, bottom, left, right = found
+    return top, bottom, left, right
 
 
 def _bar_run(pixels: np.ndarray, length: int) -> int:
@@ -300,7 +318,8 @@ def copy_keys(pixels: np.ndarray) -> tuple[tuple[str, int], ...]:
     ``t`` is the hash with bars trimmed (left out when nothing was trimmed: it would equal
     the first hash), ``m`` the mirrored trimmed picture's, ``c`` the central region's, and
     ``l``/``r``/``u``/``d`` those of windows anchored on the left, right, upper and lower
-    side (what a crop of the other sides keeps).
+    side (what a crop of the other sides keeps), ``p``/``n`` those of the picture turned
+    by ``TURN_DEGREES`` one way and the other and cropped to fill (a straightened copy).
     """
     rows, cols = pixels.shape
     top, bottom, left, right = trim_bars(pixels)
@@ -320,6 +339,8 @@ def copy_keys(pixels: np.ndarray) -> tuple[tuple[str, int], ...]:
         ("r", content[:, cols - keep_cols :]),
         ("u", content[:keep_rows]),
         ("d", content[rows - keep_rows :]),
+        ("p", _turned(content, TURN_DEGREES)),
+        ("n", _turned(content, -TURN_DEGREES)),
     ):
         if part is None:
             continue
@@ -327,6 +348,18 @@ def copy_keys(pixels: np.ndarray) -> tuple[tuple[str, int], ...]:
         if value is not None:
             keys.append((name, value))
     return tuple(keys)
+
+
+def _turned(pixels: np.ndarray, degrees: float) -> np.ndarray:
+    """``pixels`` turned by ``degrees`` and cropped to the largest centred box of their
+    shape that the turned picture fills (what a straighten tool keeps)."""
+    rows, cols = pixels.shape
+    image = Image.fromarray(np.ascontiguousarray(pixels, dtype=np.float32), mode="F")
+    turned = np.asarray(image.rotate(degrees, resample=Image.Resampling.BILINEAR))
+    angle = np.radians(abs(degrees))
+    keep = 1 / (np.cos(angle) + np.sin(angle) * max(cols / rows, rows / cols))
+    dy, dx = round(rows * (1 - keep) / 2), round(cols * (1 - keep) / 2)
+    return turned[dy : rows - dy, dx : cols - dx]
 
 
 def _centre(pixels: np.ndarray, margin: float) -> np.ndarray:

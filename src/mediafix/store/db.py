@@ -33,7 +33,7 @@ BUSY_TIMEOUT_MS = 30_000
 # The newest migration's revision. Every command, worker and web process upgrades at start;
 # when the database is already here, a plain query says so and alembic (a quarter of a
 # second to import) is never loaded. tests/integration/test_store.py checks it against the scripts.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

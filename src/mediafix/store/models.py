@@ -123,8 +123,9 @@ class File(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     phash: Mapped[str | None] = mapped_column(String(64))
     detail_hash: Mapped[str | None] = mapped_column(String(64))  # confirms a near match
-    # fingerprint.copy_keys as "t:<hex> m:<hex> c:<hex>": finds screenshots, crops, mirrors
-    copy_keys: Mapped[str | None] = mapped_column(String(160))
+    # fingerprint.copy_keys as "t:<hex> m:<hex> c:<hex>…" (nine at most): finds screenshots,
+    # crops, mirrored and straightened copies
+    copy_keys: Mapped[str | None] = mapped_column(String(240))
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     orientation: Mapped[int | None] = mapped_column(Integer)
