@@ -29,7 +29,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from mediafix.media.apply import ApplyResult, apply_plan, undo
-from mediafix.media.digest import DigestError, image_data_digest
+from mediafix.media.digest import DigestError, image_data_digest, jpeg_image_data
 from mediafix.media.durable import TMP_PREFIX
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.holding import HOLD_DIR
@@ -378,8 +378,15 @@ def test_a_jpeg_digest_from_bytes_is_the_one_from_the_file(tmp_path: Path, et: E
     # apply's batches digest the bytes they hold (a faster reader): the same digest as the
     # file's, and the same refusal of a damaged file, for whole, cut and damaged JPEGs.
     photo = make_image(tmp_path / "a.jpg", "jpeg", seed=3)
+    plain = photo.read_bytes()
     et.write_tags(photo, {"EXIF:DateTimeOriginal": "2001:02:03 04:05:06", "XMP-dc:Subject": ["x"]})
     data = photo.read_bytes()
+    # ... and what they compare in memory when they hold both files: the same bytes
+    # before and after a metadata write, and just what the digest hashes
+    assert jpeg_image_data(data) == jpeg_image_data(plain) and data != plain
+    assert hashlib.sha256(jpeg_image_data(data)).hexdigest() == image_data_digest(
+        str(photo), "jpeg"
+    )
     sos = data.index(b"\xff\xda")
     variants = {
         "whole": data,

@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 # Called through the module (``durable.place``...), the steps the fault tests slow or fail.
 from mediafix.media import durable
-from mediafix.media.digest import image_data_digest
+from mediafix.media.digest import image_data_digest, jpeg_image_data
 from mediafix.media.durable import (
     ApplyError,
     SidecarRefused,
@@ -291,7 +291,9 @@ class _Prepared:
     tmp: str
     source_sha: str
     write: dict[str, Any]  # what was asked (XPKeywords merged): what is checked
-    before: str  # image data digest of the copy before the write
+    # the copy's image data before the write (``digest.jpeg_image_data``) while the batch
+    # holds few bytes, else its digest
+    before: bytes | str
     created: list[str]
     output_sha: str = ""
     size: int = 0
@@ -423,6 +425,7 @@ class _Run:
         self.hold_root = os.path.join(output_dir, HOLD_DIR)
         self.run_name = os.path.basename(journal.path).removesuffix(JOURNAL_SUFFIX)
         self.notes: list[str] = []  # what the item being written left out, and why
+        self.kept = 0  # bytes of image data the batch being started holds (``KEPT_BYTES``)
         # A sidecar may serve several files (a Live Photo's two halves share a Takeout
         # JSON): it stays in place until the last item of this run that copies it.
         self.sidecar_uses: dict[str, int] = {}
@@ -621,6 +624,7 @@ class _Run:
         """Copy each item next to its target and queue its write (sent to exiftool as the
         chunks fill)."""
         started = _Batch(items, WriteBatch(sessions, expected=len(items)))
+        self.kept = 0
         try:
             for item in items:
                 prepared = self.prepare_batched(item, started.pending)
@@ -706,7 +710,11 @@ class _Run:
                 write = None
             if write is None:
                 raise ApplyError("not a plain JPEG: written one by one")
-            before = image_data_digest(data, item.format)
+            if self.kept + len(data) <= KEPT_BYTES:  # compared as bytes: no hash either side
+                before: bytes | str = jpeg_image_data(data)
+                self.kept += len(before)
+            else:
+                before = image_data_digest(data, item.format)
             merged = _merge_xpkeywords(item.write, source.exif.get(("IFD0", "XPKeywords"), ""))
             self.exiftool.write_tags(tmp, write, _extra_args(item.write), batch=pending)
         except (ApplyError, OSError, ValueError, ExifToolError):
@@ -730,7 +738,12 @@ class _Run:
             with open(p.tmp, "rb") as f:
                 data = f.read()
             _check_read_back(read_jpeg_tags(data), p.write)
-            if image_data_digest(data, p.item.format) != p.before:
+            if isinstance(p.before, bytes):
+                same = jpeg_image_data(data) == p.before
+            else:
+                same = image_data_digest(data, p.item.format) == p.before
+            p.before = b""  # (its bytes are no longer needed)
+            if not same:
                 return
         except (ApplyError, OSError, Unreadable, UnicodeDecodeError, struct.error, IndexError):
             return
@@ -1038,6 +1051,10 @@ class _Run:
         self.result.trashed += 1
         outcome.status, outcome.source_removed = "trashed", True
 
+
+# Image data a batch keeps in memory to compare with its written copies (at most two
+# batches are in flight): past it, a copy's image data is compared by its digest.
+KEPT_BYTES = 16 * 1024 * 1024
 
 # Files per batch at most: enough that the fsyncs, journal syncs and exiftool commands of a
 # batch cost little per file, few enough that a kill loses little work.

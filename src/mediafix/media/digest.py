@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from mediafix.media.durable import CHUNK, ApplyError
 from mediafix.media.values import one_line
 
-__all__ = ["DigestError", "image_data_digest"]
+__all__ = ["DigestError", "image_data_digest", "jpeg_image_data"]
 
 
 class DigestError(ApplyError):
@@ -39,9 +39,10 @@ def image_data_digest(path: str | bytes, fmt: str) -> str:
     digest = hashlib.sha256()
     reader = _DIGESTERS.get(fmt)
     if isinstance(path, bytes) and reader is _digest_jpeg:
-        try:  # apply's batches: the same digest, read by index, not byte by byte
-            _digest_jpeg_bytes(path, digest)
-        except (DigestError, IndexError, ValueError) as exc:
+        # apply's batches: the same digest, read by index, not byte by byte
+        try:
+            digest.update(jpeg_image_data(path))
+        except DigestError as exc:
             raise DigestError(f"cannot check the {fmt} image data: {one_line(exc)}") from exc
         return digest.hexdigest()
     try:
@@ -101,13 +102,19 @@ def _digest_jpeg(f: BinaryIO, size: int, digest: Any) -> None:
             return
 
 
-def _digest_jpeg_bytes(data: bytes, digest: Any) -> None:
-    """:func:`_digest_jpeg` over bytes already in memory: the very same digest (a test
-    holds the two together), without a read call per marker byte (issue #20: apply
-    digests each batched JPEG twice)."""
+def jpeg_image_data(data: bytes) -> bytes:
+    """The bytes of the JPEG ``data`` that its digest covers, in order: every marker and
+    segment but APPn and comments, then all that follows the start of scan. Equal for two
+    files exactly when their digests are (apply's batches compare these while they hold
+    both files in memory: no hash at all). Raises :class:`DigestError` as the digest does.
+
+    The same reading as :func:`_digest_jpeg` (a test holds the two together), by index
+    instead of a read call per marker byte."""
     size = len(data)
     if data[:2] != b"\xff\xd8":
         raise DigestError("not a JPEG")
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = []
     pos = 2
     while True:
         if pos >= size:
@@ -122,9 +129,9 @@ def _digest_jpeg_bytes(data: bytes, digest: Any) -> None:
         code = data[pos]
         pos += 1
         if code == 0xD9:
-            return
+            return b"".join(parts)
         if 0xD0 <= code <= 0xD8 or code == 0x01:  # markers without a length
-            digest.update(bytes((0xFF, code)))
+            parts.append(bytes((0xFF, code)))
             continue
         if pos + 2 > size:
             raise DigestError("the file is truncated")
@@ -133,11 +140,11 @@ def _digest_jpeg_bytes(data: bytes, digest: Any) -> None:
         if length < 2 or end > size:
             raise DigestError("the file is truncated")
         if not (0xE0 <= code <= 0xEF or code == 0xFE):  # APPn and comments: metadata
-            digest.update(bytes((0xFF, code)))
-            digest.update(memoryview(data)[pos:end])
+            parts.append(bytes((0xFF, code)))
+            parts.append(view[pos:end])
             if code == 0xDA:  # start of scan: the rest is image data (and any later frames)
-                digest.update(memoryview(data)[end:])
-                return
+                parts.append(view[end:])
+                return b"".join(parts)
         pos = end
 
 
