@@ -27,9 +27,15 @@ back in-process (:mod:`mediafix.media.readback`: the same check as step 3, witho
 exiftool round trip), and the fsyncs and journal syncs of steps 4 and 5 are made once per
 batch, in the same order: every ``write`` record durable before any file of the batch is
 placed, ``done`` only once they are all placed and their folders fsynced. Anything the
-batch cannot write exactly so goes the one-by-one way above. On 2 cores this writes
-camera JPEGs about as fast as ``cp -r`` followed by one ``exiftool -AllDates=`` over the
-copy (``bench/apply_speed.py``).
+batch cannot write exactly so goes the one-by-one way above. Each source is read once: its
+bytes are hashed, copied and parsed in memory, and while a batch holds under
+``KEPT_BYTES`` its copies' image data is compared as bytes with what was there before the
+write (no digest either side). From ``OVERLAP_FILES`` on, the next batch is copied and
+sent to exiftool before this one is fsynced, journaled and placed, so the sessions write
+while this process waits on the disk (a kill then also leaves the next batch's copies,
+under temporary names the next run removes). On 2 cores this writes camera JPEGs about as
+fast as ``cp -r`` followed by one ``exiftool -AllDates=`` over the copy
+(``bench/apply_speed.py``).
 
 Moving never deletes a user's bytes. A source leaves its place only after its output is
 verified, in place and journaled, and then it is *moved*, bytes untouched, into the holding
