@@ -80,7 +80,7 @@ def _fail_for(exc: Exception) -> None:
         first = exc.errors()[0]  # type: ignore[attr-defined]
         field = str(first["loc"][0]).upper() if first.get("loc") else "setting"
         fail(f"MEDIAFIX_{field}: {first['msg'].removeprefix('Value error, ')}", 2)
-    data_dir = _loaded("mediafix.config", "DataDirError")
+    data_dir = _loaded("mediafix.datadir", "DataDirError")
     if data_dir is not None and isinstance(exc, data_dir):
         fail(str(exc), 2)
     for module, name in (
@@ -713,6 +713,20 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the library database to the current schema."""
+    # The first command `make run` and the Docker entrypoint run: a new SQLite library is
+    # created from the stored schema with the standard library alone (no pydantic, no
+    # SQLAlchemy: issue #20); anything else takes the full way below.
+    from mediafix.datadir import ensure_data_dir, library_location
+    from mediafix.store.fresh import ensure_sqlite, sqlite_path
+
+    where = library_location()
+    if where is not None:
+        ensure_data_dir(where.data_dir)
+        revision = ensure_sqlite(where.database_url)
+        path = sqlite_path(where.database_url)
+        if revision is not None and path is not None:
+            click.echo(f"database {path} is at revision {revision}")
+            return
     from mediafix.store.db import current_revision, database_label
 
     settings = _settings()

@@ -9,9 +9,7 @@ the two are merged.
 
 from __future__ import annotations
 
-import getpass
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The data folder's helpers live where ``db upgrade`` reaches them without pydantic; they
+# are re-exported here, where the rest of mediafix has always found them.
+from mediafix.datadir import DEFAULT_DATA_DIR, default_database_url, ensure_data_dir
+from mediafix.datadir import DataDirError as DataDirError
+from mediafix.datadir import data_dir_message as data_dir_message
 
 
 @dataclass(frozen=True)
@@ -164,10 +168,6 @@ def _valid_zone(name: str) -> bool:
 
 class FolderError(ValueError):
     """A folder setting that mediafix refuses; ``str(exc)`` is one line for a person."""
-
-
-class DataDirError(RuntimeError):
-    """The data folder cannot be created or written; ``str(exc)`` names it and the remedy."""
 
 
 # Folders of the operating system: never an archive, never a source for the web page (the
@@ -340,7 +340,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="MEDIAFIX_", extra="ignore")
 
-    data_dir: Path = Field(default_factory=lambda: Path("~/.local/share/mediafix"))
+    data_dir: Path = Field(default_factory=lambda: Path(DEFAULT_DATA_DIR))
     import_roots: str = ""
     output_roots: str = ""
     output_dir: Path = Field(default_factory=lambda: Path("~/Pictures/mediafix-output"))
@@ -408,7 +408,7 @@ class Settings(BaseSettings):
 
     def model_post_init(self, __context: Any) -> None:
         if not self.database_url:
-            self.database_url = f"sqlite:///{self.data_dir / 'mediafix.db'}"
+            self.database_url = default_database_url(self.data_dir)
         if not self.queue_url:
             self.queue_url = f"sqlite:///{self.data_dir / 'queue.db'}"
 
@@ -455,28 +455,7 @@ class Settings(BaseSettings):
 
         Raises :class:`DataDirError` (one line: the folder and what to do) otherwise.
         """
-        try:
-            for sub in ("", "thumbnails", "uploads", "journals", "scratch", "sessions"):
-                (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
-            # mkdir succeeds on a folder that exists read-only: a file written and removed
-            # proves the folder (and its file system) takes writes.
-            with tempfile.TemporaryFile(dir=self.data_dir, prefix=".write-test-"):
-                pass
-        except OSError as exc:
-            raise DataDirError(data_dir_message(self.data_dir, exc)) from exc
-
-
-def data_dir_message(data_dir: Path, exc: BaseException | str) -> str:
-    """One line: the data folder cannot be written, why, and what to do."""
-    reason = exc if isinstance(exc, str) else (getattr(exc, "strerror", None) or str(exc))
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return (
-        f"the data folder {data_dir} cannot be created or written ({reason}): make it writable for "
-        f"the user {user}, or set MEDIAFIX_DATA_DIR to another folder"
-    )
+        ensure_data_dir(self.data_dir)
 
 
 # Settings a person may change in the web page (stored in the library's settings table,

@@ -29,7 +29,7 @@ import pytest
 from PIL import Image, ImageSequence
 
 from mediafix.media.apply import ApplyResult, apply_plan, undo
-from mediafix.media.digest import image_data_digest
+from mediafix.media.digest import DigestError, image_data_digest, jpeg_image_data
 from mediafix.media.durable import TMP_PREFIX
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.holding import HOLD_DIR
@@ -372,6 +372,49 @@ def test_image_data_digest_sees_pixels_not_metadata(fmt: str, tmp_path: Path, et
     et.write_tags(a, tags)
     assert image_data_digest(str(a), fmt) == digest
     assert image_data_digest(str(b), fmt) != digest
+
+
+def test_a_jpeg_digest_from_bytes_is_the_one_from_the_file(tmp_path: Path, et: ExifTool) -> None:
+    # apply's batches digest the bytes they hold (a faster reader): the same digest as the
+    # file's, and the same refusal of a damaged file, for whole, cut and damaged JPEGs.
+    photo = make_image(tmp_path / "a.jpg", "jpeg", seed=3)
+    plain = photo.read_bytes()
+    et.write_tags(photo, {"EXIF:DateTimeOriginal": "2001:02:03 04:05:06", "XMP-dc:Subject": ["x"]})
+    data = photo.read_bytes()
+    # ... and what they compare in memory when they hold both files: the same bytes
+    # before and after a metadata write, and just what the digest hashes
+    assert jpeg_image_data(data) == jpeg_image_data(plain) and data != plain
+    assert hashlib.sha256(jpeg_image_data(data)).hexdigest() == image_data_digest(
+        str(photo), "jpeg"
+    )
+    sos = data.index(b"\xff\xda")
+    variants = {
+        "whole": data,
+        "fill bytes": data[:2] + b"\xff\xff" + data[2:],
+        "restart marker": data[:2] + b"\xff\xd0" + data[2:],
+        "end of image": data[:sos] + b"\xff\xd9",
+        "cut in the scan": data[: sos + 40],
+        "cut in a header": data[: sos - 3],
+        "cut after a marker": data[:4],
+        "bad length": data[:2] + b"\xff\xe0\x00\x01" + data[6:],
+        "bad marker": data[:2] + b"\x00" + data[3:],
+        "not a JPEG": b"GIF89a" + data[6:],
+    }
+    for name, variant in variants.items():
+        path = tmp_path / f"{name}.jpg"
+        path.write_bytes(variant)
+        try:
+            from_file: str | None = image_data_digest(str(path), "jpeg")
+        except DigestError:
+            from_file = None
+        try:
+            from_bytes: str | None = image_data_digest(variant, "jpeg")
+        except DigestError:
+            from_bytes = None
+        assert from_bytes == from_file, name
+        assert (from_file is None) == (
+            name not in ("whole", "fill bytes", "restart marker", "end of image", "cut in the scan")
+        ), name
 
 
 # -- idempotence, undo, move ------------------------------------------------------------

@@ -194,3 +194,56 @@ def test_sigkill_inside_a_batch(
         _cli("undo")
     assert not _archive(out)
     assert snapshot(photos) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("point", "placed", "journaled", "done", "partial"),
+    [
+        # batch 18-33 journaled, none of it placed; batch 34-60 started meanwhile
+        ("placing:18", 17, 33, 17, 16 + 27),
+        # batch 18-33 placed, its `done` records not journaled; batch 34-60 started
+        ("place:33", 33, 33, 17, 27),
+    ],
+)
+def test_sigkill_while_the_next_batch_is_written(
+    point: str,
+    placed: int,
+    journaled: int,
+    done: int,
+    partial: int,
+    fault_env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """From 16 files on, a batch is fsynced, journaled and placed while the next one is
+    copied and written by exiftool (``apply.OVERLAP_FILES``); with 60 photos the batches
+    are 1 | 2 | 3 | 4-5 | 6-9 | 10-17 | 18-33 | 34-60. A kill then leaves the next batch's
+    copies only under temporary names (some half-written by exiftool), and the next run
+    finishes as after any other kill."""
+    photos, out = tmp_path / "photos", tmp_path / "archive"
+    _dated_photos(photos, 60, size=(64, 48))
+    _cli("scan", "-w", "1", str(photos))
+    before = snapshot(photos)
+    planned = _planned(out)
+    assert len(planned) == 60
+    _kill_apply_at(fault_env, point, out, tmp_path)
+
+    data = get_settings().data_dir
+    records = _records(data)
+    assert len({r["target"] for r in records if r["type"] == "write"}) == journaled
+    assert len({r["target"] for r in records if r["type"] == "done"}) == done
+    written = [p for p in _archive(out) if TMP_PREFIX not in p]
+    assert len(written) == placed
+    # this batch's copies and the next one's, under temporary names only (each of the
+    # next batch's may also have exiftool's own temporary file beside it)
+    assert len(_partials(out)) >= partial
+    assert snapshot(photos) == before
+
+    printed = _cli("apply", str(out))  # the next run cleans up and finishes
+    assert "failed" in printed
+    check_output(out, data, planned)
+    assert snapshot(photos) == before
+    for _ in range(2):  # the finishing run, then the killed one
+        _cli("undo")
+    assert not _archive(out)
+    assert snapshot(photos) == before

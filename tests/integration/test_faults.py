@@ -796,15 +796,25 @@ def injected_full_disk(how: str, out: Path) -> Iterator[None]:
     written = Counter[str]()
     with pytest.MonkeyPatch.context() as mp:
         if how == "injected-copy":
-            real_copy = durable.copy_hashed
+            # Both ways apply copies a file into the output: streamed (one by one) and
+            # read whole (a batch, which parses the bytes it copied).
+            real_copy, real_copy_read = durable.copy_hashed, durable.copy_read
 
-            def full_copy(source: str, dest: str) -> tuple[str, int]:
+            def room(dest: str) -> None:
                 if dest.startswith(str(out)) and written["n"] >= 4:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), dest)
                 written["n"] += 1
+
+            def full_copy(source: str, dest: str) -> tuple[str, int]:
+                room(dest)
                 return real_copy(source, dest)
 
+            def full_copy_read(source: str, dest: str) -> tuple[str, bytes]:
+                room(dest)
+                return real_copy_read(source, dest)
+
             mp.setattr(durable, "copy_hashed", full_copy)
+            mp.setattr(durable, "copy_read", full_copy_read)
         else:
             real_write, real_statvfs = ExifTool.write_tags, os.statvfs
 

@@ -7,10 +7,18 @@ in a fresh interpreter running the real command.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select
+
+from mediafix.config import Settings
+from mediafix.datadir import library_location
+from mediafix.store.db import SCHEMA_HEAD, current_revision, get_engine, session_scope, upgrade
+from mediafix.store.models import File
 from tests.helpers.media import make_jpeg
 
 HEAVY = ("sqlalchemy", "alembic", "flask", "huey", "numpy")
@@ -46,3 +54,60 @@ def test_inspect_of_one_file_loads_no_database_or_web(settings_env: Path, tmp_pa
     record = json.loads(text)[0]
     assert record["taken_at"].startswith("2021-06-12T10:11:12")
     assert modules.isdisjoint({"sqlalchemy", "alembic", "flask", "huey"}), modules
+
+
+def test_db_upgrade_of_a_new_library_loads_no_sqlalchemy_or_pydantic(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    # `make run` and the Docker entrypoint start with it: the database is created from the
+    # stored schema with sqlite3 alone (mediafix.store.fresh).
+    light = {*HEAVY, "pydantic", "pydantic_settings", "rich"}
+    for _ in ("created", "found at head"):
+        text, modules = _run_cli(["db", "upgrade"], tmp_path)
+        assert f"database {settings_env / 'mediafix.db'} is at revision {SCHEMA_HEAD}" in text
+        assert modules.isdisjoint(light), modules & light
+    url = f"sqlite:///{settings_env / 'mediafix.db'}"
+    assert current_revision(url) == SCHEMA_HEAD
+    upgrade(url)  # the full way agrees: nothing to do
+    with session_scope(get_engine(url)) as s:
+        assert s.scalars(select(File)).all() == []
+
+
+def test_db_upgrade_of_an_older_library_migrates_it(settings_env: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{settings_env / 'mediafix.db'}"
+    upgrade(url, "0001")
+    text, modules = _run_cli(["db", "upgrade"], tmp_path)
+    assert f"is at revision {SCHEMA_HEAD}" in text and "alembic" in modules
+    assert current_revision(url) == SCHEMA_HEAD
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"MEDIAFIX_DATA_DIR": "~/lib"},
+        {"MEDIAFIX_DATA_DIR": "rel/../lib"},
+        {"MEDIAFIX_DATA_DIR": "/x", "MEDIAFIX_DATABASE_URL": "postgresql://u@h/db"},
+        {"MEDIAFIX_DATA_DIR": "/x", "MEDIAFIX_DATABASE_URL": ""},
+    ],
+)
+def test_the_light_library_location_is_what_settings_say(
+    env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for var in [k for k in os.environ if k.upper().startswith("MEDIAFIX_")]:
+        monkeypatch.delenv(var)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    where = library_location()
+    assert where is not None
+    settings = Settings()
+    assert (where.data_dir, where.database_url) == (settings.data_dir, settings.database_url)
+
+
+def test_the_light_library_location_leaves_other_spellings_to_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("mediafix_data_dir", "/elsewhere")  # pydantic-settings reads it too
+    assert library_location() is None

@@ -21,7 +21,9 @@ from mediafix.store.db import (
     session_scope,
     upgrade,
 )
+from mediafix.store.fresh import ensure_sqlite, migrated_statements, script_head, sqlite_path
 from mediafix.store.models import Base, File, Job
+from mediafix.store.schema_sqlite import HEAD, STATEMENTS
 
 
 def _check_schema(url: str) -> None:
@@ -104,6 +106,13 @@ def test_fresh_schema_equals_the_migrated_one(tmp_path: Path) -> None:
             Path(f"{tmp_path / 'lib.db'}{suffix}").unlink(missing_ok=True)
 
     _fresh_equals_migrated(url, wipe)
+    # ... the same from the light way `db upgrade` takes (sqlite3 alone, no SQLAlchemy)
+    migrated = _reflected(url)
+    wipe()
+    assert ensure_sqlite(url) == SCHEMA_HEAD
+    assert _reflected(url) == migrated
+    upgrade(url)  # and the full way finds it at head
+    assert current_revision(url) == SCHEMA_HEAD
     # ... and a fresh database is made without loading alembic at all
     fresh = f"sqlite:///{tmp_path / 'other.db'}"
     probe = "import sys; from mediafix.store.db import upgrade; upgrade(sys.argv[1]); "
@@ -123,6 +132,27 @@ def test_postgres_fresh_schema_equals_the_migrated_one(pg_url: str) -> None:
             conn.execute(text("CREATE SCHEMA public"))
 
     _fresh_equals_migrated(pg_url, wipe)
+
+
+def test_the_stored_sqlite_schema_is_what_the_migrations_leave() -> None:
+    # A new SQLite database is made from these statements (mediafix.store.fresh): a
+    # migration added without regenerating them would leave new databases behind.
+    again = "run `python -m mediafix.store.fresh` after changing a migration"
+    assert script_head() == HEAD, again
+    assert tuple(migrated_statements()) == STATEMENTS, again
+
+
+def test_the_light_way_leaves_alone_what_it_cannot_do_exactly(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lib.db'}"
+    upgrade(url, "0001")  # an older library: alembic must migrate it
+    assert ensure_sqlite(url) is None
+    assert current_revision(url) == "0001"
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    assert ensure_sqlite(f"sqlite:///{tmp_path / 'junk.db'}") is None
+    for other in ("sqlite://", "sqlite:///:memory:", f"sqlite:///{tmp_path}/x.db?mode=ro"):
+        assert sqlite_path(other) is None
+    assert ensure_sqlite("postgresql://u@h/db") is None
+    assert sqlite_path("sqlite:///rel/lib.db") == os.path.abspath("rel/lib.db")
 
 
 def test_schema_head_is_the_newest_migration() -> None:

@@ -27,9 +27,15 @@ back in-process (:mod:`mediafix.media.readback`: the same check as step 3, witho
 exiftool round trip), and the fsyncs and journal syncs of steps 4 and 5 are made once per
 batch, in the same order: every ``write`` record durable before any file of the batch is
 placed, ``done`` only once they are all placed and their folders fsynced. Anything the
-batch cannot write exactly so goes the one-by-one way above. On 2 cores this writes
-camera JPEGs about as fast as ``cp -r`` followed by one ``exiftool -AllDates=`` over the
-copy (``bench/apply_speed.py``).
+batch cannot write exactly so goes the one-by-one way above. Each source is read once: its
+bytes are hashed, copied and parsed in memory, and while a batch holds under
+``KEPT_BYTES`` its copies' image data is compared as bytes with what was there before the
+write (no digest either side). From ``OVERLAP_FILES`` on, the next batch is copied and
+sent to exiftool before this one is fsynced, journaled and placed, so the sessions write
+while this process waits on the disk (a kill then also leaves the next batch's copies,
+under temporary names the next run removes). On 2 cores this writes camera JPEGs about as
+fast as ``cp -r`` followed by one ``exiftool -AllDates=`` over the copy
+(``bench/apply_speed.py``).
 
 Moving never deletes a user's bytes. A source leaves its place only after its output is
 verified, in place and journaled, and then it is *moved*, bytes untouched, into the holding
@@ -62,7 +68,7 @@ from typing import TYPE_CHECKING, Any
 
 # Called through the module (``durable.place``...), the steps the fault tests slow or fail.
 from mediafix.media import durable
-from mediafix.media.digest import image_data_digest
+from mediafix.media.digest import image_data_digest, jpeg_image_data
 from mediafix.media.durable import (
     ApplyError,
     SidecarRefused,
@@ -291,11 +297,25 @@ class _Prepared:
     tmp: str
     source_sha: str
     write: dict[str, Any]  # what was asked (XPKeywords merged): what is checked
-    before: str  # image data digest of the copy before the write
+    # the copy's image data before the write (``digest.jpeg_image_data``) while the batch
+    # holds few bytes, else its digest
+    before: bytes | str
     created: list[str]
     output_sha: str = ""
     size: int = 0
     verified: bool = False
+
+
+@dataclass
+class _Batch:
+    """A batch on its way: its items in plan order, their queued writes, the copies made
+    (``ready``), the items that go one by one, and the outcomes so far."""
+
+    items: list[PlanItem]
+    pending: WriteBatch
+    ready: list[_Prepared] = field(default_factory=list)
+    one_by_one: list[PlanItem] = field(default_factory=list)
+    outcomes: dict[int, ItemOutcome] = field(default_factory=dict)
 
 
 def _with_existing_xpkeywords(
@@ -411,6 +431,7 @@ class _Run:
         self.hold_root = os.path.join(output_dir, HOLD_DIR)
         self.run_name = os.path.basename(journal.path).removesuffix(JOURNAL_SUFFIX)
         self.notes: list[str] = []  # what the item being written left out, and why
+        self.kept = 0  # bytes of image data the batch being started holds (``KEPT_BYTES``)
         # A sidecar may serve several files (a Live Photo's two halves share a Takeout
         # JSON): it stays in place until the last item of this run that copies it.
         self.sidecar_uses: dict[str, int] = {}
@@ -595,20 +616,40 @@ class _Run:
         durable before a file shows under its name, ``done`` only once it is durable there.
         Moving, each source is held right after its own output is placed and durable.
         A file the batch could not write exactly so goes the one-by-one way (``item``).
+
+        The three steps are ``batch_start`` (copies made, writes sent), ``batch_write``
+        (writes answered and checked) and ``batch_finish`` (fsynced, journaled, placed);
+        ``apply_plan`` starts the next batch between the last two, so exiftool writes it
+        while this process waits on the disk.
         """
-        outcomes: dict[int, ItemOutcome] = {}
-        ready: list[_Prepared] = []
-        one_by_one: list[PlanItem] = []
-        pending = WriteBatch(sessions, expected=len(items))
+        started = self.batch_start(items, sessions)
+        self.batch_write(started)
+        return self.batch_finish(started)
+
+    def batch_start(self, items: list[PlanItem], sessions: list[ExifTool]) -> _Batch:
+        """Copy each item next to its target and queue its write (sent to exiftool as the
+        chunks fill)."""
+        started = _Batch(items, WriteBatch(sessions, expected=len(items)))
+        self.kept = 0
         try:
             for item in items:
-                prepared = self.prepare_batched(item, pending)
+                prepared = self.prepare_batched(item, started.pending)
                 if prepared is not None:
-                    ready.append(prepared)
+                    started.ready.append(prepared)
                 else:
-                    one_by_one.append(item)
+                    started.one_by_one.append(item)
+        except BaseException:
+            self.batch_drop(started)
+            raise
+        return started
+
+    def batch_write(self, started: _Batch) -> None:
+        """Wait for the batch's writes and check each copy; those not verified go one by
+        one (their copies removed)."""
+        try:
+            ready = started.ready
             by_tmp = {os.path.abspath(p.tmp): p for p in ready}
-            for paths in pending.run():
+            for paths in started.pending.run():
                 for path in paths:
                     self.check_batched(by_tmp[path])
             created = sorted({d for p in ready for d in p.created})
@@ -616,27 +657,44 @@ class _Run:
                 if not p.verified:
                     remove(p.tmp)
                     remove(p.tmp + "_exiftool_tmp")
-                    one_by_one.append(p.item)
-            ready = [p for p in ready if p.verified]
+                    started.one_by_one.append(p.item)
+            ready = started.ready = [p for p in ready if p.verified]
             for p in ready:  # every item of a folder the batch made names it, for undo
                 p.created = [d for d in created if p.item.target.startswith(d + os.sep)]
             for made in reversed(created):  # one that none of them uses goes
                 if not any(made in p.created for p in ready):
                     with contextlib.suppress(OSError):
                         os.rmdir(made)
-            durable.fsync_files(p.tmp for p in ready)
-            self.place_batched(ready, outcomes)
         except BaseException:
-            for p in ready:
-                remove(p.tmp)
+            self.batch_drop(started)
             raise
         finally:
-            pending.close()
-        slow = {id(item) for item in one_by_one}
-        for item in items:
+            started.pending.close()
+
+    def batch_finish(self, started: _Batch) -> list[ItemOutcome]:
+        """fsync, journal and place the verified copies; then the items that go one by one;
+        return the outcomes in plan order."""
+        try:
+            durable.fsync_files(p.tmp for p in started.ready)
+            self.place_batched(started.ready, started.outcomes)
+        except BaseException:
+            for p in started.ready:
+                remove(p.tmp)
+            raise
+        slow = {id(item) for item in started.one_by_one}
+        outcomes = started.outcomes
+        for item in started.items:
             if id(item) in slow:
                 outcomes[item.file_id] = self.item(item)
-        return [outcomes[item.file_id] for item in items]
+        return [outcomes[item.file_id] for item in started.items]
+
+    def batch_drop(self, started: _Batch) -> None:
+        """A batch given up (an error, an interrupt): its sessions let go, its copies
+        removed (nothing of it was journaled or placed)."""
+        started.pending.close()
+        for p in started.ready:
+            remove(p.tmp)
+            remove(p.tmp + "_exiftool_tmp")
 
     def prepare_batched(self, item: PlanItem, pending: WriteBatch) -> _Prepared | None:
         """Copy ``item``'s source next to its target and queue its write; None when it is
@@ -646,12 +704,11 @@ class _Run:
         created: list[str] = []
         try:
             created = makedirs(folder)
-            # The very copy one by one makes (the source only ever opened for reading).
-            source_sha, _size = durable.copy_hashed(item.source, tmp)
+            # The very copy one by one makes (the source only ever opened for reading),
+            # its bytes kept to parse: the copy is not read again.
+            source_sha, data = durable.copy_read(item.source, tmp)
             if item.sha256 and source_sha != item.sha256:
                 raise ApplyError("the source changed since it was scanned")
-            with open(tmp, "rb") as f:
-                data = f.read()
             try:
                 source = read_jpeg_tags(data)
                 write = _batch_tags(item.write, source)
@@ -659,7 +716,11 @@ class _Run:
                 write = None
             if write is None:
                 raise ApplyError("not a plain JPEG: written one by one")
-            before = image_data_digest(data, item.format)
+            if self.kept + len(data) <= KEPT_BYTES:  # compared as bytes: no hash either side
+                before: bytes | str = jpeg_image_data(data)
+                self.kept += len(before)
+            else:
+                before = image_data_digest(data, item.format)
             merged = _merge_xpkeywords(item.write, source.exif.get(("IFD0", "XPKeywords"), ""))
             self.exiftool.write_tags(tmp, write, _extra_args(item.write), batch=pending)
         except (ApplyError, OSError, ValueError, ExifToolError):
@@ -683,7 +744,12 @@ class _Run:
             with open(p.tmp, "rb") as f:
                 data = f.read()
             _check_read_back(read_jpeg_tags(data), p.write)
-            if image_data_digest(data, p.item.format) != p.before:
+            if isinstance(p.before, bytes):
+                same = jpeg_image_data(data) == p.before
+            else:
+                same = image_data_digest(data, p.item.format) == p.before
+            p.before = b""  # (its bytes are no longer needed)
+            if not same:
                 return
         except (ApplyError, OSError, Unreadable, UnicodeDecodeError, struct.error, IndexError):
             return
@@ -992,9 +1058,37 @@ class _Run:
         outcome.status, outcome.source_removed = "trashed", True
 
 
+# Image data a batch keeps in memory to compare with its written copies (at most two
+# batches are in flight): past it, a copy's image data is compared by its digest.
+KEPT_BYTES = 16 * 1024 * 1024
+
 # Files per batch at most: enough that the fsyncs, journal syncs and exiftool commands of a
 # batch cost little per file, few enough that a kill loses little work.
 BATCH_FILES = 128
+
+
+# A batch of at least this many files has the next one started before it is placed
+# (``apply_plan``); the small batches of the ramp-up go one after the other.
+OVERLAP_FILES = 16
+
+
+def _record(
+    result: ApplyResult,
+    outcomes: list[ItemOutcome],
+    done: int,
+    total: int,
+    on_progress: Callable[[int, int], None] | None,
+) -> int:
+    """Count ``outcomes`` into ``result``; return how many they are."""
+    for n, outcome in enumerate(outcomes, 1):
+        result.outcomes.append(outcome)
+        if outcome.status == "failed":
+            result.failed.append((outcome.source, outcome.message or "failed"))
+        elif outcome.status == "skipped":
+            result.skipped += 1
+        if on_progress is not None:
+            on_progress(done + n, total)
+    return len(outcomes)
 
 
 def apply_plan(
@@ -1042,37 +1136,68 @@ def apply_plan(
             sessions[0], journal, journal_index(journal_dir), move, result, plan.output_dir, items
         )
         done = batches = 0
-        while done < len(items):
+        queued = 0  # items taken into a batch (or written one by one) so far
+        started: _Batch | None = None  # the next batch, started while the last one finished
+
+        def next_batch() -> list[PlanItem]:
             # The first files go one at a time (a fault common to all shows at once, and
             # so does progress), then batches double up to BATCH_FILES. Moving, each file
             # goes alone: its source is held while nothing else is in flight, so a kill
             # leaves exactly the outputs of the sources moved so far (and of that one).
             size = 1 if move or batches < 3 else min(2 ** (batches - 2), BATCH_FILES)
-            if should_stop is not None and should_stop():
-                result.cancelled = True
-                break
             batch: list[PlanItem] = []
             while (
-                done + len(batch) < len(items)
+                queued + len(batch) < len(items)
                 and len(batch) < size
-                and _batchable(items[done + len(batch)])
-                and not os.path.lexists(items[done + len(batch)].target)
+                and _batchable(items[queued + len(batch)])
+                and not os.path.lexists(items[queued + len(batch)].target)
             ):
-                batch.append(items[done + len(batch)])
-            if batch:
-                outcomes = run.batch(batch, sessions)
-                batches += 1
+                batch.append(items[queued + len(batch)])
+            return batch
+
+        while done < len(items):
+            if started is not None:
+                current, started = started, None
             else:
-                outcomes = [run.item(items[done])]
-            for outcome in outcomes:
-                result.outcomes.append(outcome)
-                if outcome.status == "failed":
-                    result.failed.append((outcome.source, outcome.message or "failed"))
-                elif outcome.status == "skipped":
-                    result.skipped += 1
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, len(items))
+                if should_stop is not None and should_stop():
+                    result.cancelled = True
+                    break
+                batch = next_batch()
+                if not batch:
+                    outcomes = [run.item(items[done])]
+                    queued += 1
+                    done += _record(result, outcomes, done, len(items), on_progress)
+                    continue
+                current = run.batch_start(batch, sessions)
+                batches += 1
+                queued += len(batch)
+            run.batch_write(current)  # (on an error, it drops the batch's copies itself)
+            # While this batch is fsynced, journaled and placed (the disk's time), the next
+            # one is copied and sent, so the exiftool sessions write it meanwhile. Not when
+            # moving (one file at a time), nor while the batches ramp up, nor when some of
+            # this batch go one by one (they need a session the next batch would hold).
+            if (
+                not move
+                and len(current.items) >= OVERLAP_FILES
+                and not current.one_by_one
+                and not (should_stop is not None and should_stop())
+            ):
+                batch = next_batch()
+                if batch:
+                    try:
+                        started = run.batch_start(batch, sessions)
+                    except BaseException:
+                        run.batch_drop(current)
+                        raise
+                    batches += 1
+                    queued += len(batch)
+            try:
+                outcomes = run.batch_finish(current)
+            except BaseException:
+                if started is not None:
+                    run.batch_drop(started)
+                raise
+            done += _record(result, outcomes, done, len(items), on_progress)
     finally:
         journal.close()
     return result

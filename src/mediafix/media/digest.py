@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 from mediafix.media.durable import CHUNK, ApplyError
 from mediafix.media.values import one_line
 
-__all__ = ["DigestError", "image_data_digest"]
+__all__ = ["DigestError", "image_data_digest", "jpeg_image_data"]
 
 
 class DigestError(ApplyError):
@@ -38,6 +38,13 @@ def image_data_digest(path: str | bytes, fmt: str) -> str:
     """
     digest = hashlib.sha256()
     reader = _DIGESTERS.get(fmt)
+    if isinstance(path, bytes) and reader is _digest_jpeg:
+        # apply's batches: the same digest, read by index, not byte by byte
+        try:
+            digest.update(jpeg_image_data(path))
+        except DigestError as exc:
+            raise DigestError(f"cannot check the {fmt} image data: {one_line(exc)}") from exc
+        return digest.hexdigest()
     try:
         opened = io.BytesIO(path) if isinstance(path, bytes) else open(path, "rb")  # noqa: SIM115
         with opened as f:
@@ -93,6 +100,52 @@ def _digest_jpeg(f: BinaryIO, size: int, digest: Any) -> None:
         if code == 0xDA:  # start of scan: the rest is image data (and any later frames)
             _hash_range(f, f.tell(), size - f.tell(), digest)
             return
+
+
+def jpeg_image_data(data: bytes) -> bytes:
+    """The bytes of the JPEG ``data`` that its digest covers, in order: every marker and
+    segment but APPn and comments, then all that follows the start of scan. Equal for two
+    files exactly when their digests are (apply's batches compare these while they hold
+    both files in memory: no hash at all). Raises :class:`DigestError` as the digest does.
+
+    The same reading as :func:`_digest_jpeg` (a test holds the two together), by index
+    instead of a read call per marker byte."""
+    size = len(data)
+    if data[:2] != b"\xff\xd8":
+        raise DigestError("not a JPEG")
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = []
+    pos = 2
+    while True:
+        if pos >= size:
+            raise DigestError("the file is truncated")
+        if data[pos] != 0xFF:
+            raise DigestError("damaged JPEG marker")
+        pos += 1
+        while pos < size and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= size:
+            raise DigestError("the file is truncated")
+        code = data[pos]
+        pos += 1
+        if code == 0xD9:
+            return b"".join(parts)
+        if 0xD0 <= code <= 0xD8 or code == 0x01:  # markers without a length
+            parts.append(bytes((0xFF, code)))
+            continue
+        if pos + 2 > size:
+            raise DigestError("the file is truncated")
+        length = (data[pos] << 8) | data[pos + 1]
+        end = pos + length
+        if length < 2 or end > size:
+            raise DigestError("the file is truncated")
+        if not (0xE0 <= code <= 0xEF or code == 0xFE):  # APPn and comments: metadata
+            parts.append(bytes((0xFF, code)))
+            parts.append(view[pos:end])
+            if code == 0xDA:  # start of scan: the rest is image data (and any later frames)
+                parts.append(view[end:])
+                return b"".join(parts)
+        pos = end
 
 
 _PNG_META = frozenset({b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"tIME"})

@@ -33,6 +33,7 @@ __all__ = [
     "TargetExists",
     "clean_tmp",
     "copy_hashed",
+    "copy_read",
     "drop",
     "fsync_dir",
     "fsync_file",
@@ -181,6 +182,17 @@ def copy_hashed(source: str, dest: str, *, beside: str | None = None) -> tuple[s
             out.write(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def copy_read(source: str, dest: str) -> tuple[str, bytes]:
+    """:func:`copy_hashed` for a file the caller reads next: copy ``source`` to the new file
+    ``dest`` and return its sha256 and its bytes (one read of the source, none of the copy:
+    apply's batches parse each copy right after making it, issue #20)."""
+    with open(source, "rb") as src:
+        data = src.read()
+    with open(dest, "xb") as out:
+        out.write(data)
+    return hashlib.sha256(data).hexdigest(), data
 
 
 def place(tmp: str, target: str) -> None:

@@ -530,7 +530,8 @@ class WriteBatch:
         ]
         fd, name = tempfile.mkstemp(suffix=".json", dir=et.private_dir())
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, default=str)
+            # dumps, then one write: ``json.dump`` encodes piece by piece in Python
+            f.write(json.dumps(data, ensure_ascii=False, default=str))
         args = [_overwrite(pairs), "-charset", "filename=utf8", *extra_args, f"-j={name}"]
         seq = None
         if id(et) not in self._dead:

@@ -141,8 +141,8 @@ def _read_ifd(tiff: bytes, end: str, offset: int, name: str, tags: JpegTags) -> 
     if offset + 2 + 12 * count > len(tiff):
         raise Unreadable("IFD out of range")
     exif_pointer = None
-    for i in range(count):
-        tag, kind, n, value = struct.unpack_from(end + "HHI4s", tiff, offset + 2 + 12 * i)
+    start = offset + 2
+    for tag, kind, n, value in struct.iter_unpack(end + "HHI4s", tiff[start : start + 12 * count]):
         if name == "IFD0" and tag == 0x8769:
             (exif_pointer,) = struct.unpack_from(end + "I", value)
             continue

@@ -17,6 +17,8 @@ from sqlalchemy import create_engine, event, exc, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from mediafix.store.schema_sqlite import HEAD, STATEMENTS
+
 __all__ = [
     "MIGRATIONS_DIR",
     "current_revision",
@@ -32,8 +34,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 # The newest migration's revision. Every command, worker and web process upgrades at start;
 # when the database is already here, a plain query says so and alembic (a quarter of a
-# second to import) is never loaded. tests/integration/test_store.py checks it against the scripts.
-SCHEMA_HEAD = "0006"
+# second to import) is never loaded. It is the revision of the stored SQLite schema
+# (generated from the migrations); tests/integration/test_store.py checks it against the
+# scripts.
+SCHEMA_HEAD = HEAD
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -130,10 +134,11 @@ def _alembic_config(url: str) -> Any:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision`` (idempotent, safe to run at each start).
 
-    An empty database gets the newest schema straight from the models and is stamped at
-    ``SCHEMA_HEAD`` (a few statements, without loading alembic or replaying each
-    migration: tests/test_store.py proves the two schemas equal); a database at an older
-    revision is migrated.
+    An empty database gets the newest schema in a few statements and is stamped at
+    ``SCHEMA_HEAD``, without loading alembic or replaying each migration: on SQLite the
+    statements the migrations leave (:mod:`mediafix.store.fresh`), elsewhere the models'
+    (tests/integration/test_store.py proves each equal to the migrated schema); a database
+    at an older revision is migrated.
     """
     engine = get_engine(url)
     if revision == "head" and _stored_revision(engine) == SCHEMA_HEAD:
@@ -153,10 +158,15 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def _create_fresh(conn: Any) -> bool:
-    """On a database without tables: create the models' schema and stamp it at head, as
+    """On a database without tables: create the newest schema and stamp it at head, as
     alembic would have left it. False (nothing done) when any table is there."""
     if inspect(conn).get_table_names():
         return False
+    if conn.dialect.name == "sqlite":  # the migrations' own statements, no models needed
+        for statement in STATEMENTS:
+            conn.exec_driver_sql(statement)
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD})
+        return True
     from mediafix.store.models import Base
 
     Base.metadata.create_all(conn)
