@@ -114,7 +114,31 @@ def migrated_statements() -> list[str]:
             ).fetchall()
         finally:
             conn.close()
-    return [r[0] for r in rows]
+    return canonical([r[0] for r in rows])
+
+
+def canonical(statements: list[str]) -> list[str]:
+    """``statements`` in one order whatever the run: a table alembic's batch mode rebuilds
+    (SQLite's ALTER) gets its constraints and indexes in set order, which changes with
+    Python's string hashing. Constraints are sorted after the columns, and each run of
+    index statements by text; what the schema means does not change."""
+    out: list[str] = []
+    indexes: list[str] = []
+    for statement in statements:
+        if statement.startswith(("CREATE INDEX", "CREATE UNIQUE INDEX")):
+            indexes.append(statement)
+            continue
+        out += sorted(indexes)
+        indexes = []
+        head, sep, rest = statement.partition("(\n")
+        body, close, tail = rest.rpartition("\n)")
+        if statement.startswith("CREATE TABLE") and sep and close:
+            items = body.split(", \n")
+            columns = [i for i in items if not i.lstrip().startswith("CONSTRAINT")]
+            constraints = sorted(i for i in items if i.lstrip().startswith("CONSTRAINT"))
+            statement = head + sep + ", \n".join(columns + constraints) + close + tail
+        out.append(statement)
+    return out + sorted(indexes)
 
 
 def _pieces(statement: str, width: int = 72) -> list[str]:

@@ -51,9 +51,9 @@ STATEMENTS: tuple[str, ...] = (
         "\tother_sha256 VARCHAR(64), \n"
         "\tpayload JSON NOT NULL, \n"
         "\tcreated_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL, \n"
-        "\tCONSTRAINT pk_decisions PRIMARY KEY (id), \n"
         "\tCONSTRAINT fk_decisions_file_id_files FOREIGN KEY(file_id) REFERENCES "
-        "files (id) ON DELETE SET NULL\n"
+        "files (id) ON DELETE SET NULL, \n"
+        "\tCONSTRAINT pk_decisions PRIMARY KEY (id)\n"
         ")"
     ),
     "CREATE INDEX ix_decisions_file_id ON decisions (file_id)",
@@ -66,9 +66,9 @@ STATEMENTS: tuple[str, ...] = (
         "\treasons JSON NOT NULL, \n"
         "\tstatus VARCHAR(16) NOT NULL, \n"
         "\tcreated_at DATETIME DEFAULT CURRENT_TIMESTAMP NOT NULL, \n"
-        "\tCONSTRAINT pk_duplicate_groups PRIMARY KEY (id), \n"
         "\tCONSTRAINT fk_duplicate_groups_keeper_id_files FOREIGN KEY(keeper_id) "
-        "REFERENCES files (id) ON DELETE SET NULL\n"
+        "REFERENCES files (id) ON DELETE SET NULL, \n"
+        "\tCONSTRAINT pk_duplicate_groups PRIMARY KEY (id)\n"
         ")"
     ),
     ("CREATE INDEX ix_duplicate_groups_type_status ON duplicate_groups (type, status)"),
@@ -79,11 +79,11 @@ STATEMENTS: tuple[str, ...] = (
         "\tfile_id INTEGER NOT NULL, \n"
         "\tdistance INTEGER NOT NULL, \n"
         "\tkeep BOOLEAN NOT NULL, \n"
-        "\tCONSTRAINT pk_duplicate_members PRIMARY KEY (id), \n"
         "\tCONSTRAINT fk_duplicate_members_file_id_files FOREIGN KEY(file_id) "
         "REFERENCES files (id) ON DELETE CASCADE, \n"
         "\tCONSTRAINT fk_duplicate_members_group_id_duplicate_groups FOREIGN "
         "KEY(group_id) REFERENCES duplicate_groups (id) ON DELETE CASCADE, \n"
+        "\tCONSTRAINT pk_duplicate_members PRIMARY KEY (id), \n"
         "\tCONSTRAINT uq_duplicate_members_group_id_file_id UNIQUE (group_id, "
         "file_id)\n"
         ")"
@@ -143,18 +143,18 @@ STATEMENTS: tuple[str, ...] = (
         "\tdetail_hash VARCHAR(64), \n"
         "\tevidence JSON, \n"
         "\tcopy_keys VARCHAR(240), \n"
-        "\tCONSTRAINT pk_files PRIMARY KEY (id), \n"
-        "\tCONSTRAINT uq_files_path UNIQUE (path), \n"
         "\tCONSTRAINT fk_files_job_id_jobs FOREIGN KEY(job_id) REFERENCES jobs "
-        "(id) ON DELETE SET NULL\n"
+        "(id) ON DELETE SET NULL, \n"
+        "\tCONSTRAINT pk_files PRIMARY KEY (id), \n"
+        "\tCONSTRAINT uq_files_path UNIQUE (path)\n"
         ")"
     ),
-    "CREATE INDEX ix_files_root_rel_path ON files (root, rel_path)",
     "CREATE INDEX ix_files_bundle ON files (bundle)",
-    "CREATE INDEX ix_files_kind ON files (kind)",
-    "CREATE INDEX ix_files_status_confidence ON files (status, confidence)",
-    "CREATE INDEX ix_files_job_id_status ON files (job_id, status)",
-    "CREATE INDEX ix_files_sha256 ON files (sha256)",
-    "CREATE INDEX ix_files_taken_at ON files (taken_at)",
     "CREATE INDEX ix_files_claim ON files (claim)",
+    "CREATE INDEX ix_files_job_id_status ON files (job_id, status)",
+    "CREATE INDEX ix_files_kind ON files (kind)",
+    "CREATE INDEX ix_files_root_rel_path ON files (root, rel_path)",
+    "CREATE INDEX ix_files_sha256 ON files (sha256)",
+    "CREATE INDEX ix_files_status_confidence ON files (status, confidence)",
+    "CREATE INDEX ix_files_taken_at ON files (taken_at)",
 )
