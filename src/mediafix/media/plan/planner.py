@@ -58,7 +58,7 @@ __all__ = ["make_plan"]
 _KIND_RANK = {"image": 0, "video": 2}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Target:
     """One file a unit creates: a member itself, a sidecar copied along, or our XMP."""
 
