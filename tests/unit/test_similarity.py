@@ -62,6 +62,25 @@ def test_multi_index_path_is_used_and_exact() -> None:
     assert len(found) > 500
 
 
+def test_crowded_buckets_checked_in_slices_find_every_pair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Low-detail pictures share most hash bits: buckets of dozens, crossed a slice of
+    # bucket pairs at a time (issue #20: memory); a tiny slice must not lose or repeat a pair.
+    rng = np.random.default_rng(5)
+    bases = rng.integers(0, 2**64 - 1, size=40, dtype=np.uint64, endpoint=True)
+    hashes = np.array(
+        [flip(int(bases[i % 40]), *rng.choice(64, 4, replace=False)) for i in range(6_000)],
+        dtype=np.uint64,
+    )
+    assert similarity._plan(len(hashes), 10) is not None
+    expected = similarity._brute_force(hashes, 10)
+    expected = expected[np.lexsort((expected[:, 1], expected[:, 0]))]
+    monkeypatch.setattr(similarity, "_CROSS_SLICE", 97)
+    np.testing.assert_array_equal(hamming_pairs(hashes, 10), expected)
+    assert len(expected) > 100_000
+
+
 def test_exact_duplicates_and_edge_thresholds() -> None:
     hashes = np.array([5, 5, 5, 2**64 - 1, 0], dtype=np.uint64)
     assert hamming_pairs(hashes, 0).tolist() == [[0, 1, 0], [0, 2, 0], [1, 2, 0]]
