@@ -75,19 +75,23 @@ def infer_sequences_in(
     stored by earlier scans, still hold)."""
     if only is not None and not only:
         return 0
-    if only is not None and not all(_plain_text(f) for f in only):
-        only = None  # a name stored base64-encoded (FsPath): no LIKE finds it, look everywhere
     query = select(File.id, File.path, File.model, *VERDICT_COLUMNS).where(
         File.kind.in_(("image", "video")), File.status.in_(("review", "ready"))
     )
+    if only is None:  # every folder: their names first, then their files as below
+        with session_scope(engine) as session:
+            paths = session.scalars(query.with_only_columns(File.path))
+            only = {os.path.dirname(p) for p in paths}
+    if not all(_plain_text(f) for f in only):
+        only = None  # a name stored base64-encoded (FsPath): no LIKE finds it, look everywhere
     if only is None:
         with session_scope(engine) as session:
             rows: list[Any] = list(session.execute(query))
         return _infer_in(engine, settings, review_confidence, rows)
     changed = 0
-    # A sequence lies in one folder: 50 folders at a time, not every row of a library
+    # A sequence lies in one folder: 10 folders at a time, not every row of a library
     # (a first scan passes every folder) at once.
-    for chunk in batched(sorted(only), 50):
+    for chunk in batched(sorted(only), 10):
         with session_scope(engine) as session:
             # path LIKE 'folder/%' finds the folder's files (and its subfolders', which
             # the dirname test below drops); \\ escapes LIKE's wildcards in names
