@@ -146,7 +146,8 @@ def _write_json(data: dict[str, Any]) -> None:
     """Print ``data`` exactly as ``json.dumps(data, indent=2)`` would, its lists one element
     at a time, each element let go once written: a plan of 100,000 files never becomes one
     string of a hundred megabytes. A value that is an iterator is written as the list of
-    its elements, each made only when it is written."""
+    its elements, each made only when it is written; a callable is called when its key is
+    reached."""
     import textwrap
 
     write = sys.stdout.write
@@ -155,6 +156,8 @@ def _write_json(data: dict[str, Any]) -> None:
         return
     for n, (key, value) in enumerate(data.items()):
         write(("{\n  " if n == 0 else ",\n  ") + json.dumps(key) + ": ")
+        if callable(value):  # known only once what comes before it was written
+            value = value()
         if isinstance(value, Iterator):  # made one element at a time as it is written
             first = True
             for element in value:
@@ -517,16 +520,21 @@ def _checked_output(settings: Settings, engine: Any, output: str | None) -> None
 @click.option("--include-review", is_flag=True, help="Also plan files whose date awaits review.")
 def plan(output: str | None, as_json: bool, include_review: bool) -> None:
     """Show where every kept file would go in OUTPUT (a dry run: nothing is written)."""
-    from mediafix.services.output import ignored_files, plan_json, preview
+    from mediafix.services.output import ignored_files, preview
 
     settings = _settings()
     engine = _prepare(settings)
     _checked_output(settings, engine, output)
+    if as_json:  # made as it is written: a big plan is never held whole
+        from mediafix.services.output import plan_json_stream
+
+        ignored = ignored_files(engine)
+        _write_json(
+            plan_json_stream(engine, settings, output, ignored, include_review=include_review)
+        )
+        return
     the_plan = preview(engine, settings, output, include_review=include_review)
     ignored = ignored_files(engine)
-    if as_json:
-        _write_json(plan_json(the_plan, ignored, lazy=True))
-        return
     from rich.table import Table
 
     table = Table(title=f"plan for {the_plan.output_dir}")

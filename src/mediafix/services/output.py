@@ -31,7 +31,7 @@ from mediafix.media.exiftool import ExifTool
 from mediafix.media.holding import HeldRun, PurgeResult, held_runs, purge
 from mediafix.media.journal import read_journal
 from mediafix.media.outputlock import OutputBusy, output_lock
-from mediafix.media.plan import DiskReads, Plan, PlanInput, make_plan
+from mediafix.media.plan import Action, DiskReads, Plan, PlanInput, make_plan, plan_items
 from mediafix.store.db import session_scope
 from mediafix.store.library import library_roots
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
@@ -520,3 +520,64 @@ def output_refused(engine: Engine, settings: Settings, output: str | None) -> st
     except FolderError as exc:
         return f"the output folder cannot be used: {exc}; choose another in Settings"
     return None
+
+
+def plan_json_stream(
+    engine: Engine,
+    settings: Settings,
+    output: str | None,
+    ignored: list[tuple[str, str]],
+    *,
+    include_review: bool = False,
+) -> dict[str, Any]:
+    """``plan_json`` of a fresh plan, for a writer that takes an iterator as a list and a
+    callable as its value (``cli._write_json``): the items are made one unit at a time as
+    they are written, and ``discarded`` and ``counts`` once they all were. The plan is
+    never held whole (issue #20: 100,000 items with their metadata to write took 150 MB);
+    the output is the same, byte for byte."""
+    with session_scope(engine) as s:
+        out = output_dir_for(settings, s, output)
+        rows, groups = _library_rows(s)
+    inputs = _inputs(rows, groups, uploads_dir(settings))
+    del rows, groups
+    plan, items = plan_items(
+        inputs,
+        out,
+        include_review=include_review,
+        journal_dir=journal_dir(settings),
+        tags_from_copies=settings.tags_from_copies,
+    )
+    del inputs
+    undated = os.path.join(plan.output_dir, plan.undated_dir) + os.sep
+    counts = {"copy": 0, "skip": 0, "undated": 0, "sidecars": 0}
+
+    def item_dicts() -> Iterator[dict[str, Any]]:
+        for item in items:
+            counts["copy"] += item.action is Action.COPY
+            counts["skip"] += item.action is Action.SKIP
+            counts["undated"] += item.target.startswith(undated)
+            counts["sidecars"] += len(item.sidecars) + bool(item.metadata_sidecar)
+            yield item.to_dict()
+
+    def discarded() -> list[dict[str, Any]]:
+        return [{"path": d.source, "reason": d.reason, "trash": d.target} for d in plan.discarded]
+
+    def all_counts() -> dict[str, int]:  # in the order of ``Plan.counts``
+        return {
+            "copy": counts["copy"],
+            "skip": counts["skip"],
+            "held": len(plan.held),
+            "discarded": len(plan.discarded),
+            "undated": counts["undated"],
+            "sidecars": counts["sidecars"],
+            "ignored": len(ignored),
+        }
+
+    return {
+        "output": plan.output_dir,
+        "items": item_dicts(),
+        "held": [{"path": p, "reason": r} for p, r in plan.held],
+        "discarded": discarded,
+        "counts": all_counts,
+        "ignored": [{"path": p, "reason": r} for p, r in ignored],
+    }
