@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -145,7 +145,9 @@ def _write_json_list(key: str, items: Any) -> None:
 def _write_json(data: dict[str, Any]) -> None:
     """Print ``data`` exactly as ``json.dumps(data, indent=2)`` would, its lists one element
     at a time, each element let go once written: a plan of 100,000 files never becomes one
-    string of a hundred megabytes."""
+    string of a hundred megabytes. A value that is an iterator is written as the list of
+    its elements, each made only when it is written; a callable is called when its key is
+    reached."""
     import textwrap
 
     write = sys.stdout.write
@@ -154,7 +156,16 @@ def _write_json(data: dict[str, Any]) -> None:
         return
     for n, (key, value) in enumerate(data.items()):
         write(("{\n  " if n == 0 else ",\n  ") + json.dumps(key) + ": ")
-        if isinstance(value, list) and value:
+        if callable(value):  # known only once what comes before it was written
+            value = value()
+        if isinstance(value, Iterator):  # made one element at a time as it is written
+            first = True
+            for element in value:
+                write("[\n" if first else ",\n")
+                write(textwrap.indent(json.dumps(element, indent=2, ensure_ascii=True), "    "))
+                first = False
+            write("[]" if first else "\n  ]")
+        elif isinstance(value, list) and value:
             for i, element in enumerate(value):
                 write("[\n" if i == 0 else ",\n")
                 write(textwrap.indent(json.dumps(element, indent=2, ensure_ascii=True), "    "))
@@ -509,16 +520,21 @@ def _checked_output(settings: Settings, engine: Any, output: str | None) -> None
 @click.option("--include-review", is_flag=True, help="Also plan files whose date awaits review.")
 def plan(output: str | None, as_json: bool, include_review: bool) -> None:
     """Show where every kept file would go in OUTPUT (a dry run: nothing is written)."""
-    from mediafix.services.output import ignored_files, plan_json, preview
+    from mediafix.services.output import ignored_files, preview
 
     settings = _settings()
     engine = _prepare(settings)
     _checked_output(settings, engine, output)
+    if as_json:  # made as it is written: a big plan is never held whole
+        from mediafix.services.output import plan_json_stream
+
+        ignored = ignored_files(engine)
+        _write_json(
+            plan_json_stream(engine, settings, output, ignored, include_review=include_review)
+        )
+        return
     the_plan = preview(engine, settings, output, include_review=include_review)
     ignored = ignored_files(engine)
-    if as_json:
-        _write_json(plan_json(the_plan, ignored))
-        return
     from rich.table import Table
 
     table = Table(title=f"plan for {the_plan.output_dir}")

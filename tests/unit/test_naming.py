@@ -5,6 +5,7 @@ A date a person picked, written through the CLI and the web, is checked in
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from pathlib import Path
@@ -31,7 +32,7 @@ def test_every_naming_row_gives_its_example(row, tmp_path: Path) -> None:  # typ
         date_precision=precision,
     )
     if row.example_name.endswith(".HEIC"):
-        inp = PlanInput(**{**inp.__dict__, "format": "heic", "ext": ".heic"})
+        inp = dataclasses.replace(inp, format="heic", ext=".heic")
     (item,) = make_plan([inp], str(tmp_path), include_review=True).items
     assert os.path.relpath(item.target, tmp_path) == row.example
     if row.example_taken is None:

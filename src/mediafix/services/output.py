@@ -31,7 +31,7 @@ from mediafix.media.exiftool import ExifTool
 from mediafix.media.holding import HeldRun, PurgeResult, held_runs, purge
 from mediafix.media.journal import read_journal
 from mediafix.media.outputlock import OutputBusy, output_lock
-from mediafix.media.plan import DiskReads, Plan, PlanInput, make_plan
+from mediafix.media.plan import Action, DiskReads, Plan, PlanInput, make_plan, plan_items
 from mediafix.store.db import session_scope
 from mediafix.store.library import library_roots
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
@@ -111,7 +111,36 @@ def _library_rows(session: Session) -> tuple[_Rows, _Groups]:
         # has always read this join (and the rows must compare equal from read to read).
         .order_by(DuplicateMember.group_id, DuplicateMember.file_id)
     )
-    return [PlanRow._make(r) for r in rows.all()], [tuple(g) for g in groups.all()]
+    # Columns most files share a value of (root, kind, status, the date's source and
+    # reason...) hold one string per value, not one per file (100,000 rows: ~40 MB less).
+    shared: dict[Any, Any] = {}
+    share = shared.setdefault
+    plan_rows = [
+        PlanRow._make([share(v, v) if n in _SHARED_COLUMNS else v for n, v in enumerate(r)])
+        for r in rows
+    ]
+    return plan_rows, [tuple(g) for g in groups.all()]
+
+
+_SHARED_COLUMNS = frozenset(
+    n
+    for n, name in enumerate(PlanRow._fields)
+    if name
+    in (
+        "root",
+        "kind",
+        "format",
+        "ext",
+        "date_precision",
+        "status",
+        "error",
+        "sidecars",
+        "tags",
+        "date_source",
+        "confidence_level",
+        "date_reason",
+    )
+)
 
 
 def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[PlanInput]:
@@ -297,20 +326,26 @@ def preview(
     ):
         return last.plan
     started_ns = time.time_ns()
+    inputs = _inputs(rows, groups, uploads_dir(settings))
+    # The rows are kept to compare with the next read only where no change counter stands
+    # for them; else they are let go before planning (100,000 rows are tens of MB).
+    read = (rows, groups) if version is None else None
+    del rows, groups
     plan = make_plan(
-        _inputs(rows, groups, uploads_dir(settings)),
+        inputs,
         out,
         include_review=include_review,
         journal_dir=journals,
         tags_from_copies=settings.tags_from_copies,
     )
+    del inputs
     disk = _disk_state(plan.reads, journals)
     if not _settled(disk, started_ns):
         _last_preview = None
-    elif version is not None:
+    elif read is None:
         _last_preview = _Planned(key, version, out, None, None, disk, plan)
     else:
-        _last_preview = _Planned(key, None, out, rows, groups, disk, plan)
+        _last_preview = _Planned(key, None, out, *read, disk, plan)
     return plan
 
 
@@ -486,9 +521,15 @@ def ignored_files(engine: Engine) -> list[tuple[str, str]]:
     return [(path, error or "not a photo or video") for path, error in rows]
 
 
-def plan_json(plan: Plan, ignored: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """``mediafix plan --json``: the plan, plus the files it does not cover and why."""
-    data = plan.to_dict()
+def plan_json(
+    plan: Plan, ignored: list[tuple[str, str]] | None = None, *, lazy: bool = False
+) -> dict[str, Any]:
+    """``mediafix plan --json``: the plan, plus the files it does not cover and why.
+
+    ``lazy``: the items are an iterator of their dicts, each made as it is read (for a
+    writer that lets each go once written: 100,000 item dicts at once took about 100 MB).
+    """
+    data = plan.to_dict(lazy=lazy)
     data.setdefault("counts", plan.counts())
     data["ignored"] = [{"path": p, "reason": r} for p, r in ignored or []]
     data["counts"]["ignored"] = len(data["ignored"])
@@ -508,3 +549,64 @@ def output_refused(engine: Engine, settings: Settings, output: str | None) -> st
     except FolderError as exc:
         return f"the output folder cannot be used: {exc}; choose another in Settings"
     return None
+
+
+def plan_json_stream(
+    engine: Engine,
+    settings: Settings,
+    output: str | None,
+    ignored: list[tuple[str, str]],
+    *,
+    include_review: bool = False,
+) -> dict[str, Any]:
+    """``plan_json`` of a fresh plan, for a writer that takes an iterator as a list and a
+    callable as its value (``cli._write_json``): the items are made one unit at a time as
+    they are written, and ``discarded`` and ``counts`` once they all were. The plan is
+    never held whole (issue #20: 100,000 items with their metadata to write took 150 MB);
+    the output is the same, byte for byte."""
+    with session_scope(engine) as s:
+        out = output_dir_for(settings, s, output)
+        rows, groups = _library_rows(s)
+    inputs = _inputs(rows, groups, uploads_dir(settings))
+    del rows, groups
+    plan, items = plan_items(
+        inputs,
+        out,
+        include_review=include_review,
+        journal_dir=journal_dir(settings),
+        tags_from_copies=settings.tags_from_copies,
+    )
+    del inputs
+    undated = os.path.join(plan.output_dir, plan.undated_dir) + os.sep
+    counts = {"copy": 0, "skip": 0, "undated": 0, "sidecars": 0}
+
+    def item_dicts() -> Iterator[dict[str, Any]]:
+        for item in items:
+            counts["copy"] += item.action is Action.COPY
+            counts["skip"] += item.action is Action.SKIP
+            counts["undated"] += item.target.startswith(undated)
+            counts["sidecars"] += len(item.sidecars) + bool(item.metadata_sidecar)
+            yield item.to_dict()
+
+    def discarded() -> list[dict[str, Any]]:
+        return [{"path": d.source, "reason": d.reason, "trash": d.target} for d in plan.discarded]
+
+    def all_counts() -> dict[str, int]:  # in the order of ``Plan.counts``
+        return {
+            "copy": counts["copy"],
+            "skip": counts["skip"],
+            "held": len(plan.held),
+            "discarded": len(plan.discarded),
+            "undated": counts["undated"],
+            "sidecars": counts["sidecars"],
+            "ignored": len(ignored),
+        }
+
+    return {
+        "output": plan.output_dir,
+        "items": item_dicts(),
+        "held": [{"path": p, "reason": r} for p, r in plan.held],
+        "discarded": discarded,
+        "counts": all_counts,
+        "ignored": [{"path": p, "reason": r} for p, r in ignored],
+    }

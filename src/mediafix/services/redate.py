@@ -75,45 +75,68 @@ def infer_sequences_in(
     stored by earlier scans, still hold)."""
     if only is not None and not only:
         return 0
-    if only is not None and not all(_plain_text(f) for f in only):
-        only = None  # a name stored base64-encoded (FsPath): no LIKE finds it, look everywhere
+    query = select(File.id, File.path, File.model, *VERDICT_COLUMNS).where(
+        File.kind.in_(("image", "video")), File.status.in_(("review", "ready"))
+    )
+    plain = only is None or all(_plain_text(f) for f in only)
+    # Only folders that hold an undated file are looked at: found in one light pass, then
+    # their files read 10 folders at a time, not every row of the library at once.
+    light = query.with_only_columns(File.path, File.taken_at, File.date_source)
     with session_scope(engine) as session:
-        query = select(File.id, File.path, File.model, *VERDICT_COLUMNS).where(
-            File.kind.in_(("image", "video")), File.status.in_(("review", "ready"))
-        )
-        if only is None:
-            rows: list[Any] = list(session.execute(query))
-        else:
-            rows = []
-            for chunk in batched(sorted(only), 50):
-                # path LIKE 'folder/%' finds the folder's files (and its subfolders', which
-                # the dirname test below drops); \\ escapes LIKE's wildcards in names
-                like = [File.path.like(_like_prefix(folder) + "%", escape="\\") for folder in chunk]
-                wanted = set(chunk)
-                rows.extend(
-                    r
-                    for r in session.execute(query.where(or_(*like)))
-                    if os.path.dirname(r.path) in wanted
-                )
-        folders: dict[str, list[Any]] = {}
-        for row in rows:
-            folders.setdefault(os.path.dirname(row.path), []).append(row)
-        items: list[SequenceItem] = []
-        for folder, members in folders.items():
-            if not any(undated(m.taken_at, m.date_source) for m in members):
-                continue
-            items.extend(
-                SequenceItem(
-                    key=m.id,
-                    folder=folder,
-                    camera=m.model,
-                    name=os.path.splitext(os.path.basename(m.path))[0],
-                    verdict=verdict_of(m),
-                )
-                for m in members
+        wanted = {
+            os.path.dirname(r.path)
+            for r in session.execute(light.execution_options(yield_per=2000))
+            if undated(r.taken_at, r.date_source)
+        }
+    if only is not None and plain:
+        wanted &= set(only)
+    if not wanted:
+        return 0
+    if not all(_plain_text(f) for f in wanted):
+        # a name stored base64-encoded (FsPath): no LIKE finds it, look everywhere
+        with session_scope(engine) as session:
+            rows: list[Any] = [
+                r for r in session.execute(query) if os.path.dirname(r.path) in wanted
+            ]
+        return _infer_in(engine, settings, review_confidence, rows)
+    changed = 0
+    for chunk in batched(sorted(wanted), 10):
+        with session_scope(engine) as session:
+            # path LIKE 'folder/%' finds the folder's files (and its subfolders', which
+            # the dirname test below drops); \\ escapes LIKE's wildcards in names
+            like = [File.path.like(_like_prefix(folder) + "%", escape="\\") for folder in chunk]
+            these = set(chunk)
+            rows = [
+                r
+                for r in session.execute(query.where(or_(*like)))
+                if os.path.dirname(r.path) in these
+            ]
+        changed += _infer_in(engine, settings, review_confidence, rows)
+    return changed
+
+
+def _infer_in(engine: Engine, settings: Settings, review_confidence: float, rows: list[Any]) -> int:
+    """``infer_sequences_in`` for the files ``rows`` (every file of their folders)."""
+    folders: dict[str, list[Any]] = {}
+    for row in rows:
+        folders.setdefault(os.path.dirname(row.path), []).append(row)
+    items: list[SequenceItem] = []
+    for folder, members in folders.items():
+        if not any(undated(m.taken_at, m.date_source) for m in members):
+            continue
+        items.extend(
+            SequenceItem(
+                key=m.id,
+                folder=folder,
+                camera=m.model,
+                name=os.path.splitext(os.path.basename(m.path))[0],
+                verdict=verdict_of(m),
             )
-        if not items:
-            return 0
+            for m in members
+        )
+    if not items:
+        return 0
+    with session_scope(engine) as session:
         options = analyse_options(settings, session).date_options()
         changed = infer_sequences(items, options)
         for file_id, verdict in changed.items():
@@ -331,23 +354,145 @@ def settle_dates(
     others' neighbours did not change). Without them, the whole library. What a scan does
     not see: a file changed in place loses its old date as a neighbour only at the next
     `redate` (or at the next scan near that time).
+
+    The same rules as ``redate``'s ``_settle`` and ``_save``, read as a stream (issue #20:
+    a library of 100,000 files held as one object per file took 230 MB): the rows are read
+    in passes, keeping only what the rules across files need (the videos, the shots of
+    their cameras, the zone anchors, the ids of the files to ask), and the files whose
+    zone is asked are judged and written a chunk at a time.
     """
     started = time.monotonic()
     summary = RedateSummary()
     with session_scope(engine) as s:
         options = analyse_options(settings, s).date_options()
         review = review_confidence_of(settings, s)
-        dated: list[_Dated] = []
+    # 1. Cameras that write local time into QuickTime, shown by the library.
+    videos = _settle_videos(engine, options, summary)
+    options = _settle_cameras(engine, options, videos, summary)
+    by_id = {v.id: v for v in videos}
+    # 2. Every row once: zone anchors and questions, and the status of the rest.
+    judged_anchors: list[ZoneAnchor] = []
+    user_anchors: list[ZoneAnchor] = []
+    questions: list[int] = []
+    changes: list[dict[str, Any]] = []
+    when = None if near is None else sorted(near)
+    with session_scope(engine) as s:
         for row in _rows(s, None, with_evidence=False):
             summary.files += 1
-            dated.append(_Dated(row.id, row.name, row.kind, row.status, _stored(row)))
-    _settle(engine, settings, dated, options, summary, None if near is None else sorted(near))
-    changed = _save(engine, dated, review, summary, None, lambda: False)
+            item = by_id.get(row.id) or _Dated(row.id, row.name, row.kind, row.status, _stored(row))
+            if _by_person(item):
+                cur = item.stored
+                if cur["taken_at_utc"] is not None and cur["utc_offset"] is not None:
+                    user_anchors.append(
+                        ZoneAnchor(cur["taken_at_utc"], cur["utc_offset"], item.name)
+                    )
+            else:
+                cur = _current(item)
+                role = _zone_role(cur)
+                if role == "anchor":
+                    judged_anchors.append(
+                        ZoneAnchor(cur["taken_at_utc"], cur["utc_offset"], item.name)
+                    )
+                elif role == "question" and (when is None or _close(cur["taken_at_utc"], when)):
+                    questions.append(item.id)
+                    continue  # its change is known once it is asked
+            change = _change_of(item, review, summary)
+            if change is not None:
+                changes.append(change)
+    written = _write_changes(engine, changes)
+    del changes
+    # 3. The files whose offset is a guess, near files that record theirs, a chunk at a time.
+    if questions:
+        index = ZoneAnchors(judged_anchors + user_anchors)
+        del judged_anchors, user_anchors
+        for chunk in batched(questions, REDATE_CHUNK):
+            with session_scope(engine) as s:
+                items = [
+                    by_id.get(row.id)
+                    or _Dated(row.id, row.name, row.kind, row.status, _stored(row))
+                    for row in _rows(s, chunk, with_evidence=False)
+                ]
+            _evidence_for(engine, items, options, summary)
+            for item in items:
+                _ask_zone(item, index, options, summary)
+            written += _write_changes(
+                engine, [c for c in (_change_of(i, review, summary) for i in items) if c]
+            )
+    summary.changed = len(written)
     if folders is not None:  # and those where a date moved just now
-        folders = {*folders, *_folders_of(engine, changed)}
+        folders = {*folders, *_folders_of(engine, written)}
     infer_sequences_in(engine, settings, review, folders)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _settle_videos(engine: Engine, options: DateOptions, summary: RedateSummary) -> list[_Dated]:
+    """The videos not dated by a person, with their evidence (few beside the photos)."""
+    columns = [File.id, File.name, File.kind, File.status, File.model, *VERDICT_COLUMNS]
+    query = (
+        select(*columns)
+        .where(File.kind == "video", File.status.in_(_REDATABLE))
+        .order_by(File.id)
+        .execution_options(yield_per=1000)
+    )
+    with session_scope(engine) as s:
+        videos = [
+            item
+            for item in (
+                _Dated(r.id, r.name, r.kind, r.status, _stored(r)) for r in s.execute(query)
+            )
+            if not _by_person(item)
+        ]
+    _evidence_for(engine, videos, options, summary)
+    return videos
+
+
+def _settle_cameras(
+    engine: Engine, options: DateOptions, videos: list[_Dated], summary: RedateSummary
+) -> DateOptions:
+    """Detect the local-time cameras from ``videos`` and the photos of their cameras (read
+    as a stream), store them, and judge again the videos of cameras that joined or left."""
+    clips = []
+    for item in videos:
+        ev = item.evidence
+        header = ev.header() if ev is not None else None
+        if ev is not None and header is not None and ev.camera is not None:
+            clips.append(Clip(ev.camera, header, ev.duration, item.name))
+    cameras = {c.camera for c in clips}
+    shots = []
+    if cameras:
+        query = (
+            select(File.name, File.model, File.taken_at, File.date_source)
+            .where(
+                File.kind == "image",
+                File.status.in_(_REDATABLE),
+                File.model.is_not(None),
+                File.taken_at.is_not(None),
+            )
+            .order_by(File.id)
+            .execution_options(yield_per=1000)
+        )
+        with session_scope(engine) as s:
+            for r in s.execute(query):
+                camera = r.model.strip().casefold() if r.model else None
+                if camera in cameras and str(r.date_source or "").startswith("exif:"):
+                    shots.append(Shot(camera, r.taken_at, r.name))
+    # The whole library's evidence decides each time (a camera is never "once detected,
+    # always"): the stored list is replaced, and the videos of cameras that joined or left
+    # it are judged again.
+    detected = detect_local_cameras(clips, shots, options.home_zone)
+    with session_scope(engine) as s:
+        if (stored_settings(s).get(LOCAL_CAMERAS_KEY) or {}) != detected:
+            set_setting(s, LOCAL_CAMERAS_KEY, detected)
+    summary.cameras = detected
+    before = dict(options.detected_local_cameras)
+    if detected != before:
+        moved = {c for c in set(detected) | set(before) if detected.get(c) != before.get(c)}
+        options = replace(options, detected_local_cameras=detected)
+        for item in videos:
+            if item.evidence is not None and item.evidence.camera in moved:
+                item.verdict, item.plain = judge(item.evidence, options), True
+    return options
 
 
 def _folders_of(engine: Engine, ids: Sequence[int]) -> set[str]:
@@ -444,19 +589,10 @@ def _settle(
     questions = []
     for item in judged:
         cur = _current(item)
-        precision = cur["date_precision"]
-        fine = precision in (
-            Precision.SUBSECOND.value,
-            Precision.SECOND.value,
-            Precision.MINUTE.value,
-        )
-        if not fine or cur["taken_at_utc"] is None or cur["utc_offset"] is None:
-            continue
-        if cur["date_source"] in ("file:mtime", "folder", "inferred:sequence"):
-            continue
-        if cur["offset_source"] in _GUESSED:
+        role = _zone_role(cur)
+        if role == "question":
             questions.append(item)
-        else:
+        elif role == "anchor":
             anchors.append(ZoneAnchor(cur["taken_at_utc"], cur["utc_offset"], item.name))
     for item in dated:  # a person's date with its offset is a fine anchor too
         cur = item.stored
@@ -473,28 +609,49 @@ def _settle(
     index = ZoneAnchors(anchors)
     _evidence_for(engine, questions, options, summary)
     for item in questions:
-        if item.evidence is None:
-            continue
-        plain = (
-            item.verdict
-            if item.plain and item.verdict is not None
-            else judge(item.evidence, options)
+        _ask_zone(item, index, options, summary)
+
+
+def _zone_role(cur: dict[str, Any]) -> str | None:
+    """What a file not dated by a person is to the zones of its neighbours, by its
+    verdict columns ``cur``: an "anchor" (it records its offset), a "question" (its offset
+    is a guess) or None (no fine time with an offset)."""
+    fine = cur["date_precision"] in (
+        Precision.SUBSECOND.value,
+        Precision.SECOND.value,
+        Precision.MINUTE.value,
+    )
+    if not fine or cur["taken_at_utc"] is None or cur["utc_offset"] is None:
+        return None
+    if cur["date_source"] in ("file:mtime", "folder", "inferred:sequence"):
+        return None
+    return "question" if cur["offset_source"] in _GUESSED else "anchor"
+
+
+def _ask_zone(
+    item: _Dated, index: ZoneAnchors, options: DateOptions, summary: RedateSummary
+) -> None:
+    """Judge a question (its evidence loaded) again with the zone its neighbours show."""
+    if item.evidence is None:
+        return
+    plain = (
+        item.verdict if item.plain and item.verdict is not None else judge(item.evidence, options)
+    )
+    if plain.taken_at is None or plain.utc_offset is None:
+        return
+    if plain.offset_source != "home-zone":
+        item.verdict = plain
+        return
+    hint = index.hint_for(
+        ZoneQuestion(
+            item.id,
+            plain.taken_at_utc if plain.instant_only else None,
+            None if plain.instant_only else plain.taken_at,
+            plain.utc_offset,
         )
-        if plain.taken_at is None or plain.utc_offset is None:
-            continue
-        if plain.offset_source != "home-zone":
-            item.verdict = plain
-            continue
-        hint = index.hint_for(
-            ZoneQuestion(
-                item.id,
-                plain.taken_at_utc if plain.instant_only else None,
-                None if plain.instant_only else plain.taken_at,
-                plain.utc_offset,
-            )
-        )
-        item.verdict = judge(item.evidence, options, hint=hint) if hint else plain
-        summary.zones += hint is not None
+    )
+    item.verdict = judge(item.evidence, options, hint=hint) if hint else plain
+    summary.zones += hint is not None
 
 
 # A zone hint comes from anchors at most 6 hours away (``dates.zones``); a day covers that
@@ -520,31 +677,12 @@ def _save(
     """Write the verdicts that changed (and the status they imply), a chunk per
     transaction; a file's date and status always change together. Returns the ids of the
     files written."""
-    changes: list[dict[str, Any]] = []
-    for item in dated:
-        if item.verdict is None:
-            continue
-        fields = verdict_columns(item.verdict)
-        status = item.status
-        if status in ("ready", "review"):
-            low = item.verdict.taken_at is None or item.verdict.confidence < review
-            status = "review" if low else "ready"
-        summary.review += status == "review"
-        same = all(item.stored[k] == v for k, v in fields.items() if k in item.stored)
-        if same and status == item.status:
-            continue
-        changes.append({"id": item.id, **fields, "status": status})
-    for item in dated:  # the status of a file not re-judged follows the threshold too
-        if (
-            item.verdict is None
-            and item.status in ("ready", "review")
-            and item.stored.get("date_source") != "user"
-        ):
-            conf = item.stored.get("confidence") or 0.0
-            status = "review" if item.stored.get("taken_at") is None or conf < review else "ready"
-            summary.review += status == "review"
-            if status != item.status:
-                changes.append({"id": item.id, "status": status})
+    changes = [
+        c for c in (_change_of(i, review, summary) for i in dated if i.verdict is not None) if c
+    ]
+    changes += [
+        c for c in (_change_of(i, review, summary) for i in dated if i.verdict is None) if c
+    ]
     total = len(changes)
     for done in range(0, total, REDATE_CHUNK):
         if should_stop():
@@ -557,4 +695,37 @@ def _save(
         summary.changed = done + len(chunk)
         if on_progress:
             on_progress(summary.changed, total, f"saved {summary.changed} of {total} changes")
+    return [c["id"] for c in changes]
+
+
+def _change_of(item: _Dated, review: float, summary: RedateSummary) -> dict[str, Any] | None:
+    """The update a file's row needs (its new verdict and the status it implies, or only
+    its status: that of a file not re-judged follows the threshold too), or None; counts
+    the files left to review in ``summary``."""
+    if item.verdict is None:
+        if item.status not in ("ready", "review") or _by_person(item):
+            return None
+        conf = item.stored.get("confidence") or 0.0
+        status = "review" if item.stored.get("taken_at") is None or conf < review else "ready"
+        summary.review += status == "review"
+        return {"id": item.id, "status": status} if status != item.status else None
+    fields = verdict_columns(item.verdict)
+    status = item.status
+    if status in ("ready", "review"):
+        low = item.verdict.taken_at is None or item.verdict.confidence < review
+        status = "review" if low else "ready"
+    summary.review += status == "review"
+    same = all(item.stored[k] == v for k, v in fields.items() if k in item.stored)
+    if same and status == item.status:
+        return None
+    return {"id": item.id, **fields, "status": status}
+
+
+def _write_changes(engine: Engine, changes: list[dict[str, Any]]) -> list[int]:
+    """Write ``changes`` (see ``_change_of``), a chunk per transaction; their ids."""
+    for done in range(0, len(changes), REDATE_CHUNK):
+        chunk = changes[done : done + REDATE_CHUNK]
+        with session_scope(engine) as s:
+            for keys in {tuple(sorted(c)) for c in chunk}:
+                s.execute(update(File), [c for c in chunk if tuple(sorted(c)) == keys])
     return [c["id"] for c in changes]

@@ -27,7 +27,7 @@ from mediafix.media.plan.model import (
     write_mode,
 )
 from mediafix.media.plan.naming import NAMING, Naming, naming_for, sanitize_stem
-from mediafix.media.plan.planner import make_plan
+from mediafix.media.plan.planner import make_plan, plan_items
 
 __all__ = [
     "NAMING",
@@ -42,6 +42,7 @@ __all__ = [
     "WriteMode",
     "make_plan",
     "naming_for",
+    "plan_items",
     "sanitize_stem",
     "write_mode",
 ]

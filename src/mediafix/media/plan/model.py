@@ -82,7 +82,7 @@ def write_mode(fmt: str, kind: str, status: str) -> WriteMode:
     return WRITE_MODES.get(fmt, WriteMode.SIDECAR)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanInput:
     """One scanned file and what was decided about it (plain values from the library).
 
@@ -133,7 +133,7 @@ class PlanInput:
     copy_tag_paths: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlanItem:
     """One file to write (or skip, or discard), with everything apply needs.
 
@@ -216,11 +216,13 @@ class Plan:
             "sidecars": sum(len(i.sidecars) + bool(i.metadata_sidecar) for i in self.items),
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """The plan as JSON-ready data (``mediafix plan --json``)."""
+    def to_dict(self, *, lazy: bool = False) -> dict[str, Any]:
+        """The plan as JSON-ready data (``mediafix plan --json``); ``lazy``: its items as an
+        iterator of their dicts, each made when it is read."""
+        items = (item.to_dict() for item in self.items)
         return {
             "output": self.output_dir,
-            "items": [item.to_dict() for item in self.items],
+            "items": items if lazy else list(items),
             "held": [{"path": p, "reason": r} for p, r in self.held],
             "discarded": [
                 {"path": d.source, "reason": d.reason, "trash": d.target} for d in self.discarded

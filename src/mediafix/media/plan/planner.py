@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections import defaultdict, deque
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -51,14 +51,14 @@ from mediafix.media.plan.naming import (
 from mediafix.media.tags import DEFAULT_DEPTH, TagOrigin, file_tag_origins, merge_origins
 from mediafix.media.values import Precision
 
-__all__ = ["make_plan"]
+__all__ = ["make_plan", "plan_items"]
 
 # -- units: a file, or the files of one bundle --------------------------------------
 
 _KIND_RANK = {"image": 0, "video": 2}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Target:
     """One file a unit creates: a member itself, a sidecar copied along, or our XMP."""
 
@@ -648,6 +648,33 @@ def make_plan(
     :param tags_from_copies: also tag a written file with the folder tags of its left-out
         copies (``PlanInput.copy_tag_paths``); off, a copy's folders say nothing about it.
     """
+    plan, items = plan_items(
+        inputs,
+        output_dir,
+        include_review=include_review,
+        journal_dir=journal_dir,
+        tag_depth=tag_depth,
+        undated_dir=undated_dir,
+        tags_from_copies=tags_from_copies,
+    )
+    plan.items.extend(items)
+    return plan
+
+
+def plan_items(
+    inputs: Sequence[PlanInput],
+    output_dir: str,
+    *,
+    include_review: bool = False,
+    journal_dir: str | None = None,
+    tag_depth: int = DEFAULT_DEPTH,
+    undated_dir: str = "undated",
+    tags_from_copies: bool = False,
+) -> tuple[Plan, Iterator[PlanItem]]:
+    """``make_plan`` as a stream: the plan without its items, and its items, each unit's
+    made when it is read (for ``plan --json`` of a big library: 100,000 items with their
+    metadata to write are never held at once). ``held`` is set at once; ``discarded`` and
+    ``reads`` once every item was read. Same arguments as ``make_plan``."""
     output_dir = os.path.abspath(output_dir)
     index = journal_index(journal_dir) if journal_dir else JournalIndex()
     planner = _Planner(output_dir, index, tag_depth, undated_dir, tags_from_copies)
@@ -680,8 +707,14 @@ def make_plan(
     planner.reserve_journaled(units)
     for unit in sorted(units, key=lambda u: (u.folder, u.base.casefold(), u.sort_key())):
         planner.place(unit)
-    for unit in sorted(units, key=lambda u: (u.folder, u.base.casefold())):
-        plan.items.extend(planner.items(unit))
-    plan.discarded = [planner.trash_item(inp) for inp in discarded]
-    plan.reads = planner.disk.reads()
-    return plan
+    units.sort(key=lambda u: (u.folder, u.base.casefold()))
+    waiting = deque(units)
+    del units, kept, writable
+
+    def items() -> Iterator[PlanItem]:
+        while waiting:  # each unit let go once its items are made
+            yield from planner.items(waiting.popleft())
+        plan.discarded = [planner.trash_item(inp) for inp in discarded]
+        plan.reads = planner.disk.reads()
+
+    return plan, items()
