@@ -222,3 +222,37 @@ def test_a_copy_swapped_for_a_link_is_not_read(
     finally:
         dispose_engines()
         get_settings.cache_clear()
+
+
+def test_pixel_checks_beyond_the_budget_wait_for_the_next_regroup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One regroup checks at most ``check_budget`` new candidates (a library of many alike
+    pictures would otherwise cost hours); the rest are checked by the next regroups, as the
+    verdicts found are remembered."""
+    from mediafix.services import copies
+    from mediafix.services.duplicates import regroup
+    from mediafix.store.db import dispose_engines, get_engine
+
+    root = tmp_path / "photos"
+    root.mkdir()
+    for seed in (3, 5, 7):
+        picture = photo(seed)
+        picture.save(root / f"p{seed}.jpg", "JPEG", quality=92)
+        ImageOps.mirror(picture).save(root / f"p{seed}-mirrored.png")
+    monkeypatch.setenv("MEDIAFIX_DATA_DIR", str(tmp_path / "data"))
+    for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL", "MEDIAFIX_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    get_settings.cache_clear()
+    try:
+        monkeypatch.setattr(copies, "CHECK_BUDGET_BASE", 1)
+        monkeypatch.setattr(copies, "CHECK_BUDGET_PER_FILE", 0)
+        scanned = CliRunner().invoke(main, ["scan", "-w", "1", str(root)])
+        assert scanned.exit_code == 0, scanned.output
+        settings = get_settings()
+        engine = get_engine(settings.database_url)
+        found = [regroup(engine, settings).hard_copies for _ in range(3)]
+        assert found == [2, 3, 3]  # the scan's regroup found the first
+    finally:
+        dispose_engines()
+        get_settings.cache_clear()

@@ -244,10 +244,10 @@ def choose_written(files: Sequence[CopyInput], votes: Iterable[GroupVote]) -> di
             members_of[f.bundle].append(f)
     paired: set[frozenset[str]] = set()  # two contents of one role that a bundle holds
     for fs in members_of.values():
-        for f in fs:
-            for g in fs:
-                if f.id < g.id and _role(f.path) == _role(g.path):
-                    paired.add(frozenset((content_of[f.id], content_of[g.id])))
+        for one in fs:
+            for other in fs:
+                if one.id < other.id and _role(one.path) == _role(other.path):
+                    paired.add(frozenset((content_of[one.id], content_of[other.id])))
 
     def join(a: str, b: str) -> None:
         a, b = find(a), find(b)
