@@ -477,9 +477,21 @@ def _settle_cameras(
                 camera = r.model.strip().casefold() if r.model else None
                 if camera in cameras and str(r.date_source or "").startswith("exif:"):
                     shots.append(Shot(camera, r.taken_at, r.name))
+    return _store_cameras(engine, options, videos, clips, shots, summary)
+
+
+def _store_cameras(
+    engine: Engine,
+    options: DateOptions,
+    videos: list[_Dated],
+    clips: list[Clip],
+    shots: list[Shot],
+    summary: RedateSummary,
+) -> DateOptions:
+    """The local-time cameras ``clips`` and ``shots`` show, stored; the videos of cameras
+    that joined or left the list judged again. The options with the new list."""
     # The whole library's evidence decides each time (a camera is never "once detected,
-    # always"): the stored list is replaced, and the videos of cameras that joined or left
-    # it are judged again.
+    # always"): the stored list is replaced.
     detected = detect_local_cameras(clips, shots, options.home_zone)
     with session_scope(engine) as s:
         if (stored_settings(s).get(LOCAL_CAMERAS_KEY) or {}) != detected:
@@ -568,21 +580,7 @@ def _settle(
             and str(cur["date_source"] or "").startswith("exif:")
         ):
             shots.append(Shot(camera, cur["taken_at"], item.name))
-    # The whole library's evidence decides each time (a camera is never "once detected,
-    # always"): the stored list is replaced, and the videos of cameras that joined or left
-    # it are judged again.
-    detected = detect_local_cameras(clips, shots, options.home_zone)
-    with session_scope(engine) as s:
-        if (stored_settings(s).get(LOCAL_CAMERAS_KEY) or {}) != detected:
-            set_setting(s, LOCAL_CAMERAS_KEY, detected)
-    summary.cameras = detected
-    before = dict(options.detected_local_cameras)
-    if detected != before:
-        moved = {c for c in set(detected) | set(before) if detected.get(c) != before.get(c)}
-        options = replace(options, detected_local_cameras=detected)
-        for item in videos:
-            if item.evidence is not None and item.evidence.camera in moved:
-                item.verdict, item.plain = judge(item.evidence, options), True
+    options = _store_cameras(engine, options, videos, clips, shots, summary)
     # 2. The zone from the neighbours: files whose offset is a guess, near files that
     # record theirs.
     anchors = []
