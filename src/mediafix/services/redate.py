@@ -452,12 +452,7 @@ def _settle_cameras(
 ) -> DateOptions:
     """Detect the local-time cameras from ``videos`` and the photos of their cameras (read
     as a stream), store them, and judge again the videos of cameras that joined or left."""
-    clips = []
-    for item in videos:
-        ev = item.evidence
-        header = ev.header() if ev is not None else None
-        if ev is not None and header is not None and ev.camera is not None:
-            clips.append(Clip(ev.camera, header, ev.duration, item.name))
+    clips = _clips(videos)
     cameras = {c.camera for c in clips}
     shots = []
     if cameras:
@@ -478,6 +473,17 @@ def _settle_cameras(
                 if camera in cameras and str(r.date_source or "").startswith("exif:"):
                     shots.append(Shot(camera, r.taken_at, r.name))
     return _store_cameras(engine, options, videos, clips, shots, summary)
+
+
+def _clips(videos: list[_Dated]) -> list[Clip]:
+    """The videos whose evidence names a camera and a QuickTime header time."""
+    clips = []
+    for item in videos:
+        ev = item.evidence
+        header = ev.header() if ev is not None else None
+        if ev is not None and header is not None and ev.camera is not None:
+            clips.append(Clip(ev.camera, header, ev.duration, item.name))
+    return clips
 
 
 def _store_cameras(
@@ -559,12 +565,7 @@ def _settle(
     # 1. Cameras that write local time into QuickTime, shown by the library.
     videos = [i for i in judged if i.kind == "video"]
     _evidence_for(engine, videos, options, summary)
-    clips = []
-    for item in videos:
-        ev = item.evidence
-        header = ev.header() if ev is not None else None
-        if ev is not None and header is not None and ev.camera is not None:
-            clips.append(Clip(ev.camera, header, ev.duration, item.name))
+    clips = _clips(videos)
     cameras = {c.camera for c in clips}
     shots = []
     for item in dated:
