@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from tests.browser.helpers import (
-    CHROMIUM_ARGS,
     Server,
     get_json,
+    launched_chromium,
     make_library,
     post_json,
     thumbs_ready,
@@ -156,15 +156,8 @@ def locked_app() -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def new_page(browser: Any, width: int, height: int) -> Any:

@@ -18,10 +18,10 @@ import pytest
 from PIL import Image
 
 from tests.browser.helpers import (
-    CHROMIUM_ARGS,
     SHOTS,
     Server,
     get_json,
+    launched_chromium,
     post_json,
     thumbs_ready,
     wait_for,
@@ -84,15 +84,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def new_page(chromium: Any, viewport: dict[str, int]) -> Any:

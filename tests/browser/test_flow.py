@@ -8,7 +8,6 @@ in ``test-artifacts/screenshots/`` for a person to look at.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,10 +18,10 @@ from typing import Any
 import pytest
 
 from tests.browser.helpers import (
-    CHROMIUM_ARGS,
     ROOT,
     SHOTS,
     get_json,
+    launched_chromium,
     make_photos,
     thumbs_ready,
     wait_for,
@@ -86,13 +85,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture
 def browser_page() -> Iterator[Any]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         context = browser.new_context(viewport={"width": 1360, "height": 900})
         page = context.new_page()
         errors: list[str] = []
@@ -104,7 +97,6 @@ def browser_page() -> Iterator[Any]:
         page.js_errors = errors  # type: ignore[attr-defined]
         yield page
         context.close()
-        browser.close()
 
 
 def shot(page: Any, name: str, full: bool = True) -> None:
