@@ -543,23 +543,12 @@ class _Run:
             for tmp, *_ in files:
                 if os.path.exists(tmp):
                     fsync_file(tmp)
-            action = "move" if self.move else "copy"
+            sidecars = [
+                {"source": src, "target": target, "sha256": sha}
+                for _tmp, target, sha, src in files[:-1]
+            ]
             self.journal.append(
-                {
-                    "type": "write",
-                    "action": action,
-                    "file_id": item.file_id,
-                    "source": item.source,
-                    "target": item.target,
-                    "source_sha256": source_sha,
-                    "output_sha256": output_sha,
-                    "size": size,
-                    "sidecars": [
-                        {"source": src, "target": target, "sha256": sha}
-                        for _tmp, target, sha, src in files[:-1]
-                    ],
-                    "created_dirs": created,
-                }
+                self.write_record(item, source_sha, output_sha, size, sidecars, created)
             )
             placed = 0
             for tmp, target, _sha, _src in files:
@@ -582,7 +571,7 @@ class _Run:
             source_sha256=source_sha,
             output_sha256=output_sha,
             size=size,
-            action=action,
+            action=self.action,
             journal=self.journal.path,
             done=True,
         )
@@ -759,24 +748,39 @@ class _Run:
             os.utime(p.tmp, (p.item.mtime, p.item.mtime))
         p.verified = True
 
+    @property
+    def action(self) -> str:
+        """What this run does with each source: ``move`` or ``copy``."""
+        return "move" if self.move else "copy"
+
+    def write_record(
+        self,
+        item: PlanItem,
+        source_sha: str | None,
+        output_sha: str | None,
+        size: int | None,
+        sidecars: list[dict[str, Any]],
+        created: list[str],
+    ) -> dict[str, Any]:
+        """The journal's ``write`` record of ``item``, made before its file is placed."""
+        return {
+            "type": "write",
+            "action": self.action,
+            "file_id": item.file_id,
+            "source": item.source,
+            "target": item.target,
+            "source_sha256": source_sha,
+            "output_sha256": output_sha,
+            "size": size,
+            "sidecars": sidecars,
+            "created_dirs": created,
+        }
+
     def place_batched(self, ready: list[_Prepared], outcomes: dict[int, ItemOutcome]) -> None:
         """Journal, place and journal done the verified copies (see ``batch``)."""
-        action = "move" if self.move else "copy"
         for p in ready:
-            item = p.item
             self.journal.append(
-                {
-                    "type": "write",
-                    "action": action,
-                    "file_id": item.file_id,
-                    "source": item.source,
-                    "target": item.target,
-                    "source_sha256": p.source_sha,
-                    "output_sha256": p.output_sha,
-                    "size": p.size,
-                    "sidecars": [],
-                    "created_dirs": p.created,
-                },
+                self.write_record(p.item, p.source_sha, p.output_sha, p.size, [], p.created),
                 sync=False,
             )
         self.journal.sync()
@@ -795,7 +799,7 @@ class _Run:
             if self.move:  # this source leaves only once its own output is durable
                 fsync_dir(os.path.dirname(item.target))
                 self.journal.append({"type": "done", "target": item.target})
-                self.written_batched(p, outcome, action)
+                self.written_batched(p, outcome, self.action)
         if not self.move:
             for folder in sorted({os.path.dirname(p.item.target) for p in placed}):
                 fsync_dir(folder)
@@ -803,7 +807,7 @@ class _Run:
                 self.journal.append({"type": "done", "target": p.item.target}, sync=False)
             self.journal.sync()
             for p in placed:
-                self.written_batched(p, outcomes[p.item.file_id], action)
+                self.written_batched(p, outcomes[p.item.file_id], self.action)
 
     def written_batched(self, p: _Prepared, outcome: ItemOutcome, action: str) -> None:
         item = p.item
@@ -813,7 +817,7 @@ class _Run:
             source_sha256=p.source_sha,
             output_sha256=p.output_sha,
             size=p.size,
-            action=action,
+            action=self.action,
             journal=self.journal.path,
             done=True,
         )
