@@ -324,14 +324,20 @@ def redate(zone: str | None) -> None:
 @click.option("-w", "--workers", type=click.IntRange(1, 64), help="Processes (default: cores).")
 def inspect(paths: tuple[str, ...], as_json: bool, workers: int | None) -> None:
     """Probe and date files without a database, and print what was found."""
+    from mediafix.homezone import light_inspect_settings
     from mediafix.media.analysis import inspect_record
-    from mediafix.services.pipeline import analyse_options, batched, iter_found, run_parallel
+    from mediafix.services.pipeline import AnalyseOptions, batched, iter_found, run_parallel
 
-    settings = _settings()
+    # No library here: the home zone and the worker count are all it reads of the settings.
+    light = light_inspect_settings()
+    if light is None:
+        settings = _settings()
+        light = settings.timezone, settings.workers
+    zone, most_workers = light
     roots = _existing_paths(paths)
-    options = analyse_options(settings)
+    options = AnalyseOptions(timezone=zone)
     founds = list(iter_found(roots))
-    n_workers = workers or min(settings.workers, max(1, len(founds) // 8))
+    n_workers = workers or min(most_workers, max(1, len(founds) // 8))
     records: list[dict[str, Any]] = []
     for items in run_parallel(batched(founds), options, n_workers):
         records.extend(inspect_record(i) for i in items)

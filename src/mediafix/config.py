@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +25,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mediafix.datadir import DEFAULT_DATA_DIR, default_database_url, ensure_data_dir
 from mediafix.datadir import DataDirError as DataDirError
 from mediafix.datadir import data_dir_message as data_dir_message
+from mediafix.homezone import LOCALTIME_LINK as LOCALTIME_LINK
+from mediafix.homezone import SERVER_DEFAULT_ZONES as _SERVER_DEFAULT_ZONES
+from mediafix.homezone import TIMEZONE_FILE as TIMEZONE_FILE
+from mediafix.homezone import system_timezone as system_timezone
+from mediafix.homezone import system_timezone_origin as system_timezone_origin
+from mediafix.homezone import valid_zone as _valid_zone
 
 
 @dataclass(frozen=True)
@@ -106,64 +112,6 @@ SETTINGS: tuple[Setting, ...] = (
         "Days an upload is kept after all its files were written to the output.",
     ),
 )
-
-
-def system_timezone() -> str:
-    """The machine's IANA zone name, or ``UTC`` when it cannot be told (see
-    ``system_timezone_origin``: a guess the web page asks a person to confirm)."""
-    return system_timezone_origin()[0]
-
-
-TIMEZONE_FILE = "/etc/timezone"  # Debian's name of the machine's zone
-LOCALTIME_LINK = "/etc/localtime"  # a link into the zoneinfo tree
-
-# Zones a server (or a container) is set to by default: the machine says nothing about
-# where its owner lives, so the zone still needs a person's word.
-_SERVER_DEFAULT_ZONES = frozenset(
-    {
-        "UTC",
-        "Etc/UTC",
-        "Etc/UCT",
-        "UCT",
-        "Etc/GMT",
-        "GMT",
-        "Etc/Universal",
-        "Universal",
-        "Etc/Zulu",
-        "Zulu",
-    }
-)
-
-
-def system_timezone_origin() -> tuple[str, str]:
-    """(zone, where it came from): ``TZ``, ``/etc/timezone``, ``/etc/localtime``, or ``""``
-    when the machine does not say (then the zone is ``UTC``, a placeholder)."""
-    tz = os.environ.get("TZ", "").lstrip(":")
-    if tz and _valid_zone(tz):
-        return tz, "TZ"
-    try:
-        name = Path(TIMEZONE_FILE).read_text().strip()
-        if _valid_zone(name):
-            return name, "/etc/timezone"
-    except OSError:
-        pass
-    try:
-        link = os.readlink(LOCALTIME_LINK)
-        if "zoneinfo/" in link:
-            name = link.split("zoneinfo/", 1)[1]
-            if _valid_zone(name):
-                return name, "/etc/localtime"
-    except OSError:
-        pass
-    return "UTC", ""
-
-
-def _valid_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 class FolderError(ValueError):

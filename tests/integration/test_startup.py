@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from mediafix.config import Settings
 from mediafix.datadir import library_location
+from mediafix.homezone import light_inspect_settings
 from mediafix.store.db import SCHEMA_HEAD, current_revision, get_engine, session_scope, upgrade
 from mediafix.store.models import File
 from tests.helpers.media import make_jpeg
@@ -53,7 +54,75 @@ def test_inspect_of_one_file_loads_no_database_or_web(settings_env: Path, tmp_pa
     text, modules = _run_cli(["inspect", "--json", str(photo)], tmp_path)
     record = json.loads(text)[0]
     assert record["taken_at"].startswith("2021-06-12T10:11:12")
-    assert modules.isdisjoint({"sqlalchemy", "alembic", "flask", "huey"}), modules
+    light = {"sqlalchemy", "alembic", "flask", "huey", "pydantic", "pydantic_settings", "rich"}
+    assert modules.isdisjoint(light), modules & light
+
+
+def test_inspect_dates_in_the_zone_settings_give_and_refuses_what_they_refuse(
+    settings_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No offset in the photo: the home zone decides its UTC time.
+    photo = make_jpeg(tmp_path / "IMG_0002.jpg", DateTimeOriginal="2021:06:12 10:11:12")
+    monkeypatch.setenv("MEDIAFIX_TIMEZONE", "Asia/Tokyo")
+    text, _ = _run_cli(["inspect", "--json", str(photo)], tmp_path)
+    assert json.loads(text)[0]["taken_at_utc"].startswith("2021-06-12T01:11:12")
+    # a spelling only pydantic-settings reads: the full settings are loaded, same answer
+    monkeypatch.delenv("MEDIAFIX_TIMEZONE")
+    monkeypatch.setenv("mediafix_timezone", "America/New_York")
+    text, modules = _run_cli(["inspect", "--json", str(photo)], tmp_path)
+    assert json.loads(text)[0]["taken_at_utc"].startswith("2021-06-12T14:11:12")
+    assert "pydantic_settings" in modules
+    monkeypatch.delenv("mediafix_timezone")
+    monkeypatch.setenv("MEDIAFIX_TIMEZONE", "Mars/Olympus")
+    done = subprocess.run(
+        [sys.executable, "-m", "mediafix.cli", "inspect", "--json", str(photo)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert done.returncode != 0 and "unknown time zone 'Mars/Olympus'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"MEDIAFIX_TIMEZONE": "Europe/Berlin", "MEDIAFIX_WORKERS": "3"},
+        {"MEDIAFIX_TIMEZONE": "", "MEDIAFIX_WORKERS": "64"},
+        {"MEDIAFIX_WORKERS": "1", "TZ": "America/Sao_Paulo"},
+    ],
+)
+def test_the_light_inspect_settings_are_what_settings_say(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in [k for k in os.environ if k.upper().startswith("MEDIAFIX_")]:
+        monkeypatch.delenv(var)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert light_inspect_settings() == (settings.timezone, settings.workers)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"mediafix_workers": "2"},
+        {"MEDIAFIX_TIMEZONE": " Europe/Berlin"},
+        {"MEDIAFIX_TIMEZONE": "Nowhere/Atlantis"},
+        {"MEDIAFIX_WORKERS": "0"},
+        {"MEDIAFIX_WORKERS": "65"},
+        {"MEDIAFIX_WORKERS": "two"},
+    ],
+)
+def test_the_light_inspect_settings_leave_the_doubtful_to_settings(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in [k for k in os.environ if k.upper().startswith("MEDIAFIX_")]:
+        monkeypatch.delenv(var)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert light_inspect_settings() is None
 
 
 def test_db_upgrade_of_a_new_library_loads_no_sqlalchemy_or_pydantic(

@@ -159,13 +159,13 @@ def test_hostile_values_are_400_not_500(web: Web, tmp_path: Path) -> None:
 @pytest.fixture
 def unset_zone(settings_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No MEDIAFIX_TIMEZONE, no TZ, and a machine whose files say what the test writes."""
-    from mediafix import config
+    from mediafix import homezone
 
     monkeypatch.setenv("MEDIAFIX_TIMEZONE", "")  # what compose passes when it is unset
     monkeypatch.delenv("TZ", raising=False)
     zone_file = tmp_path / "timezone"
-    monkeypatch.setattr(config, "TIMEZONE_FILE", str(zone_file))
-    monkeypatch.setattr(config, "LOCALTIME_LINK", str(tmp_path / "no-localtime"))
+    monkeypatch.setattr(homezone, "TIMEZONE_FILE", str(zone_file))
+    monkeypatch.setattr(homezone, "LOCALTIME_LINK", str(tmp_path / "no-localtime"))
     return zone_file
 
 

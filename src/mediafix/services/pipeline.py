@@ -23,16 +23,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from mediafix.config import Settings, effective
 from mediafix.media.analysis import Analysed
 from mediafix.media.dates import DateOptions, date_evidence
 from mediafix.media.discover import NONE_OWN, Found, OwnFolders, discover
 from mediafix.media.exiftool import ExifTool, ExifToolError
 from mediafix.media.probe import Probe, probe_batch
 
-if TYPE_CHECKING:  # the database is loaded only by what uses it (`inspect` does not)
+if TYPE_CHECKING:  # the database and pydantic: loaded only by what uses them (not `inspect`)
     from sqlalchemy.engine import Engine
     from sqlalchemy.orm import Session
+
+    from mediafix.config import Settings
 
 __all__ = [
     "BATCH_STAGES",
@@ -77,6 +78,8 @@ LOCAL_CAMERAS_KEY = "quicktime_local_detected"
 
 
 def analyse_options(settings: Settings, session: Session | None = None) -> AnalyseOptions:
+    from mediafix.config import effective  # pydantic: not on `inspect`'s path
+
     stored: dict[str, Any] = {}
     if session is not None:
         from mediafix.store.settings import stored_settings
