@@ -64,6 +64,28 @@ def scanned(settings_env: Path, tmp_path: Path) -> Path:
     return src
 
 
+def test_plan_prints_one_line_per_file_as_the_json_says(scanned: Path, tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+    hostile = scanned / "misc" / "two\nlines \x1b[31mred.jpg"
+    make_jpeg(hostile, 4, DateTimeOriginal="2018:03:04 05:06:07")
+    _run("scan", "-w", "1", str(scanned))
+    plan = json.loads(_run("plan", str(out), "--json"))
+    lines = _run("plan", str(out)).splitlines()
+    assert lines[0] == f"plan for {out}"
+    rows = [line for line in lines if line.startswith(("  copy  ", "  skip  "))]
+    assert len(rows) == len(plan["items"]) == 3
+    for item in plan["items"]:
+        target = os.path.relpath(item["target"], out)
+        assert any(f" -> {target}: " in row for row in rows), (target, rows)
+    (odd,) = [row for row in rows if "red.jpg" in row]  # one line, the escape disarmed
+    assert "two\\nlines \\x1b[31mred.jpg -> 2018/20180304_050607.jpg" in odd
+    assert "\x1b" not in "\n".join(lines)
+    assert any(line.startswith("  held back: ") and "nodate.jpg" in line for line in lines)
+    assert any(line.startswith("  ignored: ") and "readme.txt" in line for line in lines)
+    counts = ", ".join(f"{k}: {v}" for k, v in plan["counts"].items())
+    assert lines[-1] == counts
+
+
 def test_plan_apply_twice_undo(scanned: Path, tmp_path: Path) -> None:
     out = tmp_path / "archive"
     before = _hashes(scanned)
