@@ -357,8 +357,11 @@ def main() -> None:
         note("undo", r)
 
     # the plain tools
-    r = run(["jdupes", "-r", "-q", str(src)])
-    note("jdupes -r (exact groups)", r)
+    if shutil.which("jdupes"):
+        r = run(["jdupes", "-r", "-q", str(src)])
+        note("jdupes -r (exact groups)", r)
+    else:
+        print("  jdupes -r: not installed (apt-get install jdupes), left out")
     r = run(["exiftool", "-r", "-json", "-q", *DATE_TAGS, str(src)])
     note("exiftool -r -json (date tags)", r)
     if not args.skip_apply:

@@ -86,6 +86,24 @@ def test_plan_prints_one_line_per_file_as_the_json_says(scanned: Path, tmp_path:
     assert lines[-1] == counts
 
 
+def test_undo_gives_each_row_back_its_status(scanned: Path, tmp_path: Path) -> None:
+    out = tmp_path / "archive"
+
+    def rows() -> dict[str, tuple[str, str | None]]:
+        with sqlite3.connect(get_settings().data_dir / "mediafix.db") as db:
+            found = db.execute("select path, status, output_path from files where kind='image'")
+            return {Path(path).name: (status, output) for path, status, output in found}
+
+    before = rows()
+    assert before["nodate.jpg"][0] == "review" and before["wrong.png"][0] == "ready"
+    _run("apply", str(out), "--include-review")
+    written = rows()
+    assert {status for status, _ in written.values()} == {"written"}
+    assert all(output and Path(output).is_file() for _, output in written.values())
+    _run("undo")
+    assert rows() == before  # ready, review and no output, as before the apply
+
+
 def test_plan_apply_twice_undo(scanned: Path, tmp_path: Path) -> None:
     out = tmp_path / "archive"
     before = _hashes(scanned)

@@ -88,10 +88,11 @@ from mediafix.media.journal import (
     Journal,
     JournalEntry,
     JournalIndex,
+    iter_journal,
+    journal_holds,
     journal_index,
     new_journal_path,
     output_is_live,
-    read_journal,
 )
 from mediafix.media.readback import (
     EXIF_TAGS,
@@ -1373,12 +1374,14 @@ def undo(journal_path: str, on_progress: Callable[[int, int], None] | None = Non
     undo) is harmless. ``on_progress(done, total)`` follows the files (a job's progress bar).
     """
     result = UndoResult(journal=journal_path)
-    records = read_journal(journal_path)
     entries: dict[str, JournalEntry] = {}
     undone: set[str] = set()
-    for record in records:
+    roots: set[str] = set()  # the output folders of the run (they stay)
+    for record in iter_journal(journal_path):  # one record at a time: a big run is 100k
         kind, target = record["type"], record.get("target")
-        if kind == "write" and target:
+        if kind == "run" and record.get("output"):
+            roots.add(os.path.abspath(record["output"]))
+        elif kind == "write" and target:
             entries[target] = JournalEntry.from_record(record, journal_path)
         elif kind == "done" and target in entries:
             entries[target].done = True
@@ -1387,7 +1390,7 @@ def undo(journal_path: str, on_progress: Callable[[int, int], None] | None = Non
         elif kind == "undone" and target:
             undone.add(target)
     # Originals may have been held by a later run that finished this one's move.
-    holds = journal_index(os.path.dirname(os.path.abspath(journal_path))).holds
+    holds = journal_holds(os.path.dirname(os.path.abspath(journal_path)))
     journal = Journal(journal_path)
     run = _Undo(journal, holds, result)
     try:
@@ -1417,9 +1420,6 @@ def undo(journal_path: str, on_progress: Callable[[int, int], None] | None = Non
         run.flush()
         # Year, undated and trash folders the run created go when empty; the output root
         # itself stays (it is the user's configured folder).
-        roots = {
-            os.path.abspath(r["output"]) for r in records if r["type"] == "run" and r.get("output")
-        }
         created = {d for e in entries.values() for d in e.created_dirs} - roots
         for folder in sorted(created, key=lambda d: d.count(os.sep), reverse=True):
             with contextlib.suppress(OSError):

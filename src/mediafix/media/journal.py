@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,8 @@ __all__ = [
     "JournalEntry",
     "JournalIndex",
     "append_to_journal",
+    "iter_journal",
+    "journal_holds",
     "journal_index",
     "new_journal_path",
     "output_is_live",
@@ -40,7 +42,7 @@ __all__ = [
 JOURNAL_SUFFIX = ".jsonl"
 
 
-@dataclass
+@dataclass(slots=True)  # one per written file: 100,000 in a big run
 class JournalEntry:
     """What one ``write`` record (and the records after it) says about one output file."""
 
@@ -95,7 +97,12 @@ class JournalIndex:
 
 def read_journal(path: str) -> list[dict[str, Any]]:
     """The records of one journal, in order; a torn or unreadable line is skipped."""
-    records = []
+    return list(iter_journal(path))
+
+
+def iter_journal(path: str) -> Iterator[dict[str, Any]]:
+    """``read_journal`` one record at a time: a run of 100,000 files is read in the memory
+    of one record (issue #20)."""
     with open(path, "rb") as f:
         for line in f:
             try:
@@ -103,48 +110,73 @@ def read_journal(path: str) -> list[dict[str, Any]]:
             except ValueError:
                 continue
             if isinstance(record, dict) and "type" in record:
-                records.append(record)
-    return records
+                yield record
+
+
+def journal_holds(journal_dir: str) -> dict[str, list[HeldOriginal]]:
+    """Every original a move put in a holding folder, by source path, oldest first (what
+    ``journal_index(...).holds`` says, without indexing every output)."""
+    holds: dict[str, list[HeldOriginal]] = {}
+    for path in _journal_paths(journal_dir):
+        try:
+            for record in iter_journal(path):
+                if (hold := _hold(record, path)) is not None:
+                    holds.setdefault(hold.source, []).append(hold)
+        except OSError:
+            continue
+    return holds
+
+
+def _journal_paths(journal_dir: str) -> list[str]:
+    """The journals of ``journal_dir``, oldest first (their names sort by time)."""
+    try:
+        names = sorted(n for n in os.listdir(journal_dir) if n.endswith(JOURNAL_SUFFIX))
+    except OSError:
+        return []
+    return [os.path.join(journal_dir, name) for name in names]
 
 
 def journal_index(journal_dir: str) -> JournalIndex:
     """Index every journal in ``journal_dir`` (oldest first, so later records win)."""
     index = JournalIndex()
-    try:
-        names = sorted(n for n in os.listdir(journal_dir) if n.endswith(JOURNAL_SUFFIX))
-    except OSError:
-        return index
-    for name in names:
-        path = os.path.join(journal_dir, name)
+    for path in _journal_paths(journal_dir):
         try:
-            records = read_journal(path)
+            _index_records(index, iter_journal(path), path)
         except OSError:
             continue
-        for record in records:
-            kind, target = record["type"], record.get("target")
-            if kind == "write" and target:
-                try:
-                    index.by_target[target] = JournalEntry.from_record(record, path)
-                except (KeyError, TypeError, ValueError):
-                    continue
-            elif kind == "done" and target in index.by_target:
-                index.by_target[target].done = True
-            elif kind == "source_removed" and target in index.by_target:
-                index.by_target[target].source_removed = True
-            elif kind == "hold" and record.get("source") and record.get("held"):
-                index.holds.setdefault(record["source"], []).append(
-                    HeldOriginal(record["source"], record["held"], record.get("sha256"), path)
-                )
-            elif (
-                kind == "undone"
-                and target in index.by_target
-                and index.by_target[target].journal == path
-            ):
-                del index.by_target[target]
     for entry in index.by_target.values():
         if entry.source_sha256:
             index.by_sha.setdefault(entry.source_sha256, []).append(entry)
     return index
+
+
+def _index_records(index: JournalIndex, records: Iterator[dict[str, Any]], path: str) -> None:
+    for record in records:
+        kind, target = record["type"], record.get("target")
+        if kind == "write" and target:
+            try:
+                index.by_target[target] = JournalEntry.from_record(record, path)
+            except (KeyError, TypeError, ValueError):
+                continue
+        elif kind == "done" and target in index.by_target:
+            index.by_target[target].done = True
+        elif kind == "source_removed" and target in index.by_target:
+            index.by_target[target].source_removed = True
+        elif (hold := _hold(record, path)) is not None:
+            index.holds.setdefault(hold.source, []).append(hold)
+        elif (
+            kind == "undone"
+            and target in index.by_target
+            and index.by_target[target].journal == path
+        ):
+            del index.by_target[target]
+
+
+def _hold(record: Mapping[str, Any], path: str) -> HeldOriginal | None:
+    """The original a ``hold`` record of the journal ``path`` put aside, else None."""
+    if record["type"] != "hold" or not record.get("source") or not record.get("held"):
+        return None
+    return HeldOriginal(record["source"], record["held"], record.get("sha256"), path)
 
 
 def output_is_live(entry: JournalEntry) -> bool:
