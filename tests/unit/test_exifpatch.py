@@ -191,6 +191,19 @@ def test_values_sharing_their_bytes_are_left_to_exiftool(tmp_path: Path) -> None
     assert patch_exif_text(bytes(data), NEW) is None  # even with the same value for both
 
 
+def test_a_value_sharing_its_bytes_with_one_not_written_is_left_to_exiftool(
+    tmp_path: Path,
+) -> None:
+    """ModifyDate (not written) stored at DateTimeOriginal's bytes: writing one would
+    change the other."""
+    source = camera_jpeg(tmp_path / "source.jpg", ModifyDate=OLD["DateTimeOriginal"])
+    data = bytearray(source.read_bytes())
+    at_original = data.index(ascii_entry(data, 0x9003))
+    at_modify = data.index(ascii_entry(data, 0x0132))
+    data[at_modify + 8 : at_modify + 12] = data[at_original + 8 : at_original + 12]
+    assert patch_exif_text(bytes(data), NEW) is None
+
+
 def test_a_second_exif_segment_is_left_to_exiftool(tmp_path: Path) -> None:
     data = camera_jpeg(tmp_path / "source.jpg").read_bytes()
     at = data.index(b"Exif\0\0") - 4  # the APP1 marker

@@ -97,6 +97,7 @@ def _patch(data: bytes, write: Mapping[str, Any]) -> bytes:
             homes.setdefault(entry[0], []).append((name, entry))
     out = bytearray(tiff)
     patched: list[tuple[int, int]] = []  # where bytes are written
+    mine: set[tuple[str, int]] = set()  # by which entries (IFD, tag)
     inline: set[tuple[int, int]] = set()  # of those, the values inside their own entry
     for tag, (ifd, new) in wanted.items():
         found = homes.get(tag, [])
@@ -110,11 +111,11 @@ def _patch(data: bytes, write: Mapping[str, Any]) -> bytes:
             inline.add((at, at + 4))
         out[at : at + len(new)] = new
         patched.append((at, at + len(new)))
+        mine.add((ifd, tag))
     # Each byte written must be its value's alone: not the TIFF header, an IFD table (but
     # an inline value's own field), another entry's value or the thumbnail, nor another
     # written value (two entries pointing at the same bytes).
-    wrote = set(patched)
-    others = [(0, 8), *_values(tiff, order, ifds, wrote)]
+    others = [(0, 8), *_values(tiff, order, ifds, mine)]
     for i, (at, stop) in enumerate(patched):
         against = others + patched[:i] + patched[i + 1 :]
         if (at, stop) not in inline:
@@ -216,15 +217,15 @@ def _ifd(
 
 
 def _values(
-    tiff: bytes, order: str, ifds: dict[str, list[_Entry]], wrote: set[tuple[int, int]]
+    tiff: bytes, order: str, ifds: dict[str, list[_Entry]], mine: set[tuple[str, int]]
 ) -> list[tuple[int, int]]:
-    """Where every value stored out of its entry lies but the ones written, and the
-    thumbnail."""
+    """Where the value of every entry but ``mine`` (IFD, tag) lies when stored out of its
+    entry, and the thumbnail."""
     out = []
-    for entries in ifds.values():
+    for name, entries in ifds.items():
         longs = {}
         for tag, kind, count, at, size in entries:
-            if size > 4 and (at, at + size) not in wrote:
+            if size > 4 and (name, tag) not in mine:
                 out.append((at, at + size))
             if kind == 4 and count == 1:
                 longs[tag] = struct.unpack_from(order + "I", tiff, at)[0]
