@@ -204,6 +204,17 @@ def test_a_value_sharing_its_bytes_with_one_not_written_is_left_to_exiftool(
     assert patch_exif_text(bytes(data), NEW) is None
 
 
+def test_an_entry_pointing_at_data_not_mapped_is_left_to_exiftool(tmp_path: Path) -> None:
+    """SubIFDs (or an uncompressed thumbnail's strips): data this module does not see."""
+    data = bytearray(camera_jpeg(tmp_path / "source.jpg").read_bytes())
+    order = "<" if b"Exif\0\0II" in data else ">"
+    make = struct.pack(order + "HHI", 0x010F, 2, len("Canon") + 1)
+    assert data.count(make) == 1
+    at = data.index(make)
+    data[at : at + 2] = struct.pack(order + "H", 0x014A)
+    assert patch_exif_text(bytes(data), NEW) is None
+
+
 def test_a_second_exif_segment_is_left_to_exiftool(tmp_path: Path) -> None:
     data = camera_jpeg(tmp_path / "source.jpg").read_bytes()
     at = data.index(b"Exif\0\0") - 4  # the APP1 marker

@@ -14,7 +14,8 @@ construction. exiftool reads back the same tags with the same values as after it
 Anything else gives None, and the caller has exiftool write the file as before: a tag that
 is missing, of another type or count, found twice or in another IFD than the one exiftool
 writes (which one would a program read?), a value not in the exact form above (exiftool
-would convert it), a second EXIF segment, any IFD or value out of bounds, or a patch that
+would convert it), a second EXIF segment, any IFD or value out of bounds, an entry pointing
+at data not mapped here (SubIFDs, an uncompressed thumbnail's strips), or a patch that
 would touch a byte that is not the old value's alone: the TIFF header, an IFD table,
 another entry's value, the thumbnail, or another written value (two entries pointing at the
 same bytes).
@@ -52,6 +53,9 @@ _EXIF_HEADER = b"Exif\x00\x00"
 # Pointers to sub-IFDs, by the IFD they hang off: the ones walked here.
 _SUB_IFDS = {0x8769: "ExifIFD", 0x8825: "GPS", 0xA005: "InteropIFD"}
 _THUMB_OFFSET, _THUMB_LENGTH = 0x0201, 0x0202
+# Entries pointing at data this module does not map (SubIFDs, strips of an uncompressed
+# thumbnail): a file with one is left to exiftool.
+_UNMAPPED = frozenset({0x014A, 0x0111, 0x0117})
 
 
 class _Refused(Exception):
@@ -225,11 +229,17 @@ def _values(
     for name, entries in ifds.items():
         longs = {}
         for tag, kind, count, at, size in entries:
+            if tag in _UNMAPPED:
+                raise _Refused
+            if tag in (_THUMB_OFFSET, _THUMB_LENGTH) and (kind != 4 or count != 1):
+                raise _Refused
             if size > 4 and (name, tag) not in mine:
                 out.append((at, at + size))
             if kind == 4 and count == 1:
                 longs[tag] = struct.unpack_from(order + "I", tiff, at)[0]
-        if _THUMB_OFFSET in longs and _THUMB_LENGTH in longs:
+        if (_THUMB_OFFSET in longs) != (_THUMB_LENGTH in longs):
+            raise _Refused
+        if _THUMB_OFFSET in longs:
             where = longs[_THUMB_OFFSET]
             out.append((where, where + longs[_THUMB_LENGTH]))
     return out
