@@ -6,7 +6,8 @@ Run by hand (not a test), from the project folder:
     .venv/bin/python bench/apply_speed.py --n 20000       # the library-scale run
     .venv/bin/python bench/apply_speed.py --mediafix OTHER/.venv/bin/mediafix   # another build
 
-Generates N camera-like JPEGs (each with its own DateTimeOriginal, a Make and a Model),
+Generates N camera-like JPEGs (each with its own dates as a current camera writes them:
+DateTimeOriginal, CreateDate, ModifyDate, OffsetTime*, SubSecTime*; a Make and a Model),
 scans them into a fresh library once, then times, side by side, ``--rounds`` times each:
 
 * the common way: ``cp -r`` of the folder, then one ``exiftool -overwrite_original
@@ -38,8 +39,12 @@ CACHE = Path(tempfile.gettempdir()) / "mediafix-bench-apply"
 
 def generate(n: int, python: str) -> Path:
     """N distinct 640x480 JPEGs, each dated a minute after the one before, in camera
-    folders (``DCIM/100CANON``: no folder tags, so dates are all apply writes) (cached)."""
-    folder = CACHE / f"dcim-{n}"
+    folders (``DCIM/100CANON``: no folder tags, so dates are all apply writes) (cached).
+
+    Each carries the dates a current camera writes (the EOS R6's, or a phone's): ModifyDate,
+    DateTimeOriginal and CreateDate, their OffsetTime* and SubSecTime* (centiseconds), so
+    apply rewrites dates that are there, as it does on real photos."""
+    folder = CACHE / f"dcim-camera-{n}"
     done = folder / ".complete"
     if done.exists():
         return folder
@@ -48,11 +53,12 @@ def generate(n: int, python: str) -> Path:
     # Each picture its own random blocks, so no two are near-duplicates (the scan would
     # keep one of each group).
     code = r"""
-import os, sys
+import json, os, sys, time
 import numpy as np
 from PIL import Image
 n, folder = int(sys.argv[1]), sys.argv[2]
 start = 1_560_000_000
+tags = []
 for i in range(n):
     rng = np.random.default_rng(i)
     small = rng.integers(0, 255, (15, 20, 3), dtype=np.uint8)
@@ -60,23 +66,28 @@ for i in range(n):
     path = os.path.join(folder, "DCIM", f"{100 + i // 1000}CANON", f"IMG_{i:05d}.jpg")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     img.save(path, "JPEG", quality=90)
-    os.utime(path, (start + 60 * i, start + 60 * i))
+    # Wall clock in Berlin (summer: UTC+2), as the camera's clock was set.
+    stamp = time.strftime("%Y:%m:%d %H:%M:%S", time.gmtime(start + 60 * i + 7200))
+    cs = f"{(37 * i) % 100:02d}"
+    tags.append({
+        "SourceFile": path, "Make": "Canon", "Model": "EOS R6",
+        "ModifyDate": stamp, "DateTimeOriginal": stamp, "CreateDate": stamp,
+        "OffsetTime": "+02:00", "OffsetTimeOriginal": "+02:00", "OffsetTimeDigitized": "+02:00",
+        "SubSecTime": cs, "SubSecTimeOriginal": cs, "SubSecTimeDigitized": cs,
+    })
+with open(os.path.join(folder, "tags.json"), "w") as f:
+    json.dump(tags, f)
 """
     subprocess.run([python, "-c", code, str(n), str(folder)], check=True)
+    tags = folder / "tags.json"
     subprocess.run(
-        [
-            "exiftool",
-            "-q",
-            "-r",
-            "-overwrite_original",
-            "-P",
-            "-Make=Canon",
-            "-Model=EOS R6",
-            "-DateTimeOriginal<FileModifyDate",
-            str(folder),
-        ],
+        ["exiftool", "-q", "-overwrite_original", f"-j={tags}", "-r", str(folder / "DCIM")],
         check=True,
     )
+    tags.unlink()
+    start = 1_560_000_000
+    for i, path in enumerate(sorted((folder / "DCIM").rglob("*.jpg"))):
+        os.utime(path, (start + 60 * i, start + 60 * i))
     done.touch()
     return folder
 

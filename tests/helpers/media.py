@@ -74,3 +74,58 @@ def make_jpeg(path: Path, seed: int = 1, size: tuple[int, int] = (640, 480), **t
     if tags:
         write_tags(path, **tags)
     return path
+
+
+# The dates a current camera (or phone) writes, each its own text so that its bytes can be
+# found in the file: apply rewrites these in place (``media.exifpatch``).
+CAMERA_DATES = {
+    "ModifyDate": "2019:06:08 13:20:00",
+    "DateTimeOriginal": "2019:06:08 13:20:01",
+    "CreateDate": "2019:06:08 13:20:02",
+    "OffsetTime": "+01:00",
+    "OffsetTimeOriginal": "+02:00",
+    "OffsetTimeDigitized": "+03:00",
+    "SubSecTime": "36",
+    "SubSecTimeOriginal": "37",
+    "SubSecTimeDigitized": "38",
+}
+
+
+def camera_jpeg(path: Path, seed: int = 1, *, extra: tuple[str, ...] = (), **dates: str) -> Path:
+    """A JPEG with a camera's Make, Model and dates (``CAMERA_DATES``, ``dates`` over them;
+    an empty value leaves the tag out), written by the real exiftool; ``extra``: more
+    exiftool arguments. Like many cameras' files, its EXIF segment ends with room to spare
+    (64 zero bytes no entry points to), which exiftool drops when it rewrites the segment
+    and an in-place write keeps: the two ways tell apart by the file's size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scene(seed, (320, 240)).save(path, "JPEG", quality=90)
+    args = ["exiftool", "-q", "-overwrite_original", "-Make=Canon", "-Model=EOS R6"]
+    args += [f"-{k}={v}" for k, v in {**CAMERA_DATES, **dates}.items()]
+    subprocess.run([*args, *extra, "--", str(path)], check=True, capture_output=True)
+    data = path.read_bytes()
+    at = data.index(b"Exif\0\0") - 4  # the APP1 marker
+    length = int.from_bytes(data[at + 2 : at + 4], "big")
+    end = at + 2 + length
+    grown = (length + 64).to_bytes(2, "big")
+    path.write_bytes(data[: at + 2] + grown + data[at + 4 : end] + bytes(64) + data[end:])
+    return path
+
+
+def value_spans(data: bytes, values: list[str]) -> list[range]:
+    """Where each of ``values`` (its text and NUL, as EXIF stores it) lies in ``data``,
+    each found exactly once."""
+    spans = []
+    for text in values:
+        value = text.encode() + b"\0"
+        assert data.count(value) == 1, text
+        at = data.index(value)
+        spans.append(range(at, at + len(value)))
+    return spans
+
+
+def changed_within(before: bytes, after: bytes, spans: list[range]) -> bool:
+    """``after`` is ``before`` but for bytes inside ``spans`` (and differs somewhere)."""
+    if len(before) != len(after):
+        return False
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+    return bool(changed) and all(any(i in span for span in spans) for i in changed)

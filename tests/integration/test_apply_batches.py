@@ -24,8 +24,15 @@ from mediafix.media.digest import image_data_digest
 from mediafix.media.durable import TMP_PREFIX
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.journal import read_journal
-from tests.helpers.hostile import photo_bytes, snapshot
-from tests.helpers.media import make_jpeg, write_tags
+from tests.helpers.hostile import photo_bytes, snapshot, year_of
+from tests.helpers.media import (
+    CAMERA_DATES,
+    camera_jpeg,
+    changed_within,
+    make_jpeg,
+    value_spans,
+    write_tags,
+)
 from tests.integration.test_faults import (
     FAULT_WORKER,
     _archive,
@@ -129,6 +136,55 @@ def test_batches_write_verify_journal_and_undo(settings_env: Path, tmp_path: Pat
     assert snapshot(photos) == before
 
 
+def _camera_photos(folder: Path, n: int) -> list[Path]:
+    """``n`` distinct camera photos, each with its own year (``year_of``), carrying every
+    date apply writes: written in process (``media.exifpatch``), not by exiftool."""
+    paths = []
+    for i in range(n):
+        stamp = f"{year_of(i)}:03:04 05:06:07"
+        path = folder / f"IMG_{i:04d}.JPG"
+        paths.append(camera_jpeg(path, 1000 + i, DateTimeOriginal=stamp, CreateDate=stamp))
+    return paths
+
+
+def test_batches_mix_in_process_and_exiftool_writes(settings_env: Path, tmp_path: Path) -> None:
+    """Camera photos carrying every date the plan writes get them in process, the bytes
+    around untouched (exiftool would have dropped the room left in their EXIF segment:
+    ``camera_jpeg``); photos lacking some go to exiftool, which adds them; all journaled,
+    verified and undone alike."""
+    photos, out = tmp_path / "photos", tmp_path / "archive"
+    camera = _camera_photos(photos / "DCIM" / "100CANON", 10)
+    dated = _dated_photos(photos / "DCIM" / "101CANON", 6)  # DateTimeOriginal alone
+    for i, path in enumerate(dated):
+        path.rename(path.with_name(f"IMG_{100 + i:04d}.JPG"))
+    before = snapshot(photos)
+    sources = {str(p): p.read_bytes() for p in camera}
+    _cli("scan", "-w", "1", str(photos))
+    planned = _planned(out)
+    assert len(planned) == 16
+    printed = _cli("apply", str(out))
+    assert "failed" in printed
+    data = get_settings().data_dir
+    check_output(out, data, planned)
+    metas = {m["SourceFile"]: m for m in _read(sorted(planned))}
+    # The camera's offset (OffsetTimeOriginal) now in all three, and its sub-seconds in
+    # both written: only those values' bytes changed.
+    changed = [CAMERA_DATES["OffsetTime"], CAMERA_DATES["OffsetTimeDigitized"]]
+    changed.append(CAMERA_DATES["SubSecTimeDigitized"])
+    for target, source in planned.items():
+        meta = metas[target]
+        after = Path(target).read_bytes()
+        if source in sources:
+            assert meta["ExifIFD:OffsetTimeOriginal"] == "+02:00"
+            assert changed_within(sources[source], after, value_spans(sources[source], changed))
+        else:  # exiftool added what the file lacked
+            assert meta["ExifIFD:CreateDate"] == meta["ExifIFD:DateTimeOriginal"]
+            assert len(after) != len(Path(source).read_bytes())
+    _cli("undo")
+    assert not _archive(out)
+    assert snapshot(photos) == before
+
+
 def _kill_apply_at(env: dict[str, str], point: str, out: Path, tmp_path: Path) -> None:
     """``mediafix apply OUT`` stopped dead at ``point`` (``tests/helpers/fault_worker.py``), then
     SIGKILLed with everything it started."""
@@ -160,7 +216,9 @@ def _kill_apply_at(env: dict[str, str], point: str, out: Path, tmp_path: Path) -
         ("place:17", 17, 17, 9, 0),
     ],
 )
+@pytest.mark.parametrize("kind", ["exiftool", "in-process"])
 def test_sigkill_inside_a_batch(
+    kind: str,
     point: str,
     placed: int,
     journaled: int,
@@ -170,7 +228,10 @@ def test_sigkill_inside_a_batch(
     tmp_path: Path,
 ) -> None:
     photos, out = tmp_path / "photos", tmp_path / "archive"
-    _dated_photos(photos, 24)
+    if kind == "exiftool":
+        _dated_photos(photos, 24)
+    else:  # the dates written in process over the camera's
+        _camera_photos(photos, 24)
     _cli("scan", "-w", "1", str(photos))
     before = snapshot(photos)
     planned = _planned(out)

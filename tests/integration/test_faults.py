@@ -797,8 +797,8 @@ def injected_full_disk(how: str, out: Path) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as mp:
         if how == "injected-copy":
             # Both ways apply copies a file into the output: streamed (one by one) and
-            # read whole (a batch, which parses the bytes it copied).
-            real_copy, real_copy_read = durable.copy_hashed, durable.copy_read
+            # written whole (a batch, which parses the bytes it read first).
+            real_copy, real_write_new = durable.copy_hashed, durable.write_new
 
             def room(dest: str) -> None:
                 if dest.startswith(str(out)) and written["n"] >= 4:
@@ -809,12 +809,12 @@ def injected_full_disk(how: str, out: Path) -> Iterator[None]:
                 room(dest)
                 return real_copy(source, dest)
 
-            def full_copy_read(source: str, dest: str) -> tuple[str, bytes]:
+            def full_write_new(dest: str, data: bytes) -> None:
                 room(dest)
-                return real_copy_read(source, dest)
+                real_write_new(dest, data)
 
             mp.setattr(durable, "copy_hashed", full_copy)
-            mp.setattr(durable, "copy_read", full_copy_read)
+            mp.setattr(durable, "write_new", full_write_new)
         else:
             real_write, real_statvfs = ExifTool.write_tags, os.statvfs
 

@@ -33,7 +33,6 @@ __all__ = [
     "TargetExists",
     "clean_tmp",
     "copy_hashed",
-    "copy_read",
     "drop",
     "fsync_dir",
     "fsync_file",
@@ -43,8 +42,10 @@ __all__ = [
     "new_tmp",
     "place",
     "prune_empty",
+    "read_hashed",
     "remove",
     "sha256_file",
+    "write_new",
 ]
 
 TMP_PREFIX = ".mediafix-tmp-"
@@ -184,15 +185,18 @@ def copy_hashed(source: str, dest: str, *, beside: str | None = None) -> tuple[s
     return digest.hexdigest(), size
 
 
-def copy_read(source: str, dest: str) -> tuple[str, bytes]:
-    """:func:`copy_hashed` for a file the caller reads next: copy ``source`` to the new file
-    ``dest`` and return its sha256 and its bytes (one read of the source, none of the copy:
-    apply's batches parse each copy right after making it, issue #20)."""
+def read_hashed(source: str) -> tuple[str, bytes]:
+    """The sha256 and the bytes of ``source`` (only ever opened for reading): apply's
+    batches hash, parse and copy each source from one read (issue #20)."""
     with open(source, "rb") as src:
         data = src.read()
+    return hashlib.sha256(data).hexdigest(), data
+
+
+def write_new(dest: str, data: bytes) -> None:
+    """Write ``data`` to the new file ``dest`` (which must not exist)."""
     with open(dest, "xb") as out:
         out.write(data)
-    return hashlib.sha256(data).hexdigest(), data
 
 
 def place(tmp: str, target: str) -> None:

@@ -543,13 +543,18 @@ class WriteBatch:
                 self._dead.add(id(et))
         self._sent.append((et, seq, pairs))
 
-    def run(self, timeout: float | None = None) -> Iterator[list[str]]:
-        """Make the queued writes; yield each chunk's paths once its command is answered
-        (or failed: a session that died or timed out is restarted for the next batch)."""
+    def flush(self) -> None:
+        """Send the writes still queued, so the sessions work while the caller does
+        something else before ``run()``."""
         for extra_args, entries in self._groups.items():
             if entries:
                 self._send(extra_args, entries)
         self._groups = {}
+
+    def run(self, timeout: float | None = None) -> Iterator[list[str]]:
+        """Make the queued writes; yield each chunk's paths once its command is answered
+        (or failed: a session that died or timed out is restarted for the next batch)."""
+        self.flush()
         try:
             while self._answered < len(self._sent):
                 et, seq, pairs = self._sent[self._answered]
