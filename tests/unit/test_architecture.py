@@ -56,9 +56,10 @@ def _imports(name: str, path: Path) -> set[str]:
 GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
 
 
-# ``datadir.py`` is part of the config layer: where the library lives, read without pydantic
-# (``config`` imports it; it imports nothing of mediafix).
-_CONFIG_MODULES = {"datadir"}
+# ``datadir.py`` and ``homezone.py`` are part of the config layer: where the library lives
+# and the home zone, read without pydantic (``config`` imports them; they import nothing
+# of mediafix).
+_CONFIG_MODULES = {"datadir", "homezone"}
 
 
 def _layer(module: str) -> str:
