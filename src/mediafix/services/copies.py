@@ -11,6 +11,8 @@ looks at the pixels of new candidates only.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 from array import array
 from collections import OrderedDict
@@ -180,7 +182,21 @@ def _candidates(
         if held >= max(_FOLD_ROWS, len(found)):
             found = _fold(found, waiting)
             waiting, held = [], 0
-    return Candidates(_fold(found, waiting), n)
+    found = _fold(found, waiting)
+    _give_back_memory()
+    return Candidates(found, n)
+
+
+def _give_back_memory() -> None:
+    """Hand the heap the search freed back to the system (glibc only; elsewhere nothing).
+
+    The search's threads allocate in their own malloc arenas, and glibc keeps freed blocks
+    below its (growing) mmap threshold there: the rest of regroup, on the main thread,
+    cannot reuse them, so without this the process held ~150 MB it no longer used (51,000
+    generated pictures) and its later steps grew on top.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _keys(rows: Sequence[CopyRow], hashes: np.ndarray) -> tuple[np.ndarray, ...]:
