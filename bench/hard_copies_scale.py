@@ -93,9 +93,10 @@ def main() -> int:
     keys = len(rows) + sum(len(r.copy_keys.split()) for r in rows)
     began = time.perf_counter()
     cpu = time.process_time()
-    candidates = _candidates(rows, first, details, fingerprint.DEFAULT_THRESHOLD)  # type: ignore[arg-type]
+    found = _candidates(rows, first, details, fingerprint.DEFAULT_THRESHOLD)  # type: ignore[arg-type]
     search = time.perf_counter() - began
     search_cpu = time.process_time() - cpu
+    candidates = found.rows()
     real = candidates[(candidates[:, 0] < len(items)) & (candidates[:, 1] < len(items))]
     chosen = real
     if args.sample and len(real) > args.sample:

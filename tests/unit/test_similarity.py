@@ -279,3 +279,35 @@ def test_confirmed_checks_all_256_bits() -> None:
     assert similarity.confirmed(pairs, details, 5).tolist() == [True, True, True, True]
     with pytest.raises(ValueError, match="details"):
         group_near(np.array([0, 1], dtype=np.uint64), 8, details=[None])
+
+
+def test_parts_hold_every_pair_once_and_stay_small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crowded set (a value shared by a thousand hashes, clusters around others) comes
+    in parts of about ``_PART_ROWS`` pairs, each pair in exactly one part."""
+    monkeypatch.setattr(similarity, "_PART_ROWS", 2_000)
+    hashes = np.concatenate(
+        [
+            np.full(1_000, 0x0123456789ABCDEF, dtype=np.uint64),
+            clustered_hashes(5_000, seed=3, sources=50, flips=3),
+            random_hashes(2_000, seed=4, planted=400),
+        ]
+    )
+    assert similarity._plan(len(hashes), 10) is not None
+    parts = list(similarity.hamming_pair_parts(hashes, 10))
+    assert max(len(part) for part in parts) <= 4 * 2_000
+    found = np.concatenate(parts)
+    found = found[np.lexsort((found[:, 1], found[:, 0]))]
+    np.testing.assert_array_equal(found, sorted_reference(hashes, 10))
+    assert len(found) > 500_000
+
+
+def test_leaving_the_parts_early_ends_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setattr(similarity, "_PART_ROWS", 1_000)
+    before = threading.active_count()
+    hashes = clustered_hashes(20_000, seed=5, sources=40, flips=2)
+    parts = similarity.hamming_pair_parts(hashes, 8)
+    assert len(next(parts)) > 0
+    parts.close()
+    assert threading.active_count() == before

@@ -24,14 +24,18 @@ in one layout.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Group", "confirmed", "group_near", "hamming_pairs"]
+__all__ = ["Group", "confirmed", "group_near", "hamming_pair_parts", "hamming_pairs"]
 
 BITS = 64
 # All-against-all is cheaper than building tables below this many hashes.
@@ -44,6 +48,12 @@ _THREADS = 2
 _BLOCK = 16_384
 # A bucket's first and second members get dense filter tables; the rest are "deep".
 _DENSE_LEVELS = 2
+# Pairs handed out (and candidate pairs checked) at most about this many at a time: a crowded
+# set of keys (the copy keys of many plain, alike pictures) has tens of millions of pairs,
+# which a caller that folds them into fewer rows should never hold all at once.
+_PART_ROWS = 1 << 18
+# Parts waiting for the caller while the search threads go on.
+_PARTS_QUEUED = 4
 
 
 @dataclass
@@ -65,20 +75,33 @@ def hamming_pairs(hashes: np.ndarray, threshold: int) -> np.ndarray:
     ``i < j``, rows sorted by (i, j). Exact (no pair is missed), in time that grows with the
     number of hashes and of matches, not with the number of all pairs.
     """
+    parts = list(hamming_pair_parts(hashes, threshold))
+    if not parts:
+        return np.empty((0, 3), dtype=np.int64)
+    found = np.concatenate(parts)
+    del parts
+    order = np.lexsort((found[:, 1], found[:, 0]))
+    return np.ascontiguousarray(found[order])
+
+
+def hamming_pair_parts(hashes: np.ndarray, threshold: int) -> Iterator[np.ndarray]:
+    """:func:`hamming_pairs`' rows a part at a time, for a caller that folds them as they come.
+
+    Every pair within ``threshold`` comes exactly once (``i < j``) in one of the parts, each a
+    (k, 3) int64 array of at most about ``_PART_ROWS`` rows, in no particular order. Memory
+    stays that of the search tables and a few parts however many pairs there are. Leaving
+    the loop early stops the search.
+    """
     values = _as_uint64(hashes)
     n = len(values)
     if n < 2 or threshold < 0:
-        return np.empty((0, 3), dtype=np.int64)
+        return
     threshold = min(int(threshold), BITS)
     plan = _plan(n, threshold)
     if plan is None:
-        found = _brute_force(values, threshold)
+        yield from _brute_force_parts(values, threshold)
     else:
-        found = _multi_index(values, threshold, plan)
-    if len(found) == 0:
-        return np.empty((0, 3), dtype=np.int64)
-    order = np.lexsort((found[:, 1], found[:, 0]))
-    return np.ascontiguousarray(found[order])
+        yield from _multi_index_parts(values, threshold, plan)
 
 
 def group_near(
@@ -206,9 +229,13 @@ def _preference_order(
 
 
 def _brute_force(values: np.ndarray, threshold: int) -> np.ndarray:
+    parts = list(_brute_force_parts(values, threshold))
+    return np.concatenate(parts) if parts else np.empty((0, 3), dtype=np.int64)
+
+
+def _brute_force_parts(values: np.ndarray, threshold: int) -> Iterator[np.ndarray]:
     n = len(values)
-    out = []
-    block = max(1, 4_000_000 // n)
+    block = max(1, min(4_000_000, 8 * _PART_ROWS) // n)
     for start in range(0, n - 1, block):
         rows = values[start : start + block]
         # each row against every later hash
@@ -218,8 +245,7 @@ def _brute_force(values: np.ndarray, threshold: int) -> np.ndarray:
         keep = column > i
         if keep.any():
             i, j = i[keep], column[keep]
-            out.append(np.stack([i, j, diff[row_index[keep], j]], axis=1).astype(np.int64))
-    return np.concatenate(out) if out else np.empty((0, 3), dtype=np.int64)
+            yield np.stack([i, j, diff[row_index[keep], j]], axis=1).astype(np.int64)
 
 
 def _ball(bits: int, radius: int) -> int:
@@ -286,25 +312,74 @@ def _flip_masks(bits: int, radius: int) -> list[int]:
 def _multi_index(
     values: np.ndarray, threshold: int, plan: list[tuple[int, int, int]]
 ) -> np.ndarray:
-    found: list[np.ndarray] = []
-    # numpy releases the GIL in its loops, so two threads use two cores. One chunk's tables
-    # at a time: they are the memory peak (tens of MB each at a million hashes).
+    parts = list(_multi_index_parts(values, threshold, plan))
+    return np.concatenate(parts) if parts else np.empty((0, 3), dtype=np.int64)
+
+
+class _Stopped(Exception):
+    """The caller left the loop: the search threads end."""
+
+
+def _multi_index_parts(
+    values: np.ndarray, threshold: int, plan: list[tuple[int, int, int]]
+) -> Iterator[np.ndarray]:
+    """The pairs, each exactly once: a chunk's table hands out a pair only if no earlier
+    chunk of the plan is close enough to have found it (see :meth:`_ChunkTable._check`).
+
+    numpy releases the GIL in its loops, so two threads use two cores; they put their parts
+    on a short queue that this generator empties, so at most a few parts wait at any time.
+    One chunk's tables at a time: they are the memory peak (tens of MB each at a million
+    hashes).
+    """
+    parts: queue.Queue[np.ndarray | BaseException | None] = queue.Queue(_PARTS_QUEUED)
+    stop = threading.Event()
+
+    def put(item: np.ndarray | BaseException | None) -> None:
+        while not stop.is_set():
+            try:
+                parts.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def run(job: Callable[[], Iterator[np.ndarray]]) -> None:
+        try:
+            for part in job():
+                if len(part):
+                    put(part)
+            put(None)
+        except _Stopped:
+            return
+        except BaseException as exc:  # handed to the caller's thread
+            try:
+                put(exc)
+            except _Stopped:
+                return
+
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
-        for start, width, radius in plan:
-            table = _ChunkTable(values, start, width)
-            by_top: dict[int, list[int]] = {}
-            for mask in _flip_masks(width, radius):
-                by_top.setdefault(mask.bit_length() - 1, []).append(mask)
-            jobs = [[0], *(by_top[top] for top in sorted(by_top, reverse=True))]
-            parts = pool.map(table.search, jobs, [threshold] * len(jobs))
-            found.extend(part for part in parts if len(part))
-            del table
-    if not found:
-        return np.empty((0, 3), dtype=np.int64)
-    pairs = np.concatenate(found)
-    n = len(values)
-    _, first = np.unique(pairs[:, 0] * n + pairs[:, 1], return_index=True)
-    return pairs[first]
+        try:
+            for number, (start, width, radius) in enumerate(plan):
+                table = _ChunkTable(values, start, width, earlier=plan[:number])
+                by_top: dict[int, list[int]] = {}
+                for mask in _flip_masks(width, radius):
+                    by_top.setdefault(mask.bit_length() - 1, []).append(mask)
+                jobs = [[0], *(by_top[top] for top in sorted(by_top, reverse=True))]
+                for masks in jobs:
+                    pool.submit(run, partial(table.search, masks, threshold))
+                running = len(jobs)
+                while running:
+                    item = parts.get()
+                    if item is None:
+                        running -= 1
+                    elif isinstance(item, BaseException):
+                        raise item
+                    else:
+                        yield item
+                del table
+        finally:
+            stop.set()  # threads waiting to put give up; jobs not started are dropped
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Level:
@@ -385,33 +460,50 @@ class _ChunkTable:
     each other through the bucket counts.
     """
 
-    def __init__(self, values: np.ndarray, start: int, width: int) -> None:
+    def __init__(
+        self,
+        values: np.ndarray,
+        start: int,
+        width: int,
+        earlier: Sequence[tuple[int, int, int]] = (),
+    ) -> None:
         n = len(values)
+        # the plan's chunks searched before this one: a pair they find is not handed out again
+        self.earlier = list(earlier)
+        # Positions and slots (at most _MAX_CHUNK_BITS) in 32 bits below 2**31 hashes: a
+        # million hashes' table is ~25 MB lighter, and scatters and gathers are quicker.
+        small: type[np.signedinteger[Any]] = np.int32 if n < 2**31 else np.int64
         keys = (values >> np.uint64(start)) & np.uint64((1 << width) - 1)
         if n < 2**32:  # one sort of (key, index) packed in 64 bits: stable, and fast
             packed = np.sort((keys << np.uint64(32)) | np.arange(n, dtype=np.uint64))
-            sorted_keys = (packed >> np.uint64(32)).astype(np.int64)
-            order = (packed & np.uint64(0xFFFFFFFF)).astype(np.int64)
+            del keys
+            sorted_keys = (packed >> np.uint64(32)).astype(np.int32)
+            order = (packed & np.uint64(0xFFFFFFFF)).astype(small)
             del packed
         else:
             order = np.argsort(keys, kind="stable")
-            sorted_keys = keys[order].astype(np.int64)
+            sorted_keys = keys[order].astype(np.int32)
+            del keys
         first = np.ones(n, dtype=bool)
         first[1:] = sorted_keys[1:] != sorted_keys[:-1]
-        starts = np.flatnonzero(first)
-        counts = np.diff(np.append(starts, n))
+        starts = np.flatnonzero(first).astype(small)
+        del first
+        counts = np.diff(np.append(starts, n)).astype(small)
         slots = sorted_keys[starts]
         self.width = width
         self.order = order
         self.sorted_values = values[order]
-        self.starts, self.counts = starts, counts
+        # Buckets of two or more, for the pairs inside a bucket (most buckets hold one).
+        multi = counts > 1
+        self.starts, self.counts = starts[multi], counts[multi]
+        del multi
         # Dense by slot: where each bucket starts in sorted order, and its size.
-        small = np.int32 if n < 2**31 else np.int64  # half the memory and scatter time
         self.start = np.zeros(1 << width, dtype=small)
         self.start[slots] = starts
         self.count = np.zeros(1 << width, dtype=small)
         self.count[slots] = counts
-        rank = np.arange(n) - np.repeat(starts, counts)
+        del slots
+        rank = np.arange(n, dtype=small) - np.repeat(starts, counts)
         shift = (start + width) % BITS
         rotated = self.sorted_values >> np.uint64(shift)
         if shift:
@@ -421,22 +513,23 @@ class _ChunkTable:
         self.levels: list[_Level] = []
         self.tables: list[np.ndarray] = []
         for level in range(min(_DENSE_LEVELS, int(counts.max()))):
-            at = np.flatnonzero(rank == level)
+            at = np.flatnonzero(rank == level).astype(small)
             table = np.zeros(1 << width, dtype=np.uint32)
             table[sorted_keys[at]] = filters[at]
             self.levels.append(_Level(sorted_keys[at], filters[at], at))
             self.tables.append(table)
-        at = np.flatnonzero(rank >= len(self.levels))
+        at = np.flatnonzero(rank >= len(self.levels)).astype(small)
         self.deep = _Level(sorted_keys[at], filters[at], at)
 
-    def search(self, masks: list[int], threshold: int) -> np.ndarray:
-        """Pairs within ``threshold`` whose slots differ by one of ``masks``.
+    def search(self, masks: list[int], threshold: int) -> Iterator[np.ndarray]:
+        """Pairs within ``threshold`` whose slots differ by one of ``masks``, in parts.
 
         ``masks`` is [0] (pairs inside a bucket) or masks that share their highest bit p:
         a pair of slots (s, s ^ mask) is looked at from the one with bit p clear, so once.
         """
         if masks == [0]:
-            return self._inside(threshold)
+            yield from self._inside(threshold)
+            return
         top = masks[0].bit_length() - 1
         dense = len(self.levels)
         # (source, target level, whether the source is the half with bit p clear): pairs
@@ -454,43 +547,51 @@ class _ChunkTable:
         ys: list[np.ndarray] = []
         masks = [mask for mask in masks if mask.bit_count() <= threshold]
         limits = [threshold - mask.bit_count() for mask in masks]
+        held = 0
         for source, level in sources:
             for mask, hits in source.probe(self.tables[level], masks, limits, buffers):
                 partner = source.slots[hits] ^ mask
                 real = self.count[partner] > level  # an empty slot's zero filter may pass
                 xs.append(source.positions[hits[real]])
                 ys.append(self.start[partner[real]].astype(np.int64) + level)
+                held += len(xs[-1])
+            if held >= _PART_ROWS:
+                yield self._check(np.concatenate(xs), np.concatenate(ys), threshold)
+                xs, ys, held = [], [], 0
+        if xs:
+            yield self._check(np.concatenate(xs), np.concatenate(ys), threshold)
         if len(deep_half.slots):  # deep members of both slots: through the counts
             for mask in masks:
                 partner = deep_half.slots ^ mask
                 more = self.count[partner].astype(np.int64) - dense
                 some = np.flatnonzero(more > 0)
                 if len(some):
-                    x, y = _cross(
+                    for x, y in _cross_parts(
                         deep_half.positions[some],
                         np.ones(len(some), dtype=np.int64),
                         self.start[partner[some]].astype(np.int64) + dense,
                         more[some],
-                    )
-                    xs.append(x)
-                    ys.append(y)
-        if not xs:
-            return np.empty((0, 3), dtype=np.int64)
-        return self._check(np.concatenate(xs), np.concatenate(ys), threshold)
+                    ):
+                        yield self._check(x, y, threshold)
 
-    def _inside(self, threshold: int) -> np.ndarray:
+    def _inside(self, threshold: int) -> Iterator[np.ndarray]:
         """Pairs inside one bucket (the same chunk value)."""
-        a = np.flatnonzero(self.counts > 1)
-        if not len(a):
-            return np.empty((0, 3), dtype=np.int64)
-        x, y = _cross(self.starts[a], self.counts[a], self.starts[a], self.counts[a])
-        keep = x < y
-        return self._check(x[keep], y[keep], threshold)
+        if not len(self.starts):
+            return
+        for x, y in _cross_parts(self.starts, self.counts, self.starts, self.counts):
+            keep = x < y
+            yield self._check(x[keep], y[keep], threshold)
 
     def _check(self, x: np.ndarray, y: np.ndarray, threshold: int) -> np.ndarray:
-        """Rows for the pairs of sorted positions (x, y) within ``threshold`` on all 64 bits."""
-        distance = np.bitwise_count(self.sorted_values[x] ^ self.sorted_values[y])
+        """Rows for the pairs of sorted positions (x, y) within ``threshold`` on all 64 bits
+        that no earlier chunk of the plan finds: one whose bits differ there by at most its
+        radius is that chunk's (its search is exact), so each pair comes once."""
+        differ = self.sorted_values[x] ^ self.sorted_values[y]
+        distance = np.bitwise_count(differ)
         keep = distance <= threshold
+        for start, width, radius in self.earlier:
+            chunk = (differ >> np.uint64(start)) & np.uint64((1 << width) - 1)
+            keep &= np.bitwise_count(chunk) > radius
         return _rows(self.order[x[keep]], self.order[y[keep]], distance[keep])
 
 
@@ -500,12 +601,44 @@ def _rows(i: np.ndarray, j: np.ndarray, distance: np.ndarray) -> np.ndarray:
     return np.stack([low, high, distance.astype(np.int64)], axis=1).astype(np.int64)
 
 
+def _cross_parts(
+    start_a: np.ndarray, count_a: np.ndarray, start_b: np.ndarray, count_b: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`_cross` a few bucket pairs at a time, about ``_PART_ROWS`` pairs each: a bucket
+    of thousands (a key shared by many pictures) is cut into runs of its first side's rows."""
+    count_a, count_b = count_a.astype(np.int64), count_b.astype(np.int64)
+    sizes = count_a * count_b
+    if int(sizes.sum()) <= _PART_ROWS:
+        yield _cross(start_a, count_a, start_b, count_b)
+        return
+    big = sizes > _PART_ROWS
+    if big.any():  # each big pair -> runs of ``rows`` members of a against all of b
+        rows = np.maximum(1, _PART_ROWS // count_b)
+        pieces = np.where(big, -(-count_a // rows), 1)
+        which = np.repeat(np.arange(len(sizes)), pieces)
+        within = np.arange(int(pieces.sum())) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+        step = np.where(big, rows, count_a)[which]
+        start_a = start_a[which] + within * step
+        count_a = np.minimum(step, count_a[which] - within * step)
+        start_b, count_b = start_b[which], count_b[which]
+        sizes = count_a * count_b
+    ends = np.cumsum(sizes)
+    begin = 0
+    while begin < len(sizes):
+        before = ends[begin - 1] if begin else 0
+        end = max(begin + 1, int(np.searchsorted(ends, before + _PART_ROWS, side="right")))
+        part = slice(begin, end)
+        yield _cross(start_a[part], count_a[part], start_b[part], count_b[part])
+        begin = end
+
+
 def _cross(
     start_a: np.ndarray, count_a: np.ndarray, start_b: np.ndarray, count_b: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """All (x, y) with x in bucket a and y in bucket b, for each bucket pair (a, b)."""
     if (count_a == 1).all() and (count_b == 1).all():
         return start_a, start_b
+    count_a, count_b = count_a.astype(np.int64), count_b.astype(np.int64)
     sizes = count_a * count_b
     which = np.repeat(np.arange(len(sizes)), sizes)
     within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)

@@ -11,7 +11,10 @@ looks at the pixels of new candidates only.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Protocol
@@ -23,7 +26,7 @@ from sqlalchemy.orm import Session
 from mediafix.media import copycheck, fingerprint
 from mediafix.media.copycheck import Verdict
 from mediafix.media.safe_open import Refused, open_scanned
-from mediafix.media.similarity import hamming_pairs
+from mediafix.media.similarity import hamming_pair_parts
 from mediafix.store.models import CopyCheck
 
 __all__ = ["check_budget", "copy_threshold", "hard_copy_pairs", "parse_copy_keys"]
@@ -90,45 +93,156 @@ def hard_copy_pairs(
     if len(candidates) == 0:
         return np.empty((0, 3), dtype=np.int64), {}
     verdicts = _verdicts(session, rows, candidates)
-    keep = [n for n, (i, j, _d) in enumerate(candidates.tolist()) if verdicts[(i, j)].same]
-    confirmed = {(int(i), int(j)): verdicts[(int(i), int(j))] for i, j, _ in candidates[keep]}
-    return candidates[keep], confirmed
+    confirmed = {pair: verdict for pair, verdict in sorted(verdicts.items()) if verdict.same}
+    if not confirmed:
+        return np.empty((0, 3), dtype=np.int64), {}
+    i, j = np.array(list(confirmed), dtype=np.int64).reshape(-1, 2).T
+    distance = candidates.distance_of(i, j)
+    return np.stack([i, j, distance], axis=1), confirmed
+
+
+class Candidates:
+    """Candidate pairs of files, one int64 each: ``(low * n + high) << 7 | distance``.
+
+    Sorted, so by (low, high); one per pair of files, at the distance of its closest keys
+    (at most 64, hence 7 bits). A crowded library has millions of candidates: 8 bytes each
+    here, where rows of Python tuples took a hundred.
+    """
+
+    def __init__(self, packed: np.ndarray, n: int) -> None:
+        self.packed = packed
+        self.n = n
+
+    def __len__(self) -> int:
+        return len(self.packed)
+
+    @property
+    def low(self) -> np.ndarray:
+        return (self.packed >> 7) // self.n
+
+    @property
+    def high(self) -> np.ndarray:
+        return (self.packed >> 7) % self.n
+
+    @property
+    def distance(self) -> np.ndarray:
+        return self.packed & 0x7F
+
+    def rows(self) -> np.ndarray:
+        """The candidates as rows [low, high, distance] (int64)."""
+        return np.stack([self.low, self.high, self.distance], axis=1)
+
+    def distance_of(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """The distance of candidates (low[k], high[k]), each of which is one."""
+        at = np.searchsorted(self.packed >> 7, low * self.n + high)
+        return self.distance[at]
+
+
+# Key pairs gathered before they are folded into the candidates found so far (or as many as
+# those, if there are more): a fold sorts the two together, so memory is a few times the
+# number of candidate pairs of files, never that of pairs of keys.
+_FOLD_ROWS = 1 << 21
 
 
 def _candidates(
     rows: Sequence[CopyRow], hashes: np.ndarray, details: Sequence[int | None], threshold: int
-) -> np.ndarray:
-    """Pairs [i, j, distance] of files whose keys meet, that the first hash did not match."""
-    values, owners, codes = list(hashes.tolist()), list(range(len(rows))), [0] * len(rows)
+) -> Candidates:
+    """Pairs of files whose keys meet, that the first hash did not match.
+
+    Pairs of keys come from ``hamming_pair_parts`` a part at a time and are folded into pairs
+    of files as they come: 100,000 generated pictures' keys make 18 million pairs of keys
+    but few pairs of files (a picture's own keys are close to each other; the same pair
+    of files meets through several of their keys).
+    """
+    n = len(rows)
+    values, owner, kind = _keys(rows, hashes)
+    if len(values) == n:
+        return Candidates(np.empty(0, dtype=np.int64), n)
+    first = np.ascontiguousarray(hashes, dtype=np.uint64)
+    known, words = _detail_words(details)
+    found = np.empty(0, dtype=np.int64)
+    waiting: list[np.ndarray] = []
+    held = 0
+    for part in hamming_pair_parts(values, copy_threshold(threshold)):
+        a, b = owner[part[:, 0]], owner[part[:, 1]]
+        useful = (a != b) & ((kind[part[:, 0]] != 0) | (kind[part[:, 1]] != 0))
+        a, b, distance = a[useful], b[useful], part[useful, 2]
+        low, high = np.minimum(a, b), np.maximum(a, b)
+        # pairs the first hash already matches (and its detail hash confirms) need no look
+        plain = np.bitwise_count(first[low] ^ first[high]) <= threshold
+        both = plain & known[low] & known[high]
+        plain[both] = (
+            np.bitwise_count(words[low[both]] ^ words[high[both]]).sum(axis=1)
+            <= fingerprint.DETAIL_THRESHOLD
+        )
+        new = ~plain
+        if new.any():
+            waiting.append((low[new] * n + high[new]) << 7 | distance[new])
+            held += len(waiting[-1])
+        if held >= max(_FOLD_ROWS, len(found)):
+            found = _fold(found, waiting)
+            waiting, held = [], 0
+    found = _fold(found, waiting)
+    _give_back_memory()
+    return Candidates(found, n)
+
+
+def _give_back_memory() -> None:
+    """Hand the heap the search freed back to the system (glibc only; elsewhere nothing).
+
+    The search's threads allocate in their own malloc arenas, and glibc keeps freed blocks
+    below its (growing) mmap threshold there: the rest of regroup, on the main thread,
+    cannot reuse them, so without this the process held ~150 MB it no longer used (51,000
+    generated pictures) and its later steps grew on top.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
+def _keys(rows: Sequence[CopyRow], hashes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Every file's first hash and copy keys: values, owning file, key code (0: first hash).
+
+    Gathered in typed arrays: Python lists of a million ints would take ~100 MB."""
+    values = array("Q", np.ascontiguousarray(hashes, dtype=np.uint64).tobytes())
+    owners = array("q", range(len(rows)))
+    codes = array("b", bytes(len(rows)))
     for index, row in enumerate(rows):
         for code, value in parse_copy_keys(row.copy_keys):
             values.append(value)
             owners.append(index)
             codes.append(code)
-    if len(values) == len(rows):
-        return np.empty((0, 3), dtype=np.int64)
-    owner = np.array(owners, dtype=np.int64)
-    kind = np.array(codes, dtype=np.int8)
-    found = hamming_pairs(np.array(values, dtype=np.uint64), copy_threshold(threshold))
-    a, b = owner[found[:, 0]], owner[found[:, 1]]
-    useful = (a != b) & ((kind[found[:, 0]] != 0) | (kind[found[:, 1]] != 0))
-    a, b, distance = a[useful], b[useful], found[useful, 2]
-    low, high = np.minimum(a, b), np.maximum(a, b)
-    if not len(low):
-        return np.empty((0, 3), dtype=np.int64)
-    # one row per pair of files, at its closest keys
-    order = np.lexsort((distance, high, low))
-    low, high, distance = low[order], high[order], distance[order]
-    first = np.ones(len(low), dtype=bool)
-    first[1:] = (low[1:] != low[:-1]) | (high[1:] != high[:-1])
-    low, high, distance = low[first], high[first], distance[first]
-    # pairs the first hash already matches (and its detail hash confirms) need no look
-    plain = np.bitwise_count(hashes[low] ^ hashes[high]).astype(np.int64) <= threshold
-    for n in np.flatnonzero(plain).tolist():
-        x, y = details[int(low[n])], details[int(high[n])]
-        if x is not None and y is not None:
-            plain[n] = (x ^ y).bit_count() <= fingerprint.DETAIL_THRESHOLD
-    return np.stack([low, high, distance], axis=1)[~plain].astype(np.int64)
+    return (
+        np.frombuffer(values, dtype=np.uint64),
+        np.frombuffer(owners, dtype=np.int64),
+        np.frombuffer(codes, dtype=np.int8),
+    )
+
+
+def _detail_words(details: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Which files have a 256-bit detail hash, and its four 64-bit words."""
+    known = np.zeros(len(details), dtype=bool)
+    words = np.zeros((len(details), 4), dtype=np.uint64)
+    for index, value in enumerate(details):
+        if value is not None:
+            known[index] = True
+            words[index] = np.frombuffer(value.to_bytes(32, "big"), dtype=">u8")
+    return known, words
+
+
+def _fold(found: np.ndarray, waiting: list[np.ndarray]) -> np.ndarray:
+    """``found`` with the ``waiting`` packed pairs: sorted, one per pair of files, at its
+    smallest distance (the distance is the low bits, so it sorts first within a pair)."""
+    if not waiting:
+        return found
+    merged = np.concatenate([found, *waiting])
+    waiting.clear()
+    del found
+    merged.sort()
+    pair = merged >> 7
+    first = np.ones(len(merged), dtype=bool)
+    np.not_equal(pair[1:], pair[:-1], out=first[1:])
+    del pair
+    return merged[first]
 
 
 # New pixel checks one regroup makes (~50 ms of CPU each): enough for every candidate of a
@@ -146,61 +260,72 @@ def check_budget(files: int) -> int:
 
 
 def _verdicts(
-    session: Session, rows: Sequence[CopyRow], candidates: np.ndarray
+    session: Session, rows: Sequence[CopyRow], candidates: Candidates
 ) -> dict[tuple[int, int], Verdict]:
-    """Each candidate's verdict: remembered ones read back, the others checked and stored,
-    the closest first and at most :func:`check_budget` of them; the rest wait for the next
-    regroup (not remembered, so each regroup goes further)."""
-    wanted: dict[tuple[str, str], tuple[int, int]] = {}
-    distance: dict[tuple[int, int], int] = {}
-    for i, j, d in candidates.tolist():
-        sha_i, sha_j = rows[i].sha256 or "", rows[j].sha256 or ""
-        wanted[(min(sha_i, sha_j), max(sha_i, sha_j))] = (i, j)
-        distance[(i, j)] = d
-    known: dict[tuple[str, str], Verdict] = {}
-    keys = list(wanted)
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
+    """The verdicts of the candidates looked at: remembered ones read back, the others
+    checked and stored, the closest first and at most :func:`check_budget` of them; the rest
+    wait for the next regroup (not remembered, so each regroup goes further) and are left
+    out, as are pairs with a file that could not be read: neither is a copy, yet."""
+    lows, highs, distances = candidates.low, candidates.high, candidates.distance
+    known: dict[int, Verdict] = {}  # candidate number -> remembered verdict
+    for begin in range(0, len(candidates), 400):
+        wanted: dict[tuple[str, str], int] = {}
+        for number, i, j in zip(
+            range(begin, begin + 400),
+            lows[begin : begin + 400].tolist(),
+            highs[begin : begin + 400].tolist(),
+            strict=False,
+        ):
+            sha_i, sha_j = rows[i].sha256 or "", rows[j].sha256 or ""
+            wanted[(min(sha_i, sha_j), max(sha_i, sha_j))] = number
         for check in session.scalars(
-            select(CopyCheck).where(tuple_(CopyCheck.sha256, CopyCheck.other_sha256).in_(chunk))
+            select(CopyCheck).where(
+                tuple_(CopyCheck.sha256, CopyCheck.other_sha256).in_(list(wanted))
+            )
         ):
             if check.version == copycheck.CHECK_VERSION:
-                known[(check.sha256, check.other_sha256)] = Verdict.from_json(check.verdict)
-    new = sorted((distance[pair], pair) for key, pair in wanted.items() if key not in known)
+                number = wanted[(check.sha256, check.other_sha256)]
+                known[number] = Verdict.from_json(check.verdict)
+    new = np.ones(len(candidates), dtype=bool)
+    new[list(known)] = False
+    new_numbers = np.flatnonzero(new)
+    del new
+    # the closest first, then by pair (the candidates' order)
+    order = np.argsort(distances[new_numbers], kind="stable")
     budget = check_budget(len(rows))
-    later = {pair for _d, pair in new[budget:]}
-    if later:
+    checked = set(new_numbers[order[:budget]].tolist())
+    if len(new_numbers) > budget:
         log.info(
             "hard copies: %d of %d new candidate pairs checked (the closest); %d wait for "
             "the next regroup",
             budget,
-            len(new),
-            len(later),
+            len(new_numbers),
+            len(new_numbers) - budget,
         )
+    del order, new_numbers
     views: OrderedDict[int, copycheck.View | None] = OrderedDict()
     out: dict[tuple[int, int], Verdict] = {}
-    for (low_sha, high_sha), (i, j) in sorted(wanted.items(), key=lambda item: item[1]):
-        verdict = known.get((low_sha, high_sha))
-        if verdict is None and (i, j) in later:
-            out[(i, j)] = Verdict(False, why_not="not checked yet (over this regroup's budget)")
-        elif verdict is None:
+    for number in sorted(known.keys() | checked):
+        i, j = int(lows[number]), int(highs[number])
+        sha_i, sha_j = rows[i].sha256 or "", rows[j].sha256 or ""
+        verdict = known.get(number)
+        if verdict is None:
             first, second = _view(views, rows, i), _view(views, rows, j)
             if first is None or second is None:
-                out[(i, j)] = Verdict(False, why_not="file not readable")
                 continue  # not remembered: the file may be back next time
             mine = copycheck.compare(first, second)
-            stored = mine if (rows[i].sha256 or "") == low_sha else _swapped(mine)
+            stored = mine if sha_i <= sha_j else _swapped(mine)
             session.merge(
                 CopyCheck(
-                    sha256=low_sha,
-                    other_sha256=high_sha,
+                    sha256=min(sha_i, sha_j),
+                    other_sha256=max(sha_i, sha_j),
                     version=copycheck.CHECK_VERSION,
                     verdict=stored.to_json(),
                 )
             )
             out[(i, j)] = mine
         else:
-            out[(i, j)] = verdict if (rows[i].sha256 or "") == low_sha else _swapped(verdict)
+            out[(i, j)] = verdict if sha_i <= sha_j else _swapped(verdict)
     session.flush()
     return out
 

@@ -110,6 +110,8 @@ _GROUP_COLUMNS = (
     File.model,
 )
 
+_REPEATED = {"root", "kind", "format", "make", "model"}
+
 
 def _group_rows(s: Session) -> list[GroupRow]:
     """Every groupable file, its metadata read a thousand rows at a time and dropped."""
@@ -120,10 +122,18 @@ def _group_rows(s: Session) -> list[GroupRow]:
         .execution_options(yield_per=1000)
     )
     rows = []
+    # Columns whose few values repeat over the library (the root, kind, format, camera make
+    # and model) share one string per value: ~300 bytes a row, 30 MB at 100,000 files.
+    repeated = [n for n, c in enumerate(_GROUP_COLUMNS) if c.key in _REPEATED]
+    shared: dict[str, str] = {}
     for r in s.execute(query):
         meta = r.meta or {}
+        columns = list(r)[: len(_GROUP_COLUMNS)]
+        for n in repeated:
+            if columns[n] is not None:
+                columns[n] = shared.setdefault(columns[n], columns[n])
         values: Any = (
-            *tuple(r)[: len(_GROUP_COLUMNS)],
+            *columns,
             has_camera_metadata(meta),
             len(meta),
             _duration(meta) if r.kind == "video" else 0.0,
