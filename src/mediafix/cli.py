@@ -245,7 +245,7 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     if summary.probed or stale:
         from mediafix.services.duplicates import regroup
 
-        groups = regroup(engine, settings)
+        groups = regroup(engine, settings, by_parts=True)
         counts = {"exact": groups.exact, "near": groups.near, "burst": groups.burst}
     else:  # nothing changed: the groups stand as they are
         with session_scope(engine) as s:
