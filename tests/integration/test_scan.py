@@ -344,7 +344,8 @@ def test_rescan_regroups_only_what_the_changes_touch(settings_env: Path, tmp_pat
     assert not any(_marked())
     _mark_groups()
     (root / "new" / "g.jpg").write_bytes(d.read_bytes())
-    assert _probed(_scan(root)) == 1
+    output = _scan(root)
+    assert _probed(output) == 1 and "(regrouped by parts)" in output
     kept = {gid for gid, (_k, names) in after.items() if "a.jpg" in names}
     assert kept <= set(_groups())  # a's two groups untouched, same ids
     with session_scope(get_engine(get_settings().database_url)) as s:
