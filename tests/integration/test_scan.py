@@ -316,11 +316,22 @@ def test_rescan_finds_exactly_the_changes_and_regroups(settings_env: Path, tmp_p
     assert _marked() == [True, True]  # ... once
 
 
-def test_rescan_regroups_only_what_the_changes_touch(settings_env: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_rescan_regroups_only_what_the_changes_touch(
+    settings_env: Path,
+    tmp_path: Path,
+    database: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Issue #20: a rescan that finds a few changes rebuilds the groups they touch; the
     others keep their ids (and whatever was written on them), and the result is what a
     full regroup makes."""
     from mediafix.services.duplicates import regroup
+
+    if database == "postgresql":
+        monkeypatch.setenv("MEDIAFIX_DATABASE_URL", request.getfixturevalue("pg_url"))
+        get_settings.cache_clear()
 
     root = tmp_path / "photos"
     a = make_jpeg(root / "trip" / "a.jpg", 11, DateTimeOriginal="2020:01:01 10:00:00")
