@@ -19,6 +19,7 @@ import argparse
 import os
 import random
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ from sqlalchemy import insert, select, update
 
 from mediafix.config import Settings
 from mediafix.services.duplicates import regroup
-from mediafix.store.db import get_engine, session_scope, upgrade
+from mediafix.store.db import dispose_engines, get_engine, session_scope, upgrade
 from mediafix.store.models import DuplicateGroup, DuplicateMember, File
 
 
@@ -159,6 +160,8 @@ def main() -> None:
     assert groups(settings) == by_parts, "a regroup by parts made other groups"
     print("  the same groups both ways")
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    dispose_engines()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
