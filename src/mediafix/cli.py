@@ -245,11 +245,13 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     if summary.probed or stale:
         from mediafix.services.duplicates import regroup
 
-        groups = regroup(engine, settings)
+        groups = regroup(engine, settings, by_parts=True)
         counts = {"exact": groups.exact, "near": groups.near, "burst": groups.burst}
+        how = " (regrouped by parts)" if groups.incremental else " (all regrouped)"
     else:  # nothing changed: the groups stand as they are
         with session_scope(engine) as s:
             counts = group_counts(s)
+        how = ""
     from rich.table import Table
 
     table = Table(title="scan summary", show_header=False, box=None)
@@ -263,7 +265,7 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     table.add_row("exact duplicates in library", str(summary.exact_duplicates))
     table.add_row(
         "duplicate groups (exact/near/burst)",
-        f"{counts['exact']}/{counts['near']}/{counts['burst']}",
+        f"{counts['exact']}/{counts['near']}/{counts['burst']}{how}",
     )
     table.add_row("time", f"{summary.seconds:.1f} s ({summary.rate:.1f} files/s)")
     out.print(table)

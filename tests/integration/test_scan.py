@@ -294,15 +294,19 @@ def test_rescan_finds_exactly_the_changes_and_regroups(settings_env: Path, tmp_p
         ("exact", ("a.jpg", "b.jpg")),
         ("exact", ("d.jpg", "e.jpg")),
     ]
-    # A scan that saved rows but died before its regroup leaves the groups owed one.
+    # A scan that saved rows but died before its regroup leaves the groups owed one: the
+    # next scan regroups what those rows touch (here e's date moved: d's copies).
+    from sqlalchemy import update
+
     from mediafix.store.settings import GROUPS_STALE_KEY, set_setting
 
     with session_scope(get_engine(get_settings().database_url)) as s:
+        s.execute(update(File).where(File.name == "e.jpg").values(taken_at=datetime(2020, 1, 3, 9)))
         set_setting(s, GROUPS_STALE_KEY, True)
     _mark_groups()
     output = _scan(root)
     assert _probed(output) == 0
-    assert _marked() == [False, False]  # rebuilt
+    assert sorted(_marked()) == [False, True]  # d's group rebuilt, a's left as it was
     assert sorted(_groups().values()) == [
         ("exact", ("a.jpg", "b.jpg")),
         ("exact", ("d.jpg", "e.jpg")),
@@ -310,6 +314,60 @@ def test_rescan_finds_exactly_the_changes_and_regroups(settings_env: Path, tmp_p
     _mark_groups()
     _scan(root)
     assert _marked() == [True, True]  # ... once
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_rescan_regroups_only_what_the_changes_touch(
+    settings_env: Path,
+    tmp_path: Path,
+    database: str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue #20: a rescan that finds a few changes rebuilds the groups they touch; the
+    others keep their ids (and whatever was written on them), and the result is what a
+    full regroup makes."""
+    from mediafix.services.duplicates import regroup
+
+    if database == "postgresql":
+        monkeypatch.setenv("MEDIAFIX_DATABASE_URL", request.getfixturevalue("pg_url"))
+        get_settings.cache_clear()
+
+    root = tmp_path / "photos"
+    a = make_jpeg(root / "trip" / "a.jpg", 11, DateTimeOriginal="2020:01:01 10:00:00")
+    (root / "trip" / "b.jpg").write_bytes(a.read_bytes())
+    d = make_jpeg(root / "home" / "d.jpg", 12, DateTimeOriginal="2020:01:02 10:00:00")
+    (root / "home" / "e.jpg").write_bytes(d.read_bytes())
+    _scan(root)
+    _mark_groups()
+    # a third copy of d, and c: a smaller copy of a's picture, in a new folder
+    (root / "new").mkdir()
+    (root / "new" / "f.jpg").write_bytes(d.read_bytes())
+    scene(11, (640, 480)).resize((320, 240)).save(root / "new" / "c.jpg", quality=70)
+    assert _probed(_scan(root)) == 2
+    after = _groups()
+    assert sorted(after.values()) == [
+        ("exact", ("a.jpg", "b.jpg")),
+        ("exact", ("d.jpg", "e.jpg", "f.jpg")),
+        ("near", ("a.jpg", "b.jpg", "c.jpg")),
+    ]
+    # a's and d's groups were rebuilt: c joins a's picture, f joins d's copies
+    assert not any(_marked())
+    _mark_groups()
+    (root / "new" / "g.jpg").write_bytes(d.read_bytes())
+    output = _scan(root)
+    assert _probed(output) == 1 and "(regrouped by parts)" in output
+    kept = {gid for gid, (_k, names) in after.items() if "a.jpg" in names}
+    assert kept <= set(_groups())  # a's two groups untouched, same ids
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        from mediafix.store.models import DuplicateGroup
+
+        untouched = {g.id for g in s.scalars(select(DuplicateGroup)) if g.reasons == ["untouched"]}
+    assert untouched == kept
+    by_parts = sorted(_groups().values())
+    summary = regroup(get_engine(get_settings().database_url), get_settings())
+    assert not summary.incremental
+    assert sorted(_groups().values()) == by_parts
 
 
 def test_rescan_infers_sequences_in_the_changed_folders_only(

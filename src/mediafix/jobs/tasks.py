@@ -218,10 +218,11 @@ def _finish_import(job_id: int) -> None:
 
 @huey.task(name="mediafix.group_duplicates", retries=2, retry_delay=5)
 def group_duplicates() -> None:
-    """Regroup the library's duplicates (cheap: hashes are already in the rows)."""
+    """Regroup the library's duplicates (cheap: hashes are already in the rows); by parts
+    when few rows changed since the last regroup (it falls back to all when it must)."""
     from mediafix.services import duplicates  # numpy, PyAV: only in the worker that groups
 
-    duplicates.regroup(engine(), get_settings())
+    duplicates.regroup(engine(), get_settings(), by_parts=True)
 
 
 @huey.task(name="mediafix.make_thumbnails", retries=1, retry_delay=5)

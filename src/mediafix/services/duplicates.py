@@ -8,13 +8,17 @@ People's decisions are ``Decision`` rows and are applied again after every regro
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
+import operator
 import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +26,9 @@ from sqlalchemy import bindparam, delete, distinct, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from mediafix import __version__
 from mediafix.config import Settings
+from mediafix.media import copycheck
 from mediafix.media.bundles import BundleInput, assign_bundles
 from mediafix.media.copycheck import Verdict
 from mediafix.media.fingerprint import DETAIL_THRESHOLD
@@ -34,13 +40,29 @@ from mediafix.media.keeper import (
 )
 from mediafix.media.similarity import group_near
 from mediafix.media.video import VideoPrint, video_groups
-from mediafix.services.copies import hard_copy_pairs
+from mediafix.services.copies import (
+    check_budget,
+    copy_threshold,
+    hard_copy_pairs,
+    parse_copy_keys,
+)
+from mediafix.store.counts import group_counts
 from mediafix.store.db import session_scope
-from mediafix.store.models import Decision, DuplicateGroup, DuplicateMember, File
+from mediafix.store.models import (
+    CopyCheck,
+    Decision,
+    DuplicateGroup,
+    DuplicateMember,
+    File,
+    Setting,
+)
+from mediafix.store.queries import LOOKUP_CHUNK
 from mediafix.store.records import keeper_input
 from mediafix.store.settings import GROUPS_STALE_KEY, effective_settings, set_setting
 
 __all__ = ["RegroupSummary", "regroup", "threshold_for"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,6 +74,7 @@ class RegroupSummary:
     bundles: int = 0
     hard_copies: int = 0
     seconds: float = 0.0
+    incremental: bool = False  # only the groups the changed files touch were rebuilt
 
 
 @dataclass(slots=True)
@@ -146,8 +169,16 @@ def threshold_for(settings: Settings, session: Session) -> int:
     return effective_settings(settings, session).duplicate_threshold
 
 
-def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
-    """Rebuild all duplicate groups and bundles; returns counts."""
+def regroup(engine: Engine, settings: Settings, *, by_parts: bool = False) -> RegroupSummary:
+    """Bring the duplicate groups and bundles up to date with the rows; returns counts.
+
+    With ``by_parts`` (a rescan's or an import's regroup), when only a small part of the
+    library changed since the last regroup, only the groups the changed files touch are
+    rebuilt (:func:`_regroup_part`); the others keep their ids and statuses, and the counts
+    of ``hard_copies`` are those of the part. Whenever that cannot be done exactly (the
+    threshold, a decision, the remembered pixel checks or mediafix changed, a large change,
+    videos, pixel checks left waiting), every group is rebuilt.
+    """
     started = time.monotonic()
     summary = RegroupSummary()
     with session_scope(engine) as s:
@@ -161,91 +192,172 @@ def regroup(engine: Engine, settings: Settings) -> RegroupSummary:
         decisions = s.scalars(
             select(Decision).where(Decision.kind.in_(("keep", "discard", "not_duplicate")))
         ).all()
-        s.execute(delete(DuplicateMember))
-        s.execute(delete(DuplicateGroup))
-        s.flush()
-        writer = _GroupWriter(s)
-
-        by_sha: dict[str, list[GroupRow]] = defaultdict(list)
-        for row in rows:
-            by_sha[row.sha256].append(row)  # type: ignore[index]
-
-        # Exact copies: one group per content hash; its best copy represents it below.
-        representatives: list[GroupRow] = []
-        for copies in by_sha.values():
-            if len(copies) == 1:
-                representatives.append(copies[0])
-                continue
-            inputs = [keeper_input(i, r, partners) for i, r in enumerate(copies)]
-            keeper, reasons = choose_keeper(inputs)
-            reasons = ["byte-identical copies (same size and SHA-256)", *reasons]
-            writer.add("exact", copies, keeper, reasons, {i: 0 for i in range(len(copies))})
-            summary.exact += 1
-            representatives.append(copies[keeper])
-
-        # Near copies among the distinct images.
-        images = [r for r in representatives if r.kind == "image" and r.phash]
-        if len(images) > 1:
-            hashes = np.array(
-                [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
-                dtype=np.uint64,
-            )
-            details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
-            # Screenshots, frames, mirrored, cropped, captioned and tilted copies: candidates
-            # from the copy keys, each confirmed on its pixels (media.copycheck).
-            extra, verdicts = hard_copy_pairs(s, images, hashes, details, threshold)
-            summary.hard_copies = len(verdicts)
-            edited = _edited_files(verdicts)
-            inputs = [
-                keeper_input(i, r, partners, edited=edited.get(i, "")) for i, r in enumerate(images)
-            ]
-            ranks = keeper_ranks(inputs)
-            forbidden = _forbidden_pairs(images, decisions)
-            for group in group_near(
-                hashes,
-                threshold,
-                rank=ranks,
-                forbidden=forbidden,
-                details=details,
-                detail_threshold=DETAIL_THRESHOLD,
-                extra_pairs=extra,
-            ):
-                members = [images[i] for i in group.members]
-                inside = _edited_files(verdicts, set(group.members))
-                member_inputs = [
-                    keeper_input(n, r, partners, edited=inside.get(i, ""))
-                    for n, (i, r) in enumerate(zip(group.members, members, strict=True))
-                ]
-                kind = classify_group(member_inputs)
-                keeper, reasons = choose_keeper(member_inputs)
-                distances = {n: group.distances.get(i, 0) for n, i in enumerate(group.members)}
-                lead = (
-                    "similar frames shot seconds apart: review them, nothing is discarded "
-                    "by default"
-                    if kind == "burst"
-                    else f"the same picture (perceptual distance {max(distances.values())} "
-                    f"of 64 bits, threshold {threshold})"
+        state = _state_of(s, threshold, decisions)
+        ids, sigs = _signatures(rows, partners)
+        backlog: bool | None = None
+        if by_parts:
+            changes = _changes_since(s, settings, state, ids, sigs)
+            if changes is not None:
+                backlog = _regroup_part(
+                    s, rows, partners, decisions, threshold, *changes, summary=summary
                 )
-                reasons = [lead, *reasons, *_copy_reasons(verdicts, group.members, images)]
-                if kind != "burst":  # a burst's frames are all kept: no copy to add
-                    members, keeper, distances = _with_copies(
-                        members, keeper, distances, reasons, by_sha
-                    )
-                writer.add(kind, members, keeper, reasons, distances)
-                if kind == "burst":
-                    summary.burst += 1
-                else:
-                    summary.near += 1
-        _group_videos(writer, representatives, threshold, summary, by_sha, partners)
-        writer.flush()
-        _apply_decisions(s, decisions)
+                summary.incremental = backlog is not None
+        if backlog is None:
+            backlog = _regroup_all(s, rows, partners, decisions, threshold, summary)
+        token = os.urandom(8).hex()
+        state["copy_checks"] = _copy_checks(s)  # with the ones this regroup remembered
+        set_setting(s, SNAPSHOT_KEY, {**state, "token": token, "backlog": backlog})
         s.flush()
         # Distinct files: an exact copy also shows in the near group of its picture.
         summary.files_in_groups = (
             s.scalar(select(func.count(distinct(DuplicateMember.file_id)))) or 0
         )
+        members = np.array(
+            s.execute(select(DuplicateMember.group_id, DuplicateMember.file_id)).all(),
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        if summary.incremental:
+            counts = group_counts(s)
+            summary.exact, summary.near, summary.burst = (
+                counts["exact"],
+                counts["near"],
+                counts["burst"],
+            )
+    # After the commit: a snapshot never describes groups that were rolled back (its token
+    # must match the one committed with the groups).
+    _write_snapshot(settings, token, ids, sigs, members)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _regroup_all(
+    s: Session,
+    rows: list[GroupRow],
+    partners: dict[str, int],
+    decisions: Any,
+    threshold: int,
+    summary: RegroupSummary,
+) -> bool:
+    """Every group rebuilt; returns whether pixel checks were left for a later regroup."""
+    s.execute(delete(DuplicateMember))
+    s.execute(delete(DuplicateGroup))
+    s.flush()
+    writer = _GroupWriter(s)
+    by_sha = _by_sha(rows)
+    representatives = _exact_groups(writer, by_sha, list(by_sha), partners, summary)
+    images = [r for r in representatives if r.kind == "image" and r.phash]
+    backlog = _near_groups(s, writer, images, threshold, partners, decisions, by_sha, summary)
+    _group_videos(writer, representatives, threshold, summary, by_sha, partners)
+    writer.flush()
+    _apply_decisions(s, decisions)
+    s.flush()
+    return backlog
+
+
+def _by_sha(rows: list[GroupRow]) -> dict[str, list[GroupRow]]:
+    by_sha: dict[str, list[GroupRow]] = defaultdict(list)
+    for row in rows:
+        by_sha[row.sha256].append(row)  # type: ignore[index]
+    return by_sha
+
+
+def _representative(copies: list[GroupRow], partners: dict[str, int]) -> tuple[int, list[str]]:
+    """The best of a content's copies (it stands for them in the near search), and why."""
+    if len(copies) == 1:
+        return 0, []
+    inputs = [keeper_input(i, r, partners) for i, r in enumerate(copies)]
+    return choose_keeper(inputs)
+
+
+def _exact_groups(
+    writer: _GroupWriter,
+    by_sha: dict[str, list[GroupRow]],
+    shas: list[str],
+    partners: dict[str, int],
+    summary: RegroupSummary,
+) -> list[GroupRow]:
+    """Exact copies: one group per content hash of ``shas``; returns each content's best
+    copy, which represents it in the near search."""
+    representatives: list[GroupRow] = []
+    for sha in shas:
+        copies = by_sha[sha]
+        keeper, reasons = _representative(copies, partners)
+        if len(copies) > 1:
+            reasons = ["byte-identical copies (same size and SHA-256)", *reasons]
+            writer.add("exact", copies, keeper, reasons, {i: 0 for i in range(len(copies))})
+            summary.exact += 1
+        representatives.append(copies[keeper])
+    return representatives
+
+
+def _near_groups(
+    s: Session,
+    writer: _GroupWriter,
+    images: list[GroupRow],
+    threshold: int,
+    partners: dict[str, int],
+    decisions: Any,
+    by_sha: dict[str, list[GroupRow]],
+    summary: RegroupSummary,
+) -> bool:
+    """Near copies among the distinct ``images``; returns whether hard-copy candidates were
+    left unchecked (over the pixel-check budget)."""
+    if len(images) < 2:
+        return False
+    hashes = np.array(
+        [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
+        dtype=np.uint64,
+    )
+    details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
+    # Screenshots, frames, mirrored, cropped, captioned and tilted copies: candidates
+    # from the copy keys, each confirmed on its pixels (media.copycheck).
+    checks_before = _copy_checks(s)
+    extra, verdicts = hard_copy_pairs(s, images, hashes, details, threshold)
+    # As many new checks as the budget allows: some candidates may wait for the next one.
+    backlog = _copy_checks(s) - checks_before >= check_budget(len(images))
+    summary.hard_copies += len(verdicts)
+    edited = _edited_files(verdicts)
+    inputs = [keeper_input(i, r, partners, edited=edited.get(i, "")) for i, r in enumerate(images)]
+    ranks = keeper_ranks(inputs)
+    forbidden = _forbidden_pairs(images, decisions)
+    for group in group_near(
+        hashes,
+        threshold,
+        rank=ranks,
+        forbidden=forbidden,
+        details=details,
+        detail_threshold=DETAIL_THRESHOLD,
+        extra_pairs=extra,
+    ):
+        members = [images[i] for i in group.members]
+        inside = _edited_files(verdicts, set(group.members))
+        member_inputs = [
+            keeper_input(n, r, partners, edited=inside.get(i, ""))
+            for n, (i, r) in enumerate(zip(group.members, members, strict=True))
+        ]
+        kind = classify_group(member_inputs)
+        keeper, reasons = choose_keeper(member_inputs)
+        distances = {n: group.distances.get(i, 0) for n, i in enumerate(group.members)}
+        lead = (
+            "similar frames shot seconds apart: review them, nothing is discarded by default"
+            if kind == "burst"
+            else f"the same picture (perceptual distance {max(distances.values())} "
+            f"of 64 bits, threshold {threshold})"
+        )
+        reasons = [lead, *reasons, *_copy_reasons(verdicts, group.members, images)]
+        if kind != "burst":  # a burst's frames are all kept: no copy to add
+            members, keeper, distances = _with_copies(members, keeper, distances, reasons, by_sha)
+        writer.add(kind, members, keeper, reasons, distances)
+        if kind == "burst":
+            summary.burst += 1
+        else:
+            summary.near += 1
+    return backlog
+
+
+def _copy_checks(s: Session) -> int:
+    s.flush()
+    return int(s.scalar(select(func.count()).select_from(CopyCheck)) or 0)
 
 
 def _edited_files(
@@ -407,6 +519,7 @@ class _GroupWriter:
     def __init__(self, s: Session) -> None:
         self.s = s
         self.pending: list[tuple[str, int, list[str], list[tuple[int, int, bool]]]] = []
+        self.written: list[int] = []  # the ids of the groups written
 
     def add(
         self,
@@ -444,11 +557,13 @@ class _GroupWriter:
                 for file_id, distance, keep in rows
             ],
         )
+        self.written.extend(ids)
         self.pending = []
 
 
-def _apply_decisions(s: Session, decisions: Any) -> None:
-    """Re-apply people's keep/discard choices (by file, or by content for a moved file)."""
+def _apply_decisions(s: Session, decisions: Any, only: list[int] | None = None) -> None:
+    """Re-apply people's keep/discard choices (by file, or by content for a moved file), to
+    every group or to the groups ``only``."""
     s.flush()
     choice_by_file: dict[int, bool] = {}
     choice_by_sha: dict[str, bool] = {}
@@ -461,7 +576,13 @@ def _apply_decisions(s: Session, decisions: Any) -> None:
             choice_by_sha[d.sha256] = d.kind == "keep"
     if not choice_by_file and not choice_by_sha:
         return
-    groups = s.scalars(select(DuplicateGroup)).all()
+    if only is None:
+        groups = list(s.scalars(select(DuplicateGroup)))
+    else:
+        groups = []
+        for start in range(0, len(only), LOOKUP_CHUNK):
+            chunk = only[start : start + LOOKUP_CHUNK]
+            groups += s.scalars(select(DuplicateGroup).where(DuplicateGroup.id.in_(chunk)))
     for group in groups:
         decided = 0
         chosen: set[str] = set()
@@ -478,3 +599,334 @@ def _apply_decisions(s: Session, decisions: Any) -> None:
                 decided += 1
         if decided == len(group.members):
             group.status = "resolved"
+
+
+# -- a regroup of the part of the library that changed -------------------------------------
+#
+# A regroup leaves a snapshot of what it grouped: one signature per row (every column
+# grouping reads, its bundle and the bundle's size) in a file of the data folder, and in the
+# settings table what else the groups depend on (threshold, decisions, mediafix version)
+# with a token the file must carry. The next regroup compares: when a few rows changed,
+# came or went, only the connected parts of the duplicate graph around them are grouped
+# again. ``group_near`` decides each connected part on its own (a keeper takes only its own
+# neighbours; "not duplicates" pairs only hold back neighbours), and a content's best copy,
+# the keeper ranks and the hard-copy verdicts are the part's own, so what it makes of an
+# untouched part is what it made of it last time. tests/invariants/test_regroup_part.py
+# compares the two ways on random libraries.
+
+SNAPSHOT_KEY = "groups_snapshot"
+SNAPSHOT_FILE = "groups-snapshot.npz"
+# Raised whenever grouping makes something else of the same rows: older snapshots then
+# lead to a full regroup.
+_SNAPSHOT_VERSION = 1
+_SIGNED = (
+    "id",
+    "path",
+    "root",
+    "mtime",
+    "kind",
+    "format",
+    "content_id",
+    "bundle",
+    "sha256",
+    "phash",
+    "detail_hash",
+    "copy_keys",
+    "width",
+    "height",
+    "size",
+    "taken_at",
+    "taken_at_utc",
+    "make",
+    "model",
+    "camera_metadata",
+    "metadata_count",
+    "duration",
+)
+
+
+def _whole(why: str) -> None:
+    log.info("regroup: every group rebuilt (%s)", why)
+
+
+def part_limit(files: int) -> int:
+    """How many changed rows a regroup handles by parts: each costs a pass over the hashes,
+    so beyond this (about 1 % of the library) grouping everything again is cheaper."""
+    return max(64, min(2_000, files // 100))
+
+
+def _state_of(s: Session, threshold: int, decisions: Any) -> dict[str, Any]:
+    """What the groups depend on besides the rows (the pixel checks remembered: only
+    regroups add any, so a count that moved means some were forgotten)."""
+    text = repr(
+        sorted((d.id, d.kind, d.file_id, d.sha256 or "", d.other_sha256 or "") for d in decisions)
+    )
+    return {
+        "version": _SNAPSHOT_VERSION,
+        "mediafix": __version__,
+        "threshold": threshold,
+        "check_version": copycheck.CHECK_VERSION,
+        "copy_checks": _copy_checks(s),
+        "decisions": hashlib.blake2b(text.encode(), digest_size=16).hexdigest(),
+    }
+
+
+def _signatures(rows: list[GroupRow], partners: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's id and a 64-bit digest of everything grouping reads of it."""
+    ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
+    columns = operator.attrgetter(*_SIGNED)
+    blake2b = hashlib.blake2b
+    digests = bytearray()
+    for r in rows:
+        values = (columns(r), partners.get(r.bundle, 0) if r.bundle else 0)
+        digests += blake2b(repr(values).encode("utf-8", "backslashreplace"), digest_size=8).digest()
+    return ids, np.frombuffer(bytes(digests), dtype=np.uint64).copy()
+
+
+def _snapshot_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / SNAPSHOT_FILE
+
+
+def _write_snapshot(
+    settings: Settings, token: str, ids: np.ndarray, sigs: np.ndarray, members: np.ndarray
+) -> None:
+    """The rows' signatures and the groups' members (a row deleted since takes its member
+    rows with it: the snapshot still says which groups it was in)."""
+    path = _snapshot_path(settings)
+    scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(scratch, "wb") as fh:
+            np.savez(fh, token=np.array(token), ids=ids, sigs=sigs, members=members)
+        os.replace(scratch, path)
+    except OSError:  # no snapshot: the next regroup is a full one
+        with contextlib.suppress(OSError):
+            scratch.unlink()
+
+
+def _changes_since(
+    s: Session, settings: Settings, state: dict[str, Any], ids: np.ndarray, sigs: np.ndarray
+) -> tuple[set[int], set[int], set[int]] | None:
+    """The rows changed or new, the ids gone and the groups they were in, since the last
+    regroup; None when the
+    groups must be rebuilt whole (no snapshot, other settings or decisions, a backlog of
+    pixel checks, too many changes)."""
+    stored = s.get(Setting, SNAPSHOT_KEY)
+    value = stored.value if stored is not None else None
+    if not isinstance(value, dict) or value.get("backlog") is not False:
+        _whole("no snapshot of the last regroup, or pixel checks left waiting")
+        return None
+    if any(value.get(key) != wanted for key, wanted in state.items()):
+        _whole("the threshold, a decision or mediafix changed")
+        return None
+    try:
+        with np.load(_snapshot_path(settings)) as data:
+            token, old_ids, old_sigs = str(data["token"]), data["ids"], data["sigs"]
+            members = data["members"]
+    except (OSError, ValueError, KeyError):
+        _whole("the snapshot file is missing or unreadable")
+        return None
+    if token != value.get("token") or old_ids.shape != old_sigs.shape:
+        _whole("the snapshot file is not the last regroup's")
+        return None
+    order = np.argsort(old_ids, kind="stable")
+    old_ids, old_sigs = old_ids[order], old_sigs[order]
+    at = np.minimum(np.searchsorted(old_ids, ids), max(len(old_ids) - 1, 0))
+    same = (
+        (old_ids[at] == ids) & (old_sigs[at] == sigs)
+        if len(old_ids)
+        else np.zeros(len(ids), dtype=bool)
+    )
+    changed = ids[~same]
+    gone = np.setdiff1d(old_ids, ids)
+    if len(changed) + len(gone) > part_limit(len(ids)):
+        _whole(f"{len(changed) + len(gone)} rows changed")
+        return None
+    # their groups as the snapshot saw them: a deleted row's member rows went with it (and
+    # SQLite may give its id to a new row)
+    moved = np.concatenate([changed, gone])
+    held = members[np.isin(members[:, 1], moved), 0] if len(members) else members[:0, 0]
+    return set(changed.tolist()), set(gone.tolist()), set(held.tolist())
+
+
+def _groups_of(
+    s: Session, file_ids: set[int], group_ids: set[int] | None = None
+) -> dict[int, list[int]]:
+    """The groups that hold any of ``file_ids`` (and ``group_ids`` that still exist), each
+    with all its members' file ids."""
+    found = set(group_ids or ())
+    wanted = sorted(file_ids)
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start : start + LOOKUP_CHUNK]
+        found.update(
+            s.scalars(select(DuplicateMember.group_id).where(DuplicateMember.file_id.in_(chunk)))
+        )
+    members: dict[int, list[int]] = {}
+    ordered = sorted(found)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        chunk = ordered[start : start + LOOKUP_CHUNK]
+        for group_id, file_id in s.execute(
+            select(DuplicateMember.group_id, DuplicateMember.file_id).where(
+                DuplicateMember.group_id.in_(chunk)
+            )
+        ):
+            members.setdefault(group_id, []).append(file_id)
+    held = sorted(set(group_ids or ()) - set(members))  # groups left without a member
+    for start in range(0, len(held), LOOKUP_CHUNK):
+        chunk = held[start : start + LOOKUP_CHUNK]
+        for group_id in s.scalars(select(DuplicateGroup.id).where(DuplicateGroup.id.in_(chunk))):
+            members[group_id] = []
+    return members
+
+
+class _Index:
+    """One entry per content (sha256) that is a picture with a perceptual hash: its first
+    hash, detail hash and copy keys, searched one entry against all (a rescan changes few)."""
+
+    def __init__(
+        self, by_sha: dict[str, list[GroupRow]], partners: dict[str, int], threshold: int
+    ) -> None:
+        self.shas: list[str] = []
+        self.rows: list[GroupRow] = []
+        for sha, copies in by_sha.items():
+            row = copies[0]
+            facts = {(c.kind, c.phash, c.detail_hash, c.copy_keys) for c in copies}
+            if len(facts) > 1:  # copies probed differently: the best one stands for them
+                row = copies[_representative(copies, partners)[0]]
+            if row.kind == "image" and row.phash:
+                self.shas.append(sha)
+                self.rows.append(row)
+        self.position = {sha: n for n, sha in enumerate(self.shas)}
+        self.threshold = threshold
+        self.copy_threshold = copy_threshold(threshold)
+        self.hashes = np.array(
+            [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in self.rows],  # type: ignore[arg-type]
+            dtype=np.uint64,
+        )
+        self.details = [int(r.detail_hash, 16) if r.detail_hash else None for r in self.rows]
+        values, owners, codes = list(self.hashes.tolist()), list(range(len(self.rows))), []
+        codes = [0] * len(self.rows)
+        self.keys: list[list[tuple[int, int]]] = []
+        for n, row in enumerate(self.rows):
+            keys = parse_copy_keys(row.copy_keys)
+            self.keys.append(keys)
+            for code, value in keys:
+                values.append(value)
+                owners.append(n)
+                codes.append(code)
+        self.key_values = np.array(values, dtype=np.uint64)
+        self.key_owners = np.array(owners, dtype=np.int64)
+        self.key_codes = np.array(codes, dtype=np.int8)
+
+    def near(self, n: int) -> set[int]:
+        """Entries within the threshold of entry ``n`` whose detail hashes agree."""
+        close = np.flatnonzero(np.bitwise_count(self.hashes ^ self.hashes[n]) <= self.threshold)
+        mine = self.details[n]
+        out = set()
+        for m in close.tolist():
+            other = self.details[m]
+            if m != n and (
+                mine is None or other is None or (mine ^ other).bit_count() <= DETAIL_THRESHOLD
+            ):
+                out.add(m)
+        return out
+
+    def candidates(self, n: int) -> set[int]:
+        """Entries with a key within the copy threshold of one of entry ``n``'s keys (not
+        both first hashes): the hard-copy candidates of ``n``, and maybe some more."""
+        out: set[int] = set()
+        for code, value in [(0, int(self.hashes[n])), *self.keys[n]]:
+            meet = np.bitwise_count(self.key_values ^ np.uint64(value)) <= self.copy_threshold
+            if code == 0:
+                meet &= self.key_codes != 0
+            out.update(self.key_owners[meet].tolist())
+        out.discard(n)
+        return out
+
+
+def _regroup_part(
+    s: Session,
+    rows: list[GroupRow],
+    partners: dict[str, int],
+    decisions: Any,
+    threshold: int,
+    changed: set[int],
+    gone: set[int],
+    held: set[int],
+    *,
+    summary: RegroupSummary,
+) -> bool | None:
+    """Rebuild the groups of the connected parts that ``changed`` and ``gone`` rows touch.
+
+    The part is every content of a changed row or of a member of a group that held a
+    changed or gone row, with everything connected to it: same picture within the
+    threshold (detail hash agreeing) or a hard copy confirmed on the pixels. The groups that
+    held any of its files are replaced; the others stay as they are. Returns whether pixel
+    checks were left for later, or None when this cannot be done exactly (videos, a part
+    too large, an old group reaching outside the part): then the caller rebuilds all.
+    """
+    by_id = {r.id: r for r in rows}
+    old = _groups_of(s, changed | gone, held)
+    touched = changed | {f for members in old.values() for f in members}
+    seeds = {by_id[f].sha256 or "" for f in touched if f in by_id}
+    if not seeds and not old:
+        return False
+    by_sha = _by_sha(rows)
+    if any(r.kind == "video" for sha in seeds for r in by_sha[sha]):
+        _whole("a video changed")  # video groups are made all at once
+        return None
+    index = _Index(by_sha, partners, threshold)
+    limit = max(256, len(index.shas) // 20)
+    part = {index.position[sha] for sha in seeds if sha in index.position}
+    frontier = sorted(part)
+    backlog = False
+    while frontier:
+        reached: set[int] = set()
+        candidates: set[int] = set()
+        for n in frontier:
+            reached |= index.near(n)
+            candidates |= index.candidates(n)
+        candidates -= part | reached
+        if candidates:  # which of them are hard copies, on the pixels (or remembered)
+            among = sorted(set(frontier) | candidates)
+            before = _copy_checks(s)
+            extra, _verdicts = hard_copy_pairs(
+                s,
+                [index.rows[m] for m in among],
+                index.hashes[among],
+                [index.details[m] for m in among],
+                threshold,
+            )
+            backlog |= _copy_checks(s) - before >= check_budget(len(among))
+            for i, j, _d in extra.tolist():
+                a, b = among[i], among[j]
+                if a in part or b in part:
+                    reached.update((a, b))
+        frontier = sorted(reached - part)
+        part |= reached
+        if len(part) > limit:
+            _whole(f"the changes reach {len(part)} pictures")
+            return None
+    shas = seeds | {index.shas[n] for n in part}
+    files = {r.id for sha in shas for r in by_sha[sha]}
+    if any(by_id[f].kind == "video" for f in files):
+        _whole("the changes reach a video")
+        return None
+    old = _groups_of(s, files | gone, held)
+    if any(f not in files and f not in gone for members in old.values() for f in members):
+        _whole("a group of the old part reaches outside the new one")
+        return None
+    stale = sorted(old)
+    for start in range(0, len(stale), LOOKUP_CHUNK):
+        chunk = stale[start : start + LOOKUP_CHUNK]
+        s.execute(delete(DuplicateMember).where(DuplicateMember.group_id.in_(chunk)))
+        s.execute(delete(DuplicateGroup).where(DuplicateGroup.id.in_(chunk)))
+    s.flush()
+    writer = _GroupWriter(s)
+    ordered = [sha for sha in by_sha if sha in shas]  # the library's order, as a full regroup
+    representatives = _exact_groups(writer, by_sha, ordered, partners, summary)
+    images = [r for r in representatives if r.kind == "image" and r.phash]
+    backlog |= _near_groups(s, writer, images, threshold, partners, decisions, by_sha, summary)
+    writer.flush()
+    _apply_decisions(s, decisions, writer.written)
+    s.flush()
+    return backlog
