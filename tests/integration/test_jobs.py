@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.pool import NullPool
 
 from mediafix.config import get_settings
-from mediafix.store.db import get_engine, session_scope, upgrade
+from mediafix.store.db import get_engine, make_engine, session_scope, upgrade
 from mediafix.store.models import File, Job
 from tests.helpers.media import make_jpeg
 from tests.helpers.paths import REPO, SRC
@@ -89,7 +90,10 @@ def worker_env(settings_env: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def job_state(job_id: int) -> dict[str, object]:
-    with session_scope(get_engine(get_settings().database_url)) as s:
+    # Read as the web's job page reads (a deferred transaction on SQLite): a poll must not
+    # queue for the write lock a worker's regroup holds, nor fail after the busy timeout.
+    reader = make_engine(get_settings().database_url, immediate=False, poolclass=NullPool)
+    with session_scope(reader) as s:
         job = s.get(Job, job_id)
         assert job is not None
         return {
