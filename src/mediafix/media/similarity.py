@@ -51,7 +51,7 @@ _DENSE_LEVELS = 2
 # Pairs handed out (and candidate pairs checked) at most about this many at a time: a crowded
 # set of keys (the copy keys of many plain, alike pictures) has tens of millions of pairs,
 # which a caller that folds them into fewer rows should never hold all at once.
-_PART_ROWS = 1 << 18
+_PART_ROWS = 1 << 16
 # Parts waiting for the caller while the search threads go on.
 _PARTS_QUEUED = 4
 

@@ -160,7 +160,8 @@ def _candidates(
         return Candidates(np.empty(0, dtype=np.int64), n)
     first = np.ascontiguousarray(hashes, dtype=np.uint64)
     known, words = _detail_words(details)
-    found = np.empty(0, dtype=np.int64)
+    # found[0]: the candidates so far (a list, so that a fold can let go of the old array)
+    found = [np.empty(0, dtype=np.int64)]
     waiting: list[np.ndarray] = []
     held = 0
     for part in hamming_pair_parts(values, copy_threshold(threshold)):
@@ -179,12 +180,12 @@ def _candidates(
         if new.any():
             waiting.append((low[new] * n + high[new]) << 7 | distance[new])
             held += len(waiting[-1])
-        if held >= max(_FOLD_ROWS, len(found)):
-            found = _fold(found, waiting)
-            waiting, held = [], 0
-    found = _fold(found, waiting)
+        if held >= max(_FOLD_ROWS, len(found[0])):
+            _fold(found, waiting)
+            held = 0
+    _fold(found, waiting)
     _give_back_memory()
-    return Candidates(found, n)
+    return Candidates(found[0], n)
 
 
 def _give_back_memory() -> None:
@@ -229,20 +230,21 @@ def _detail_words(details: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray
     return known, words
 
 
-def _fold(found: np.ndarray, waiting: list[np.ndarray]) -> np.ndarray:
-    """``found`` with the ``waiting`` packed pairs: sorted, one per pair of files, at its
-    smallest distance (the distance is the low bits, so it sorts first within a pair)."""
+def _fold(found: list[np.ndarray], waiting: list[np.ndarray]) -> None:
+    """Fold the ``waiting`` packed pairs into ``found[0]`` (emptying ``waiting``): sorted,
+    one per pair of files, at its smallest distance (the distance is the low bits, so it
+    sorts first within a pair). Only the merged array and a bit per row are held beside
+    the result: the pairs are compared a block at a time."""
     if not waiting:
-        return found
-    merged = np.concatenate([found, *waiting])
+        return
+    merged = np.concatenate([found.pop(), *waiting])
     waiting.clear()
-    del found
     merged.sort()
-    pair = merged >> 7
     first = np.ones(len(merged), dtype=bool)
-    np.not_equal(pair[1:], pair[:-1], out=first[1:])
-    del pair
-    return merged[first]
+    for begin in range(1, len(merged), _FOLD_ROWS):
+        end = min(begin + _FOLD_ROWS, len(merged))
+        first[begin:end] = (merged[begin:end] >> 7) != (merged[begin - 1 : end - 1] >> 7)
+    found.append(merged[first])
 
 
 # New pixel checks one regroup makes (~50 ms of CPU each): enough for every candidate of a
