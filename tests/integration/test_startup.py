@@ -56,6 +56,7 @@ def test_inspect_of_one_file_loads_no_database_or_web(settings_env: Path, tmp_pa
     assert record["taken_at"].startswith("2021-06-12T10:11:12")
     light = {"sqlalchemy", "alembic", "flask", "huey", "pydantic", "pydantic_settings", "rich"}
     assert modules.isdisjoint(light), modules & light
+    assert "pillow_heif" not in modules  # loaded with the first HEIC or AVIF, not for a JPEG
 
 
 def test_inspect_dates_in_the_zone_settings_give_and_refuses_what_they_refuse(
