@@ -66,8 +66,8 @@ def main(point: str, marker: str, worker_args: list[str]) -> None:
 
         decisions = duplicates._apply_decisions
 
-        def paused(s: Any, found: Any) -> None:
-            decisions(s, found)
+        def paused(s: Any, found: Any, *args: Any, **kwargs: Any) -> None:
+            decisions(s, found, *args, **kwargs)
             s.flush()
             if _import_done(s):  # not a regroup run at start-up, before the files are in
                 _pause(marker)
