@@ -97,10 +97,7 @@ def test_inspect_dates_in_the_zone_settings_give_and_refuses_what_they_refuse(
 def test_the_light_inspect_settings_are_what_settings_say(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for var in [k for k in os.environ if k.upper().startswith("MEDIAFIX_")]:
-        monkeypatch.delenv(var)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    _only(env, monkeypatch)
     settings = Settings()
     assert light_inspect_settings() == (settings.timezone, settings.workers)
 
@@ -119,10 +116,7 @@ def test_the_light_inspect_settings_are_what_settings_say(
 def test_the_light_inspect_settings_leave_the_doubtful_to_settings(
     env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for var in [k for k in os.environ if k.upper().startswith("MEDIAFIX_")]:
-        monkeypatch.delenv(var)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    _only(env, monkeypatch)
     assert light_inspect_settings() is None
 
 
@@ -166,10 +160,7 @@ def test_the_light_library_location_is_what_settings_say(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for var in [k for k in os.environ if k.upper().startswith("MEDIAFIX_")]:
-        monkeypatch.delenv(var)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    _only(env, monkeypatch)
     where = library_location()
     assert where is not None
     settings = Settings()
@@ -181,3 +172,11 @@ def test_the_light_library_location_leaves_other_spellings_to_settings(
 ) -> None:
     monkeypatch.setenv("mediafix_data_dir", "/elsewhere")  # pydantic-settings reads it too
     assert library_location() is None
+
+
+def _only(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment's ``MEDIAFIX_*`` variables are ``env``'s alone."""
+    for var in [k for k in os.environ if k.upper().startswith("MEDIAFIX_")]:
+        monkeypatch.delenv(var)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
