@@ -94,8 +94,12 @@ def test_undo_gives_each_row_back_its_status(scanned: Path, tmp_path: Path) -> N
             found = db.execute("select path, status, output_path from files where kind='image'")
             return {Path(path).name: (status, output) for path, status, output in found}
 
+    damaged = make_jpeg(scanned / "misc" / "damaged.jpg", 5, DateTimeOriginal="2017:01:02 03:04:05")
+    damaged.write_bytes(damaged.read_bytes()[:-400])  # truncated: written as it is
+    _run("scan", "-w", "1", str(scanned))
     before = rows()
     assert before["nodate.jpg"][0] == "review" and before["wrong.png"][0] == "ready"
+    assert before["damaged.jpg"][0] == "error"
     _run("apply", str(out), "--include-review")
     written = rows()
     assert {status for status, _ in written.values()} == {"written"}

@@ -479,9 +479,11 @@ def undo_journal(
 
 
 def _unwritten(engine: Engine, removed: list[str]) -> None:
-    """Rows whose output was removed go back to the status the scan gives: ``review``
-    unless dated by a person or at least as sure as the review threshold. A few hundred
-    outputs per statement (loading every written row as an object took 250 MB at 16,000)."""
+    """Rows whose output was removed go back to the status the scan gives
+    (``analysis.status_of``): ``error`` for a file that could only partly be read (it is
+    written as it is), else ``review`` unless dated by a person or at least as sure as the
+    review threshold. A few hundred outputs per statement (loading every written row as an
+    object took 250 MB at 16,000)."""
     from mediafix.config import get_settings
 
     files = cast(Table, File.__table__)
@@ -493,7 +495,12 @@ def _unwritten(engine: Engine, removed: list[str]) -> None:
             s.execute(
                 update(files)
                 .where(files.c.output_path.in_(removed[start : start + 500]))
-                .values(output_path=None, status=case((dated, "ready"), else_="review"))
+                .values(
+                    output_path=None,
+                    status=case(
+                        (files.c.error.is_not(None), "error"), (dated, "ready"), else_="review"
+                    ),
+                )
             )
 
 
