@@ -707,9 +707,8 @@ def _changes_since(
     s: Session, settings: Settings, state: dict[str, Any], ids: np.ndarray, sigs: np.ndarray
 ) -> tuple[set[int], set[int], set[int]] | None:
     """The rows changed or new, the ids gone and the groups they were in, since the last
-    regroup; None when the
-    groups must be rebuilt whole (no snapshot, other settings or decisions, a backlog of
-    pixel checks, too many changes)."""
+    regroup; None when the groups must be rebuilt whole (no snapshot, other settings or
+    decisions, a backlog of pixel checks, too many changes)."""
     stored = s.get(Setting, SNAPSHOT_KEY)
     value = stored.value if stored is not None else None
     if not isinstance(value, dict) or value.get("backlog") is not False:
