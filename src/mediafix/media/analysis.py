@@ -25,7 +25,7 @@ from mediafix.media.discover import Found
 from mediafix.media.probe import Probe
 from mediafix.media.values import camera_name
 
-__all__ = ["Analysed", "inspect_record", "status_of"]
+__all__ = ["Analysed", "inspect_record", "media_status", "status_of"]
 
 
 @dataclass
@@ -48,12 +48,28 @@ def status_of(item: Analysed, review_confidence: float) -> str:
     probe = item.probe
     if probe.kind not in ("image", "video"):
         return "error" if probe.error else "skipped"
-    if probe.error:
-        return "error"  # still the user's file: the plan writes it as it is
     v = item.verdict
-    if v is None or v.taken_at is None or v.confidence < review_confidence:
-        return "review"
-    return "ready"
+    dated = v is not None and v.taken_at is not None
+    return media_status(probe.error, dated, v.confidence if v else None, review_confidence)
+
+
+def media_status(
+    error: str | None,
+    dated: bool,
+    confidence: float | None,
+    review_confidence: float,
+    *,
+    by_person: bool = False,
+) -> str:
+    """The status of a photo or video (the one rule of the scan, re-dating and undo):
+    ``error`` when it could only partly be read (still the user's file: the plan writes it
+    as it is), else ``ready`` when dated by a person or at least as sure as
+    ``review_confidence``, else ``review``."""
+    if error:
+        return "error"
+    if dated and (by_person or (confidence or 0.0) >= review_confidence):
+        return "ready"
+    return "review"
 
 
 def inspect_record(item: Analysed) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mediafix.config import Settings
+from mediafix.media.analysis import media_status
 from mediafix.media.dates import (
     EVIDENCE_VERSION,
     NEIGHBOURS,
@@ -704,15 +705,15 @@ def _change_of(item: _Dated, review: float, summary: RedateSummary) -> dict[str,
     if item.verdict is None:
         if item.status not in ("ready", "review") or _by_person(item):
             return None
-        conf = item.stored.get("confidence") or 0.0
-        status = "review" if item.stored.get("taken_at") is None or conf < review else "ready"
+        dated = item.stored.get("taken_at") is not None
+        status = media_status(None, dated, item.stored.get("confidence"), review)
         summary.review += status == "review"
         return {"id": item.id, "status": status} if status != item.status else None
     fields = verdict_columns(item.verdict)
     status = item.status
     if status in ("ready", "review"):
-        low = item.verdict.taken_at is None or item.verdict.confidence < review
-        status = "review" if low else "ready"
+        dated = item.verdict.taken_at is not None
+        status = media_status(None, dated, item.verdict.confidence, review)
     summary.review += status == "review"
     same = all(item.stored[k] == v for k, v in fields.items() if k in item.stored)
     if same and status == item.status:
