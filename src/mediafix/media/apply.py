@@ -821,7 +821,7 @@ class _Run:
             if self.move:  # this source leaves only once its own output is durable
                 fsync_dir(os.path.dirname(item.target))
                 self.journal.append({"type": "done", "target": item.target})
-                self.written_batched(p, outcome, self.action)
+                self.written_batched(p, outcome)
         if not self.move:
             for folder in sorted({os.path.dirname(p.item.target) for p in placed}):
                 fsync_dir(folder)
@@ -829,9 +829,9 @@ class _Run:
                 self.journal.append({"type": "done", "target": p.item.target}, sync=False)
             self.journal.sync()
             for p in placed:
-                self.written_batched(p, outcomes[p.item.file_id], self.action)
+                self.written_batched(p, outcomes[p.item.file_id])
 
-    def written_batched(self, p: _Prepared, outcome: ItemOutcome, action: str) -> None:
+    def written_batched(self, p: _Prepared, outcome: ItemOutcome) -> None:
         item = p.item
         self.index.by_target[item.target] = JournalEntry(
             target=item.target,
