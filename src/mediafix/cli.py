@@ -131,15 +131,7 @@ def _existing_paths(paths: Sequence[str]) -> list[str]:
 def _write_json_list(key: str, items: Any) -> None:
     """Print ``{key: [items...]}`` exactly as ``json.dumps(..., indent=2)`` would, one item at
     a time: a list of any length is written in the memory of one item."""
-    import textwrap
-
-    write = sys.stdout.write
-    first = True
-    for item in items:
-        write(f"{{\n  {json.dumps(key)}: [\n" if first else ",\n")
-        write(textwrap.indent(json.dumps(item, indent=2, ensure_ascii=True), "    "))
-        first = False
-    write(f"{{\n  {json.dumps(key)}: []\n}}\n" if first else "\n  ]\n}\n")
+    _write_json({key: iter(items)})
 
 
 def _write_json(data: dict[str, Any]) -> None:
@@ -158,22 +150,25 @@ def _write_json(data: dict[str, Any]) -> None:
         write(("{\n  " if n == 0 else ",\n  ") + json.dumps(key) + ": ")
         if callable(value):  # known only once what comes before it was written
             value = value()
-        if isinstance(value, Iterator):  # made one element at a time as it is written
+        if isinstance(value, list):
+            value = _let_go(value)
+        if isinstance(value, Iterator):  # made (or let go) one element at a time
             first = True
             for element in value:
                 write("[\n" if first else ",\n")
                 write(textwrap.indent(json.dumps(element, indent=2, ensure_ascii=True), "    "))
                 first = False
             write("[]" if first else "\n  ]")
-        elif isinstance(value, list) and value:
-            for i, element in enumerate(value):
-                write("[\n" if i == 0 else ",\n")
-                write(textwrap.indent(json.dumps(element, indent=2, ensure_ascii=True), "    "))
-                value[i] = None  # written: let it go
-            write("\n  ]")
         else:
             write(textwrap.indent(json.dumps(value, indent=2, ensure_ascii=True), "  ")[2:])
     write("\n}\n")
+
+
+def _let_go(elements: list[Any]) -> Iterator[Any]:
+    """The elements of ``elements``, each dropped from the list once handed out."""
+    for i, element in enumerate(elements):
+        elements[i] = None
+        yield element
 
 
 def _progress() -> Progress:
