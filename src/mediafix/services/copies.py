@@ -29,7 +29,7 @@ from mediafix.media.safe_open import Refused, open_scanned
 from mediafix.media.similarity import hamming_pair_parts
 from mediafix.store.models import CopyCheck
 
-__all__ = ["check_budget", "copy_threshold", "hard_copy_pairs", "parse_copy_keys"]
+__all__ = ["check_budget", "copy_threshold", "hard_copy_pairs", "key_table", "parse_copy_keys"]
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def _candidates(
     of files meets through several of their keys).
     """
     n = len(rows)
-    values, owner, kind = _keys(rows, hashes)
+    values, owner, kind = key_table(rows, hashes)
     if len(values) == n:
         return Candidates(np.empty(0, dtype=np.int64), n)
     first = np.ascontiguousarray(hashes, dtype=np.uint64)
@@ -200,7 +200,7 @@ def _give_back_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-def _keys(rows: Sequence[CopyRow], hashes: np.ndarray) -> tuple[np.ndarray, ...]:
+def key_table(rows: Sequence[CopyRow], hashes: np.ndarray) -> tuple[np.ndarray, ...]:
     """Every file's first hash and copy keys: values, owning file, key code (0: first hash).
 
     Gathered in typed arrays: Python lists of a million ints would take ~100 MB."""

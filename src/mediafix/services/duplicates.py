@@ -44,7 +44,7 @@ from mediafix.services.copies import (
     check_budget,
     copy_threshold,
     hard_copy_pairs,
-    parse_copy_keys,
+    key_table,
 )
 from mediafix.store.counts import group_counts
 from mediafix.store.db import session_scope
@@ -802,19 +802,8 @@ class _Index:
             dtype=np.uint64,
         )
         self.details = [int(r.detail_hash, 16) if r.detail_hash else None for r in self.rows]
-        values, owners, codes = list(self.hashes.tolist()), list(range(len(self.rows))), []
-        codes = [0] * len(self.rows)
-        self.keys: list[list[tuple[int, int]]] = []
-        for n, row in enumerate(self.rows):
-            keys = parse_copy_keys(row.copy_keys)
-            self.keys.append(keys)
-            for code, value in keys:
-                values.append(value)
-                owners.append(n)
-                codes.append(code)
-        self.key_values = np.array(values, dtype=np.uint64)
-        self.key_owners = np.array(owners, dtype=np.int64)
-        self.key_codes = np.array(codes, dtype=np.int8)
+        # every entry's first hash (code 0) and copy keys, as the hard-copy search has them
+        self.key_values, self.key_owners, self.key_codes = key_table(self.rows, self.hashes)
 
     def near(self, n: int) -> set[int]:
         """Entries within the threshold of entry ``n`` whose detail hashes agree."""
@@ -833,8 +822,9 @@ class _Index:
         """Entries with a key within the copy threshold of one of entry ``n``'s keys (not
         both first hashes): the hard-copy candidates of ``n``, and maybe some more."""
         out: set[int] = set()
-        for code, value in [(0, int(self.hashes[n])), *self.keys[n]]:
-            meet = np.bitwise_count(self.key_values ^ np.uint64(value)) <= self.copy_threshold
+        mine = self.key_owners == n
+        for code, value in zip(self.key_codes[mine].tolist(), self.key_values[mine], strict=True):
+            meet = np.bitwise_count(self.key_values ^ value) <= self.copy_threshold
             if code == 0:
                 meet &= self.key_codes != 0
             out.update(self.key_owners[meet].tolist())
