@@ -76,6 +76,22 @@ def test_dates_written_in_process_over_the_old_ones(
     _undo_leaves_the_source(run_journal, photo, before, target)
 
 
+def test_hundredths_a_camera_wrote_are_written_over_in_place(
+    dirs: tuple[Path, Path, Path],  # noqa: F811
+    et: ExifTool,  # noqa: F811
+) -> None:
+    # 0.70 s: the camera wrote "70"; the plan's "70" has its length (a "7" would send the
+    # file to exiftool, and change the text of a value that did not change)
+    src, out, journal = dirs
+    photo = camera_jpeg(src / "IMG_0001.JPG", SubSecTimeOriginal="70", SubSecTimeDigitized="70")
+    fields = {"taken_at": T.replace(microsecond=700000), "date_precision": "subsecond"}
+    target, started, run_journal = _apply(photo, src, out, journal, utc_offset=60, **fields)
+    assert not started
+    meta = read(et, target, "SubSecTime*")
+    assert meta["ExifIFD:SubSecTimeOriginal"] == meta["ExifIFD:SubSecTimeDigitized"] == 70
+    _undo_leaves_the_source(run_journal, photo, photo.read_bytes(), target)
+
+
 @pytest.mark.parametrize(
     ("dates", "fields", "check"),
     [

@@ -154,8 +154,10 @@ def metadata_to_write(
             for tag in ("OffsetTimeOriginal", "OffsetTime", "OffsetTimeDigitized"):
                 out[f"EXIF:{tag}"] = offset
         if when.subsec:
-            out["EXIF:SubSecTimeOriginal"] = when.subsec
-            out["EXIF:SubSecTimeDigitized"] = when.subsec
+            # At least two digits, as cameras write hundredths: a camera's "70" is written
+            # "70" (over the old value, in place) rather than "7".
+            out["EXIF:SubSecTimeOriginal"] = when.subsec.ljust(2, "0")
+            out["EXIF:SubSecTimeDigitized"] = when.subsec.ljust(2, "0")
         out.update(_xmp_dates(when, inside=False))
         if fmt in IPTC_FORMATS:
             out.update(_NO_IPTC_DATES)
