@@ -80,7 +80,8 @@ class Fault:
 FAULTS: list[Fault] = [
     Fault(
         "test_sigkill_import",
-        "SIGKILL the worker's process group mid-import, start another",
+        "SIGKILL the worker's process group mid-import (stopped dead with a probe batch "
+        "probed and not saved), start another",
         "job resumes and completes; every file one row, none left unprobed; sources unchanged",
     ),
     Fault(
@@ -121,13 +122,15 @@ FAULTS: list[Fault] = [
     ),
     Fault(
         "test_sigkill_serve_worker[consumer]",
-        "SIGKILL the worker process `mediafix serve` started, mid-import",
+        "SIGKILL the worker process `mediafix serve` started, mid-import (its worker "
+        "process stopped dead with a probe batch probed and not saved)",
         "`/healthz` answers 503 naming the dead worker; serve starts another; the job is "
         "resumed (`resumed` in its JSON and page) and completes; every file one row",
     ),
     Fault(
         "test_sigkill_serve_worker[job-process]",
-        "SIGKILL the process running the import job inside `mediafix serve`'s worker",
+        "SIGKILL the process running the import job inside `mediafix serve`'s worker "
+        "(stopped dead with a probe batch probed and not saved)",
         "the worker replaces the process and the job is resumed within a minute "
         "(`resumed`), and completes; every file one row",
     ),
