@@ -7,6 +7,9 @@ Usage: ``python tests/helpers/fault_worker.py POINT MARKER [worker options]``, o
 
 * ``regroup`` - inside the duplicate regroup's transaction (the old groups deleted and the
   new ones flushed, nothing committed) once every file is probed;
+* ``probed:N`` - the N-th probe batch of an import probed (its ``probed files`` log line
+  written), its results not yet saved: its files are still claimed (``probing``) by this
+  process, the batches before it saved, the ones after it still queued;
 * ``exiftool:N`` - before the N-th metadata write of an apply (its temporary copy exists);
 * ``place:N`` - right after the N-th file of an apply is linked into place, before its
   journal ``done`` record;
@@ -17,26 +20,46 @@ Usage: ``python tests/helpers/fault_worker.py POINT MARKER [worker options]``, o
 * ``placing:N`` - just before the N-th file of an apply is linked into place (its batch's
   ``write`` records journaled; for the first file of a batch, none of the batch placed).
 
-At that point the worker process writes its pid to MARKER and sleeps. The patches are made
-before the consumer starts, so its forked worker processes inherit them (run it with
-``-w 1``: the N counts per process). Nothing here is used by mediafix itself.
+At that point the worker process writes its pid to MARKER and sleeps, unless MARKER exists
+already: a process started later with the same patches (the consumer ``mediafix serve``
+starts in place of a killed one, a worker process the consumer forks in place of a killed
+one) goes on, so it can finish the job. The patches are made before the consumer starts,
+so its forked worker processes inherit them (run it with ``-w 1``: the N counts per
+process).
+
+A process that cannot be started through this script (the consumer ``mediafix serve``
+starts) gets the same patches from ``tests/helpers/faultsite/sitecustomize.py``: put that
+folder first on ``PYTHONPATH`` and set ``FAULT_WORKER_POINT`` and ``FAULT_WORKER_MARKER``
+(:func:`install_lazily`). Nothing here is used by mediafix itself.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.abc
+import importlib.machinery
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
+
+POINT_ENV = "FAULT_WORKER_POINT"
+MARKER_ENV = "FAULT_WORKER_MARKER"
+
+Patch = Callable[[ModuleType], None]
 
 
 def _pause(marker: str) -> None:
+    if os.path.exists(marker):  # paused once already: a later process goes on
+        return
     with open(marker, "w") as f:
         f.write(str(os.getpid()))
     time.sleep(600)  # the test kills us here
 
 
-def _nth(n: int, marker: str) -> Any:
+def _nth(n: int, marker: str) -> Callable[[], None]:
     count = 0
 
     def tick() -> None:
@@ -59,11 +82,12 @@ def _import_done(s: Any) -> bool:
     return bool(files) and not unfinished
 
 
-def main(point: str, marker: str, worker_args: list[str]) -> None:
+def patch_for(point: str, marker: str) -> tuple[str, Patch]:
+    """The module POINT's patch goes into, and the patch (applied to that module)."""
     kind, _, number = point.partition(":")
-    if kind == "regroup":
-        from mediafix.services import duplicates
+    n = int(number) if number else 0
 
+    def regroup(duplicates: ModuleType) -> None:
         decisions = duplicates._apply_decisions
 
         def paused(s: Any, found: Any, *args: Any, **kwargs: Any) -> None:
@@ -72,66 +96,132 @@ def main(point: str, marker: str, worker_args: list[str]) -> None:
             if _import_done(s):  # not a regroup run at start-up, before the files are in
                 _pause(marker)
 
-        duplicates._apply_decisions = paused
-    elif kind == "exiftool":
-        from mediafix.media.exiftool import ExifTool
+        duplicates._apply_decisions = paused  # type: ignore[attr-defined]
 
-        tick = _nth(int(number), marker)
-        write_tags = ExifTool.write_tags
+    def probed(imports: ModuleType) -> None:
+        tick = _nth(n, marker)
+        save_analysed = imports.save_analysed
 
-        def slow_write(self: ExifTool, *args: Any, **kwargs: Any) -> None:
+        def probed_unsaved(*args: Any, **kwargs: Any) -> None:
+            tick()
+            save_analysed(*args, **kwargs)
+
+        imports.save_analysed = probed_unsaved  # type: ignore[attr-defined]
+
+    def exiftool(module: ModuleType) -> None:
+        tick = _nth(n, marker)
+        write_tags = module.ExifTool.write_tags
+
+        def slow_write(self: Any, *args: Any, **kwargs: Any) -> None:
             tick()
             write_tags(self, *args, **kwargs)
 
-        ExifTool.write_tags = slow_write  # type: ignore[method-assign]
-    elif kind == "place":
-        from mediafix.media import durable
+        module.ExifTool.write_tags = slow_write
 
-        tick = _nth(int(number), marker)
-        place = durable.place
+    def place(durable: ModuleType) -> None:
+        tick = _nth(n, marker)
+        real_place = durable.place
 
         def slow_place(tmp: str, target: str) -> None:
-            place(tmp, target)
+            real_place(tmp, target)
             if not target.endswith(".xmp"):
                 tick()
 
-        durable.place = slow_place
-    elif kind == "hold":
-        from mediafix.media import durable
+        durable.place = slow_place  # type: ignore[attr-defined]
 
-        tick = _nth(int(number), marker)
+    def hold(durable: ModuleType) -> None:
+        tick = _nth(n, marker)
         move_original = durable.move_original
 
         def slow_move(*args: Any, **kwargs: Any) -> None:
             tick()
             move_original(*args, **kwargs)
 
-        durable.move_original = slow_move
-    elif kind == "fsynced":
-        from mediafix.media import durable
+        durable.move_original = slow_move  # type: ignore[attr-defined]
 
-        tick = _nth(int(number), marker)
+    def fsynced(durable: ModuleType) -> None:
+        tick = _nth(n, marker)
         fsync_files = durable.fsync_files
 
         def slow_fsync_files(paths: Any) -> None:
             fsync_files(paths)
             tick()
 
-        durable.fsync_files = slow_fsync_files
-    elif kind == "placing":
-        from mediafix.media import durable
+        durable.fsync_files = slow_fsync_files  # type: ignore[attr-defined]
 
-        tick = _nth(int(number), marker)
+    def placing(durable: ModuleType) -> None:
+        tick = _nth(n, marker)
         place_first = durable.place
 
-        def placing(tmp: str, target: str) -> None:
+        def placing_place(tmp: str, target: str) -> None:
             if not target.endswith(".xmp"):
                 tick()
             place_first(tmp, target)
 
-        durable.place = placing
-    else:
+        durable.place = placing_place  # type: ignore[attr-defined]
+
+    points: dict[str, tuple[str, Patch]] = {
+        "regroup": ("mediafix.services.duplicates", regroup),
+        "probed": ("mediafix.services.imports", probed),
+        "exiftool": ("mediafix.media.exiftool", exiftool),
+        "place": ("mediafix.media.durable", place),
+        "hold": ("mediafix.media.durable", hold),
+        "fsynced": ("mediafix.media.durable", fsynced),
+        "placing": ("mediafix.media.durable", placing),
+    }
+    if kind not in points:
         raise SystemExit(f"unknown point {point!r}")
+    return points[kind]
+
+
+def install(point: str, marker: str) -> None:
+    """Patch POINT's module now (importing it)."""
+    name, patch = patch_for(point, marker)
+    patch(importlib.import_module(name))
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Patches one module right after it is executed, before anyone can take a name from
+    it, in a process that imports it at all: the process is otherwise left as it is."""
+
+    def __init__(self, name: str, patch: Patch) -> None:
+        self.name, self.patch = name, patch
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)  # once; and the other finders find it below
+        for finder in sys.meta_path:
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        assert loader is not None and hasattr(loader, "exec_module")
+        execute = loader.exec_module
+
+        def exec_then_patch(module: ModuleType) -> None:
+            execute(module)
+            self.patch(module)
+
+        loader.exec_module = exec_then_patch  # type: ignore[method-assign]
+        return spec
+
+
+def install_lazily(point: str, marker: str) -> None:
+    """Patch POINT's module when this process imports it (``faultsite/sitecustomize.py``)."""
+    name, patch = patch_for(point, marker)
+    if name in sys.modules:
+        patch(sys.modules[name])
+    else:
+        sys.meta_path.insert(0, _PatchOnImport(name, patch))
+
+
+def main(point: str, marker: str, worker_args: list[str]) -> None:
+    install(point, marker)
     from mediafix.cli import main as cli
 
     if worker_args[:1] == ["--"]:

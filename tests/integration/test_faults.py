@@ -50,15 +50,21 @@ from tests.helpers.hostile import photo_bytes, snapshot
 from tests.helpers.net import free_port
 from tests.helpers.paths import HELPERS, REPO
 from tests.integration.test_jobs import (
+    FAULT_WORKER,
     MID_JOB_FILES,
+    MID_JOB_POINT,
+    FaultWorker,
     Worker,
     enqueue,
     job_state,
     make_library,
+    probed_batches,
     wait_until,
 )
 
-FAULT_WORKER = HELPERS / "fault_worker.py"
+# A folder whose sitecustomize gives every Python process started with it the patch of
+# ``fault_worker.py`` (for the worker ``mediafix serve`` starts itself).
+FAULT_SITE = HELPERS / "faultsite"
 PARTIAL_MARKERS = (TMP_PREFIX, "_exiftool_tmp")
 FINISHED = ("completed", "failed", "cancelled")
 
@@ -74,7 +80,8 @@ class Fault:
 FAULTS: list[Fault] = [
     Fault(
         "test_sigkill_import",
-        "SIGKILL the worker's process group mid-import, start another",
+        "SIGKILL the worker's process group mid-import (stopped dead with a probe batch "
+        "probed and not saved), start another",
         "job resumes and completes; every file one row, none left unprobed; sources unchanged",
     ),
     Fault(
@@ -115,13 +122,15 @@ FAULTS: list[Fault] = [
     ),
     Fault(
         "test_sigkill_serve_worker[consumer]",
-        "SIGKILL the worker process `mediafix serve` started, mid-import",
+        "SIGKILL the worker process `mediafix serve` started, mid-import (its worker "
+        "process stopped dead with a probe batch probed and not saved)",
         "`/healthz` answers 503 naming the dead worker; serve starts another; the job is "
         "resumed (`resumed` in its JSON and page) and completes; every file one row",
     ),
     Fault(
         "test_sigkill_serve_worker[job-process]",
-        "SIGKILL the process running the import job inside `mediafix serve`'s worker",
+        "SIGKILL the process running the import job inside `mediafix serve`'s worker "
+        "(stopped dead with a probe batch probed and not saved)",
         "the worker replaces the process and the job is resumed within a minute "
         "(`resumed`), and completes; every file one row",
     ),
@@ -162,21 +171,6 @@ def fault_env(settings_env: Path) -> Iterator[dict[str, str]]:
     upgrade(get_settings().database_url)
     yield env
     dispose_engines()
-
-
-class FaultWorker(Worker):
-    """``tests/helpers/fault_worker.py``: a worker that stops dead at ``point`` (see there)."""
-
-    def __init__(self, env: dict[str, str], log: Path, point: str, marker: Path) -> None:
-        self.log = log
-        self.fh = open(log, "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, str(FAULT_WORKER), point, str(marker), "-w", "1"],
-            env=env,
-            stdout=self.fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def _cli(*args: str) -> str:
@@ -283,18 +277,19 @@ def _finished(job_id: int) -> bool:
 @pytest.mark.slow
 def test_sigkill_import(fault_env: dict[str, str], tmp_path: Path) -> None:
     photos = tmp_path / "photos"
-    # Enough files that the kill lands mid-job even when this process is slow to poll
-    # (with 120, and later 300, a loaded machine saw the first worker finish them all).
     make_library(photos, MID_JOB_FILES)
     before = snapshot(photos)
     job_id = enqueue(fault_env, photos)
-    w = Worker(fault_env, tmp_path / "w1.log")
+    marker = tmp_path / "paused"
+    # stops dead with a batch probed and not saved, a batch saved before it (see MID_JOB_POINT)
+    w = FaultWorker(fault_env, tmp_path / "w1.log", MID_JOB_POINT, marker)
     try:
-        wait_until(lambda: job_state(job_id)["current"] >= 20, every=0.05)
+        wait_until(marker.exists)
     finally:
         w.kill()
         w.fh.close()
     assert job_state(job_id)["status"] == "running"
+    assert len(probed_batches(tmp_path / "w1.log")) == 2
     w2 = Worker(fault_env, tmp_path / "w2.log")
     try:
         wait_until(lambda: _finished(job_id), timeout=120)
@@ -536,17 +531,24 @@ def _http_json(url: str) -> tuple[int, dict[str, Any]]:
 @pytest.mark.parametrize("victim", ["consumer", "job-process"])
 def test_sigkill_serve_worker(victim: str, fault_env: dict[str, str], tmp_path: Path) -> None:
     photos = tmp_path / "photos"
-    # Plain JPEGs are read in-process now (media.jpegexif): 300 were imported in about a
-    # second, and on a loaded machine the job could end before the kill reached it.
     count = MID_JOB_FILES
     make_library(photos, count)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
+    marker = tmp_path / "paused"
+    # The consumer serve starts (and each one it starts again) gets fault_worker.py's
+    # patch: its worker process stops dead mid-import (MID_JOB_POINT), once.
+    serve_env = {
+        **fault_env,
+        "PYTHONPATH": f"{FAULT_SITE}{os.pathsep}{fault_env['PYTHONPATH']}",
+        "FAULT_WORKER_POINT": MID_JOB_POINT,
+        "FAULT_WORKER_MARKER": str(marker),
+    }
     with open(log, "wb") as fh:
         serve = subprocess.Popen(
             [sys.executable, "-m", "mediafix.cli", "serve", "--port", str(port), "-w", "1"],
-            env=fault_env,
+            env=serve_env,
             stdout=fh,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -554,8 +556,11 @@ def test_sigkill_serve_worker(victim: str, fault_env: dict[str, str], tmp_path: 
     try:
         consumer = int(wait_until(lambda: _health(base).get("worker_pid"), timeout=60))
         job_id = enqueue(fault_env, photos)
-        wait_until(lambda: job_state(job_id)["current"] >= 20, every=0.05)
+        wait_until(marker.exists)
+        assert job_state(job_id)["status"] == "running"
+        paused = int(marker.read_text())
         if victim == "consumer":
+            assert paused != consumer  # (the job runs in a worker process of the consumer)
             os.kill(consumer, signal.SIGKILL)
             down = wait_until(
                 lambda: _http_json(f"{base}/healthz")[0] == 503, every=0.05, timeout=10
@@ -574,7 +579,9 @@ def test_sigkill_serve_worker(victim: str, fault_env: dict[str, str], tmp_path: 
 
                 job = s.get(Job, job_id)
                 assert job is not None and job.worker
-                os.kill(int(job.worker.split(":")[1]), signal.SIGKILL)
+                job_pid = int(job.worker.split(":")[1])
+            assert job_pid == paused  # the process running the job, stopped mid-batch
+            os.kill(job_pid, signal.SIGKILL)
             started = time.monotonic()
             wait_until(lambda: _http_json(f"{base}/jobs/{job_id}")[1]["resumed"] >= 1, timeout=60)
             assert time.monotonic() - started < 60  # resumed within a minute

@@ -21,14 +21,19 @@ from mediafix.config import get_settings
 from mediafix.store.db import get_engine, make_engine, session_scope, upgrade
 from mediafix.store.models import File, Job
 from tests.helpers.media import make_jpeg
-from tests.helpers.paths import REPO, SRC
+from tests.helpers.paths import HELPERS, REPO, SRC
 
 pytestmark = pytest.mark.slow
 
+FAULT_WORKER = HELPERS / "fault_worker.py"
 
-# A library for a kill that must land while its import runs: plain JPEGs are read in-process
-# (media.jpegexif), so a few hundred were imported before a loaded machine's kill arrived.
-MID_JOB_FILES = 1200
+# A kill that must land while an import runs: the worker stops dead once it has probed its
+# 2nd batch, before saving it (``fault_worker.py``'s ``probed:2``), so the kill finds one
+# batch saved, one probed but unsaved and three still queued, however fast the machine.
+# (Killing at a moment the test polled for took 1,200 files: plain JPEGs are read
+# in-process, media.jpegexif, and a loaded machine's kill arrived after hundreds.)
+MID_JOB_FILES = 80
+MID_JOB_POINT = "probed:2"
 
 
 def make_library(folder: Path, n: int) -> list[Path]:
@@ -81,6 +86,21 @@ class Worker:
         self.fh.close()
 
 
+class FaultWorker(Worker):
+    """``tests/helpers/fault_worker.py``: a worker that stops dead at ``point`` (see there)."""
+
+    def __init__(self, env: dict[str, str], log: Path, point: str, marker: Path) -> None:
+        self.log = log
+        self.fh = open(log, "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, str(FAULT_WORKER), point, str(marker), "-w", "1"],
+            env=env,
+            stdout=self.fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 @pytest.fixture
 def worker_env(settings_env: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
     env = dict(os.environ)
@@ -122,13 +142,21 @@ def enqueue(env: dict[str, str], folder: Path) -> int:
     return int(m.group(1))
 
 
+def probed_batches(log: Path) -> list[list[int]]:
+    """The file ids of each batch a worker probed, in order (its ``probed files`` lines)."""
+    batches = []
+    for line in log.read_text(errors="replace").splitlines():
+        m = re.search(r"probed files ([\d,]+)", line)
+        if m:
+            batches.append([int(x) for x in m.group(1).split(",")])
+    return batches
+
+
 def probed_ids(*logs: Path) -> Counter[int]:
     seen: Counter[int] = Counter()
     for log in logs:
-        for line in log.read_text(errors="replace").splitlines():
-            m = re.search(r"probed files ([\d,]+)", line)
-            if m:
-                seen.update(int(x) for x in m.group(1).split(","))
+        for batch in probed_batches(log):
+            seen.update(batch)
     return seen
 
 
@@ -225,11 +253,16 @@ def test_sigkill_mid_import_resumes_without_duplicates(
     make_library(photos, MID_JOB_FILES)
     job_id = enqueue(worker_env, photos)
     log1, log2 = tmp_path / "w1.log", tmp_path / "w2.log"
-    w = Worker(worker_env, log1)
-    wait_until(lambda: job_state(job_id)["current"] >= 20)
-    w.kill()
-    w.fh.close()
+    marker = tmp_path / "paused"
+    w = FaultWorker(worker_env, log1, MID_JOB_POINT, marker)
+    try:
+        wait_until(marker.exists)
+    finally:
+        w.kill()
+        w.fh.close()
     assert job_state(job_id)["status"] == "running"
+    *saved, unsaved = probed_batches(log1)  # the last one probed, never saved
+    assert len(saved) == 1 and len(unsaved) == 16
     w2 = Worker(worker_env, log2)
     try:
         wait_until(
@@ -245,10 +278,10 @@ def test_sigkill_mid_import_resumes_without_duplicates(
     assert n == MID_JOB_FILES and len(set(paths)) == MID_JOB_FILES
     assert statuses["new"] == statuses["probing"] == 0
     seen = probed_ids(log1, log2)
-    # Every file was probed; only the batches the kill interrupted (one per worker process)
-    # may have been redone, because their results were never saved.
+    # Every file was probed; only the batch the kill interrupted was redone (its results
+    # were never saved), the one saved before it was not.
     assert len(seen) == MID_JOB_FILES
-    assert sum(1 for c in seen.values() if c > 1) <= 2 * 16
+    assert {i for i, c in seen.items() if c > 1} == set(unsaved)
 
 
 def _redis_url() -> str:
