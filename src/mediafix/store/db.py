@@ -26,6 +26,7 @@ __all__ = [
     "get_engine",
     "make_engine",
     "ping",
+    "read_scope",
     "session_scope",
     "upgrade",
 ]
@@ -89,6 +90,7 @@ def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> Engine:
 
 
 _ENGINES: dict[str, Engine] = {}
+_READ_ENGINES: dict[str, Engine] = {}
 
 
 def get_engine(url: str) -> Engine:
@@ -101,9 +103,10 @@ def get_engine(url: str) -> Engine:
 
 def dispose_engines() -> None:
     """Forget pooled connections inherited across ``fork``: a child must open its own."""
-    for engine in _ENGINES.values():
+    for engine in [*_ENGINES.values(), *_READ_ENGINES.values()]:
         engine.dispose(close=False)
     _ENGINES.clear()
+    _READ_ENGINES.clear()
 
 
 @contextlib.contextmanager
@@ -216,3 +219,23 @@ def database_label(url: str) -> str:
 def ping(session: Session) -> None:
     """Raise unless the database answers (the health check)."""
     session.execute(text("SELECT 1"))
+
+
+@contextlib.contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session that only reads, in one transaction: on SQLite it BEGINs DEFERRED (a
+    snapshot, without the write lock ``session_scope`` takes up front), so a long piece of
+    work that reads first and writes at the end leaves other writers alone meanwhile. It
+    must not write (on SQLite that would fail while another connection writes)."""
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.url.get_backend_name() == "sqlite":
+        reader = _READ_ENGINES.get(url)
+        if reader is None:
+            reader = _READ_ENGINES[url] = make_engine(url, immediate=False)
+        engine = reader
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
