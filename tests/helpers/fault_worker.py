@@ -7,6 +7,8 @@ Usage: ``python tests/helpers/fault_worker.py POINT MARKER [worker options]``, o
 
 * ``regroup`` - inside the duplicate regroup's transaction (the old groups deleted and the
   new ones flushed, nothing committed) once every file is probed;
+* ``copycheck`` - at a regroup's first pixel check (``media.copycheck.compare``: the rows
+  read, nothing written); unlike the others it goes on once ``MARKER.go`` exists;
 * ``exiftool:N`` - before the N-th metadata write of an apply (its temporary copy exists);
 * ``place:N`` - right after the N-th file of an apply is linked into place, before its
   journal ``done`` record;
@@ -34,6 +36,14 @@ def _pause(marker: str) -> None:
     with open(marker, "w") as f:
         f.write(str(os.getpid()))
     time.sleep(600)  # the test kills us here
+
+
+def _wait_for_go(marker: str) -> None:
+    with open(marker, "w") as f:
+        f.write(str(os.getpid()))
+    deadline = time.monotonic() + 600
+    while not os.path.exists(f"{marker}.go") and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _nth(n: int, marker: str) -> Any:
@@ -73,6 +83,20 @@ def main(point: str, marker: str, worker_args: list[str]) -> None:
                 _pause(marker)
 
         duplicates._apply_decisions = paused
+    elif kind == "copycheck":
+        from mediafix.media import copycheck
+
+        compare = copycheck.compare
+        waited = False
+
+        def paused_compare(*args: Any, **kwargs: Any) -> Any:
+            nonlocal waited
+            if not waited:
+                waited = True
+                _wait_for_go(marker)
+            return compare(*args, **kwargs)
+
+        copycheck.compare = paused_compare
     elif kind == "exiftool":
         from mediafix.media.exiftool import ExifTool
 
