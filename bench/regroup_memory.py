@@ -101,7 +101,12 @@ def _meta(rng: random.Random, n: int, when: datetime, make: str, model: str) -> 
     }
 
 
-CAMERAS = [("Apple", "iPhone 12"), ("Apple", "iPhone 8"), ("samsung", "SM-G991B"), ("Canon", "EOS 80D")]
+CAMERAS = [
+    ("Apple", "iPhone 12"),
+    ("Apple", "iPhone 8"),
+    ("samsung", "SM-G991B"),
+    ("Canon", "EOS 80D"),
+]
 
 
 def _rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
@@ -151,7 +156,7 @@ def _rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
             phash = f"{value:016x}"
             folder = "backup/" + folder
         else:  # a near copy (re-encoded: another detail hash a few bits off)
-            _sha, base, _keys_, base_detail = pictures[-rng.randint(1, min(10, len(pictures)))]
+            _sha, base, _old_keys, base_detail = pictures[-rng.randint(1, min(10, len(pictures)))]
             value = _flip(rng, base, 0, 6)
             sha, phash, keys = f"{rng.getrandbits(256):064x}", f"{value:016x}", _keys(rng, value)
             detail = None if base_detail is None else base_detail ^ rng.getrandbits(8)
@@ -217,8 +222,13 @@ def build(n: int) -> Path:
     engine = get_engine(settings.database_url)
     with session_scope(engine) as s:
         for start in range(0, len(rows), 5000):
-            s.execute(insert(File), [{k: v for k, v in r.items() if k != "original"}
-                                     for r in rows[start : start + 5000]])
+            s.execute(
+                insert(File),
+                [
+                    {k: v for k, v in r.items() if k != "original"}
+                    for r in rows[start : start + 5000]
+                ],
+            )
     # every candidate of the distinct pictures gets a remembered verdict, as after a regroup
     seen: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -245,8 +255,12 @@ def build(n: int) -> Path:
             else Verdict(False, inliers=3, why_not="too few matching points")
         )
         checks.append(
-            {"sha256": a, "other_sha256": b, "version": copycheck.CHECK_VERSION,
-             "verdict": verdict.to_json()}
+            {
+                "sha256": a,
+                "other_sha256": b,
+                "version": copycheck.CHECK_VERSION,
+                "verdict": verdict.to_json(),
+            }
         )
     with session_scope(engine) as s:
         for start in range(0, len(checks), 5000):
@@ -308,27 +322,40 @@ def child(data: str, step: str, changes: int) -> None:
     digest = hashlib.blake2b(digest_size=12)
     with session_scope(engine) as s:
         members: dict[int, list[tuple[int, bool, int]]] = {}
-        query = select(DuplicateMember.group_id, DuplicateMember.file_id, DuplicateMember.keep,
-                       DuplicateMember.distance)
+        query = select(
+            DuplicateMember.group_id,
+            DuplicateMember.file_id,
+            DuplicateMember.keep,
+            DuplicateMember.distance,
+        )
         for gid, fid, keep, distance in s.execute(query):
             members.setdefault(gid, []).append((fid, bool(keep), distance))
         groups = sorted(
             repr((t, k, sorted(members.get(g, [])), r, st))
             for g, t, k, r, st in s.execute(
-                select(DuplicateGroup.id, DuplicateGroup.type, DuplicateGroup.keeper_id,
-                       DuplicateGroup.reasons, DuplicateGroup.status)
+                select(
+                    DuplicateGroup.id,
+                    DuplicateGroup.type,
+                    DuplicateGroup.keeper_id,
+                    DuplicateGroup.reasons,
+                    DuplicateGroup.status,
+                )
             )
         )
     for line in groups:
         digest.update(line.encode())
-    print(json.dumps({
-        "cpu": cpu,
-        "maxrss_mb": peak,
-        "groups": len(groups),
-        "hard": summary.hard_copies,
-        "incremental": summary.incremental,
-        "digest": digest.hexdigest(),
-    }))
+    print(
+        json.dumps(
+            {
+                "cpu": cpu,
+                "maxrss_mb": peak,
+                "groups": len(groups),
+                "hard": summary.hard_copies,
+                "incremental": summary.incremental,
+                "digest": digest.hexdigest(),
+            }
+        )
+    )
 
 
 def run(src: Path, data: Path, step: str, changes: int) -> dict[str, Any]:
@@ -336,7 +363,10 @@ def run(src: Path, data: Path, step: str, changes: int) -> dict[str, Any]:
     began = time.perf_counter()
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(data), "--step", step, "--changes", str(changes)],
-        env=env, capture_output=True, text=True, check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if out.returncode:
         raise SystemExit(f"{src} {step} failed:\n{out.stderr[-3000:]}")
@@ -359,21 +389,28 @@ def main() -> None:
     codes = [c.split("=", 1) for c in args.code] or [["this", str(ROOT / "src")]]
     database = build(args.n)
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"{'code':<10} {'step':<22} {'CPU s':>7} {'wall s':>7} {'peak RSS MB':>12} "
-          f"{'groups':>7} {'hard':>5}  digest")
+    print(
+        f"{'code':<10} {'step':<22} {'CPU s':>7} {'wall s':>7} {'peak RSS MB':>12} "
+        f"{'groups':>7} {'hard':>5}  digest"
+    )
     digests: dict[str, set[str]] = {}
     for label, src in codes:
         data = Path(tempfile.mkdtemp(prefix="mediafix-regroupmem-"))
         try:
             (data / "data").mkdir()
             shutil.copy(database, data / "data" / database.name)
-            for step, name in (("full", "full regroup"), ("parts", f"by parts, {args.changes} changed")):
+            for step, name in (
+                ("full", "full regroup"),
+                ("parts", f"by parts, {args.changes} changed"),
+            ):
                 r = run(Path(src).resolve(), data, step, args.changes)
                 digests.setdefault(step, set()).add(r["digest"])
-                print(f"{label:<10} {name:<22} {r['cpu']:7.2f} {r['wall']:7.2f} "
-                      f"{r['maxrss_mb']:12.0f} {r['groups']:7d} {r['hard']:5d}  {r['digest']}"
-                      f"{'' if step == 'full' or r['incremental'] else '  (regrouped all)'}",
-                      flush=True)
+                print(
+                    f"{label:<10} {name:<22} {r['cpu']:7.2f} {r['wall']:7.2f} "
+                    f"{r['maxrss_mb']:12.0f} {r['groups']:7d} {r['hard']:5d}  {r['digest']}"
+                    f"{'' if step == 'full' or r['incremental'] else '  (regrouped all)'}",
+                    flush=True,
+                )
         finally:
             shutil.rmtree(data, ignore_errors=True)
     same = all(len(d) == 1 for d in digests.values())

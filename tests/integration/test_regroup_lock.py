@@ -74,12 +74,12 @@ class PausedRegroup:
 
     def __init__(self, tmp_path: Path) -> None:
         self.marker = tmp_path / "paused"
+        command = ["dupes", "--threshold", "8"]
         env = dict(os.environ, PYTHONPATH=f"{REPO / 'src'}{os.pathsep}{REPO}")
         self.log = tmp_path / "regroup.log"
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, str(FAULT_WORKER), "copycheck", str(self.marker), "--"]
-                + ["dupes", "--threshold", "8"],
+                [sys.executable, str(FAULT_WORKER), "copycheck", str(self.marker), "--", *command],
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
