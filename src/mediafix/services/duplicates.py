@@ -459,6 +459,7 @@ def _near_groups(
     edited = _edited_files(verdicts)
     inputs = [keeper_input(i, r, partners, edited=edited.get(i, "")) for i, r in enumerate(images)]
     ranks = keeper_ranks(inputs)
+    del inputs  # a keeper input per picture: tens of MB at 100,000 files, not needed now
     forbidden = _forbidden_pairs(images, decisions)
     for group in group_near(
         hashes,
