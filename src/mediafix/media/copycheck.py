@@ -143,6 +143,7 @@ class Verdict:
 def prepare(data: bytes) -> View:
     """Decode an image file's bytes for checking (raises ``fingerprint.FingerprintError``)."""
     import cv2
+
     luma = fingerprint.load_luma(data, min_side=VIEW_SIDE // 2)
     pixels = luma.pixels
     rows, cols = pixels.shape
@@ -215,6 +216,7 @@ def compare(a: View, b: View) -> Verdict:
 
 def _orb(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     import cv2
+
     # Measured against spreading the corners over a grid (more found, the strongest kept
     # per cell): that aligns a copy with a text banner (ORB's 500 strongest corners crowd on
     # the banner's words) but fails more often on photos of text; see bench/hard_copies.py.
@@ -227,6 +229,7 @@ def _orb(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 def _align(a: View, b: View, mirrored: bool) -> tuple[int, np.ndarray] | None:
     """(inliers, 2x3 matrix taking b's content, flipped if ``mirrored``, onto a's)."""
     import cv2
+
     points_a, desc_a = a.features
     points_b, desc_b = b.mirrored_features if mirrored else b.features
     if desc_a is None or desc_b is None or len(desc_a) < 8 or len(desc_b) < 8:
@@ -286,6 +289,7 @@ def _quad(shape: tuple[int, ...], matrix: np.ndarray) -> np.ndarray:
 
 def _overlap(quad: np.ndarray, shape: tuple[int, ...]) -> float:
     import cv2
+
     rows, cols = shape[:2]
     frame = np.array([[0, 0], [cols, 0], [cols, rows], [0, rows]], dtype=np.float32)
     area, _ = cv2.intersectConvexConvex(quad.astype(np.float32), frame)
@@ -295,6 +299,7 @@ def _overlap(quad: np.ndarray, shape: tuple[int, ...]) -> float:
 def _overlap_distance(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> int:
     """Detail-hash distance of a's and b's (warped onto a) common part."""
     import cv2
+
     rows, cols = a.shape
     warped = cv2.warpAffine(b, matrix, (cols, rows), flags=cv2.INTER_AREA)
     footprint = cv2.warpAffine(np.full(b.shape, 255, np.uint8), matrix, (cols, rows))
@@ -331,6 +336,7 @@ def _describe(
     plain edge was trimmed as a bar lacks that much of the other without being cropped.
     """
     import cv2
+
     rows_b, cols_b = b_shape[:2]
     # shares of each side of the *other* picture that this one lacks
     # Each whole picture (its own trimmed bars included: a plain edge of the photo that one
