@@ -50,7 +50,7 @@ from mediafix.services.copies import (
     key_table,
 )
 from mediafix.store.counts import group_counts
-from mediafix.store.db import read_scope, session_scope
+from mediafix.store.db import ReadThenWrite, session_scope
 from mediafix.store.models import (
     CopyCheck,
     Decision,
@@ -210,8 +210,9 @@ def regroup(engine: Engine, settings: Settings, *, by_parts: bool = False) -> Re
     videos, pixel checks left waiting), every group is rebuilt.
 
     The groups are worked out, pixel checks included (minutes on a large library), from a
-    reading of the library without the write lock (:func:`read_scope`); then one short
-    transaction checks that nothing they depend on changed meanwhile and writes them, with
+    reading of the library without the write lock (``ReadThenWrite``); then one short
+    transaction checks that nothing they depend on changed meanwhile (at once on SQLite
+    when nothing was committed since; else by reading the rows again) and writes them, with
     the pixel checks' verdicts. A person's keep or discard meanwhile is simply applied
     again; anything else that changed (rows, "not duplicates", the threshold) makes it work
     them out again (the verdicts kept), and the last attempt does all under the lock.
@@ -224,14 +225,16 @@ def regroup(engine: Engine, settings: Settings, *, by_parts: bool = False) -> Re
                 plan = _plan(s, settings, by_parts, fresh)
                 token, members = _write(s, plan, fresh, _decisions(s))
             break
-        with read_scope(engine) as reader:
-            plan = _plan(reader, settings, by_parts, fresh)
-        give_back_memory()
-        with session_scope(engine) as s:
-            decisions = _still_current(s, settings, plan)
-            if decisions is not None:
-                token, members = _write(s, plan, fresh, decisions)
-                break
+        with ReadThenWrite(engine) as db:
+            with db.read() as reader:
+                plan = _plan(reader, settings, by_parts, fresh)
+            give_back_memory()
+            with db.write() as s:
+                # nothing committed since the reading began (SQLite): no need to look
+                decisions = _decisions(s) if db.unchanged() else _still_current(s, settings, plan)
+                if decisions is not None:
+                    token, members = _write(s, plan, fresh, decisions)
+                    break
         log.info("regroup: the library changed while its groups were worked out; again")
     # After the commit: a snapshot never describes groups that were rolled back (its token
     # must match the one committed with the groups).

@@ -21,12 +21,12 @@ from mediafix.store.schema_sqlite import HEAD, STATEMENTS
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "ReadThenWrite",
     "current_revision",
     "database_label",
     "get_engine",
     "make_engine",
     "ping",
-    "read_scope",
     "session_scope",
     "upgrade",
 ]
@@ -58,7 +58,11 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def _sqlite_begin_deferred(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A ``ReadThenWrite`` connection's write: the write lock up front, as above.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get(_WRITING) else "BEGIN")
+
+
+_WRITING = "mediafix.writing"
 
 
 def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> Engine:
@@ -221,21 +225,68 @@ def ping(session: Session) -> None:
     session.execute(text("SELECT 1"))
 
 
-@contextlib.contextmanager
-def read_scope(engine: Engine) -> Iterator[Session]:
-    """A session that only reads, in one transaction: on SQLite it BEGINs DEFERRED (a
-    snapshot, without the write lock ``session_scope`` takes up front), so a long piece of
-    work that reads first and writes at the end leaves other writers alone meanwhile. It
-    must not write (on SQLite that would fail while another connection writes)."""
-    url = engine.url.render_as_string(hide_password=False)
-    if engine.url.get_backend_name() == "sqlite":
-        reader = _READ_ENGINES.get(url)
-        if reader is None:
-            reader = _READ_ENGINES[url] = make_engine(url, immediate=False)
-        engine = reader
-    factory = sessionmaker(engine, expire_on_commit=False)
-    with factory() as session:
+class ReadThenWrite:
+    """One connection for a long piece of work that reads, then writes in a short
+    transaction (use it as a context manager: it holds the connection): :meth:`read` is a
+    snapshot without the write lock (on SQLite, BEGIN DEFERRED), :meth:`write` a
+    transaction that takes it up front (BEGIN IMMEDIATE) and commits; :meth:`unchanged`,
+    inside the write, says whether no other connection committed anything since the read
+    began (SQLite's ``data_version``, counted per connection; elsewhere it cannot tell and
+    says False)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.sqlite = engine.url.get_backend_name() == "sqlite"
+        if self.sqlite:
+            url = engine.url.render_as_string(hide_password=False)
+            reader = _READ_ENGINES.get(url)
+            if reader is None:
+                reader = _READ_ENGINES[url] = make_engine(url, immediate=False)
+            engine = reader
+        self.engine = engine
+        self.version: int | None = None
+
+    def __enter__(self) -> ReadThenWrite:
+        self.conn = self.engine.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session that only reads (it must not write), rolled back at the end."""
+        if self.sqlite:  # before the snapshot begins: any commit after it is seen
+            self.version = self._data_version()
+        with Session(bind=self.conn, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session holding the write lock from its start; commits on success."""
+        self.conn.info[_WRITING] = True
         try:
-            yield session
+            with Session(bind=self.conn, expire_on_commit=False) as session:
+                try:
+                    session.connection()  # BEGIN IMMEDIATE now: unchanged() holds the lock
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
         finally:
-            session.rollback()
+            self.conn.info.pop(_WRITING, None)
+
+    def unchanged(self) -> bool:
+        """Inside :meth:`write`: nothing committed by another connection since the last
+        :meth:`read` began."""
+        return self.sqlite and self.version is not None and self._data_version() == self.version
+
+    def _data_version(self) -> int:
+        cursor = self.conn.connection.driver_connection.execute("PRAGMA data_version")  # type: ignore[union-attr]
+        try:
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
