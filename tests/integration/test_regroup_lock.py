@@ -48,11 +48,19 @@ def _groups() -> list[tuple[Any, ...]]:
         )
 
 
-@pytest.fixture
-def library(settings_env: Path, tmp_path: Path) -> Iterator[Path]:
-    """A scanned library with two byte copies of a photo and a screenshot of another (a
-    hard copy: grouped after a pixel check), its remembered verdicts forgotten, so the next
-    regroup looks at the pixels again."""
+@pytest.fixture(params=["sqlite", "postgresql"])
+def library(
+    settings_env: Path,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Path]:
+    """A scanned library (SQLite, or PostgreSQL where its server runs) with two byte copies
+    of a photo and a screenshot of another (a hard copy: grouped after a pixel check), its
+    remembered verdicts forgotten, so the next regroup looks at the pixels again."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("MEDIAFIX_DATABASE_URL", request.getfixturevalue("pg_url"))
+        get_settings.cache_clear()
     root = tmp_path / "photos"
     for folder in ("camera", "backup", "screens"):
         (root / folder).mkdir(parents=True)
@@ -129,8 +137,8 @@ def test_a_decision_is_written_at_once_while_a_regroup_checks_pixels(
             )
             took = time.monotonic() - began
         assert answer.status_code == 200, answer.get_data(as_text=True)
-        # SQLite's busy timeout is 30 s: a regroup holding the write lock made it wait that
-        # long, then fail with "database is locked"
+        # A regroup holding the write lock made it wait SQLite's busy timeout (30 s), then
+        # fail with "database is locked"; on PostgreSQL, wait for the regroup's end
         assert took < 5, f"the decision waited {took:.1f} s"
         regroup.go()
     finally:
