@@ -236,7 +236,8 @@ class ReadThenWrite:
 
     def __init__(self, engine: Engine) -> None:
         self.sqlite = engine.url.get_backend_name() == "sqlite"
-        if self.sqlite:
+        if self.sqlite and engine.url.database not in (None, "", ":memory:"):
+            # (a database in memory is the engine's own: it reads under the lock)
             url = engine.url.render_as_string(hide_password=False)
             reader = _READ_ENGINES.get(url)
             if reader is None:
