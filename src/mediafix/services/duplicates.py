@@ -41,7 +41,7 @@ from mediafix.media.keeper import (
     keeper_ranks,
 )
 from mediafix.media.similarity import group_near
-from mediafix.media.video import VideoPrint, video_groups
+from mediafix.media.videoprint import VideoPrint, video_groups
 from mediafix.services.copies import (
     check_budget,
     copy_threshold,
