@@ -20,7 +20,8 @@ For each ``--code`` (a ``src`` folder: ``PYTHONPATH`` of a fresh process) it cop
 database, runs in a child process a full regroup, then a regroup by parts after
 ``--changes`` rows changed, and prints per step the CPU seconds and the peak RSS of the
 child (the kernel's high-water mark, VmHWM, from the child's start: the regroup runs in
-one process), the
+one process), the longest time another connection could not take SQLite's write lock
+during it (a person's decision would have waited that long; past 30 s it fails), the
 groups made, and whether every code made the same groups (type, keeper, members with
 distance and keep, reasons, status).
 """
@@ -38,6 +39,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -291,6 +293,37 @@ def _reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
+class LockProbe(threading.Thread):
+    """Another connection that tries to take SQLite's write lock every 20 ms (without
+    waiting): the longest stretch it could not is how long a person's decision would have
+    waited during the regroup."""
+
+    def __init__(self, database: Path) -> None:
+        super().__init__(daemon=True)
+        self.database = database
+        self.done = threading.Event()
+        self.longest = 0.0
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.database, timeout=0, isolation_level=None)
+        since: float | None = None
+        while not self.done.is_set():
+            now = time.perf_counter()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+                since = None
+            except sqlite3.OperationalError:
+                since = now if since is None else since
+                self.longest = max(self.longest, now - since)
+            self.done.wait(0.02)
+        conn.close()
+
+    def stop(self) -> None:
+        self.done.set()
+        self.join()
+
+
 def child(data: str, step: str, changes: int) -> None:
     _reset_peak()
     import resource
@@ -314,9 +347,12 @@ def child(data: str, step: str, changes: int) -> None:
                     .where(File.id == file_id)
                     .values(sha256=f"{rng.getrandbits(256):064x}", size=File.size + 1)
                 )
+    probe = LockProbe(Path(data) / "data" / "mediafix.db")
+    probe.start()
     before = resource.getrusage(resource.RUSAGE_SELF)
     summary = regroup(engine, settings, by_parts=step == "parts")
     after = resource.getrusage(resource.RUSAGE_SELF)
+    probe.stop()
     peak = _peak_mb()
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     digest = hashlib.blake2b(digest_size=12)
@@ -349,6 +385,7 @@ def child(data: str, step: str, changes: int) -> None:
             {
                 "cpu": cpu,
                 "maxrss_mb": peak,
+                "locked": probe.longest,
                 "groups": len(groups),
                 "hard": summary.hard_copies,
                 "incremental": summary.incremental,
@@ -391,7 +428,7 @@ def main() -> None:
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         f"{'code':<10} {'step':<22} {'CPU s':>7} {'wall s':>7} {'peak RSS MB':>12} "
-        f"{'groups':>7} {'hard':>5}  digest"
+        f"{'locked s':>9} {'groups':>7} {'hard':>5}  digest"
     )
     digests: dict[str, set[str]] = {}
     for label, src in codes:
@@ -407,7 +444,8 @@ def main() -> None:
                 digests.setdefault(step, set()).add(r["digest"])
                 print(
                     f"{label:<10} {name:<22} {r['cpu']:7.2f} {r['wall']:7.2f} "
-                    f"{r['maxrss_mb']:12.0f} {r['groups']:7d} {r['hard']:5d}  {r['digest']}"
+                    f"{r['maxrss_mb']:12.0f} {r['locked']:9.1f} {r['groups']:7d} {r['hard']:5d}  "
+                    f"{r['digest']}"
                     f"{'' if step == 'full' or r['incremental'] else '  (regrouped all)'}",
                     flush=True,
                 )
