@@ -7,6 +7,8 @@ Usage: ``python tests/helpers/fault_worker.py POINT MARKER [worker options]``, o
 
 * ``regroup`` - inside the duplicate regroup's transaction (the old groups deleted and the
   new ones flushed, nothing committed) once every file is probed;
+* ``copycheck`` - at a regroup's first pixel check (``media.copycheck.compare``: the rows
+  read, nothing written); unlike the others it goes on once ``MARKER.go`` exists;
 * ``probed:N`` - the N-th probe batch of an import probed (its ``probed files`` log line
   written), its results not yet saved: its files are still claimed (``probing``) by this
   process, the batches before it saved, the ones after it still queued;
@@ -59,6 +61,14 @@ def _pause(marker: str) -> None:
     time.sleep(600)  # the test kills us here
 
 
+def _wait_for_go(marker: str) -> None:
+    with open(marker, "w") as f:
+        f.write(str(os.getpid()))
+    deadline = time.monotonic() + 600
+    while not os.path.exists(f"{marker}.go") and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _nth(n: int, marker: str) -> Callable[[], None]:
     count = 0
 
@@ -97,6 +107,19 @@ def patch_for(point: str, marker: str) -> tuple[str, Patch]:
                 _pause(marker)
 
         duplicates._apply_decisions = paused  # type: ignore[attr-defined]
+
+    def copycheck(module: ModuleType) -> None:
+        compare = module.compare
+        waited = False
+
+        def paused_compare(*args: Any, **kwargs: Any) -> Any:
+            nonlocal waited
+            if not waited:
+                waited = True
+                _wait_for_go(marker)
+            return compare(*args, **kwargs)
+
+        module.compare = paused_compare
 
     def probed(imports: ModuleType) -> None:
         tick = _nth(n, marker)
@@ -162,6 +185,7 @@ def patch_for(point: str, marker: str) -> tuple[str, Patch]:
 
     points: dict[str, tuple[str, Patch]] = {
         "regroup": ("mediafix.services.duplicates", regroup),
+        "copycheck": ("mediafix.media.copycheck", copycheck),
         "probed": ("mediafix.services.imports", probed),
         "exiftool": ("mediafix.media.exiftool", exiftool),
         "place": ("mediafix.media.durable", place),

@@ -26,10 +26,12 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import cv2
 import numpy as np
 
 from mediafix.media import fingerprint
+
+# OpenCV (~20 MB of memory) is imported by the functions that use it: a regroup that has
+# every verdict remembered never loads it.
 
 __all__ = [
     "CHECK_VERSION",
@@ -140,6 +142,8 @@ class Verdict:
 
 def prepare(data: bytes) -> View:
     """Decode an image file's bytes for checking (raises ``fingerprint.FingerprintError``)."""
+    import cv2
+
     luma = fingerprint.load_luma(data, min_side=VIEW_SIDE // 2)
     pixels = luma.pixels
     rows, cols = pixels.shape
@@ -211,6 +215,8 @@ def compare(a: View, b: View) -> Verdict:
 
 
 def _orb(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    import cv2
+
     # Measured against spreading the corners over a grid (more found, the strongest kept
     # per cell): that aligns a copy with a text banner (ORB's 500 strongest corners crowd on
     # the banner's words) but fails more often on photos of text; see bench/hard_copies.py.
@@ -222,6 +228,8 @@ def _orb(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _align(a: View, b: View, mirrored: bool) -> tuple[int, np.ndarray] | None:
     """(inliers, 2x3 matrix taking b's content, flipped if ``mirrored``, onto a's)."""
+    import cv2
+
     points_a, desc_a = a.features
     points_b, desc_b = b.mirrored_features if mirrored else b.features
     if desc_a is None or desc_b is None or len(desc_a) < 8 or len(desc_b) < 8:
@@ -280,6 +288,8 @@ def _quad(shape: tuple[int, ...], matrix: np.ndarray) -> np.ndarray:
 
 
 def _overlap(quad: np.ndarray, shape: tuple[int, ...]) -> float:
+    import cv2
+
     rows, cols = shape[:2]
     frame = np.array([[0, 0], [cols, 0], [cols, rows], [0, rows]], dtype=np.float32)
     area, _ = cv2.intersectConvexConvex(quad.astype(np.float32), frame)
@@ -288,6 +298,8 @@ def _overlap(quad: np.ndarray, shape: tuple[int, ...]) -> float:
 
 def _overlap_distance(a: np.ndarray, b: np.ndarray, matrix: np.ndarray) -> int:
     """Detail-hash distance of a's and b's (warped onto a) common part."""
+    import cv2
+
     rows, cols = a.shape
     warped = cv2.warpAffine(b, matrix, (cols, rows), flags=cv2.INTER_AREA)
     footprint = cv2.warpAffine(np.full(b.shape, 255, np.uint8), matrix, (cols, rows))
@@ -323,6 +335,8 @@ def _describe(
     wider than the bar trimming takes): then the other has a band added. A picture whose own
     plain edge was trimmed as a bar lacks that much of the other without being cropped.
     """
+    import cv2
+
     rows_b, cols_b = b_shape[:2]
     # shares of each side of the *other* picture that this one lacks
     # Each whole picture (its own trimmed bars included: a plain edge of the photo that one

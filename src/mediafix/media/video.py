@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from mediafix.media.fingerprint import phash_dct
 from mediafix.media.values import first_line
+from mediafix.media.videoprint import VideoPrint, video_groups
 
 __all__ = [
     "AVAILABLE",
@@ -49,7 +48,6 @@ except ImportError:  # pragma: no cover - exercised only where the wheel does no
     UNAVAILABLE_REASON = "re-encoded video copies are not detected: install PyAV (pip install av)"
 
 FRAMES = (0.2, 0.4, 0.6, 0.8)
-DURATION_TOLERANCE = 0.03  # 3 % (a re-encode may trim a few frames at either end)
 
 
 class VideoError(Exception):
@@ -59,19 +57,6 @@ class VideoError(Exception):
 def _undecodable(exc: BaseException) -> VideoError:
     """The one-line error for frames PyAV could not decode (it raises many error types)."""
     return VideoError(f"video frames cannot be decoded ({first_line(exc)[:120]})")
-
-
-@dataclass(frozen=True)
-class VideoPrint:
-    duration: float  # seconds
-    hashes: tuple[int, ...]  # one 64-bit pHash per sampled frame
-
-    def hex(self) -> str:
-        return "".join(format(h, "016x") for h in self.hashes)
-
-    @classmethod
-    def from_hex(cls, value: str, duration: float) -> VideoPrint:
-        return cls(duration, tuple(int(value[i : i + 16], 16) for i in range(0, len(value), 16)))
 
 
 def _grey(frame: object, rotation: int) -> np.ndarray:
@@ -133,34 +118,6 @@ def _frame_at(container: object, stream: object, seconds: float) -> object | Non
         if frame.pts is None or frame.pts >= target or n > 240:
             return frame
     return last
-
-
-def video_groups(prints: Sequence[VideoPrint | None], threshold: int) -> list[list[int]]:
-    """Indexes of videos that are copies of each other (every frame within ``threshold``).
-
-    Groups form around the first member (input is expected best-first), never by chaining.
-    """
-    items = [(i, p) for i, p in enumerate(prints) if p is not None and p.hashes]
-    items.sort(key=lambda x: x[1].duration)
-    placed: set[int] = set()
-    groups = []
-    for pos, (i, a) in enumerate(items):
-        if i in placed:
-            continue
-        members = [i]
-        for j, b in items[pos + 1 :]:
-            if b.duration > a.duration * (1 + DURATION_TOLERANCE) + 0.5:
-                break
-            if j in placed or len(a.hashes) != len(b.hashes):
-                continue
-            if all(
-                (x ^ y).bit_count() <= threshold for x, y in zip(a.hashes, b.hashes, strict=True)
-            ):
-                members.append(j)
-        if len(members) > 1:
-            placed.update(members)
-            groups.append(members)
-    return groups
 
 
 def thumbnail_frame(path: str) -> Image.Image:

@@ -17,7 +17,7 @@ import logging
 from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import select, tuple_
@@ -29,7 +29,14 @@ from mediafix.media.safe_open import Refused, open_scanned
 from mediafix.media.similarity import hamming_pair_parts
 from mediafix.store.models import CopyCheck
 
-__all__ = ["check_budget", "copy_threshold", "hard_copy_pairs", "key_table", "parse_copy_keys"]
+__all__ = [
+    "check_budget",
+    "copy_threshold",
+    "give_back_memory",
+    "hard_copy_pairs",
+    "key_table",
+    "parse_copy_keys",
+]
 
 log = logging.getLogger(__name__)
 
@@ -83,22 +90,26 @@ def hard_copy_pairs(
     hashes: np.ndarray,
     details: Sequence[int | None],
     threshold: int,
-) -> tuple[np.ndarray, dict[tuple[int, int], Verdict]]:
+    fresh: dict[tuple[str, str], dict[str, Any]] | None = None,
+) -> tuple[np.ndarray, dict[tuple[int, int], Verdict], int]:
     """Confirmed hard-copy pairs among ``rows`` (distinct contents, first hashes ``hashes``).
 
     Returns rows [i, j, distance] (i < j; distance: of the closest keys) for
-    ``group_near``'s ``extra_pairs``, and each pair's verdict (``edited`` "a" is i).
+    ``group_near``'s ``extra_pairs``, each pair's verdict (``edited`` "a" is i), and how
+    many pixel checks were made. Those are stored in ``session``, or put in ``fresh`` when
+    given (a regroup that reads without the write lock stores them when it writes its
+    groups; see :func:`_verdicts`).
     """
     candidates = _candidates(rows, hashes, details, threshold)
     if len(candidates) == 0:
-        return np.empty((0, 3), dtype=np.int64), {}
-    verdicts = _verdicts(session, rows, candidates)
+        return np.empty((0, 3), dtype=np.int64), {}, 0
+    verdicts, made = _verdicts(session, rows, candidates, fresh)
     confirmed = {pair: verdict for pair, verdict in sorted(verdicts.items()) if verdict.same}
     if not confirmed:
-        return np.empty((0, 3), dtype=np.int64), {}
+        return np.empty((0, 3), dtype=np.int64), {}, made
     i, j = np.array(list(confirmed), dtype=np.int64).reshape(-1, 2).T
     distance = candidates.distance_of(i, j)
-    return np.stack([i, j, distance], axis=1), confirmed
+    return np.stack([i, j, distance], axis=1), confirmed, made
 
 
 class Candidates:
@@ -184,11 +195,11 @@ def _candidates(
             _fold(found, waiting)
             held = 0
     _fold(found, waiting)
-    _give_back_memory()
+    give_back_memory()
     return Candidates(found[0], n)
 
 
-def _give_back_memory() -> None:
+def give_back_memory() -> None:
     """Hand the heap the search freed back to the system (glibc only; elsewhere nothing).
 
     The search's threads allocate in their own malloc arenas, and glibc keeps freed blocks
@@ -262,14 +273,35 @@ def check_budget(files: int) -> int:
 
 
 def _verdicts(
-    session: Session, rows: Sequence[CopyRow], candidates: Candidates
-) -> dict[tuple[int, int], Verdict]:
-    """The verdicts of the candidates looked at: remembered ones read back, the others
-    checked and stored, the closest first and at most :func:`check_budget` of them; the rest
-    wait for the next regroup (not remembered, so each regroup goes further) and are left
-    out, as are pairs with a file that could not be read: neither is a copy, yet."""
+    session: Session,
+    rows: Sequence[CopyRow],
+    candidates: Candidates,
+    fresh: dict[tuple[str, str], dict[str, Any]] | None = None,
+) -> tuple[dict[tuple[int, int], Verdict], int]:
+    """The verdicts of the candidates looked at that say "the same photo", and how many
+    pixel checks were made: remembered ones read back, the others checked and stored, the
+    closest first and at most :func:`check_budget` of them; the rest wait for the next
+    regroup (not remembered, so each regroup goes further) and are left out, as are pairs
+    with a file that could not be read: neither is a copy, yet.
+
+    With ``fresh`` (the checks a regroup made and has not stored yet, by pair of contents:
+    the ``CopyCheck`` columns), new checks go there instead of into ``session``, and the
+    ones already there count as remembered.
+
+    A remembered "not the same" is one bit here (a crowded library has a million
+    candidates; Python verdicts of all of them took hundreds of MB)."""
     lows, highs, distances = candidates.low, candidates.high, candidates.distance
-    known: dict[int, Verdict] = {}  # candidate number -> remembered verdict
+    known = np.zeros(len(candidates), dtype=bool)
+    same: dict[int, Verdict] = {}  # candidate number -> remembered verdict of a copy
+    table = CopyCheck.__table__
+    query = select(table.c.sha256, table.c.other_sha256, table.c.version, table.c.verdict)
+
+    def remember(number: int, version: int, verdict: dict[str, Any]) -> None:
+        if version == copycheck.CHECK_VERSION:
+            known[number] = True
+            if verdict.get("same"):
+                same[number] = Verdict.from_json(verdict)
+
     for begin in range(0, len(candidates), 400):
         wanted: dict[tuple[str, str], int] = {}
         for number, i, j in zip(
@@ -279,19 +311,17 @@ def _verdicts(
             strict=False,
         ):
             sha_i, sha_j = rows[i].sha256 or "", rows[j].sha256 or ""
-            wanted[(min(sha_i, sha_j), max(sha_i, sha_j))] = number
-        for check in session.scalars(
-            select(CopyCheck).where(
-                tuple_(CopyCheck.sha256, CopyCheck.other_sha256).in_(list(wanted))
-            )
-        ):
-            if check.version == copycheck.CHECK_VERSION:
-                number = wanted[(check.sha256, check.other_sha256)]
-                known[number] = Verdict.from_json(check.verdict)
-    new = np.ones(len(candidates), dtype=bool)
-    new[list(known)] = False
-    new_numbers = np.flatnonzero(new)
-    del new
+            pair = (min(sha_i, sha_j), max(sha_i, sha_j))
+            if fresh is not None and pair in fresh:
+                remember(number, fresh[pair]["version"], fresh[pair]["verdict"])
+            else:
+                wanted[pair] = number
+        if not wanted:
+            continue
+        found = query.where(tuple_(table.c.sha256, table.c.other_sha256).in_(list(wanted)))
+        for sha, other, version, verdict in session.execute(found):
+            remember(wanted[(sha, other)], version, verdict)
+    new_numbers = np.flatnonzero(~known)
     # the closest first, then by pair (the candidates' order)
     order = np.argsort(distances[new_numbers], kind="stable")
     budget = check_budget(len(rows))
@@ -307,29 +337,36 @@ def _verdicts(
     del order, new_numbers
     views: OrderedDict[int, copycheck.View | None] = OrderedDict()
     out: dict[tuple[int, int], Verdict] = {}
-    for number in sorted(known.keys() | checked):
+    made = 0
+    for number in sorted(same.keys() | checked):
         i, j = int(lows[number]), int(highs[number])
         sha_i, sha_j = rows[i].sha256 or "", rows[j].sha256 or ""
-        verdict = known.get(number)
+        verdict = same.get(number)
         if verdict is None:
             first, second = _view(views, rows, i), _view(views, rows, j)
             if first is None or second is None:
                 continue  # not remembered: the file may be back next time
             mine = copycheck.compare(first, second)
+            made += 1
             stored = mine if sha_i <= sha_j else _swapped(mine)
-            session.merge(
-                CopyCheck(
-                    sha256=min(sha_i, sha_j),
-                    other_sha256=max(sha_i, sha_j),
-                    version=copycheck.CHECK_VERSION,
-                    verdict=stored.to_json(),
-                )
-            )
-            out[(i, j)] = mine
+            pair = (min(sha_i, sha_j), max(sha_i, sha_j))
+            values = {
+                "sha256": pair[0],
+                "other_sha256": pair[1],
+                "version": copycheck.CHECK_VERSION,
+                "verdict": stored.to_json(),
+            }
+            if fresh is None:
+                session.merge(CopyCheck(**values))
+            else:
+                fresh[pair] = values
+            if mine.same:
+                out[(i, j)] = mine
         else:
             out[(i, j)] = verdict if sha_i <= sha_j else _swapped(verdict)
-    session.flush()
-    return out
+    if fresh is None:
+        session.flush()
+    return out, made
 
 
 def _swapped(verdict: Verdict) -> Verdict:

@@ -13,9 +13,11 @@ import hashlib
 import logging
 import operator
 import os
+import threading
 import time
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,15 +41,16 @@ from mediafix.media.keeper import (
     keeper_ranks,
 )
 from mediafix.media.similarity import group_near
-from mediafix.media.video import VideoPrint, video_groups
+from mediafix.media.videoprint import VideoPrint, video_groups
 from mediafix.services.copies import (
     check_budget,
     copy_threshold,
+    give_back_memory,
     hard_copy_pairs,
     key_table,
 )
 from mediafix.store.counts import group_counts
-from mediafix.store.db import session_scope
+from mediafix.store.db import ReadThenWrite, session_scope
 from mediafix.store.models import (
     CopyCheck,
     Decision,
@@ -138,13 +141,16 @@ _REPEATED = {"root", "kind", "format", "make", "model"}
 
 def _group_rows(s: Session) -> list[GroupRow]:
     """Every groupable file, its metadata read a thousand rows at a time and dropped."""
+    return list(_iter_group_rows(s))
+
+
+def _iter_group_rows(s: Session) -> Iterator[GroupRow]:
     query = (
         select(*_GROUP_COLUMNS, File.meta)
         .where(File.kind.in_(("image", "video")), File.sha256.is_not(None), File.size > 0)
         .order_by(File.id)
         .execution_options(yield_per=1000)
     )
-    rows = []
     # Columns whose few values repeat over the library (the root, kind, format, camera make
     # and model) share one string per value: ~300 bytes a row, 30 MB at 100,000 files.
     repeated = [n for n, c in enumerate(_GROUP_COLUMNS) if c.key in _REPEATED]
@@ -161,12 +167,36 @@ def _group_rows(s: Session) -> list[GroupRow]:
             len(meta),
             _duration(meta) if r.kind == "video" else 0.0,
         )
-        rows.append(GroupRow(*values))
-    return rows
+        yield GroupRow(*values)
 
 
 def threshold_for(settings: Settings, session: Session) -> int:
     return effective_settings(settings, session).duplicate_threshold
+
+
+# How many times a regroup works out its groups from a reading of the library before it
+# does that under the write lock: the library changed meanwhile each time (an import beside
+# it, a "not duplicates").
+_ATTEMPTS = 3
+
+
+@dataclass
+class _Plan:
+    """The groups a regroup worked out from one reading of the library, to be written."""
+
+    summary: RegroupSummary
+    threshold: int
+    state: dict[str, Any]  # what the groups depend on besides the rows (``_state_of``)
+    apart: str  # the "not duplicates" decisions: they shape the groups themselves
+    raw: np.ndarray  # each row's signature as read (before its bundle is given)
+    ids: np.ndarray
+    sigs: np.ndarray
+    bundles: list[dict[str, Any]]  # rows whose bundle moved: {"row_id", "key"}
+    writer: _GroupWriter
+    backlog: bool
+    # by parts: the groups replaced, as read (their ids and members), and what found them
+    old: dict[int, list[int]] | None = None
+    asked: tuple[set[int], set[int]] | None = None
 
 
 def regroup(engine: Engine, settings: Settings, *, by_parts: bool = False) -> RegroupSummary:
@@ -178,56 +208,170 @@ def regroup(engine: Engine, settings: Settings, *, by_parts: bool = False) -> Re
     of ``hard_copies`` are those of the part. Whenever that cannot be done exactly (the
     threshold, a decision, the remembered pixel checks or mediafix changed, a large change,
     videos, pixel checks left waiting), every group is rebuilt.
+
+    The groups are worked out, pixel checks included (minutes on a large library), from a
+    reading of the library without the write lock (``ReadThenWrite``); then one short
+    transaction checks that nothing they depend on changed meanwhile (at once on SQLite
+    when nothing was committed since; else by reading the rows again) and writes them, with
+    the pixel checks' verdicts. A person's keep or discard meanwhile is simply applied
+    again; anything else that changed (rows, "not duplicates", the threshold) makes it work
+    them out again (the verdicts kept), and the last attempt does all under the lock.
     """
     started = time.monotonic()
-    summary = RegroupSummary()
-    with session_scope(engine) as s:
-        # Cleared before the rows are read: rows a scan saves from now on set it again (on
-        # PostgreSQL their update waits for this transaction), so none is left ungrouped.
-        set_setting(s, GROUPS_STALE_KEY, False)
-        s.flush()
-        threshold = threshold_for(settings, s)
-        rows = _group_rows(s)
-        partners = _update_bundles(s, rows, summary)
-        decisions = s.scalars(
-            select(Decision).where(Decision.kind.in_(("keep", "discard", "not_duplicate")))
-        ).all()
-        state = _state_of(s, threshold, decisions)
-        ids, sigs = _signatures(rows, partners)
-        backlog: bool | None = None
-        if by_parts:
-            changes = _changes_since(s, settings, state, ids, sigs)
-            if changes is not None:
-                backlog = _regroup_part(
-                    s, rows, partners, decisions, threshold, *changes, summary=summary
-                )
-                summary.incremental = backlog is not None
-        if backlog is None:
-            backlog = _regroup_all(s, rows, partners, decisions, threshold, summary)
-        token = os.urandom(8).hex()
-        state["copy_checks"] = _copy_checks(s)  # with the ones this regroup remembered
-        set_setting(s, SNAPSHOT_KEY, {**state, "token": token, "backlog": backlog})
-        s.flush()
-        # Distinct files: an exact copy also shows in the near group of its picture.
-        summary.files_in_groups = (
-            s.scalar(select(func.count(distinct(DuplicateMember.file_id)))) or 0
-        )
-        members = np.array(
-            s.execute(select(DuplicateMember.group_id, DuplicateMember.file_id)).all(),
-            dtype=np.int64,
-        ).reshape(-1, 2)
-        if summary.incremental:
-            counts = group_counts(s)
-            summary.exact, summary.near, summary.burst = (
-                counts["exact"],
-                counts["near"],
-                counts["burst"],
-            )
+    fresh: dict[tuple[str, str], dict[str, Any]] = {}  # pixel checks not stored yet
+    for attempt in range(_ATTEMPTS):
+        if attempt == _ATTEMPTS - 1:
+            with session_scope(engine) as s:
+                plan = _plan(s, settings, by_parts, fresh)
+                token, members = _write(s, plan, fresh, _decisions(s))
+            break
+        with ReadThenWrite(engine) as db:
+            with db.read() as reader:
+                plan = _plan(reader, settings, by_parts, fresh)
+            give_back_memory()
+            with db.write() as s:
+                # nothing committed since the reading began (SQLite): no need to look
+                decisions = _decisions(s) if db.unchanged() else _still_current(s, settings, plan)
+                if decisions is not None:
+                    token, members = _write(s, plan, fresh, decisions)
+                    break
+        log.info("regroup: the library changed while its groups were worked out; again")
     # After the commit: a snapshot never describes groups that were rolled back (its token
     # must match the one committed with the groups).
-    _write_snapshot(settings, token, ids, sigs, members)
-    summary.seconds = time.monotonic() - started
-    return summary
+    _write_snapshot(settings, token, plan.ids, plan.sigs, members)
+    plan.summary.seconds = time.monotonic() - started
+    return plan.summary
+
+
+def _decisions(s: Session) -> list[Decision]:
+    return list(
+        s.scalars(
+            select(Decision)
+            .where(Decision.kind.in_(("keep", "discard", "not_duplicate")))
+            .order_by(Decision.id)
+        )
+    )
+
+
+def _plan(
+    s: Session,
+    settings: Settings,
+    by_parts: bool,
+    fresh: dict[tuple[str, str], dict[str, Any]],
+) -> _Plan:
+    """The groups of the library as ``s`` reads it, nothing written (pixel checks made go
+    to ``fresh``)."""
+    summary = RegroupSummary()
+    threshold = threshold_for(settings, s)
+    rows = _group_rows(s)
+    _ids, raw = _signatures(rows, {})
+    bundles, partners = _bundles(rows, summary)
+    decisions = _decisions(s)
+    state = _state_of(s, threshold, decisions)
+    ids, sigs = _signatures(rows, partners)
+    writer = _GroupWriter()
+    plan = _Plan(
+        summary, threshold, state, _apart(decisions), raw, ids, sigs, bundles, writer, False
+    )
+    if by_parts:
+        changes = _changes_since(s, settings, state, ids, sigs)
+        if changes is not None:
+            part = _regroup_part(
+                s, rows, partners, decisions, threshold, *changes, plan=plan, fresh=fresh
+            )
+            if part is not None:
+                summary.incremental = True
+                return plan
+            plan.writer = _GroupWriter()
+    plan.backlog = _regroup_all(s, rows, partners, decisions, threshold, plan, fresh)
+    return plan
+
+
+def _apart(decisions: list[Decision]) -> str:
+    text = repr([(d.sha256, d.other_sha256) for d in decisions if d.kind == "not_duplicate"])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _still_current(s: Session, settings: Settings, plan: _Plan) -> list[Decision] | None:
+    """The decisions to apply when ``plan``'s groups still hold for the library as ``s``
+    (holding the write lock) reads it, else None: the same rows, threshold, remembered pixel
+    checks and "not duplicates" (by parts: every decision, and the groups it replaces)."""
+    if threshold_for(settings, s) != plan.threshold:
+        return None
+    if _copy_checks(s) != plan.state["copy_checks"]:
+        return None  # another regroup's pixel checks
+    decisions = _decisions(s)
+    if _apart(decisions) != plan.apart:
+        return None
+    if plan.summary.incremental:
+        if _state_of(s, plan.threshold, decisions) != plan.state:
+            return None
+        assert plan.asked is not None
+        if _groups_of(s, *plan.asked) != plan.old:
+            return None
+    ids, raw = _row_signatures(s)
+    if not (np.array_equal(ids, plan.ids) and np.array_equal(raw, plan.raw)):
+        return None
+    return decisions
+
+
+def _write(
+    s: Session,
+    plan: _Plan,
+    fresh: dict[tuple[str, str], dict[str, Any]],
+    decisions: list[Decision],
+) -> tuple[str, np.ndarray]:
+    """Write ``plan``'s groups, bundles, pixel checks and snapshot state in ``s``; returns
+    the snapshot's token and the groups' members (group id, file id)."""
+    summary = plan.summary
+    # Rows a scan saves from now on set it again (on PostgreSQL their update waits for
+    # this transaction), so none is left ungrouped.
+    set_setting(s, GROUPS_STALE_KEY, False)
+    if plan.bundles:  # only the rows whose bundle moved are written
+        s.execute(
+            update(File.__table__)  # type: ignore[arg-type]
+            .where(File.__table__.c.id == bindparam("row_id"))
+            .values(bundle=bindparam("key")),
+            plan.bundles,
+        )
+    for values in fresh.values():
+        s.merge(CopyCheck(**values))
+    fresh.clear()
+    if plan.old is None:
+        s.execute(delete(DuplicateMember))
+        s.execute(delete(DuplicateGroup))
+    else:
+        stale = sorted(plan.old)
+        for start in range(0, len(stale), LOOKUP_CHUNK):
+            chunk = stale[start : start + LOOKUP_CHUNK]
+            s.execute(delete(DuplicateMember).where(DuplicateMember.group_id.in_(chunk)))
+            s.execute(delete(DuplicateGroup).where(DuplicateGroup.id.in_(chunk)))
+    s.flush()
+    written = plan.writer.write(s)
+    _apply_decisions(s, decisions, written if plan.old is not None else None)
+    s.flush()
+    token = os.urandom(8).hex()
+    state = {
+        **plan.state,
+        "decisions": _state_of(s, plan.threshold, decisions)["decisions"],
+        "copy_checks": _copy_checks(s),  # with the ones this regroup remembered
+    }
+    set_setting(s, SNAPSHOT_KEY, {**state, "token": token, "backlog": plan.backlog})
+    s.flush()
+    # Distinct files: an exact copy also shows in the near group of its picture.
+    summary.files_in_groups = s.scalar(select(func.count(distinct(DuplicateMember.file_id)))) or 0
+    members = np.array(
+        s.execute(select(DuplicateMember.group_id, DuplicateMember.file_id)).all(),
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    if summary.incremental:
+        counts = group_counts(s)
+        summary.exact, summary.near, summary.burst = (
+            counts["exact"],
+            counts["near"],
+            counts["burst"],
+        )
+    return token, members
 
 
 def _regroup_all(
@@ -236,21 +380,20 @@ def _regroup_all(
     partners: dict[str, int],
     decisions: Any,
     threshold: int,
-    summary: RegroupSummary,
+    plan: _Plan,
+    fresh: dict[tuple[str, str], dict[str, Any]],
 ) -> bool:
-    """Every group rebuilt; returns whether pixel checks were left for a later regroup."""
-    s.execute(delete(DuplicateMember))
-    s.execute(delete(DuplicateGroup))
-    s.flush()
-    writer = _GroupWriter(s)
+    """Every group worked out (into ``plan.writer``); returns whether pixel checks were left
+    for a later regroup."""
+    summary = plan.summary
+    writer = plan.writer
     by_sha = _by_sha(rows)
     representatives = _exact_groups(writer, by_sha, list(by_sha), partners, summary)
     images = [r for r in representatives if r.kind == "image" and r.phash]
-    backlog = _near_groups(s, writer, images, threshold, partners, decisions, by_sha, summary)
+    backlog = _near_groups(
+        s, writer, images, threshold, partners, decisions, by_sha, summary, fresh
+    )
     _group_videos(writer, representatives, threshold, summary, by_sha, partners)
-    writer.flush()
-    _apply_decisions(s, decisions)
-    s.flush()
     return backlog
 
 
@@ -299,6 +442,7 @@ def _near_groups(
     decisions: Any,
     by_sha: dict[str, list[GroupRow]],
     summary: RegroupSummary,
+    fresh: dict[tuple[str, str], dict[str, Any]],
 ) -> bool:
     """Near copies among the distinct ``images``; returns whether hard-copy candidates were
     left unchecked (over the pixel-check budget)."""
@@ -311,14 +455,14 @@ def _near_groups(
     details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
     # Screenshots, frames, mirrored, cropped, captioned and tilted copies: candidates
     # from the copy keys, each confirmed on its pixels (media.copycheck).
-    checks_before = _copy_checks(s)
-    extra, verdicts = hard_copy_pairs(s, images, hashes, details, threshold)
+    extra, verdicts, made = hard_copy_pairs(s, images, hashes, details, threshold, fresh)
     # As many new checks as the budget allows: some candidates may wait for the next one.
-    backlog = _copy_checks(s) - checks_before >= check_budget(len(images))
+    backlog = made >= check_budget(len(images))
     summary.hard_copies += len(verdicts)
     edited = _edited_files(verdicts)
     inputs = [keeper_input(i, r, partners, edited=edited.get(i, "")) for i, r in enumerate(images)]
     ranks = keeper_ranks(inputs)
+    del inputs  # a keeper input per picture: tens of MB at 100,000 files, not needed now
     forbidden = _forbidden_pairs(images, decisions)
     for group in group_near(
         hashes,
@@ -471,8 +615,11 @@ def _group_videos(
         summary.near += 1
 
 
-def _update_bundles(s: Session, rows: list[GroupRow], summary: RegroupSummary) -> dict[str, int]:
-    """Give each row its bundle key (None when it is in none); returns key -> members."""
+def _bundles(
+    rows: list[GroupRow], summary: RegroupSummary
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Give each row its bundle key (None when it is in none); returns the rows whose key
+    moved (to write: {"row_id", "key"}) and key -> members."""
     keys = assign_bundles(
         [BundleInput(r.id, r.path, r.kind, r.format or "", r.content_id) for r in rows]
     )
@@ -484,15 +631,8 @@ def _update_bundles(s: Session, rows: list[GroupRow], summary: RegroupSummary) -
         if row.bundle != key:
             row.bundle = key
             changed.append({"row_id": row.id, "key": key})
-    if changed:  # only the rows whose bundle moved are written
-        s.execute(
-            update(File.__table__)  # type: ignore[arg-type]
-            .where(File.__table__.c.id == bindparam("row_id"))
-            .values(bundle=bindparam("key")),
-            changed,
-        )
     summary.bundles = len(set(keys.values()))
-    return dict(Counter(row.bundle for row in rows if row.bundle))
+    return changed, dict(Counter(row.bundle for row in rows if row.bundle))
 
 
 def _forbidden_pairs(images: list[GroupRow], decisions: Any) -> set[frozenset[int]]:
@@ -511,15 +651,14 @@ def _forbidden_pairs(images: list[GroupRow], decisions: Any) -> set[frozenset[in
 
 
 class _GroupWriter:
-    """Writes groups with Core inserts, a couple of thousand at a time: a library with tens
-    of thousands of groups never holds them as ORM objects (that took hundreds of MB)."""
+    """Gathers the groups a regroup works out, then writes them with Core inserts, a couple
+    of thousand at a time: a library with tens of thousands of groups never holds them as
+    ORM objects (that took hundreds of MB)."""
 
     FLUSH_GROUPS = 2000
 
-    def __init__(self, s: Session) -> None:
-        self.s = s
+    def __init__(self) -> None:
         self.pending: list[tuple[str, int, list[str], list[tuple[int, int, bool]]]] = []
-        self.written: list[int] = []  # the ids of the groups written
 
     def add(
         self,
@@ -535,30 +674,34 @@ class _GroupWriter:
             for n, row in enumerate(members)
         ]
         self.pending.append((kind, members[keeper].id, reasons, rows))
-        if len(self.pending) >= self.FLUSH_GROUPS:
-            self.flush()
 
-    def flush(self) -> None:
-        if not self.pending:
-            return
+    def write(self, s: Session) -> list[int]:
+        """Insert the groups gathered (emptied); returns their ids."""
         groups = DuplicateGroup.metadata.tables["duplicate_groups"]
-        ids = self.s.scalars(
-            insert(groups).returning(groups.c.id, sort_by_parameter_order=True),
-            [
-                {"type": kind, "keeper_id": keeper, "reasons": reasons, "status": "pending"}
-                for kind, keeper, reasons, _ in self.pending
-            ],
-        ).all()
-        self.s.execute(
-            insert(DuplicateMember.metadata.tables["duplicate_members"]),
-            [
-                {"group_id": gid, "file_id": file_id, "distance": distance, "keep": keep}
-                for gid, (*_, rows) in zip(ids, self.pending, strict=True)
-                for file_id, distance, keep in rows
-            ],
-        )
-        self.written.extend(ids)
-        self.pending = []
+        members = DuplicateMember.metadata.tables["duplicate_members"]
+        written: list[int] = []
+        pending, self.pending = self.pending, []
+        pending.reverse()  # taken from the end, so that what was written is let go
+        while pending:
+            chunk = pending[-self.FLUSH_GROUPS :][::-1]  # ids in the order gathered
+            del pending[-self.FLUSH_GROUPS :]
+            ids = s.scalars(
+                insert(groups).returning(groups.c.id, sort_by_parameter_order=True),
+                [
+                    {"type": kind, "keeper_id": keeper, "reasons": reasons, "status": "pending"}
+                    for kind, keeper, reasons, _ in chunk
+                ],
+            ).all()
+            s.execute(
+                insert(members),
+                [
+                    {"group_id": gid, "file_id": file_id, "distance": distance, "keep": keep}
+                    for gid, (*_, rows) in zip(ids, chunk, strict=True)
+                    for file_id, distance, keep in rows
+                ],
+            )
+            written.extend(ids)
+        return written
 
 
 def _apply_decisions(s: Session, decisions: Any, only: list[int] | None = None) -> None:
@@ -671,16 +814,27 @@ def _state_of(s: Session, threshold: int, decisions: Any) -> dict[str, Any]:
     }
 
 
-def _signatures(rows: list[GroupRow], partners: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+def _signatures(
+    rows: Iterable[GroupRow], partners: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """Each row's id and a 64-bit digest of everything grouping reads of it."""
-    ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
+    ids = array("q")
     columns = operator.attrgetter(*_SIGNED)
     blake2b = hashlib.blake2b
     digests = bytearray()
     for r in rows:
+        ids.append(r.id)
         values = (columns(r), partners.get(r.bundle, 0) if r.bundle else 0)
         digests += blake2b(repr(values).encode("utf-8", "backslashreplace"), digest_size=8).digest()
-    return ids, np.frombuffer(bytes(digests), dtype=np.uint64).copy()
+    return (
+        np.frombuffer(ids, dtype=np.int64).copy(),
+        np.frombuffer(bytes(digests), dtype=np.uint64).copy(),
+    )
+
+
+def _row_signatures(s: Session) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' ids and signatures as read (bundles as stored), read as a stream."""
+    return _signatures(_iter_group_rows(s), {})
 
 
 def _snapshot_path(settings: Settings) -> Path:
@@ -693,7 +847,7 @@ def _write_snapshot(
     """The rows' signatures and the groups' members (a row deleted since takes its member
     rows with it: the snapshot still says which groups it was in)."""
     path = _snapshot_path(settings)
-    scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    scratch = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(scratch, "wb") as fh:
             np.savez(fh, token=np.array(token), ids=ids, sigs=sigs, members=members)
@@ -842,9 +996,11 @@ def _regroup_part(
     gone: set[int],
     held: set[int],
     *,
-    summary: RegroupSummary,
+    plan: _Plan,
+    fresh: dict[tuple[str, str], dict[str, Any]],
 ) -> bool | None:
-    """Rebuild the groups of the connected parts that ``changed`` and ``gone`` rows touch.
+    """Work out anew the groups of the connected parts that ``changed`` and ``gone`` rows
+    touch (into ``plan``: its writer, and in ``old`` the groups they replace).
 
     The part is every content of a changed row or of a member of a group that held a
     changed or gone row, with everything connected to it: same picture within the
@@ -853,11 +1009,13 @@ def _regroup_part(
     checks were left for later, or None when this cannot be done exactly (videos, a part
     too large, an old group reaching outside the part): then the caller rebuilds all.
     """
+    summary = plan.summary
     by_id = {r.id: r for r in rows}
     old = _groups_of(s, changed | gone, held)
     touched = changed | {f for members in old.values() for f in members}
     seeds = {by_id[f].sha256 or "" for f in touched if f in by_id}
     if not seeds and not old:
+        plan.old, plan.asked = old, (changed | gone, held)
         return False
     by_sha = _by_sha(rows)
     if any(r.kind == "video" for sha in seeds for r in by_sha[sha]):
@@ -877,15 +1035,15 @@ def _regroup_part(
         candidates -= part | reached
         if candidates:  # which of them are hard copies, on the pixels (or remembered)
             among = sorted(set(frontier) | candidates)
-            before = _copy_checks(s)
-            extra, _verdicts = hard_copy_pairs(
+            extra, _verdicts, made = hard_copy_pairs(
                 s,
                 [index.rows[m] for m in among],
                 index.hashes[among],
                 [index.details[m] for m in among],
                 threshold,
+                fresh,
             )
-            backlog |= _copy_checks(s) - before >= check_budget(len(among))
+            backlog |= made >= check_budget(len(among))
             for i, j, _d in extra.tolist():
                 a, b = among[i], among[j]
                 if a in part or b in part:
@@ -900,22 +1058,18 @@ def _regroup_part(
     if any(by_id[f].kind == "video" for f in files):
         _whole("the changes reach a video")
         return None
-    old = _groups_of(s, files | gone, held)
+    asked = (files | gone, held)
+    old = _groups_of(s, *asked)
     if any(f not in files and f not in gone for members in old.values() for f in members):
         _whole("a group of the old part reaches outside the new one")
         return None
-    stale = sorted(old)
-    for start in range(0, len(stale), LOOKUP_CHUNK):
-        chunk = stale[start : start + LOOKUP_CHUNK]
-        s.execute(delete(DuplicateMember).where(DuplicateMember.group_id.in_(chunk)))
-        s.execute(delete(DuplicateGroup).where(DuplicateGroup.id.in_(chunk)))
-    s.flush()
-    writer = _GroupWriter(s)
+    plan.old, plan.asked = old, asked
+    writer = plan.writer
     ordered = [sha for sha in by_sha if sha in shas]  # the library's order, as a full regroup
     representatives = _exact_groups(writer, by_sha, ordered, partners, summary)
     images = [r for r in representatives if r.kind == "image" and r.phash]
-    backlog |= _near_groups(s, writer, images, threshold, partners, decisions, by_sha, summary)
-    writer.flush()
-    _apply_decisions(s, decisions, writer.written)
-    s.flush()
+    backlog |= _near_groups(
+        s, writer, images, threshold, partners, decisions, by_sha, summary, fresh
+    )
+    plan.backlog = backlog
     return backlog

@@ -21,6 +21,7 @@ from mediafix.store.schema_sqlite import HEAD, STATEMENTS
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "ReadThenWrite",
     "current_revision",
     "database_label",
     "get_engine",
@@ -57,7 +58,11 @@ def _sqlite_begin(conn: Any) -> None:
 
 
 def _sqlite_begin_deferred(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # A ``ReadThenWrite`` connection's write: the write lock up front, as above.
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get(_WRITING) else "BEGIN")
+
+
+_WRITING = "mediafix.writing"
 
 
 def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> Engine:
@@ -89,6 +94,7 @@ def make_engine(url: str, *, immediate: bool = True, **kwargs: Any) -> Engine:
 
 
 _ENGINES: dict[str, Engine] = {}
+_READ_ENGINES: dict[str, Engine] = {}
 
 
 def get_engine(url: str) -> Engine:
@@ -101,9 +107,10 @@ def get_engine(url: str) -> Engine:
 
 def dispose_engines() -> None:
     """Forget pooled connections inherited across ``fork``: a child must open its own."""
-    for engine in _ENGINES.values():
+    for engine in [*_ENGINES.values(), *_READ_ENGINES.values()]:
         engine.dispose(close=False)
     _ENGINES.clear()
+    _READ_ENGINES.clear()
 
 
 @contextlib.contextmanager
@@ -216,3 +223,71 @@ def database_label(url: str) -> str:
 def ping(session: Session) -> None:
     """Raise unless the database answers (the health check)."""
     session.execute(text("SELECT 1"))
+
+
+class ReadThenWrite:
+    """One connection for a long piece of work that reads, then writes in a short
+    transaction (use it as a context manager: it holds the connection): :meth:`read` is a
+    snapshot without the write lock (on SQLite, BEGIN DEFERRED), :meth:`write` a
+    transaction that takes it up front (BEGIN IMMEDIATE) and commits; :meth:`unchanged`,
+    inside the write, says whether no other connection committed anything since the read
+    began (SQLite's ``data_version``, counted per connection; elsewhere it cannot tell and
+    says False)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.sqlite = engine.url.get_backend_name() == "sqlite"
+        if self.sqlite and engine.url.database not in (None, "", ":memory:"):
+            # (a database in memory is the engine's own: it reads under the lock)
+            url = engine.url.render_as_string(hide_password=False)
+            reader = _READ_ENGINES.get(url)
+            if reader is None:
+                reader = _READ_ENGINES[url] = make_engine(url, immediate=False)
+            engine = reader
+        self.engine = engine
+        self.version: int | None = None
+
+    def __enter__(self) -> ReadThenWrite:
+        self.conn = self.engine.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session that only reads (it must not write), rolled back at the end."""
+        if self.sqlite:  # before the snapshot begins: any commit after it is seen
+            self.version = self._data_version()
+        with Session(bind=self.conn, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session holding the write lock from its start; commits on success."""
+        self.conn.info[_WRITING] = True
+        try:
+            with Session(bind=self.conn, expire_on_commit=False) as session:
+                try:
+                    session.connection()  # BEGIN IMMEDIATE now: unchanged() holds the lock
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            self.conn.info.pop(_WRITING, None)
+
+    def unchanged(self) -> bool:
+        """Inside :meth:`write`: nothing committed by another connection since the last
+        :meth:`read` began."""
+        return self.sqlite and self.version is not None and self._data_version() == self.version
+
+    def _data_version(self) -> int:
+        cursor = self.conn.connection.driver_connection.execute("PRAGMA data_version")  # type: ignore[union-attr]
+        try:
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
