@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mediafix.config import FolderError, Settings
-from mediafix.media.apply import ApplyResult, UndoResult, apply_plan, undo
+from mediafix.media.apply import ApplyResult, ItemOutcome, UndoResult, apply_plan, undo
 from mediafix.media.bundles import CopyInput, GroupVote, choose_written
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.holding import HeldRun, PurgeResult, held_runs, purge
@@ -389,7 +389,9 @@ def _apply_locked(
 ) -> tuple[Plan, ApplyResult]:
     with session_scope(engine) as s:
         inputs = plan_inputs(s, uploads_dir(settings))
-    plan = make_plan(
+    # The items are made as apply reads them, and each let go once applied (issue #20:
+    # 100,000 items with their metadata to write are never held at once).
+    plan, items = plan_items(
         inputs,
         out,
         include_review=include_review,
@@ -397,6 +399,7 @@ def _apply_locked(
         tags_from_copies=settings.tags_from_copies,
     )
     del inputs  # the plan holds what it needs of them: their memory serves the writing
+    rows = _WrittenRows(engine)
     # One exiftool per core (started when first used): plain JPEGs are written in batches
     # they share, while this process copies, checks, journals and places (issue #20).
     sessions = [ExifTool() for _ in range(max(1, min(settings.workers, os.cpu_count() or 1)))]
@@ -405,29 +408,48 @@ def _apply_locked(
             plan,
             sessions,
             journal_dir(settings),
+            items=items,
             move=move,
             on_progress=on_progress,
             should_stop=should_stop,
+            on_outcome=rows.add,
         )
     finally:
         for et in sessions:
             et.close()
-    written = [
-        {"b_id": o.file_id, "b_output": o.target}
-        for o in result.outcomes
-        if o.status in ("written", "skipped") and o.target
-    ]
-    if written:
-        # One statement for all rows (an ORM load and flush per row cost 2 ms each).
+    rows.flush()
+    return plan, result
+
+
+class _WrittenRows:
+    """Each written (or already written) file's output path recorded in its row, a few
+    thousand rows per statement as apply goes (one statement for all rows would hold one
+    dict per file; an ORM load and flush per row cost 2 ms each)."""
+
+    BATCH = 2000
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pending: list[dict[str, Any]] = []
+
+    def add(self, outcome: ItemOutcome) -> None:
+        if outcome.status in ("written", "skipped") and outcome.target:
+            self.pending.append({"b_id": outcome.file_id, "b_output": outcome.target})
+            if len(self.pending) >= self.BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
         files = cast(Table, File.__table__)
-        with session_scope(engine) as s:
+        with session_scope(self.engine) as s:
             s.connection().execute(
                 update(files)
                 .where(files.c.id == bindparam("b_id"))
                 .values(output_path=bindparam("b_output"), status="written"),
-                written,
+                self.pending,
             )
-    return plan, result
+        self.pending = []
 
 
 def last_journal(settings: Settings) -> str | None:

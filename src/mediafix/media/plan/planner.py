@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections import defaultdict, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from types import MappingProxyType
+from typing import cast
 
 from mediafix.media.durable import TMP_PREFIX, sha256_file
 from mediafix.media.journal import JournalEntry, JournalIndex, journal_index, output_is_live
@@ -32,6 +35,7 @@ from mediafix.media.plan.model import (
     WRITABLE_STATUSES,
     Action,
     DiskReads,
+    Outline,
     Plan,
     PlanInput,
     PlanItem,
@@ -67,16 +71,35 @@ class _Target:
     source: str | None  # the source sidecar copied (role sidecar)
 
 
-@dataclass
+_NOT_RESERVED: Mapping[int, str] = MappingProxyType({})
+
+
+@dataclass(slots=True)
 class _Unit:
+    """Files written under one base name. A plan holds one per file until its items are
+    made (100,000 at once): what most units leave empty is a shared empty value."""
+
     members: list[PlanInput]
     when: When | None
     folder: str
     base: str
-    notes: list[str] = field(default_factory=list)
-    exts: dict[int, str] = field(default_factory=dict)  # file_id -> canonical ext
-    reserved: dict[int, str] = field(default_factory=dict)  # file_id -> journaled target
+    notes: tuple[str, ...] = ()
+    exts: tuple[str, ...] = ()  # each member's canonical ext, in ``members`` order
+    # file_id -> journaled target
+    reserved: Mapping[int, str] = field(default_factory=lambda: _NOT_RESERVED)
     dated: PlanInput | None = None  # the member whose date the unit has
+
+    def ext(self, member: PlanInput) -> str:
+        """The canonical extension ``member`` is written with."""
+        return next(e for m, e in zip(self.members, self.exts, strict=True) if m is member)
+
+    def reserve(self, file_id: int, target: str) -> None:
+        if not self.reserved:
+            self.reserved = {}
+        cast(dict[int, str], self.reserved)[file_id] = target
+
+    def note(self, text: str) -> None:
+        self.notes += (text,)
 
     @property
     def primary(self) -> PlanInput:
@@ -199,6 +222,22 @@ class _Disk:
         return self._hashes[path]
 
 
+class _Claimed:
+    """The names given so far, as (folder, name casefolded): a set of names per folder
+    (one entry per planned file, no tuple kept for each)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, set[str]] = {}
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        folder, name = key
+        return name in self._names.get(folder, ())
+
+    def add(self, key: tuple[str, str]) -> None:
+        folder, name = key
+        self._names.setdefault(folder, set()).add(name)
+
+
 class _Planner:
     def __init__(
         self,
@@ -215,8 +254,9 @@ class _Planner:
         self._real_output: str | None = None
         self.undated_dir = undated_dir
         self.disk = _Disk()
-        self.claimed: set[tuple[str, str]] = set()  # (folder, base casefolded)
+        self.claimed = _Claimed()
         self.used_journal: set[str] = set()
+        self._folders: dict[str, str] = {}  # output folder (relative) -> its path
         # The trash folder per (root, source folder: the rel_path up to its last "/").
         self._trash_folders: dict[tuple[str, str], str] = {}
 
@@ -244,12 +284,13 @@ class _Planner:
         dated = min((m for m in members if m.taken_at is not None), key=_date_rank, default=None)
         when = when_of(dated) if dated is not None else None
         unit = _Unit(members=members, when=when, folder="", base="", dated=dated)
-        unit.exts = {m.file_id: canonical_ext(m) for m in members}
+        unit.exts = tuple(canonical_ext(m) for m in members)
         naming = when.naming if when is not None else naming_for(None, dated=False)
         folder, unit.base = naming.name(
             when.local if when is not None else None, own_stem(members[0]), self.undated_dir
         )
-        unit.folder = os.path.join(self.output_dir, folder)
+        # one string per folder, not one per unit
+        unit.folder = self._folders.setdefault(folder, os.path.join(self.output_dir, folder))
         return unit
 
     def ours(self, entry: JournalEntry) -> bool:
@@ -295,7 +336,7 @@ class _Planner:
                         if exact and entry.source != m.path:
                             continue
                         if self.disk.live(entry):
-                            unit.reserved[m.file_id] = entry.target
+                            unit.reserve(m.file_id, entry.target)
                             self.used_journal.add(entry.target)
                             break
         for unit in units:
@@ -304,7 +345,7 @@ class _Planner:
             first = next(m for m in unit.members if m.file_id in unit.reserved)
             target = unit.reserved[first.file_id]
             name = os.path.basename(target)
-            ext = unit.exts[first.file_id]
+            ext = unit.ext(first)
             base = (
                 name[: -len(ext)]
                 if ext and name.casefold().endswith(ext)
@@ -315,24 +356,24 @@ class _Planner:
                 # Written under another date or name than the one decided now (a date
                 # picked after that apply): said, because apply never replaces an output.
                 journal = self.index.by_target[target].journal
-                unit.notes.append(
+                unit.note(
                     f"kept as {os.path.relpath(target, self.output_dir)}, where an earlier "
                     f"apply wrote it with the date it had then; to write it as planned now, "
                     f"undo that apply (mediafix undo {journal}) and apply again"
                 )
             elif base != unit.base:
-                unit.notes.append(
+                unit.note(
                     f"kept as {os.path.relpath(target, self.output_dir)}, "
                     "where an earlier apply wrote it"
                 )
-            unit.folder, unit.base = os.path.dirname(target), base
+            unit.folder, unit.base = sys.intern(os.path.dirname(target)), base
             self.claimed.add((unit.folder, base.casefold()))
 
     def targets(self, unit: _Unit, base: str) -> dict[str, _Target]:
         """Every file name the unit would create under ``base``."""
         names: dict[str, _Target] = {}
         for m in unit.members:
-            ext = unit.exts[m.file_id]
+            ext = unit.ext(m)
             names[base + ext] = _Target(m, "file", None)
             for sidecar in m.sidecars:
                 name = sidecar_name(os.path.basename(m.path), sidecar, base, ext)
@@ -383,7 +424,7 @@ class _Planner:
                     break
             n += 1
         if n:
-            unit.notes.append(
+            unit.note(
                 f"{unit.base} is taken: numbered _{n} (same-second files are "
                 "numbered by sub-seconds, then content)"
             )
@@ -416,7 +457,7 @@ class _Planner:
         wanted = self.targets(unit, unit.base)
         out = []
         for m in unit.members:
-            ext = unit.exts[m.file_id]
+            ext = unit.ext(m)
             target = unit.reserved.get(m.file_id) or os.path.join(unit.folder, unit.base + ext)
             when = unit.when  # one moment: every member carries the date of its name
             mode = write_mode(m.format, m.kind, m.status)
@@ -624,6 +665,26 @@ def _hold_together(kept: list[PlanInput], discarded: list[PlanInput], held: dict
                         )
 
 
+def _outline(planner: _Planner, units: list[_Unit], discarded: list[PlanInput]) -> Outline:
+    """What apply needs of the items before they are made (``Outline``): their count, the
+    folders of their targets and sidecars (a unit's folder, or where an earlier apply put a
+    member), and the trash folders."""
+    folders = {u.folder for u in units}
+    folders.update(os.path.dirname(t) for u in units for t in u.reserved.values())
+    uses: dict[str, int] = defaultdict(int)
+    for unit in units:
+        for m in unit.members:
+            for sidecar in m.sidecars:
+                uses[sidecar] += 1
+    return Outline(
+        items=sum(len(u.members) for u in units),
+        discarded=len(discarded),
+        folders=frozenset(folders),
+        trash_folders=frozenset(planner.trash_folder(inp) for inp in discarded),
+        shared_sidecars={s: n for s, n in uses.items() if n > 1},
+    )
+
+
 def make_plan(
     inputs: Sequence[PlanInput],
     output_dir: str,
@@ -708,6 +769,7 @@ def plan_items(
     for unit in sorted(units, key=lambda u: (u.folder, u.base.casefold(), u.sort_key())):
         planner.place(unit)
     units.sort(key=lambda u: (u.folder, u.base.casefold()))
+    plan.outline = _outline(planner, units, discarded)
     waiting = deque(units)
     del units, kept, writable
 
