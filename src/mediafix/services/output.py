@@ -83,7 +83,7 @@ def plan_inputs(session: Session, uploads: str | None = None) -> list[PlanInput]
     JPEG) as a whole where it can be (``bundles.choose_written``); every other file names
     the file written in its place. ``uploads``: see ``_inputs``.
     """
-    return _inputs(*_library_rows(session), uploads=uploads)
+    return _inputs(*_library_rows(session), uploads=uploads, let_go=True)
 
 
 _Rows = list[PlanRow]
@@ -112,11 +112,22 @@ def _library_rows(session: Session) -> tuple[_Rows, _Groups]:
         .order_by(DuplicateMember.group_id, DuplicateMember.file_id)
     )
     # Columns most files share a value of (root, kind, status, the date's source and
-    # reason...) hold one string per value, not one per file (100,000 rows: ~40 MB less).
+    # reason...) hold one string per value, not one per file (100,000 rows: ~40 MB less);
+    # so do the numbers of a few (one dict per column: 0 == 0.0 == False across them).
     shared: dict[Any, Any] = {}
     share = shared.setdefault
+    numbers: dict[int, dict[Any, Any]] = {n: {} for n in _SHARED_NUMBERS}
     plan_rows = [
-        PlanRow._make([share(v, v) if n in _SHARED_COLUMNS else v for n, v in enumerate(r)])
+        PlanRow._make(
+            [
+                share(v, v)
+                if n in _SHARED_COLUMNS
+                else numbers[n].setdefault(v, v)
+                if n in numbers
+                else v
+                for n, v in enumerate(r)
+            ]
+        )
         for r in rows
     ]
     return plan_rows, [tuple(g) for g in groups.all()]
@@ -141,12 +152,19 @@ _SHARED_COLUMNS = frozenset(
         "date_reason",
     )
 )
+_SHARED_NUMBERS = frozenset(
+    n for n, name in enumerate(PlanRow._fields) if name in ("confidence", "utc_offset")
+)
 
 
-def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[PlanInput]:
+def _inputs(
+    rows: _Rows, groups: _Groups, uploads: str | None = None, *, let_go: bool = False
+) -> list[PlanInput]:
     """Rows -> plan inputs. What is written comes from one bundle-level rule
     (``bundles.choose_written``); ``uploads`` is the upload folder, whose files' first
-    folder is the folder a person dropped: the import's own name, not a tag."""
+    folder is the folder a person dropped: the import's own name, not a tag. ``let_go``:
+    ``rows`` is emptied, each row let go once its input is made (the rows and the inputs
+    of a big library are never all held at once)."""
     decided = choose_written(
         [CopyInput(r.id, r.path, r.sha256, r.bundle) for r in rows],
         [
@@ -168,8 +186,10 @@ def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[Pl
         if not verdict.keep and verdict.copy_of is not None:
             copies[verdict.copy_of].append(tag_path(r.root, r.rel_path))
     inputs = []
-    for r in rows:
-        verdict = decided[r.id]
+    if let_go:
+        rows.reverse()
+    for r in _taken(rows) if let_go else rows:
+        verdict = decided.pop(r.id) if let_go else decided[r.id]
         inputs.append(
             plan_input(
                 r,
@@ -182,6 +202,12 @@ def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[Pl
             )
         )
     return inputs
+
+
+def _taken(rows: _Rows) -> Iterator[PlanRow]:
+    """The rows of a reversed list, in their order, each taken out of it as it is read."""
+    while rows:
+        yield rows.pop()
 
 
 @dataclass(frozen=True)
@@ -620,7 +646,7 @@ def plan_json_stream(
     with session_scope(engine) as s:
         out = output_dir_for(settings, s, output)
         rows, groups = _library_rows(s)
-    inputs = _inputs(rows, groups, uploads_dir(settings))
+    inputs = _inputs(rows, groups, uploads_dir(settings), let_go=True)
     del rows, groups
     plan, items = plan_items(
         inputs,

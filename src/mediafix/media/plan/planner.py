@@ -21,7 +21,7 @@ import os
 import re
 import sys
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from types import MappingProxyType
@@ -129,17 +129,17 @@ def _member_rank(inp: PlanInput) -> tuple[int, str]:
     return rank, inp.path
 
 
-def _units(inputs: Sequence[PlanInput]) -> list[list[PlanInput]]:
-    """Group kept files into units; a bundle with two members of one extension is split
-    (they could not share a base name)."""
+def _units(inputs: Sequence[PlanInput]) -> Iterator[list[PlanInput]]:
+    """Group kept files into units: the lone files in input order, then the bundles; a
+    bundle with two members of one extension is split (they could not share a base name).
+    Made as they are read (a list per lone file, of 100,000, is never held)."""
     by_bundle: dict[str, list[PlanInput]] = defaultdict(list)
-    singles: list[list[PlanInput]] = []
     for inp in inputs:
         if inp.bundle:
             by_bundle[inp.bundle].append(inp)
-        else:
-            singles.append([inp])
-    units = singles
+    for inp in inputs:
+        if not inp.bundle:
+            yield [inp]
     for members in by_bundle.values():
         members.sort(key=_member_rank)
         groups: list[list[PlanInput]] = []
@@ -150,8 +150,7 @@ def _units(inputs: Sequence[PlanInput]) -> list[list[PlanInput]]:
                 groups.append([inp])
             else:
                 home.append(inp)
-        units.extend(groups)
-    return units
+        yield from groups
 
 
 # -- what is on disk -----------------------------------------------------------------
@@ -222,6 +221,12 @@ class _Disk:
         return self._hashes[path]
 
 
+def _folded(name: str) -> str:
+    """``name`` casefolded; the same string when it is already (most names are)."""
+    folded = name.casefold()
+    return name if folded == name else folded
+
+
 class _Claimed:
     """The names given so far, as (folder, name casefolded): a set of names per folder
     (one entry per planned file, no tuple kept for each)."""
@@ -236,6 +241,10 @@ class _Claimed:
     def add(self, key: tuple[str, str]) -> None:
         folder, name = key
         self._names.setdefault(folder, set()).add(name)
+
+    def keep_only(self, keep: Callable[[str], bool]) -> None:
+        """Forget the names given in the folders ``keep`` says no to."""
+        self._names = {f: names for f, names in self._names.items() if keep(f)}
 
 
 class _Planner:
@@ -367,7 +376,7 @@ class _Planner:
                     "where an earlier apply wrote it"
                 )
             unit.folder, unit.base = sys.intern(os.path.dirname(target)), base
-            self.claimed.add((unit.folder, base.casefold()))
+            self.claimed.add((unit.folder, _folded(base)))
 
     def targets(self, unit: _Unit, base: str) -> dict[str, _Target]:
         """Every file name the unit would create under ``base``."""
@@ -429,7 +438,7 @@ class _Planner:
                 "numbered by sub-seconds, then content)"
             )
         unit.base = base
-        self.claimed.add((unit.folder, base.casefold()))
+        self.claimed.add((unit.folder, _folded(base)))
 
     # -- items ----------------------------------------------------------------------
     def tag_origins(self, unit: _Unit) -> tuple[TagOrigin, ...]:
@@ -768,6 +777,9 @@ def plan_items(
     planner.reserve_journaled(units)
     for unit in sorted(units, key=lambda u: (u.folder, u.base.casefold(), u.sort_key())):
         planner.place(unit)
+    # Every unit has its name now: only the trash folder's names are given from here on.
+    trash = os.path.join(output_dir, TRASH_DIR, "")
+    planner.claimed.keep_only(lambda folder: os.path.join(folder, "").startswith(trash))
     units.sort(key=lambda u: (u.folder, u.base.casefold()))
     plan.outline = _outline(planner, units, discarded)
     waiting = deque(units)
