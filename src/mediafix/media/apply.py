@@ -1172,8 +1172,9 @@ def apply_plan(
         core): plain JPEGs are written in batches that all of them share (``_Run.batch``).
     :param items: the plan's items as ``plan_items`` makes them, with the plan it gave
         (its ``outline`` set, ``discarded`` once they are all read): each is let go once
-        applied, so 100,000 items are never held at once (issue #20). Default: the plan's
-        own lists.
+        applied, so 100,000 items are never held at once (issue #20). The plan is then
+        applied as it is made, under the same output lock: its reading of the journals is
+        the one apply goes on from. Default: the plan's own lists (the journals read anew).
     :param move: move each source (and its sidecars) into the holding folder
         ``OUTPUT/.originals/<run>/`` after its output is verified and journaled, and
         discarded duplicates to the trash folder; default is copy (sources untouched).
@@ -1229,7 +1230,7 @@ def apply_plan(
         run = _Run(
             sessions[0],
             journal,
-            journal_index(journal_dir),
+            outline.journals if outline.journals is not None else journal_index(journal_dir),
             move,
             result,
             plan.output_dir,

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mediafix.media.journal import JournalIndex
 from mediafix.media.tags import TagOrigin
 from mediafix.media.values import Labelled
 
@@ -207,6 +208,10 @@ class Outline:
     folders: frozenset[str] = frozenset()
     trash_folders: frozenset[str] = frozenset()
     shared_sidecars: Mapping[str, int] = field(default_factory=dict)
+    # The journals as the planner read them: apply, reading the items while they are
+    # made, goes on from this index (adding what it writes) rather than hold a second one
+    # (100,000 journaled outputs: ~90 MB each).
+    journals: JournalIndex | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, items: Sequence[PlanItem], discarded: Sequence[PlanItem]) -> Outline:

@@ -674,10 +674,15 @@ def _hold_together(kept: list[PlanInput], discarded: list[PlanInput], held: dict
                         )
 
 
-def _outline(planner: _Planner, units: list[_Unit], discarded: list[PlanInput]) -> Outline:
+def _outline(
+    planner: _Planner,
+    units: list[_Unit],
+    discarded: list[PlanInput],
+    journals: JournalIndex | None,
+) -> Outline:
     """What apply needs of the items before they are made (``Outline``): their count, the
     folders of their targets and sidecars (a unit's folder, or where an earlier apply put a
-    member), and the trash folders."""
+    member), the trash folders, and the journals read (None: none were)."""
     folders = {u.folder for u in units}
     folders.update(os.path.dirname(t) for u in units for t in u.reserved.values())
     uses: dict[str, int] = defaultdict(int)
@@ -691,6 +696,7 @@ def _outline(planner: _Planner, units: list[_Unit], discarded: list[PlanInput]) 
         folders=frozenset(folders),
         trash_folders=frozenset(planner.trash_folder(inp) for inp in discarded),
         shared_sidecars={s: n for s, n in uses.items() if n > 1},
+        journals=journals,
     )
 
 
@@ -781,7 +787,7 @@ def plan_items(
     trash = os.path.join(output_dir, TRASH_DIR, "")
     planner.claimed.keep_only(lambda folder: os.path.join(folder, "").startswith(trash))
     units.sort(key=lambda u: (u.folder, u.base.casefold()))
-    plan.outline = _outline(planner, units, discarded)
+    plan.outline = _outline(planner, units, discarded, index if journal_dir else None)
     waiting = deque(units)
     del units, kept, writable
 
