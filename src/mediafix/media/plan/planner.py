@@ -80,7 +80,6 @@ class _Unit:
     made (100,000 at once): what most units leave empty is a shared empty value."""
 
     members: list[PlanInput]
-    when: When | None
     folder: str
     base: str
     notes: tuple[str, ...] = ()
@@ -105,9 +104,29 @@ class _Unit:
     def primary(self) -> PlanInput:
         return self.members[0]
 
-    def sort_key(self) -> tuple[int, str, str]:
-        micro = self.when.local.microsecond if self.when else -1
-        return (micro, self.primary.sha256 or "", self.primary.path)
+    @property
+    def when(self) -> When | None:
+        """The unit's date (made when asked, not held by each of 100,000 units)."""
+        return when_of(self.dated) if self.dated is not None else None
+
+    def micro(self) -> int:
+        """Its sub-seconds (-1: undated), the first thing same-second units are numbered by."""
+        taken = self.dated.taken_at if self.dated is not None else None
+        return taken.microsecond if taken is not None else -1
+
+
+def _sorted(units: list[_Unit], *, then_content: bool) -> list[_Unit]:
+    """``units`` by folder and base name (casefolded); ``then_content``: then by sub-seconds,
+    content hash and path. Sorted once per key, least significant first (the sort is
+    stable), so no key tuple is made per unit."""
+    out = list(units)
+    if then_content:
+        out.sort(key=lambda u: u.primary.path)
+        out.sort(key=lambda u: u.primary.sha256 or "")
+        out.sort(key=_Unit.micro)
+    out.sort(key=lambda u: _folded(u.base))
+    out.sort(key=lambda u: u.folder)
+    return out
 
 
 def _date_rank(inp: PlanInput) -> tuple[int, float, int, int, tuple[int, str]]:
@@ -292,7 +311,7 @@ class _Planner:
         members = sorted(members, key=_member_rank)
         dated = min((m for m in members if m.taken_at is not None), key=_date_rank, default=None)
         when = when_of(dated) if dated is not None else None
-        unit = _Unit(members=members, when=when, folder="", base="", dated=dated)
+        unit = _Unit(members=members, folder="", base="", dated=dated)
         unit.exts = tuple(canonical_ext(m) for m in members)
         naming = when.naming if when is not None else naming_for(None, dated=False)
         folder, unit.base = naming.name(
@@ -781,12 +800,12 @@ def plan_items(
 
     units = [planner.make_unit(members) for members in _units(writable)]
     planner.reserve_journaled(units)
-    for unit in sorted(units, key=lambda u: (u.folder, u.base.casefold(), u.sort_key())):
+    for unit in _sorted(units, then_content=True):
         planner.place(unit)
     # Every unit has its name now: only the trash folder's names are given from here on.
     trash = os.path.join(output_dir, TRASH_DIR, "")
     planner.claimed.keep_only(lambda folder: os.path.join(folder, "").startswith(trash))
-    units.sort(key=lambda u: (u.folder, u.base.casefold()))
+    units = _sorted(units, then_content=False)
     plan.outline = _outline(planner, units, discarded, index if journal_dir else None)
     waiting = deque(units)
     del units, kept, writable
