@@ -28,14 +28,14 @@ import pillow_heif
 import pytest
 from PIL import Image, ImageSequence
 
-from mediafix.media.apply import ApplyResult, apply_plan, undo
+from mediafix.media.apply import ApplyResult, ItemOutcome, apply_plan, undo
 from mediafix.media.digest import DigestError, image_data_digest, jpeg_image_data
 from mediafix.media.durable import TMP_PREFIX
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.holding import HOLD_DIR
 from mediafix.media.journal import journal_index, read_journal
 from mediafix.media.kinds import sniff
-from mediafix.media.plan import Action, Plan, PlanInput, make_plan
+from mediafix.media.plan import Action, Plan, PlanInput, make_plan, plan_items
 from tests.helpers.media import make_jpeg, scene
 from tests.helpers.paths import HELPERS
 
@@ -586,6 +586,56 @@ def test_move_of_a_live_photo_sharing_one_takeout_json(
     assert all(sha(p) == before[takeout] for p in jsons)
     back = undo(result.journal)
     assert back.ok and back.from_output == []
+    assert {p: sha(p) for p in before} == before
+
+
+def test_items_read_as_the_plan_makes_them_are_applied_as_a_whole_plan(
+    dirs: tuple[Path, Path, Path], et: ExifTool
+) -> None:
+    """Apply reading ``plan_items``' stream (each item let go once applied) moves a Live
+    Photo sharing one Takeout JSON and a discarded copy as the listed plan does; each
+    outcome is seen once, and the result keeps only those that say something."""
+    src, out, journal = dirs
+    still = make_jpeg(src / "IMG_1.JPG", 1)
+    video = make_video(src / "IMG_1.MOV", "mov")
+    takeout = src / "IMG_1.JPG.json"
+    takeout.write_text('{"title": "IMG_1.JPG"}')
+    broken = src / "IMG_2.JPG"
+    broken.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"garbage" * 20)
+    copy = src / "backup" / "IMG_1.JPG"
+    copy.parent.mkdir()
+    shutil.copy2(still, copy)
+    before = {p: sha(p) for p in (still, video, takeout, broken, copy)}
+    inputs = [
+        real_input(p, src, i, bundle="live-1", sidecars=(str(takeout),))
+        for i, p in enumerate((still, video))
+    ] + [
+        real_input(broken, src, 2, taken_at=T.replace(year=2018)),
+        real_input(copy, src, 3, keep=False, discard_reason="exact copy of IMG_1.JPG"),
+    ]
+    plan, items = plan_items(inputs, str(out), journal_dir=str(journal))
+    seen: list[ItemOutcome] = []
+    progress: list[tuple[int, int]] = []
+    result = apply_plan(
+        plan,
+        et,
+        str(journal),
+        items=items,
+        move=True,
+        on_outcome=seen.append,
+        on_progress=lambda done, total: progress.append((done, total)),
+    )
+    assert result.failed == []
+    assert result.written == 3 and result.moved == 3 and result.trashed == 1
+    assert not any(p.exists() for p in before)
+    assert sorted(p.suffix for p in (out / "2019").iterdir()) == [".jpg", ".json", ".json", ".mov"]
+    assert [o.source for o in seen] == [str(p) for p in (broken, still, video, copy)]
+    assert progress[-1] == (4, 4)
+    assert read_journal(result.journal)[0]["items"] == 4
+    (noted,) = result.outcomes  # the damaged JPEG: copied as it is, dates in a sidecar
+    assert noted.source == str(broken) and "XMP sidecar" in (noted.message or "")
+    back = undo(result.journal)
+    assert back.ok
     assert {p: sha(p) for p in before} == before
 
 

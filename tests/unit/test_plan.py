@@ -15,7 +15,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mediafix.media.plan import Action, PlanInput, WriteMode, make_plan, sanitize_stem, write_mode
+from mediafix.media.plan import (
+    Action,
+    Outline,
+    PlanInput,
+    WriteMode,
+    make_plan,
+    plan_items,
+    sanitize_stem,
+    write_mode,
+)
 
 T = datetime(2019, 9, 19, 5, 38, 57)
 
@@ -515,3 +524,30 @@ def test_a_bundle_has_one_date_the_surest_of_its_members(tmp_path: Path) -> None
         "2021/20210919_053857.jpg",
         "2021/20210919_053857.mov",
     }
+
+
+def test_the_outline_given_before_the_items_is_the_one_they_have(tmp_path: Path) -> None:
+    """``plan_items`` tells apply up front what its items will be (how many, the folders
+    their files and sidecars go to, the trash folders, the sidecars several items copy)."""
+    (tmp_path / "2019").mkdir()
+    (tmp_path / "2019" / "20190919_053857.heic").write_bytes(b"someone else's")
+    shared = "/src/Trip/IMG_1.HEIC.json"  # a Live Photo's halves share one Takeout JSON
+    inputs = [
+        inp(1, "Trip/IMG_1.HEIC", fmt="heic", ext=".heic", bundle="b", sidecars=(shared,)),
+        inp(
+            2, "Trip/IMG_1.MOV", kind="video", fmt="mov", ext=".mov", bundle="b", sidecars=(shared,)
+        ),
+        inp(3, "IMG_2.JPG", taken_at=None, sidecars=("/src/IMG_2.xmp",)),
+        inp(4, "raw/DSC_1.NEF", fmt="raw", ext=".tif", taken_at=T.replace(year=2011)),
+        inp(5, "backup/deep/IMG_3.JPG", keep=False, discard_reason="a copy"),
+        inp(6, "other/IMG_3.JPG", keep=False, discard_reason="a copy"),
+        inp(7, "IMG_4.JPG", status="review"),
+    ]
+    plan, items = plan_items(inputs, str(tmp_path))
+    outline = plan.outline
+    listed = list(items)
+    assert outline == Outline.of(listed, plan.discarded)
+    assert outline is not None and outline.items == 4 and outline.discarded == 2
+    assert outline.shared_sidecars == {shared: 2}
+    assert outline.folders == {str(tmp_path / f) for f in ("2019", "2011", "undated")}
+    assert make_plan(inputs, str(tmp_path)).items == listed

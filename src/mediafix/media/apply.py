@@ -69,10 +69,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import itertools
 import json
 import os
 import struct
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +107,7 @@ from mediafix.media.journal import (
     new_journal_path,
     output_is_live,
 )
+from mediafix.media.plan.model import Outline
 from mediafix.media.readback import (
     EXIF_TAGS,
     IPTC_TAGS,
@@ -406,6 +409,9 @@ class ApplyResult:
     holding: str | None = None  # this run's holding folder (move mode)
     cancelled: bool = False
     tmp_removed: int = 0  # leftovers of a killed run cleaned at start
+    # The outcomes that say something: each failed item, and each written or skipped with
+    # a note: not one per file, which would hold every source and target path of a big
+    # run (``apply_plan(on_outcome=)`` sees every one).
     outcomes: list[ItemOutcome] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -434,7 +440,7 @@ class _Run:
         move: bool,
         result: ApplyResult,
         output_dir: str,
-        items: Iterable[PlanItem] = (),
+        shared_sidecars: Mapping[str, int] | None = None,
     ) -> None:
         self.exiftool = exiftool
         self.journal = journal
@@ -447,11 +453,9 @@ class _Run:
         self.notes: list[str] = []  # what the item being written left out, and why
         self.kept = 0  # bytes of image data the batch being started holds (``KEPT_BYTES``)
         # A sidecar may serve several files (a Live Photo's two halves share a Takeout
-        # JSON): it stays in place until the last item of this run that copies it.
-        self.sidecar_uses: dict[str, int] = {}
-        for it in items:
-            for side_source, _target in it.sidecars:
-                self.sidecar_uses[side_source] = self.sidecar_uses.get(side_source, 0) + 1
+        # JSON): it stays in place until the last item of this run that copies it (the
+        # items still to come that copy it, of those several copy: ``Outline``).
+        self.sidecar_uses: dict[str, int] = dict(shared_sidecars or {})
 
     def owned(self, target: str, source_sha: str | None, source: str) -> JournalEntry | None:
         """The journal entry by which ``target`` is this source's output, if any."""
@@ -466,7 +470,8 @@ class _Run:
         outcome = ItemOutcome(item.file_id, item.source, item.target, "failed")
         self.notes = []
         for side_source, _target in item.sidecars:
-            self.sidecar_uses[side_source] = self.sidecar_uses.get(side_source, 1) - 1
+            if side_source in self.sidecar_uses:
+                self.sidecar_uses[side_source] -= 1
         try:
             if item.action == "discard":
                 self.trash(item, outcome)
@@ -1104,17 +1109,49 @@ def _record(
     done: int,
     total: int,
     on_progress: Callable[[int, int], None] | None,
+    on_outcome: Callable[[ItemOutcome], None] | None,
 ) -> int:
-    """Count ``outcomes`` into ``result``; return how many they are."""
+    """Count ``outcomes`` into ``result`` (keeping those that say something); return how
+    many they are."""
     for n, outcome in enumerate(outcomes, 1):
-        result.outcomes.append(outcome)
+        if outcome.status == "failed" or outcome.message:
+            result.outcomes.append(outcome)
         if outcome.status == "failed":
             result.failed.append((outcome.source, outcome.message or "failed"))
         elif outcome.status == "skipped":
             result.skipped += 1
+        if on_outcome is not None:
+            on_outcome(outcome)
         if on_progress is not None:
             on_progress(done + n, total)
     return len(outcomes)
+
+
+class _Ahead:
+    """The items still to apply, read from the plan (a list, or ``plan_items``' stream) a
+    few at a time: a batch looks at the next ones before it takes them. Each item's folders
+    are cleaned of a killed run's temporary files before the item is handed out, when the
+    outline did not name them (``clean``)."""
+
+    def __init__(self, items: Iterator[PlanItem], clean: Callable[[PlanItem], None]) -> None:
+        self._items = items
+        self._clean = clean
+        self._read: deque[PlanItem] = deque()
+
+    def peek(self, n: int = 0) -> PlanItem | None:
+        """The ``n``-th item from here (0: the next), None past the last."""
+        while len(self._read) <= n:
+            item = next(self._items, None)
+            if item is None:
+                return None
+            self._clean(item)
+            self._read.append(item)
+        return self._read[n]
+
+    def take(self, n: int = 1) -> list[PlanItem]:
+        """The next ``n`` items (``peek`` looked at them), taken out."""
+        self.peek(n - 1)
+        return [self._read.popleft() for _ in range(min(n, len(self._read)))]
 
 
 def apply_plan(
@@ -1122,30 +1159,62 @@ def apply_plan(
     exiftool: ExifTool | Sequence[ExifTool],
     journal_dir: str,
     *,
+    items: Iterable[PlanItem] | None = None,
     move: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_outcome: Callable[[ItemOutcome], None] | None = None,
 ) -> ApplyResult:
     """Write ``plan`` to disk; one journal file per call in ``journal_dir``.
 
     :param plan: from ``make_plan`` (make it again after a crash: it reads the journals).
     :param exiftool: the session that writes and reads metadata, or several (one per
         core): plain JPEGs are written in batches that all of them share (``_Run.batch``).
+    :param items: the plan's items as ``plan_items`` makes them, with the plan it gave
+        (its ``outline`` set, ``discarded`` once they are all read): each is let go once
+        applied, so 100,000 items are never held at once (issue #20). The plan is then
+        applied as it is made, under the same output lock: its reading of the journals is
+        the one apply goes on from. Default: the plan's own lists (the journals read anew).
     :param move: move each source (and its sidecars) into the holding folder
         ``OUTPUT/.originals/<run>/`` after its output is verified and journaled, and
         discarded duplicates to the trash folder; default is copy (sources untouched).
     :param on_progress: called with (items done, items in all) after each item.
     :param should_stop: asked before each item; True ends the run (``cancelled``).
+    :param on_outcome: called with each item's outcome, in plan order, as it is known
+        (``ApplyResult.outcomes`` keeps only those that say something).
     :return: the summary; a failed item is listed with a one-line error and the run goes on.
     """
+    if items is None:
+        outline = Outline.of(plan.items, plan.discarded)
+        stream: Iterator[PlanItem] = iter(plan.items)
+    elif plan.outline is None:  # items not from ``plan_items``: read them all first
+        listed = list(items)
+        outline = Outline.of(listed, plan.discarded)
+        stream = iter(listed)
+    else:
+        outline = plan.outline
+        stream = iter(items)
+    if move:
+        # ``plan.discarded`` is read once every item was (a stream fills it at its end).
+        stream = itertools.chain(stream, _later(lambda: plan.discarded))
+    total = outline.items + (outline.discarded if move else 0)
     os.makedirs(journal_dir, exist_ok=True)
     journal = Journal(new_journal_path(journal_dir))
     result = ApplyResult(journal=journal.path)
-    items = list(plan.items) + (list(plan.discarded) if move else [])
-    folders = {os.path.dirname(i.target) for i in items}
-    folders |= {os.path.dirname(t) for i in items for _, t in i.sidecars}
     hold_root = os.path.join(plan.output_dir, HOLD_DIR)
+    folders = outline.folders | (outline.trash_folders if move else frozenset())
     result.tmp_removed = durable.clean_tmp(sorted(folders | {plan.output_dir, hold_root}))
+    cleaned = set(folders)
+
+    def clean(item: PlanItem) -> None:
+        for folder in {os.path.dirname(item.target)} | {
+            os.path.dirname(t) for _, t in item.sidecars
+        }:
+            if folder not in cleaned:
+                cleaned.add(folder)
+                result.tmp_removed += durable.clean_tmp([folder])
+
+    ahead = _Ahead(stream, clean)
     try:
         journal.append(
             {
@@ -1153,16 +1222,21 @@ def apply_plan(
                 "version": 1,
                 "output": plan.output_dir,
                 "move": move,
-                "items": len(items),
+                "items": total,
                 "pid": os.getpid(),
             }
         )
         sessions = [exiftool] if isinstance(exiftool, ExifTool) else list(exiftool)
         run = _Run(
-            sessions[0], journal, journal_index(journal_dir), move, result, plan.output_dir, items
+            sessions[0],
+            journal,
+            outline.journals if outline.journals is not None else journal_index(journal_dir),
+            move,
+            result,
+            plan.output_dir,
+            outline.shared_sidecars,
         )
         done = batches = 0
-        queued = 0  # items taken into a batch (or written one by one) so far
         started: _Batch | None = None  # the next batch, started while the last one finished
 
         def next_batch() -> list[PlanItem]:
@@ -1171,17 +1245,15 @@ def apply_plan(
             # goes alone: its source is held while nothing else is in flight, so a kill
             # leaves exactly the outputs of the sources moved so far (and of that one).
             size = 1 if move or batches < 3 else min(2 ** (batches - 2), BATCH_FILES)
-            batch: list[PlanItem] = []
-            while (
-                queued + len(batch) < len(items)
-                and len(batch) < size
-                and _batchable(items[queued + len(batch)])
-                and not os.path.lexists(items[queued + len(batch)].target)
-            ):
-                batch.append(items[queued + len(batch)])
-            return batch
+            n = 0
+            while n < size:
+                item = ahead.peek(n)
+                if item is None or not _batchable(item) or os.path.lexists(item.target):
+                    break
+                n += 1
+            return ahead.take(n) if n else []
 
-        while done < len(items):
+        while started is not None or ahead.peek() is not None:
             if started is not None:
                 current, started = started, None
             else:
@@ -1190,13 +1262,11 @@ def apply_plan(
                     break
                 batch = next_batch()
                 if not batch:
-                    outcomes = [run.item(items[done])]
-                    queued += 1
-                    done += _record(result, outcomes, done, len(items), on_progress)
+                    outcomes = [run.item(ahead.take()[0])]
+                    done += _record(result, outcomes, done, total, on_progress, on_outcome)
                     continue
                 current = run.batch_start(batch, sessions)
                 batches += 1
-                queued += len(batch)
             run.batch_write(current)  # (on an error, it drops the batch's copies itself)
             # While this batch is fsynced, journaled and placed (the disk's time), the next
             # one is copied and sent, so the exiftool sessions write it meanwhile. Not when
@@ -1216,17 +1286,22 @@ def apply_plan(
                         run.batch_drop(current)
                         raise
                     batches += 1
-                    queued += len(batch)
             try:
                 outcomes = run.batch_finish(current)
             except BaseException:
                 if started is not None:
                     run.batch_drop(started)
                 raise
-            done += _record(result, outcomes, done, len(items), on_progress)
+            del current
+            done += _record(result, outcomes, done, total, on_progress, on_outcome)
     finally:
         journal.close()
     return result
+
+
+def _later(items: Callable[[], Iterable[PlanItem]]) -> Iterator[PlanItem]:
+    """``items()``, called only when the first of them is wanted."""
+    yield from items()
 
 
 # -- undo ------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ def assign_bundles(items: Sequence[BundleInput]) -> dict[int, str]:
 # -- which copy is written ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CopyInput:
     """A media file as the write decision sees it: its content and its bundle (if any)."""
 
@@ -121,7 +121,7 @@ def _role(path: str) -> str:
     return "raw" if ext in RAW_EXTENSIONS else "video" if ext in VIDEO_EXTENSIONS else "still"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GroupVote:
     """One file's place in one duplicate group: whether the group keeps it."""
 

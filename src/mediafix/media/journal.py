@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,8 +55,9 @@ class JournalEntry:
     action: str  # copy | move | trash
     journal: str
     file_id: int | None = None
-    sidecars: list[dict[str, Any]] = field(default_factory=list)  # source, target, sha256
-    created_dirs: list[str] = field(default_factory=list)
+    # source, target, sha256 of each; tuples: most entries have none, and share ``()``
+    sidecars: Sequence[dict[str, Any]] = ()
+    created_dirs: Sequence[str] = ()
     done: bool = False
     source_removed: bool = False
 
@@ -67,11 +69,11 @@ class JournalEntry:
             source_sha256=record.get("source_sha256"),
             output_sha256=record["output_sha256"],
             size=int(record.get("size", 0)),
-            action=record.get("action", "copy"),
+            action=sys.intern(record.get("action", "copy")),
             journal=journal,
             file_id=record.get("file_id"),
-            sidecars=list(record.get("sidecars", ())),
-            created_dirs=list(record.get("created_dirs", ())),
+            sidecars=tuple(record.get("sidecars", ())),
+            created_dirs=tuple(record.get("created_dirs", ())),
         )
 
 

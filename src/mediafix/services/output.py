@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mediafix.config import FolderError, Settings
-from mediafix.media.apply import ApplyResult, UndoResult, apply_plan, undo
+from mediafix.media.apply import ApplyResult, ItemOutcome, UndoResult, apply_plan, undo
 from mediafix.media.bundles import CopyInput, GroupVote, choose_written
 from mediafix.media.exiftool import ExifTool
 from mediafix.media.holding import HeldRun, PurgeResult, held_runs, purge
@@ -83,7 +83,7 @@ def plan_inputs(session: Session, uploads: str | None = None) -> list[PlanInput]
     JPEG) as a whole where it can be (``bundles.choose_written``); every other file names
     the file written in its place. ``uploads``: see ``_inputs``.
     """
-    return _inputs(*_library_rows(session), uploads=uploads)
+    return _inputs(*_library_rows(session), uploads=uploads, let_go=True)
 
 
 _Rows = list[PlanRow]
@@ -112,11 +112,22 @@ def _library_rows(session: Session) -> tuple[_Rows, _Groups]:
         .order_by(DuplicateMember.group_id, DuplicateMember.file_id)
     )
     # Columns most files share a value of (root, kind, status, the date's source and
-    # reason...) hold one string per value, not one per file (100,000 rows: ~40 MB less).
+    # reason...) hold one string per value, not one per file (100,000 rows: ~40 MB less);
+    # so do the numbers of a few (one dict per column: 0 == 0.0 == False across them).
     shared: dict[Any, Any] = {}
     share = shared.setdefault
+    numbers: dict[int, dict[Any, Any]] = {n: {} for n in _SHARED_NUMBERS}
     plan_rows = [
-        PlanRow._make([share(v, v) if n in _SHARED_COLUMNS else v for n, v in enumerate(r)])
+        PlanRow._make(
+            [
+                share(v, v)
+                if n in _SHARED_COLUMNS
+                else numbers[n].setdefault(v, v)
+                if n in numbers
+                else v
+                for n, v in enumerate(r)
+            ]
+        )
         for r in rows
     ]
     return plan_rows, [tuple(g) for g in groups.all()]
@@ -141,12 +152,19 @@ _SHARED_COLUMNS = frozenset(
         "date_reason",
     )
 )
+_SHARED_NUMBERS = frozenset(
+    n for n, name in enumerate(PlanRow._fields) if name in ("confidence", "utc_offset")
+)
 
 
-def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[PlanInput]:
+def _inputs(
+    rows: _Rows, groups: _Groups, uploads: str | None = None, *, let_go: bool = False
+) -> list[PlanInput]:
     """Rows -> plan inputs. What is written comes from one bundle-level rule
     (``bundles.choose_written``); ``uploads`` is the upload folder, whose files' first
-    folder is the folder a person dropped: the import's own name, not a tag."""
+    folder is the folder a person dropped: the import's own name, not a tag. ``let_go``:
+    ``rows`` is emptied, each row let go once its input is made (the rows and the inputs
+    of a big library are never all held at once)."""
     decided = choose_written(
         [CopyInput(r.id, r.path, r.sha256, r.bundle) for r in rows],
         [
@@ -168,8 +186,10 @@ def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[Pl
         if not verdict.keep and verdict.copy_of is not None:
             copies[verdict.copy_of].append(tag_path(r.root, r.rel_path))
     inputs = []
-    for r in rows:
-        verdict = decided[r.id]
+    if let_go:
+        rows.reverse()
+    for r in _taken(rows) if let_go else rows:
+        verdict = decided.pop(r.id) if let_go else decided[r.id]
         inputs.append(
             plan_input(
                 r,
@@ -182,6 +202,12 @@ def _inputs(rows: _Rows, groups: _Groups, uploads: str | None = None) -> list[Pl
             )
         )
     return inputs
+
+
+def _taken(rows: _Rows) -> Iterator[PlanRow]:
+    """The rows of a reversed list, in their order, each taken out of it as it is read."""
+    while rows:
+        yield rows.pop()
 
 
 @dataclass(frozen=True)
@@ -389,7 +415,9 @@ def _apply_locked(
 ) -> tuple[Plan, ApplyResult]:
     with session_scope(engine) as s:
         inputs = plan_inputs(s, uploads_dir(settings))
-    plan = make_plan(
+    # The items are made as apply reads them, and each let go once applied (issue #20:
+    # 100,000 items with their metadata to write are never held at once).
+    plan, items = plan_items(
         inputs,
         out,
         include_review=include_review,
@@ -397,6 +425,7 @@ def _apply_locked(
         tags_from_copies=settings.tags_from_copies,
     )
     del inputs  # the plan holds what it needs of them: their memory serves the writing
+    rows = _WrittenRows(engine)
     # One exiftool per core (started when first used): plain JPEGs are written in batches
     # they share, while this process copies, checks, journals and places (issue #20).
     sessions = [ExifTool() for _ in range(max(1, min(settings.workers, os.cpu_count() or 1)))]
@@ -405,29 +434,48 @@ def _apply_locked(
             plan,
             sessions,
             journal_dir(settings),
+            items=items,
             move=move,
             on_progress=on_progress,
             should_stop=should_stop,
+            on_outcome=rows.add,
         )
     finally:
         for et in sessions:
             et.close()
-    written = [
-        {"b_id": o.file_id, "b_output": o.target}
-        for o in result.outcomes
-        if o.status in ("written", "skipped") and o.target
-    ]
-    if written:
-        # One statement for all rows (an ORM load and flush per row cost 2 ms each).
+    rows.flush()
+    return plan, result
+
+
+class _WrittenRows:
+    """Each written (or already written) file's output path recorded in its row, a few
+    thousand rows per statement as apply goes (one statement for all rows would hold one
+    dict per file; an ORM load and flush per row cost 2 ms each)."""
+
+    BATCH = 2000
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.pending: list[dict[str, Any]] = []
+
+    def add(self, outcome: ItemOutcome) -> None:
+        if outcome.status in ("written", "skipped") and outcome.target:
+            self.pending.append({"b_id": outcome.file_id, "b_output": outcome.target})
+            if len(self.pending) >= self.BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
         files = cast(Table, File.__table__)
-        with session_scope(engine) as s:
+        with session_scope(self.engine) as s:
             s.connection().execute(
                 update(files)
                 .where(files.c.id == bindparam("b_id"))
                 .values(output_path=bindparam("b_output"), status="written"),
-                written,
+                self.pending,
             )
-    return plan, result
+        self.pending = []
 
 
 def last_journal(settings: Settings) -> str | None:
@@ -598,7 +646,7 @@ def plan_json_stream(
     with session_scope(engine) as s:
         out = output_dir_for(settings, s, output)
         rows, groups = _library_rows(s)
-    inputs = _inputs(rows, groups, uploads_dir(settings))
+    inputs = _inputs(rows, groups, uploads_dir(settings), let_go=True)
     del rows, groups
     plan, items = plan_items(
         inputs,

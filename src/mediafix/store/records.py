@@ -19,11 +19,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import Text, type_coerce
 
-from mediafix.media.analysis import Analysed
 from mediafix.media.dates import DateVerdict
 from mediafix.media.discover import Found
 from mediafix.media.keeper import KeeperInput, has_camera_metadata
@@ -31,6 +30,11 @@ from mediafix.media.plan import PlanInput
 from mediafix.media.plan.model import copy_date
 from mediafix.media.values import Precision, camera_name
 from mediafix.store.models import File
+
+if TYPE_CHECKING:
+    # Only named here: the probe's imports (numpy, Pillow: ~20 MB) stay out of the
+    # processes that plan and apply.
+    from mediafix.media.analysis import Analysed
 
 __all__ = [
     "PLAN_COLUMNS",

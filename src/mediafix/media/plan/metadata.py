@@ -41,9 +41,9 @@ _NO_XMP_DATES = dict.fromkeys(_XMP_DATES, _REMOVE)
 _NO_IPTC_DATES = dict.fromkeys(_IPTC_DATES, _REMOVE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class When:
-    """A capture time as the plan uses it."""
+    """A capture time as the plan uses it (one per planned unit: slotted)."""
 
     local: datetime  # naive wall clock
     offset: int | None  # minutes east of UTC

@@ -13,11 +13,12 @@ copied as they are, with no metadata written.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mediafix.media.journal import JournalIndex
 from mediafix.media.tags import TagOrigin
 from mediafix.media.values import Labelled
 
@@ -28,6 +29,7 @@ __all__ = [
     "WRITE_MODES",
     "Action",
     "DiskReads",
+    "Outline",
     "Plan",
     "PlanInput",
     "PlanItem",
@@ -194,9 +196,48 @@ class DiskReads:
     files: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Outline:
+    """What apply needs of a plan's items before it reads them (``plan_items`` makes them
+    as they are read): how many items and discarded files there are, the folders their
+    files go into (a killed run's temporary files there are removed first) and, for each
+    sidecar that several items copy, how many (it is moved along with the last of them)."""
+
+    items: int = 0
+    discarded: int = 0
+    folders: frozenset[str] = frozenset()
+    trash_folders: frozenset[str] = frozenset()
+    shared_sidecars: Mapping[str, int] = field(default_factory=dict)
+    # The journals as the planner read them: apply, reading the items while they are
+    # made, goes on from this index (adding what it writes) rather than hold a second one
+    # (100,000 journaled outputs: ~90 MB each).
+    journals: JournalIndex | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, items: Sequence[PlanItem], discarded: Sequence[PlanItem]) -> Outline:
+        """The outline of items held in lists (a plan made by hand, or by ``make_plan``)."""
+        uses: dict[str, int] = {}
+        for item in items:
+            for source, _target in item.sidecars:
+                uses[source] = uses.get(source, 0) + 1
+        return cls(
+            items=len(items),
+            discarded=len(discarded),
+            folders=frozenset(
+                {os.path.dirname(i.target) for i in items}
+                | {os.path.dirname(t) for i in items for _, t in i.sidecars}
+            ),
+            trash_folders=frozenset(os.path.dirname(d.target) for d in discarded),
+            shared_sidecars={s: n for s, n in uses.items() if n > 1},
+        )
+
+
 @dataclass
 class Plan:
-    """The whole output plan: items to write or skip, files held back, files discarded."""
+    """The whole output plan: items to write or skip, files held back, files discarded.
+
+    ``outline`` is set by the planner before it makes the items (``plan_items``): what
+    apply needs to know up front of items it reads one at a time."""
 
     output_dir: str
     items: list[PlanItem] = field(default_factory=list)
@@ -204,6 +245,7 @@ class Plan:
     discarded: list[PlanItem] = field(default_factory=list)
     undated_dir: str = "undated"
     reads: DiskReads = field(default_factory=DiskReads, compare=False, repr=False)
+    outline: Outline | None = field(default=None, compare=False, repr=False)
 
     def counts(self) -> dict[str, int]:
         undated = os.path.join(self.output_dir, self.undated_dir) + os.sep

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,7 +94,7 @@ def canonical_ext(inp: PlanInput) -> str:
     ext = inp.ext.lower()
     if ext and not ext.startswith("."):
         ext = f".{ext}"
-    return ext or own
+    return sys.intern(ext or own)  # a plan holds one per file: a few strings in all
 
 
 def own_stem(inp: PlanInput) -> str:

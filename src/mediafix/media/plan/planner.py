@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from types import MappingProxyType
+from typing import cast
 
 from mediafix.media.durable import TMP_PREFIX, sha256_file
 from mediafix.media.journal import JournalEntry, JournalIndex, journal_index, output_is_live
@@ -32,6 +35,7 @@ from mediafix.media.plan.model import (
     WRITABLE_STATUSES,
     Action,
     DiskReads,
+    Outline,
     Plan,
     PlanInput,
     PlanItem,
@@ -67,24 +71,62 @@ class _Target:
     source: str | None  # the source sidecar copied (role sidecar)
 
 
-@dataclass
+_NOT_RESERVED: Mapping[int, str] = MappingProxyType({})
+
+
+@dataclass(slots=True)
 class _Unit:
+    """Files written under one base name. A plan holds one per file until its items are
+    made (100,000 at once): what most units leave empty is a shared empty value."""
+
     members: list[PlanInput]
-    when: When | None
     folder: str
     base: str
-    notes: list[str] = field(default_factory=list)
-    exts: dict[int, str] = field(default_factory=dict)  # file_id -> canonical ext
-    reserved: dict[int, str] = field(default_factory=dict)  # file_id -> journaled target
+    notes: tuple[str, ...] = ()
+    exts: tuple[str, ...] = ()  # each member's canonical ext, in ``members`` order
+    # file_id -> journaled target
+    reserved: Mapping[int, str] = field(default_factory=lambda: _NOT_RESERVED)
     dated: PlanInput | None = None  # the member whose date the unit has
+
+    def ext(self, member: PlanInput) -> str:
+        """The canonical extension ``member`` is written with."""
+        return next(e for m, e in zip(self.members, self.exts, strict=True) if m is member)
+
+    def reserve(self, file_id: int, target: str) -> None:
+        if not self.reserved:
+            self.reserved = {}
+        cast(dict[int, str], self.reserved)[file_id] = target
+
+    def note(self, text: str) -> None:
+        self.notes += (text,)
 
     @property
     def primary(self) -> PlanInput:
         return self.members[0]
 
-    def sort_key(self) -> tuple[int, str, str]:
-        micro = self.when.local.microsecond if self.when else -1
-        return (micro, self.primary.sha256 or "", self.primary.path)
+    @property
+    def when(self) -> When | None:
+        """The unit's date (made when asked, not held by each of 100,000 units)."""
+        return when_of(self.dated) if self.dated is not None else None
+
+    def micro(self) -> int:
+        """Its sub-seconds (-1: undated), the first thing same-second units are numbered by."""
+        taken = self.dated.taken_at if self.dated is not None else None
+        return taken.microsecond if taken is not None else -1
+
+
+def _sorted(units: list[_Unit], *, then_content: bool) -> list[_Unit]:
+    """``units`` by folder and base name (casefolded); ``then_content``: then by sub-seconds,
+    content hash and path. Sorted once per key, least significant first (the sort is
+    stable), so no key tuple is made per unit."""
+    out = list(units)
+    if then_content:
+        out.sort(key=lambda u: u.primary.path)
+        out.sort(key=lambda u: u.primary.sha256 or "")
+        out.sort(key=_Unit.micro)
+    out.sort(key=lambda u: _folded(u.base))
+    out.sort(key=lambda u: u.folder)
+    return out
 
 
 def _date_rank(inp: PlanInput) -> tuple[int, float, int, int, tuple[int, str]]:
@@ -106,17 +148,17 @@ def _member_rank(inp: PlanInput) -> tuple[int, str]:
     return rank, inp.path
 
 
-def _units(inputs: Sequence[PlanInput]) -> list[list[PlanInput]]:
-    """Group kept files into units; a bundle with two members of one extension is split
-    (they could not share a base name)."""
+def _units(inputs: Sequence[PlanInput]) -> Iterator[list[PlanInput]]:
+    """Group kept files into units: the lone files in input order, then the bundles; a
+    bundle with two members of one extension is split (they could not share a base name).
+    Made as they are read (a list per lone file, of 100,000, is never held)."""
     by_bundle: dict[str, list[PlanInput]] = defaultdict(list)
-    singles: list[list[PlanInput]] = []
     for inp in inputs:
         if inp.bundle:
             by_bundle[inp.bundle].append(inp)
-        else:
-            singles.append([inp])
-    units = singles
+    for inp in inputs:
+        if not inp.bundle:
+            yield [inp]
     for members in by_bundle.values():
         members.sort(key=_member_rank)
         groups: list[list[PlanInput]] = []
@@ -127,8 +169,7 @@ def _units(inputs: Sequence[PlanInput]) -> list[list[PlanInput]]:
                 groups.append([inp])
             else:
                 home.append(inp)
-        units.extend(groups)
-    return units
+        yield from groups
 
 
 # -- what is on disk -----------------------------------------------------------------
@@ -199,6 +240,32 @@ class _Disk:
         return self._hashes[path]
 
 
+def _folded(name: str) -> str:
+    """``name`` casefolded; the same string when it is already (most names are)."""
+    folded = name.casefold()
+    return name if folded == name else folded
+
+
+class _Claimed:
+    """The names given so far, as (folder, name casefolded): a set of names per folder
+    (one entry per planned file, no tuple kept for each)."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, set[str]] = {}
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        folder, name = key
+        return name in self._names.get(folder, ())
+
+    def add(self, key: tuple[str, str]) -> None:
+        folder, name = key
+        self._names.setdefault(folder, set()).add(name)
+
+    def keep_only(self, keep: Callable[[str], bool]) -> None:
+        """Forget the names given in the folders ``keep`` says no to."""
+        self._names = {f: names for f, names in self._names.items() if keep(f)}
+
+
 class _Planner:
     def __init__(
         self,
@@ -215,8 +282,9 @@ class _Planner:
         self._real_output: str | None = None
         self.undated_dir = undated_dir
         self.disk = _Disk()
-        self.claimed: set[tuple[str, str]] = set()  # (folder, base casefolded)
+        self.claimed = _Claimed()
         self.used_journal: set[str] = set()
+        self._folders: dict[str, str] = {}  # output folder (relative) -> its path
         # The trash folder per (root, source folder: the rel_path up to its last "/").
         self._trash_folders: dict[tuple[str, str], str] = {}
 
@@ -243,13 +311,14 @@ class _Planner:
         members = sorted(members, key=_member_rank)
         dated = min((m for m in members if m.taken_at is not None), key=_date_rank, default=None)
         when = when_of(dated) if dated is not None else None
-        unit = _Unit(members=members, when=when, folder="", base="", dated=dated)
-        unit.exts = {m.file_id: canonical_ext(m) for m in members}
+        unit = _Unit(members=members, folder="", base="", dated=dated)
+        unit.exts = tuple(canonical_ext(m) for m in members)
         naming = when.naming if when is not None else naming_for(None, dated=False)
         folder, unit.base = naming.name(
             when.local if when is not None else None, own_stem(members[0]), self.undated_dir
         )
-        unit.folder = os.path.join(self.output_dir, folder)
+        # one string per folder, not one per unit
+        unit.folder = self._folders.setdefault(folder, os.path.join(self.output_dir, folder))
         return unit
 
     def ours(self, entry: JournalEntry) -> bool:
@@ -295,7 +364,7 @@ class _Planner:
                         if exact and entry.source != m.path:
                             continue
                         if self.disk.live(entry):
-                            unit.reserved[m.file_id] = entry.target
+                            unit.reserve(m.file_id, entry.target)
                             self.used_journal.add(entry.target)
                             break
         for unit in units:
@@ -304,7 +373,7 @@ class _Planner:
             first = next(m for m in unit.members if m.file_id in unit.reserved)
             target = unit.reserved[first.file_id]
             name = os.path.basename(target)
-            ext = unit.exts[first.file_id]
+            ext = unit.ext(first)
             base = (
                 name[: -len(ext)]
                 if ext and name.casefold().endswith(ext)
@@ -315,24 +384,24 @@ class _Planner:
                 # Written under another date or name than the one decided now (a date
                 # picked after that apply): said, because apply never replaces an output.
                 journal = self.index.by_target[target].journal
-                unit.notes.append(
+                unit.note(
                     f"kept as {os.path.relpath(target, self.output_dir)}, where an earlier "
                     f"apply wrote it with the date it had then; to write it as planned now, "
                     f"undo that apply (mediafix undo {journal}) and apply again"
                 )
             elif base != unit.base:
-                unit.notes.append(
+                unit.note(
                     f"kept as {os.path.relpath(target, self.output_dir)}, "
                     "where an earlier apply wrote it"
                 )
-            unit.folder, unit.base = os.path.dirname(target), base
-            self.claimed.add((unit.folder, base.casefold()))
+            unit.folder, unit.base = sys.intern(os.path.dirname(target)), base
+            self.claimed.add((unit.folder, _folded(base)))
 
     def targets(self, unit: _Unit, base: str) -> dict[str, _Target]:
         """Every file name the unit would create under ``base``."""
         names: dict[str, _Target] = {}
         for m in unit.members:
-            ext = unit.exts[m.file_id]
+            ext = unit.ext(m)
             names[base + ext] = _Target(m, "file", None)
             for sidecar in m.sidecars:
                 name = sidecar_name(os.path.basename(m.path), sidecar, base, ext)
@@ -383,12 +452,12 @@ class _Planner:
                     break
             n += 1
         if n:
-            unit.notes.append(
+            unit.note(
                 f"{unit.base} is taken: numbered _{n} (same-second files are "
                 "numbered by sub-seconds, then content)"
             )
         unit.base = base
-        self.claimed.add((unit.folder, base.casefold()))
+        self.claimed.add((unit.folder, _folded(base)))
 
     # -- items ----------------------------------------------------------------------
     def tag_origins(self, unit: _Unit) -> tuple[TagOrigin, ...]:
@@ -416,7 +485,7 @@ class _Planner:
         wanted = self.targets(unit, unit.base)
         out = []
         for m in unit.members:
-            ext = unit.exts[m.file_id]
+            ext = unit.ext(m)
             target = unit.reserved.get(m.file_id) or os.path.join(unit.folder, unit.base + ext)
             when = unit.when  # one moment: every member carries the date of its name
             mode = write_mode(m.format, m.kind, m.status)
@@ -624,6 +693,32 @@ def _hold_together(kept: list[PlanInput], discarded: list[PlanInput], held: dict
                         )
 
 
+def _outline(
+    planner: _Planner,
+    units: list[_Unit],
+    discarded: list[PlanInput],
+    journals: JournalIndex | None,
+) -> Outline:
+    """What apply needs of the items before they are made (``Outline``): their count, the
+    folders of their targets and sidecars (a unit's folder, or where an earlier apply put a
+    member), the trash folders, and the journals read (None: none were)."""
+    folders = {u.folder for u in units}
+    folders.update(os.path.dirname(t) for u in units for t in u.reserved.values())
+    uses: dict[str, int] = defaultdict(int)
+    for unit in units:
+        for m in unit.members:
+            for sidecar in m.sidecars:
+                uses[sidecar] += 1
+    return Outline(
+        items=sum(len(u.members) for u in units),
+        discarded=len(discarded),
+        folders=frozenset(folders),
+        trash_folders=frozenset(planner.trash_folder(inp) for inp in discarded),
+        shared_sidecars={s: n for s, n in uses.items() if n > 1},
+        journals=journals,
+    )
+
+
 def make_plan(
     inputs: Sequence[PlanInput],
     output_dir: str,
@@ -705,9 +800,13 @@ def plan_items(
 
     units = [planner.make_unit(members) for members in _units(writable)]
     planner.reserve_journaled(units)
-    for unit in sorted(units, key=lambda u: (u.folder, u.base.casefold(), u.sort_key())):
+    for unit in _sorted(units, then_content=True):
         planner.place(unit)
-    units.sort(key=lambda u: (u.folder, u.base.casefold()))
+    # Every unit has its name now: only the trash folder's names are given from here on.
+    trash = os.path.join(output_dir, TRASH_DIR, "")
+    planner.claimed.keep_only(lambda folder: os.path.join(folder, "").startswith(trash))
+    units = _sorted(units, then_content=False)
+    plan.outline = _outline(planner, units, discarded, index if journal_dir else None)
     waiting = deque(units)
     del units, kept, writable
 
