@@ -143,6 +143,13 @@ class Candidates:
         """The candidates as rows [low, high, distance] (int64)."""
         return np.stack([self.low, self.high, self.distance], axis=1)
 
+    def pairs(self, begin: int, end: int) -> tuple[list[int], list[int]]:
+        """The files (low, high) of candidates ``begin`` to ``end``, as ints: a slice at a
+        time, not arrays of every candidate (three int64 arrays of a crowded library's
+        three million candidates were 75 MB)."""
+        number = self.packed[begin:end] >> 7
+        return (number // self.n).tolist(), (number % self.n).tolist()
+
     def distance_of(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """The distance of candidates (low[k], high[k]), each of which is one."""
         at = np.searchsorted(self.packed >> 7, low * self.n + high)
@@ -290,7 +297,6 @@ def _verdicts(
 
     A remembered "not the same" is one bit here (a crowded library has a million
     candidates; Python verdicts of all of them took hundreds of MB)."""
-    lows, highs, distances = candidates.low, candidates.high, candidates.distance
     known = np.zeros(len(candidates), dtype=bool)
     same: dict[int, Verdict] = {}  # candidate number -> remembered verdict of a copy
     table = CopyCheck.__table__
@@ -304,12 +310,8 @@ def _verdicts(
 
     for begin in range(0, len(candidates), 400):
         wanted: dict[tuple[str, str], int] = {}
-        for number, i, j in zip(
-            range(begin, begin + 400),
-            lows[begin : begin + 400].tolist(),
-            highs[begin : begin + 400].tolist(),
-            strict=False,
-        ):
+        lows, highs = candidates.pairs(begin, begin + 400)
+        for number, i, j in zip(range(begin, begin + 400), lows, highs, strict=False):
             sha_i, sha_j = rows[i].sha256 or "", rows[j].sha256 or ""
             pair = (min(sha_i, sha_j), max(sha_i, sha_j))
             if fresh is not None and pair in fresh:
@@ -323,7 +325,7 @@ def _verdicts(
             remember(wanted[(sha, other)], version, verdict)
     new_numbers = np.flatnonzero(~known)
     # the closest first, then by pair (the candidates' order)
-    order = np.argsort(distances[new_numbers], kind="stable")
+    order = np.argsort((candidates.packed[new_numbers] & 0x7F).astype(np.uint8), kind="stable")
     budget = check_budget(len(rows))
     checked = set(new_numbers[order[:budget]].tolist())
     if len(new_numbers) > budget:
@@ -339,7 +341,7 @@ def _verdicts(
     out: dict[tuple[int, int], Verdict] = {}
     made = 0
     for number in sorted(same.keys() | checked):
-        i, j = int(lows[number]), int(highs[number])
+        (i,), (j,) = candidates.pairs(number, number + 1)
         sha_i, sha_j = rows[i].sha256 or "", rows[j].sha256 or ""
         verdict = same.get(number)
         if verdict is None:
