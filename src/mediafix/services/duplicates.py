@@ -48,6 +48,7 @@ from mediafix.services.copies import (
     give_back_memory,
     hard_copy_pairs,
     key_table,
+    map_large_blocks,
 )
 from mediafix.store.counts import group_counts
 from mediafix.store.db import ReadThenWrite, session_scope
@@ -218,6 +219,7 @@ def regroup(engine: Engine, settings: Settings, *, by_parts: bool = False) -> Re
     them out again (the verdicts kept), and the last attempt does all under the lock.
     """
     started = time.monotonic()
+    map_large_blocks()  # the search's big arrays leave no resident holes behind (issue #20)
     fresh: dict[tuple[str, str], dict[str, Any]] = {}  # pixel checks not stored yet
     for attempt in range(_ATTEMPTS):
         if attempt == _ATTEMPTS - 1:
