@@ -111,11 +111,13 @@ CAMERAS = [
 ]
 
 
-def _rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
+def _rows(n: int, rng: random.Random, crowded_slots: int = 2) -> list[dict[str, Any]]:
     start = datetime(2012, 1, 1, 9, 0, 0)
     centres = [rng.getrandbits(64) for _ in range(max(1, n // 200))]
     # plain, alike pictures (documents, screenshots of one app, night shots): close together
-    crowded = [rng.getrandbits(64) for _ in range(max(1, n // 2000))]
+    crowded = [
+        rng.getrandbits(64) for _ in range(max(1, n // (2000 if crowded_slots == 2 else 25000)))
+    ]
     copied: dict[str, str] = {}  # a hard copy's sha -> its original's
     pictures: list[tuple[str, int, str, int | None]] = []  # sha, phash, keys, detail
     rows: list[dict[str, Any]] = []
@@ -140,7 +142,7 @@ def _rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
                 meta["QuickTime:Duration"] = round(rng.uniform(2, 90), 2)
             sha, keys, detail = f"{rng.getrandbits(256):064x}", None, None
         elif slot < 14 or not pictures:
-            if slot < 2:
+            if slot < crowded_slots:
                 value = rng.choice(crowded) ^ _flip(rng, 0, 9, 14)
             else:
                 value = rng.choice(centres) ^ _flip(rng, 0, 10, 24)
@@ -195,9 +197,9 @@ def _rows(n: int, rng: random.Random) -> list[dict[str, Any]]:
     return rows
 
 
-def build(n: int) -> Path:
+def build(n: int, crowded: int = 2) -> Path:
     """The cached library of ``n`` rows (built with this tree's code)."""
-    folder = CACHE / str(n)
+    folder = CACHE / (str(n) if crowded == 2 else f"{n}-crowded{crowded}")
     database = folder / "data" / "mediafix.db"
     if database.exists():
         return database
@@ -220,7 +222,7 @@ def build(n: int) -> Path:
     assert Path(settings.database_url.split("///", 1)[1]).name == database.name
     upgrade(settings.database_url)
     rng = random.Random(SEED)
-    rows = _rows(n, rng)
+    rows = _rows(n, rng, crowded)
     engine = get_engine(settings.database_url)
     with session_scope(engine) as s:
         for start in range(0, len(rows), 5000):
@@ -415,6 +417,12 @@ def run(src: Path, data: Path, step: str, changes: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="rows")
+    parser.add_argument(
+        "--crowded",
+        type=int,
+        default=2,
+        help="of every 20 rows, how many are plain alike pictures (more: many more candidates)",
+    )
     parser.add_argument("--changes", type=int, default=50, help="rows changed before by parts")
     parser.add_argument("--code", action="append", default=[], metavar="LABEL=SRC")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -424,7 +432,7 @@ def main() -> None:
         child(args.child, args.step, args.changes)
         return
     codes = [c.split("=", 1) for c in args.code] or [["this", str(ROOT / "src")]]
-    database = build(args.n)
+    database = build(args.n, args.crowded)
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         f"{'code':<10} {'step':<22} {'CPU s':>7} {'wall s':>7} {'peak RSS MB':>12} "
