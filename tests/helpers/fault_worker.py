@@ -69,6 +69,17 @@ def _wait_for_go(marker: str) -> None:
         time.sleep(0.05)
 
 
+def _counted(real: Callable[..., Any], tick: Callable[[], None]) -> Callable[..., Any]:
+    """``real`` (a function, or a method taken from its class), each call counted by
+    ``tick`` before it runs."""
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        tick()
+        return real(*args, **kwargs)
+
+    return counted
+
+
 def _nth(n: int, marker: str) -> Callable[[], None]:
     count = 0
 
@@ -119,27 +130,14 @@ def patch_for(point: str, marker: str) -> tuple[str, Patch]:
                 _wait_for_go(marker)
             return compare(*args, **kwargs)
 
-        module.compare = paused_compare
+        module.compare = paused_compare  # type: ignore[attr-defined]
 
     def probed(imports: ModuleType) -> None:
-        tick = _nth(n, marker)
-        save_analysed = imports.save_analysed
-
-        def probed_unsaved(*args: Any, **kwargs: Any) -> None:
-            tick()
-            save_analysed(*args, **kwargs)
-
-        imports.save_analysed = probed_unsaved  # type: ignore[attr-defined]
+        # the batch probed, its results about to be saved
+        imports.save_analysed = _counted(imports.save_analysed, _nth(n, marker))  # type: ignore[attr-defined]
 
     def exiftool(module: ModuleType) -> None:
-        tick = _nth(n, marker)
-        write_tags = module.ExifTool.write_tags
-
-        def slow_write(self: Any, *args: Any, **kwargs: Any) -> None:
-            tick()
-            write_tags(self, *args, **kwargs)
-
-        module.ExifTool.write_tags = slow_write
+        module.ExifTool.write_tags = _counted(module.ExifTool.write_tags, _nth(n, marker))
 
     def place(durable: ModuleType) -> None:
         tick = _nth(n, marker)
@@ -153,14 +151,7 @@ def patch_for(point: str, marker: str) -> tuple[str, Patch]:
         durable.place = slow_place  # type: ignore[attr-defined]
 
     def hold(durable: ModuleType) -> None:
-        tick = _nth(n, marker)
-        move_original = durable.move_original
-
-        def slow_move(*args: Any, **kwargs: Any) -> None:
-            tick()
-            move_original(*args, **kwargs)
-
-        durable.move_original = slow_move  # type: ignore[attr-defined]
+        durable.move_original = _counted(durable.move_original, _nth(n, marker))  # type: ignore[attr-defined]
 
     def fsynced(durable: ModuleType) -> None:
         tick = _nth(n, marker)
