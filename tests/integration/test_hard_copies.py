@@ -256,3 +256,88 @@ def test_pixel_checks_beyond_the_budget_wait_for_the_next_regroup(
     finally:
         dispose_engines()
         get_settings.cache_clear()
+
+
+def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A regroup over its pixel-check budget hands the candidates it left to the rescans
+    that follow: each still regroups by parts (it costs what its changes cost) and checks a
+    share of them, a copy found joining its groups; when the list runs out a full regroup
+    finds the rest. After every rescan the groups are exactly those a full regroup makes of
+    the verdicts known then."""
+    import shutil
+
+    from sqlalchemy import select
+
+    from mediafix.config import Settings
+    from mediafix.services import copies
+    from mediafix.services.duplicates import regroup
+    from mediafix.store.db import dispose_engines, get_engine, session_scope
+    from mediafix.store.models import DuplicateGroup, DuplicateMember, File
+
+    root = tmp_path / "photos"
+    (root / "new").mkdir(parents=True)
+    pairs = 7  # the budget checks 1; the snapshot holds 4 (WAITING_KEPT budgets) of the 6 left
+    for seed in range(40, 40 + pairs):
+        picture = photo(seed)
+        picture.save(root / f"p{seed}.jpg", "JPEG", quality=92)
+        ImageOps.mirror(picture).save(root / f"p{seed}-mirrored.png")
+    data = tmp_path / "data"
+    monkeypatch.setenv("MEDIAFIX_DATA_DIR", str(data))
+    for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL", "MEDIAFIX_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(copies, "CHECK_BUDGET_BASE", 1)
+    monkeypatch.setattr(copies, "CHECK_BUDGET_PER_FILE", 0)
+    monkeypatch.setattr(copies, "WAITING_KEPT", 4)
+
+    def groups(settings: Settings) -> list[tuple[Any, ...]]:
+        """Every group as plain values: type, keeper's name, members' names and flags."""
+        with session_scope(get_engine(settings.database_url)) as s:
+            names = {row.id: row.name for row in s.execute(select(File.id, File.name))}
+            members: dict[int, list[tuple[str, bool, int]]] = {}
+            for m in s.scalars(select(DuplicateMember)):
+                members.setdefault(m.group_id, []).append(
+                    (names[m.file_id], bool(m.keep), m.distance)
+                )
+            return sorted(
+                (g.type, names[g.keeper_id], tuple(sorted(members[g.id])), tuple(g.reasons))
+                for g in s.scalars(select(DuplicateGroup))
+            )
+
+    def scan() -> str:
+        get_settings.cache_clear()
+        scanned = CliRunner().invoke(main, ["scan", "-w", "1", str(root)])
+        assert scanned.exit_code == 0, scanned.output
+        dispose_engines()
+        return scanned.output
+
+    def mirrored_found() -> int:
+        names = {n for group in groups(get_settings()) for n, _keep, _d in group[2]}
+        return sum(name.endswith("-mirrored.png") for name in names)
+
+    try:
+        assert "(all regrouped)" in scan()
+        assert mirrored_found() == 1
+        ways, found = [], []
+        for step in range(pairs - 1):
+            photo(100 + step).save(root / "new" / f"new{step}.jpg", "JPEG", quality=92)
+            output = scan()
+            ways.append("parts" if "(regrouped by parts)" in output else "all")
+            found.append(mirrored_found())
+            # the same groups as a full regroup that checks nothing new, on a copy
+            copy = tmp_path / f"copy{step}"
+            shutil.copytree(data, copy)
+            settings = Settings(data_dir=copy, output_dir=tmp_path / "out")
+            with monkeypatch.context() as nothing_new:
+                nothing_new.setattr(copies, "CHECK_BUDGET_BASE", 0)
+                regroup(get_engine(settings.database_url), settings)
+            assert groups(settings) == groups(get_settings()), step
+            dispose_engines()
+        # four by parts, one check each; then the list is empty with more left: a full
+        # regroup checks the next and holds the last, which the next rescan checks by parts
+        assert ways == ["parts", "parts", "parts", "parts", "all", "parts"]
+        assert found == [2, 3, 4, 5, 6, 7]
+    finally:
+        dispose_engines()
+        get_settings.cache_clear()

@@ -17,6 +17,7 @@ import logging
 from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -30,7 +31,9 @@ from mediafix.media.similarity import hamming_pair_parts
 from mediafix.store.models import CopyCheck
 
 __all__ = [
+    "Waiting",
     "check_budget",
+    "check_pairs",
     "copy_threshold",
     "give_back_memory",
     "hard_copy_pairs",
@@ -92,6 +95,9 @@ def hard_copy_pairs(
     details: Sequence[int | None],
     threshold: int,
     fresh: dict[tuple[str, str], dict[str, Any]] | None = None,
+    *,
+    touching: np.ndarray | None = None,
+    waiting: Waiting | None = None,
 ) -> tuple[np.ndarray, dict[tuple[int, int], Verdict], int]:
     """Confirmed hard-copy pairs among ``rows`` (distinct contents, first hashes ``hashes``).
 
@@ -100,11 +106,19 @@ def hard_copy_pairs(
     many pixel checks were made. Those are stored in ``session``, or put in ``fresh`` when
     given (a regroup that reads without the write lock stores them when it writes its
     groups; see :func:`_verdicts`).
+
+    With ``touching`` (a bit per row), only the candidates with a file it marks are looked
+    at: a regroup by parts checks the pairs of the part it groups, never a pair it would
+    not group again. ``waiting`` gets the candidates left unchecked (over the budget).
     """
     candidates = _candidates(rows, hashes, details, threshold)
+    if touching is not None and len(candidates):
+        low, high = candidates.low, candidates.high
+        candidates = Candidates(candidates.packed[touching[low] | touching[high]], len(rows))
+        del low, high
     if len(candidates) == 0:
         return np.empty((0, 3), dtype=np.int64), {}, 0
-    verdicts, made = _verdicts(session, rows, candidates, fresh)
+    verdicts, made = _verdicts(session, rows, candidates, fresh, waiting=waiting)
     confirmed = {pair: verdict for pair, verdict in sorted(verdicts.items()) if verdict.same}
     if not confirmed:
         return np.empty((0, 3), dtype=np.int64), {}, made
@@ -292,6 +306,40 @@ CHECK_BUDGET_BASE = 6_000
 CHECK_BUDGET_PER_FILE = 0.04
 
 
+# Of the candidates a regroup leaves unchecked, how many (in budgets) it hands on to the
+# regroups by parts that follow, which check a share of them each (``services.duplicates``).
+WAITING_KEPT = 4
+
+
+@dataclass
+class Waiting:
+    """The hard-copy candidates a search left unchecked, over its pixel-check budget."""
+
+    # rows [i, j] of the search's rows, the closest first: at most WAITING_KEPT budgets
+    pairs: list[np.ndarray] = field(default_factory=list)
+    more: bool = False  # others beyond those, not kept
+
+    def __bool__(self) -> bool:
+        return self.more or any(len(p) for p in self.pairs)
+
+
+def check_pairs(
+    session: Session,
+    rows: Sequence[CopyRow],
+    pairs: np.ndarray,
+    fresh: dict[tuple[str, str], dict[str, Any]] | None = None,
+) -> tuple[dict[tuple[int, int], Verdict], int]:
+    """The verdicts "the same photo" among candidate ``pairs`` (rows [i, j] of ``rows``,
+    i != j), every one checked on the pixels unless remembered; and how many checks were
+    made. ``fresh`` as for :func:`hard_copy_pairs`."""
+    if len(pairs) == 0:
+        return {}, 0
+    low = np.minimum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
+    high = np.maximum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
+    packed = np.unique((low * len(rows) + high) << 7)
+    return _verdicts(session, rows, Candidates(packed, len(rows)), fresh, budget=len(packed))
+
+
 def check_budget(files: int) -> int:
     """How many new candidate pairs one regroup of ``files`` distinct pictures checks."""
     return CHECK_BUDGET_BASE + int(CHECK_BUDGET_PER_FILE * files)
@@ -302,6 +350,9 @@ def _verdicts(
     rows: Sequence[CopyRow],
     candidates: Candidates,
     fresh: dict[tuple[str, str], dict[str, Any]] | None = None,
+    *,
+    budget: int | None = None,
+    waiting: Waiting | None = None,
 ) -> tuple[dict[tuple[int, int], Verdict], int]:
     """The verdicts of the candidates looked at that say "the same photo", and how many
     pixel checks were made: remembered ones read back, the others checked and stored, the
@@ -344,8 +395,15 @@ def _verdicts(
     new_numbers = np.flatnonzero(~known)
     # the closest first, then by pair (the candidates' order)
     order = np.argsort((candidates.packed[new_numbers] & 0x7F).astype(np.uint8), kind="stable")
-    budget = check_budget(len(rows))
+    if budget is None:
+        budget = check_budget(len(rows))
     checked = set(new_numbers[order[:budget]].tolist())
+    if waiting is not None and len(new_numbers) > budget:
+        kept = WAITING_KEPT * budget
+        later = candidates.packed[new_numbers[order[budget : budget + kept]]] >> 7
+        waiting.pairs.append(np.stack([later // candidates.n, later % candidates.n], axis=1))
+        waiting.more |= len(new_numbers) > budget + kept
+        del later
     if len(new_numbers) > budget:
         log.info(
             "hard copies: %d of %d new candidate pairs checked (the closest); %d wait for "

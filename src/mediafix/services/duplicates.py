@@ -17,8 +17,8 @@ import threading
 import time
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,9 @@ from mediafix.media.keeper import (
 from mediafix.media.similarity import group_near
 from mediafix.media.videoprint import VideoPrint, video_groups
 from mediafix.services.copies import (
+    Waiting,
     check_budget,
+    check_pairs,
     copy_threshold,
     give_back_memory,
     hard_copy_pairs,
@@ -198,6 +200,9 @@ class _Plan:
     # by parts: the groups replaced, as read (their ids and members), and what found them
     old: dict[int, list[int]] | None = None
     asked: tuple[set[int], set[int]] | None = None
+    # hard-copy candidates left unchecked, as rows [file id, file id], the closest first:
+    # the snapshot hands them to the regroups by parts that follow
+    waiting: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
 
 
 def regroup(engine: Engine, settings: Settings, *, by_parts: bool = False) -> RegroupSummary:
@@ -240,7 +245,7 @@ def regroup(engine: Engine, settings: Settings, *, by_parts: bool = False) -> Re
         log.info("regroup: the library changed while its groups were worked out; again")
     # After the commit: a snapshot never describes groups that were rolled back (its token
     # must match the one committed with the groups).
-    _write_snapshot(settings, token, plan.ids, plan.sigs, members)
+    _write_snapshot(settings, token, plan.ids, plan.sigs, members, plan.waiting)
     plan.summary.seconds = time.monotonic() - started
     return plan.summary
 
@@ -279,7 +284,7 @@ def _plan(
         changes = _changes_since(s, settings, state, ids, sigs)
         if changes is not None:
             part = _regroup_part(
-                s, rows, partners, decisions, threshold, *changes, plan=plan, fresh=fresh
+                s, rows, partners, decisions, threshold, changes, plan=plan, fresh=fresh
             )
             if part is not None:
                 summary.incremental = True
@@ -392,11 +397,19 @@ def _regroup_all(
     by_sha = _by_sha(rows)
     representatives = _exact_groups(writer, by_sha, list(by_sha), partners, summary)
     images = [r for r in representatives if r.kind == "image" and r.phash]
-    backlog = _near_groups(
-        s, writer, images, threshold, partners, decisions, by_sha, summary, fresh
-    )
+    waiting = Waiting()
+    _near_groups(s, writer, images, threshold, partners, decisions, by_sha, summary, fresh, waiting)
+    plan.waiting = _waiting_ids(images, waiting)
     _group_videos(writer, representatives, threshold, summary, by_sha, partners)
-    return backlog
+    return waiting.more
+
+
+def _waiting_ids(rows: Sequence[GroupRow], waiting: Waiting) -> np.ndarray:
+    """The candidates ``waiting`` holds (rows [i, j] of ``rows``) as rows [file id, file id]."""
+    if not waiting.pairs or not rows:
+        return np.empty((0, 2), dtype=np.int64)
+    ids = np.fromiter((r.id for r in rows), dtype=np.int64, count=len(rows))
+    return ids[np.concatenate(waiting.pairs)].reshape(-1, 2)
 
 
 def _by_sha(rows: list[GroupRow]) -> dict[str, list[GroupRow]]:
@@ -445,11 +458,12 @@ def _near_groups(
     by_sha: dict[str, list[GroupRow]],
     summary: RegroupSummary,
     fresh: dict[tuple[str, str], dict[str, Any]],
-) -> bool:
-    """Near copies among the distinct ``images``; returns whether hard-copy candidates were
-    left unchecked (over the pixel-check budget)."""
+    waiting: Waiting,
+) -> None:
+    """Near copies among the distinct ``images``; the hard-copy candidates left unchecked
+    (over the pixel-check budget) go to ``waiting``."""
     if len(images) < 2:
-        return False
+        return
     hashes = np.array(
         [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
         dtype=np.uint64,
@@ -457,9 +471,10 @@ def _near_groups(
     details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
     # Screenshots, frames, mirrored, cropped, captioned and tilted copies: candidates
     # from the copy keys, each confirmed on its pixels (media.copycheck).
-    extra, verdicts, made = hard_copy_pairs(s, images, hashes, details, threshold, fresh)
     # As many new checks as the budget allows: some candidates may wait for the next one.
-    backlog = made >= check_budget(len(images))
+    extra, verdicts, _made = hard_copy_pairs(
+        s, images, hashes, details, threshold, fresh, waiting=waiting
+    )
     summary.hard_copies += len(verdicts)
     edited = _edited_files(verdicts)
     inputs = [keeper_input(i, r, partners, edited=edited.get(i, "")) for i, r in enumerate(images)]
@@ -498,7 +513,6 @@ def _near_groups(
             summary.burst += 1
         else:
             summary.near += 1
-    return backlog
 
 
 def _copy_checks(s: Session) -> int:
@@ -844,31 +858,50 @@ def _snapshot_path(settings: Settings) -> Path:
 
 
 def _write_snapshot(
-    settings: Settings, token: str, ids: np.ndarray, sigs: np.ndarray, members: np.ndarray
+    settings: Settings,
+    token: str,
+    ids: np.ndarray,
+    sigs: np.ndarray,
+    members: np.ndarray,
+    waiting: np.ndarray,
 ) -> None:
-    """The rows' signatures and the groups' members (a row deleted since takes its member
-    rows with it: the snapshot still says which groups it was in)."""
+    """The rows' signatures, the groups' members (a row deleted since takes its member
+    rows with it: the snapshot still says which groups it was in) and the hard-copy
+    candidates waiting for a pixel check."""
     path = _snapshot_path(settings)
     scratch = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         with open(scratch, "wb") as fh:
-            np.savez(fh, token=np.array(token), ids=ids, sigs=sigs, members=members)
+            np.savez(
+                fh, token=np.array(token), ids=ids, sigs=sigs, members=members, waiting=waiting
+            )
         os.replace(scratch, path)
     except OSError:  # no snapshot: the next regroup is a full one
         with contextlib.suppress(OSError):
             scratch.unlink()
 
 
+@dataclass
+class _Changes:
+    """What changed since the last regroup, as its snapshot tells."""
+
+    changed: set[int]  # rows changed or new
+    gone: set[int]  # ids gone
+    held: set[int]  # the groups the changed and gone rows were in
+    waiting: np.ndarray  # hard-copy candidates waiting for a pixel check: [file id, file id]
+    more: bool  # and others, not held in the snapshot
+
+
 def _changes_since(
     s: Session, settings: Settings, state: dict[str, Any], ids: np.ndarray, sigs: np.ndarray
-) -> tuple[set[int], set[int], set[int]] | None:
-    """The rows changed or new, the ids gone and the groups they were in, since the last
-    regroup; None when the groups must be rebuilt whole (no snapshot, other settings or
-    decisions, a backlog of pixel checks, too many changes)."""
+) -> _Changes | None:
+    """What changed since the last regroup; None when the groups must be rebuilt whole (no
+    snapshot, other settings or decisions, too many changes, candidates left unchecked that
+    the snapshot does not hold)."""
     stored = s.get(Setting, SNAPSHOT_KEY)
     value = stored.value if stored is not None else None
-    if not isinstance(value, dict) or value.get("backlog") is not False:
-        _whole("no snapshot of the last regroup, or pixel checks left waiting")
+    if not isinstance(value, dict) or not isinstance(value.get("backlog"), bool):
+        _whole("no snapshot of the last regroup")
         return None
     if any(value.get(key) != wanted for key, wanted in state.items()):
         _whole("the threshold, a decision or mediafix changed")
@@ -877,11 +910,17 @@ def _changes_since(
         with np.load(_snapshot_path(settings)) as data:
             token, old_ids, old_sigs = str(data["token"]), data["ids"], data["sigs"]
             members = data["members"]
+            waiting = data["waiting"] if "waiting" in data else np.empty((0, 2), np.int64)
     except (OSError, ValueError, KeyError):
         _whole("the snapshot file is missing or unreadable")
         return None
     if token != value.get("token") or old_ids.shape != old_sigs.shape:
         _whole("the snapshot file is not the last regroup's")
+        return None
+    if value["backlog"] and not len(waiting):
+        # (the snapshot holds some of the candidates left unchecked; a full regroup finds
+        # the others again, once those are checked)
+        _whole("pixel checks left waiting that the snapshot does not hold")
         return None
     order = np.argsort(old_ids, kind="stable")
     old_ids, old_sigs = old_ids[order], old_sigs[order]
@@ -900,7 +939,9 @@ def _changes_since(
     # SQLite may give its id to a new row)
     moved = np.concatenate([changed, gone])
     held = members[np.isin(members[:, 1], moved), 0] if len(members) else members[:0, 0]
-    return set(changed.tolist()), set(gone.tolist()), set(held.tolist())
+    return _Changes(
+        set(changed.tolist()), set(gone.tolist()), set(held.tolist()), waiting, value["backlog"]
+    )
 
 
 def _groups_of(
@@ -988,37 +1029,61 @@ class _Index:
         return out
 
 
+def waiting_share(budget: int, changes: int, files: int) -> int:
+    """How many waiting hard-copy candidates a regroup by parts of ``changes`` rows checks:
+    the budget of a full regroup of ``files``, in proportion to the rows that changed (at
+    least one), so that checking them keeps pace, and costs what the changes do."""
+    return max(1, -(-budget * changes // max(1, files)))
+
+
 def _regroup_part(
     s: Session,
     rows: list[GroupRow],
     partners: dict[str, int],
     decisions: Any,
     threshold: int,
-    changed: set[int],
-    gone: set[int],
-    held: set[int],
+    changes: _Changes,
     *,
     plan: _Plan,
     fresh: dict[tuple[str, str], dict[str, Any]],
 ) -> bool | None:
-    """Work out anew the groups of the connected parts that ``changed`` and ``gone`` rows
-    touch (into ``plan``: its writer, and in ``old`` the groups they replace).
+    """Work out anew the groups of the connected parts that changed and gone rows touch
+    (into ``plan``: its writer, and in ``old`` the groups they replace).
 
     The part is every content of a changed row or of a member of a group that held a
     changed or gone row, with everything connected to it: same picture within the
     threshold (detail hash agreeing) or a hard copy confirmed on the pixels. The groups that
-    held any of its files are replaced; the others stay as they are. Returns whether pixel
-    checks were left for later, or None when this cannot be done exactly (videos, a part
-    too large, an old group reaching outside the part): then the caller rebuilds all.
+    held any of its files are replaced; the others stay as they are. Hard-copy candidates
+    waiting for a pixel check (from an earlier regroup, over its budget) are checked, a
+    share in proportion to the changes (:func:`waiting_share`): a pair found the same joins
+    the part. Only candidates with a file in the part are checked, so that every verdict
+    made is one the part's groups take in.
+
+    Returns whether pixel checks were left for later that the snapshot does not hold, or
+    None when this cannot be done exactly (videos, a part too large, an old group reaching
+    outside the part): then the caller rebuilds all.
     """
     summary = plan.summary
     by_id = {r.id: r for r in rows}
+    changed, gone, held = changes.changed, changes.gone, changes.held
     old = _groups_of(s, changed | gone, held)
     touched = changed | {f for members in old.values() for f in members}
     seeds = {by_id[f].sha256 or "" for f in touched if f in by_id}
-    if not seeds and not old:
+    # the waiting candidates between unchanged files (those of a changed one are found
+    # again from it); the share to check now first
+    moved = np.array(sorted(changed | gone), dtype=np.int64)
+    waiting = changes.waiting
+    if len(waiting):
+        present = np.array(sorted(by_id), dtype=np.int64)
+        keep = np.isin(waiting, present).all(axis=1) & ~np.isin(waiting, moved).any(axis=1)
+        waiting = waiting[keep]
+    share = waiting_share(check_budget(len(rows)), len(changed) + len(gone), len(rows))
+    now, later = waiting[:share], waiting[share:]
+    plan.backlog = changes.more
+    if not seeds and not len(now):
         plan.old, plan.asked = old, (changed | gone, held)
-        return False
+        plan.waiting = later
+        return plan.backlog
     by_sha = _by_sha(rows)
     if any(r.kind == "video" for sha in seeds for r in by_sha[sha]):
         _whole("a video changed")  # video groups are made all at once
@@ -1026,8 +1091,17 @@ def _regroup_part(
     index = _Index(by_sha, partners, threshold)
     limit = max(256, len(index.shas) // 20)
     part = {index.position[sha] for sha in seeds if sha in index.position}
+    left = Waiting()
+    if len(now):
+        at = [
+            (index.position.get(by_id[a].sha256 or ""), index.position.get(by_id[b].sha256 or ""))
+            for a, b in now.tolist()
+        ]
+        pairs = np.array([p for p in at if None not in p and p[0] != p[1]], dtype=np.int64)
+        confirmed, _made = check_pairs(s, index.rows, pairs.reshape(-1, 2), fresh)
+        for i, j in confirmed:
+            part.update((i, j))
     frontier = sorted(part)
-    backlog = False
     while frontier:
         reached: set[int] = set()
         candidates: set[int] = set()
@@ -1037,15 +1111,20 @@ def _regroup_part(
         candidates -= part | reached
         if candidates:  # which of them are hard copies, on the pixels (or remembered)
             among = sorted(set(frontier) | candidates)
-            extra, _verdicts, made = hard_copy_pairs(
+            touching = np.isin(np.array(among), frontier)
+            found = Waiting()
+            extra, _verdicts, _made = hard_copy_pairs(
                 s,
                 [index.rows[m] for m in among],
                 index.hashes[among],
                 [index.details[m] for m in among],
                 threshold,
                 fresh,
+                touching=touching,
+                waiting=found,
             )
-            backlog |= made >= check_budget(len(among))
+            left.more |= found.more
+            left.pairs += [np.array(among, dtype=np.int64)[p] for p in found.pairs]
             for i, j, _d in extra.tolist():
                 a, b = among[i], among[j]
                 if a in part or b in part:
@@ -1070,8 +1149,10 @@ def _regroup_part(
     ordered = [sha for sha in by_sha if sha in shas]  # the library's order, as a full regroup
     representatives = _exact_groups(writer, by_sha, ordered, partners, summary)
     images = [r for r in representatives if r.kind == "image" and r.phash]
-    backlog |= _near_groups(
-        s, writer, images, threshold, partners, decisions, by_sha, summary, fresh
+    inside = Waiting()
+    _near_groups(s, writer, images, threshold, partners, decisions, by_sha, summary, fresh, inside)
+    plan.waiting = np.concatenate(
+        [later, _waiting_ids(index.rows, left), _waiting_ids(images, inside)]
     )
-    plan.backlog = backlog
-    return backlog
+    plan.backlog |= left.more or inside.more
+    return plan.backlog
