@@ -311,3 +311,50 @@ def test_leaving_the_parts_early_ends_the_search(monkeypatch: pytest.MonkeyPatch
     assert len(next(parts)) > 0
     parts.close()
     assert threading.active_count() == before
+
+
+@pytest.mark.parametrize(
+    ("n", "queries", "threshold", "clustered"),
+    [
+        (5_000, 300, 10, False),
+        (5_000, 300, 10, True),
+        (20_000, 600, 6, True),
+        (4_000, 50, 25, True),
+    ],
+)
+def test_an_index_finds_what_a_pass_over_every_hash_finds(
+    n: int, queries: int, threshold: int, clustered: bool
+) -> None:
+    """HammingIndex.within: every (query, hash) within the threshold, each once, exact
+    distances; on hashes spread out and on hashes crowded around a few (as copy keys of
+    alike pictures are), and queries that are indexed hashes, near them, or anything."""
+    rng = np.random.default_rng(n + threshold)
+    if clustered:
+        centres = rng.integers(0, 2**64 - 1, 8, dtype=np.uint64, endpoint=True)
+        values = centres[rng.integers(0, 8, n)]
+        for bit in range(64):  # each hash a few bits from its centre
+            values ^= (rng.random(n) < 0.06).astype(np.uint64) << np.uint64(bit)
+    else:
+        values = random_hashes(n, seed=n, planted=n // 5)
+    asked = np.concatenate(
+        [
+            values[rng.integers(0, n, queries // 3)],
+            values[rng.integers(0, n, queries // 3)] ^ np.uint64(0b1011 << 20),
+            rng.integers(0, 2**64 - 1, queries - 2 * (queries // 3), dtype=np.uint64),
+        ]
+    )
+    index = similarity.HammingIndex(values, threshold)
+    assert index.brute == (threshold == 25)  # its bucket looks beyond a pass over all
+    got = index.within(asked)
+    distance = np.bitwise_count(asked[:, None] ^ values[None, :])
+    q, h = np.nonzero(distance <= threshold)
+    expected = np.stack([q, h, distance[q, h]], axis=1).astype(np.int64)
+    order = np.lexsort((got[:, 1], got[:, 0]))
+    assert np.array_equal(got[order], expected)
+    assert len(expected) > queries // 3  # the indexed hashes find at least themselves
+
+
+def test_an_index_of_nothing_or_a_negative_threshold_finds_nothing() -> None:
+    assert similarity.HammingIndex(np.array([], dtype=np.uint64), 10).within([1, 2]).shape == (0, 3)
+    assert similarity.HammingIndex([5, 6], -1).within([5]).shape == (0, 3)
+    assert similarity.HammingIndex([5, 6], 0).within([5]).tolist() == [[0, 0, 0]]

@@ -35,7 +35,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Group", "confirmed", "group_near", "hamming_pair_parts", "hamming_pairs"]
+__all__ = [
+    "Group",
+    "HammingIndex",
+    "confirmed",
+    "group_near",
+    "hamming_pair_parts",
+    "hamming_pairs",
+]
 
 BITS = 64
 # All-against-all is cheaper than building tables below this many hashes.
@@ -644,3 +651,96 @@ def _cross(
     within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     width = count_b[which]
     return start_a[which] + within // width, start_b[which] + within % width
+
+
+# A query index cuts the 64 bits into this many chunks of 16 (dense tables of 65,536 slots).
+_QUERY_CHUNKS = 4
+_QUERY_CHUNK_BITS = BITS // _QUERY_CHUNKS
+# Queries looked up together: their candidates (a few thousand each) fit in a few MB.
+_QUERY_BLOCK = 256
+
+
+class HammingIndex:
+    """Hashes indexed for the question "which of them are within ``threshold`` of these?"
+    asked of a few, where :func:`hamming_pairs` answers it for all against all.
+
+    A regroup by parts asks it of the hashes of the rows that changed: a pass over all of
+    a library's copy keys per key asked costs milliseconds, thousands of times. Here, by the
+    pigeonhole principle again, a hash within ``threshold`` of a query agrees with it to
+    within ``r_c`` bits on one of four 16-bit chunks (``sum(r_c + 1) = threshold + 1``);
+    each chunk's table lists the hashes by chunk value, so a query looks at the buckets of
+    its chunk values with up to ``r_c`` bits flipped (a few hundred) and checks their members
+    on all 64 bits. Exact: nothing within the threshold is missed, each match comes once.
+    """
+
+    def __init__(self, hashes: np.ndarray | Sequence[int], threshold: int) -> None:
+        self.values = _as_uint64(hashes)
+        self.threshold = min(max(int(threshold), -1), BITS)
+        small: type[np.signedinteger[Any]] = np.int32 if len(self.values) < 2**31 else np.int64
+        units = self.threshold + 1
+        quotas = [
+            units // _QUERY_CHUNKS + (1 if c < units % _QUERY_CHUNKS else 0)
+            for c in range(_QUERY_CHUNKS)
+        ]
+        # per chunk searched: start bit, radius, members by slot (order, bucket start, size)
+        # and the flip patterns looked at
+        self.chunks: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for number, quota in enumerate(quotas):
+            if quota == 0:
+                continue
+            start = number * _QUERY_CHUNK_BITS
+            slots = self._slots(self.values, start)
+            order = np.argsort(slots, kind="stable").astype(small)
+            size = np.bincount(slots, minlength=1 << _QUERY_CHUNK_BITS).astype(small)
+            first = (np.cumsum(size, dtype=np.int64) - size).astype(small)
+            masks = np.array([0, *_flip_masks(_QUERY_CHUNK_BITS, quota - 1)], dtype=np.int64)
+            self.chunks.append((start, quota - 1, order, first, size, masks))
+        # buckets looked at per query: beyond a share of the hashes (a large threshold, or
+        # few hashes), comparing with all of them is cheaper
+        looks = sum(len(chunk[-1]) for chunk in self.chunks)
+        self.brute = looks * 4 > len(self.values)
+
+    @staticmethod
+    def _slots(values: np.ndarray, start: int) -> np.ndarray:
+        chunk = (values >> np.uint64(start)) & np.uint64((1 << _QUERY_CHUNK_BITS) - 1)
+        return chunk.astype(np.int64)
+
+    def within(self, queries: np.ndarray | Sequence[int]) -> np.ndarray:
+        """Rows [query, hash, distance] (int64) for every query and indexed hash within the
+        threshold, each pair once, in no particular order."""
+        asked = _as_uint64(queries)
+        found: list[np.ndarray] = [np.empty((0, 3), dtype=np.int64)]
+        if self.threshold < 0 or not len(self.values):
+            return found[0]
+        for begin in range(0, len(asked), _QUERY_BLOCK):
+            block = asked[begin : begin + _QUERY_BLOCK]
+            if self.brute:
+                step = max(1, (1 << 20) // len(self.values))  # ~a million at a time
+                for at in range(0, len(block), step):
+                    distance = np.bitwise_count(block[at : at + step, None] ^ self.values[None, :])
+                    which, member = np.nonzero(distance <= self.threshold)
+                    found.append(
+                        np.stack(
+                            [which + begin + at, member, distance[which, member].astype(np.int64)],
+                            axis=1,
+                        )
+                    )
+                continue
+            for number, (start, _radius, order, first, size, masks) in enumerate(self.chunks):
+                probes = self._slots(block, start)[:, None] ^ masks[None, :]
+                counts = size[probes].ravel().astype(np.int64)
+                total = int(counts.sum())
+                if not total:
+                    continue
+                which = np.repeat(np.arange(len(block)).repeat(len(masks)), counts)
+                offset = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+                member = order[np.repeat(first[probes].ravel(), counts) + offset].astype(np.int64)
+                differ = block[which] ^ self.values[member]
+                distance = np.bitwise_count(differ).astype(np.int64)
+                keep = distance <= self.threshold
+                # a pair an earlier chunk finds (its bits there within that chunk's radius)
+                # is that chunk's: each comes once
+                for start_before, radius_before, *_ in self.chunks[:number]:
+                    keep &= np.bitwise_count(self._slots(differ, start_before)) > radius_before
+                found.append(np.stack([which[keep] + begin, member[keep], distance[keep]], axis=1))
+        return np.concatenate(found)

@@ -40,7 +40,7 @@ from mediafix.media.keeper import (
     has_camera_metadata,
     keeper_ranks,
 )
-from mediafix.media.similarity import group_near
+from mediafix.media.similarity import HammingIndex, group_near
 from mediafix.media.videoprint import VideoPrint, video_groups
 from mediafix.services.copies import (
     Waiting,
@@ -1006,6 +1006,7 @@ class _Index:
         # hashes, in the entries' order)
         n = len(self.rows)
         self.key_start = np.searchsorted(self.key_owners[n:], np.arange(n + 1)) + n
+        self.key_index: HammingIndex | None = None  # built when first asked
 
     def near(self, n: int) -> set[int]:
         """Entries within the threshold of entry ``n`` whose detail hashes agree."""
@@ -1020,17 +1021,22 @@ class _Index:
                 out.add(m)
         return out
 
-    def candidates(self, n: int) -> set[int]:
-        """Entries with a key within the copy threshold of one of entry ``n``'s keys (not
-        both first hashes): the hard-copy candidates of ``n``, and maybe some more."""
-        values, limit = self.key_values, self.copy_threshold
-        # its first hash against copy keys only (first hash to first hash: ``near``)
-        meet = (np.bitwise_count(values ^ values[n]) <= limit) & (self.key_codes != 0)
-        out = set(self.key_owners[meet].tolist())
-        for value in values[self.key_start[n] : self.key_start[n + 1]]:
-            out.update(self.key_owners[np.bitwise_count(values ^ value) <= limit].tolist())
-        out.discard(n)
-        return out
+    def candidates(self, entries: Iterable[int]) -> set[int]:
+        """Entries with a key within the copy threshold of a key of one of ``entries`` (not
+        both first hashes), other than that one: the hard-copy candidates of ``entries``,
+        and maybe some more."""
+        if self.key_index is None:
+            self.key_index = HammingIndex(self.key_values, self.copy_threshold)
+        asked = np.array(
+            [k for n in entries for k in (n, *range(self.key_start[n], self.key_start[n + 1]))],
+            dtype=np.int64,
+        )
+        found = self.key_index.within(self.key_values[asked])
+        mine, other = asked[found[:, 0]], found[:, 1]
+        # first hash to first hash is ``near``'s
+        meet = (self.key_codes[mine] != 0) | (self.key_codes[other] != 0)
+        meet &= self.key_owners[mine] != self.key_owners[other]
+        return set(self.key_owners[other[meet]].tolist())
 
 
 def waiting_share(budget: int, changes: int, files: int) -> int:
@@ -1108,11 +1114,9 @@ def _regroup_part(
     frontier = sorted(part)
     while frontier:
         reached: set[int] = set()
-        candidates: set[int] = set()
         for n in frontier:
             reached |= index.near(n)
-            candidates |= index.candidates(n)
-        candidates -= part | reached
+        candidates = index.candidates(frontier) - part - reached
         if candidates:  # which of them are hard copies, on the pixels (or remembered)
             among = sorted(set(frontier) | candidates)
             touching = np.isin(np.array(among), frontier)
