@@ -98,6 +98,7 @@ def hard_copy_pairs(
     *,
     touching: np.ndarray | None = None,
     waiting: Waiting | None = None,
+    budget: int | None = None,
 ) -> tuple[np.ndarray, dict[tuple[int, int], Verdict], int]:
     """Confirmed hard-copy pairs among ``rows`` (distinct contents, first hashes ``hashes``).
 
@@ -109,7 +110,8 @@ def hard_copy_pairs(
 
     With ``touching`` (a bit per row), only the candidates with a file it marks are looked
     at: a regroup by parts checks the pairs of the part it groups, never a pair it would
-    not group again. ``waiting`` gets the candidates left unchecked (over the budget).
+    not group again. ``waiting`` gets the candidates left unchecked (over the budget:
+    ``budget``, or :func:`check_budget` of the rows).
     """
     candidates = _candidates(rows, hashes, details, threshold)
     if touching is not None and len(candidates):
@@ -118,7 +120,7 @@ def hard_copy_pairs(
         del low, high
     if len(candidates) == 0:
         return np.empty((0, 3), dtype=np.int64), {}, 0
-    verdicts, made = _verdicts(session, rows, candidates, fresh, waiting=waiting)
+    verdicts, made = _verdicts(session, rows, candidates, fresh, budget=budget, waiting=waiting)
     confirmed = {pair: verdict for pair, verdict in sorted(verdicts.items()) if verdict.same}
     if not confirmed:
         return np.empty((0, 3), dtype=np.int64), {}, made
@@ -399,7 +401,7 @@ def _verdicts(
         budget = check_budget(len(rows))
     checked = set(new_numbers[order[:budget]].tolist())
     if waiting is not None and len(new_numbers) > budget:
-        kept = WAITING_KEPT * budget
+        kept = WAITING_KEPT * max(budget, check_budget(len(rows)))
         later = candidates.packed[new_numbers[order[budget : budget + kept]]] >> 7
         waiting.pairs.append(np.stack([later // candidates.n, later % candidates.n], axis=1))
         waiting.more |= len(new_numbers) > budget + kept

@@ -459,11 +459,13 @@ def _near_groups(
     summary: RegroupSummary,
     fresh: dict[tuple[str, str], dict[str, Any]],
     waiting: Waiting,
-) -> None:
-    """Near copies among the distinct ``images``; the hard-copy candidates left unchecked
-    (over the pixel-check budget) go to ``waiting``."""
+    budget: int | None = None,
+) -> int:
+    """Near copies among the distinct ``images``; returns how many pixel checks were made.
+    The hard-copy candidates left unchecked (over ``budget``, or the pixel-check budget of
+    as many pictures) go to ``waiting``."""
     if len(images) < 2:
-        return
+        return 0
     hashes = np.array(
         [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
         dtype=np.uint64,
@@ -472,8 +474,8 @@ def _near_groups(
     # Screenshots, frames, mirrored, cropped, captioned and tilted copies: candidates
     # from the copy keys, each confirmed on its pixels (media.copycheck).
     # As many new checks as the budget allows: some candidates may wait for the next one.
-    extra, verdicts, _made = hard_copy_pairs(
-        s, images, hashes, details, threshold, fresh, waiting=waiting
+    extra, verdicts, made = hard_copy_pairs(
+        s, images, hashes, details, threshold, fresh, waiting=waiting, budget=budget
     )
     summary.hard_copies += len(verdicts)
     edited = _edited_files(verdicts)
@@ -513,6 +515,7 @@ def _near_groups(
             summary.burst += 1
         else:
             summary.near += 1
+    return made
 
 
 def _copy_checks(s: Session) -> int:
@@ -1067,7 +1070,8 @@ def _regroup_part(
     waiting for a pixel check (from an earlier regroup, over its budget) are checked, a
     share in proportion to the changes (:func:`waiting_share`): a pair found the same joins
     the part. Only candidates with a file in the part are checked, so that every verdict
-    made is one the part's groups take in.
+    made is one the part's groups take in; at most as many as a full regroup would check,
+    the closest first, the others waiting in the snapshot.
 
     Returns whether pixel checks were left for later that the snapshot does not hold, or
     None when this cannot be done exactly (videos, a part too large, an old group reaching
@@ -1087,7 +1091,9 @@ def _regroup_part(
         present = np.array(sorted(by_id), dtype=np.int64)
         keep = np.isin(waiting, present).all(axis=1) & ~np.isin(waiting, moved).any(axis=1)
         waiting = waiting[keep]
-    share = waiting_share(check_budget(len(rows)), len(changed) + len(gone), len(rows))
+    # never more pixel checks than a full regroup would make
+    budget = check_budget(len(rows))
+    share = waiting_share(budget, len(changed) + len(gone), len(rows))
     now, later = waiting[:share], waiting[share:]
     plan.backlog = changes.more
     if not seeds and not len(now):
@@ -1108,7 +1114,8 @@ def _regroup_part(
             for a, b in now.tolist()
         ]
         pairs = np.array([p for p in at if None not in p and p[0] != p[1]], dtype=np.int64)
-        confirmed, _made = check_pairs(s, index.rows, pairs.reshape(-1, 2), fresh)
+        confirmed, made = check_pairs(s, index.rows, pairs.reshape(-1, 2), fresh)
+        budget -= made
         for i, j in confirmed:
             part.update((i, j))
     frontier = sorted(part)
@@ -1121,7 +1128,7 @@ def _regroup_part(
             among = sorted(set(frontier) | candidates)
             touching = np.isin(np.array(among), frontier)
             found = Waiting()
-            extra, _verdicts, _made = hard_copy_pairs(
+            extra, _verdicts, made = hard_copy_pairs(
                 s,
                 [index.rows[m] for m in among],
                 index.hashes[among],
@@ -1130,7 +1137,9 @@ def _regroup_part(
                 fresh,
                 touching=touching,
                 waiting=found,
+                budget=max(0, budget),
             )
+            budget -= made
             left.more |= found.more
             left.pairs += [np.array(among, dtype=np.int64)[p] for p in found.pairs]
             for i, j, _d in extra.tolist():
@@ -1158,7 +1167,19 @@ def _regroup_part(
     representatives = _exact_groups(writer, by_sha, ordered, partners, summary)
     images = [r for r in representatives if r.kind == "image" and r.phash]
     inside = Waiting()
-    _near_groups(s, writer, images, threshold, partners, decisions, by_sha, summary, fresh, inside)
+    _near_groups(
+        s,
+        writer,
+        images,
+        threshold,
+        partners,
+        decisions,
+        by_sha,
+        summary,
+        fresh,
+        inside,
+        budget=max(0, budget),
+    )
     plan.waiting = np.concatenate(
         [later, _waiting_ids(index.rows, left), _waiting_ids(images, inside)]
     )
