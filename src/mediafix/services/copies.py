@@ -31,6 +31,7 @@ from mediafix.media.similarity import hamming_pair_parts
 from mediafix.store.models import CopyCheck
 
 __all__ = [
+    "Candidates",
     "Waiting",
     "check_budget",
     "check_pairs",
@@ -96,7 +97,7 @@ def hard_copy_pairs(
     threshold: int,
     fresh: dict[tuple[str, str], dict[str, Any]] | None = None,
     *,
-    touching: np.ndarray | None = None,
+    candidates: Candidates | None = None,
     waiting: Waiting | None = None,
     budget: int | None = None,
 ) -> tuple[np.ndarray, dict[tuple[int, int], Verdict], int]:
@@ -108,16 +109,13 @@ def hard_copy_pairs(
     given (a regroup that reads without the write lock stores them when it writes its
     groups; see :func:`_verdicts`).
 
-    With ``touching`` (a bit per row), only the candidates with a file it marks are looked
-    at: a regroup by parts checks the pairs of the part it groups, never a pair it would
-    not group again. ``waiting`` gets the candidates left unchecked (over the budget:
-    ``budget``, or :func:`check_budget` of the rows).
+    ``candidates``: the ones to look at, when the caller found them (a regroup by parts:
+    only pairs reaching out of its part), else every one among ``rows``. ``waiting`` gets
+    the candidates left unchecked (over the budget: ``budget``, or :func:`check_budget` of
+    the rows).
     """
-    candidates = _candidates(rows, hashes, details, threshold)
-    if touching is not None and len(candidates):
-        low, high = candidates.low, candidates.high
-        candidates = Candidates(candidates.packed[touching[low] | touching[high]], len(rows))
-        del low, high
+    if candidates is None:
+        candidates = _candidates(rows, hashes, details, threshold)
     if len(candidates) == 0:
         return np.empty((0, 3), dtype=np.int64), {}, 0
     verdicts, made = _verdicts(session, rows, candidates, fresh, budget=budget, waiting=waiting)

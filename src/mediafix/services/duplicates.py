@@ -43,6 +43,7 @@ from mediafix.media.keeper import (
 from mediafix.media.similarity import HammingIndex, group_near
 from mediafix.media.videoprint import VideoPrint, video_groups
 from mediafix.services.copies import (
+    Candidates,
     Waiting,
     check_budget,
     check_pairs,
@@ -1024,10 +1025,12 @@ class _Index:
                 out.add(m)
         return out
 
-    def candidates(self, entries: Iterable[int]) -> set[int]:
-        """Entries with a key within the copy threshold of a key of one of ``entries`` (not
-        both first hashes), other than that one: the hard-copy candidates of ``entries``,
-        and maybe some more."""
+    def candidates(self, entries: Iterable[int]) -> np.ndarray:
+        """Rows [entry, other, distance] for each pair of one of ``entries`` and another
+        entry with a key within the copy threshold of one of its keys (not both first
+        hashes: first hash to first hash is :meth:`near`'s), at the distance of the
+        closest, each pair once: the hard-copy candidates of ``entries``, as the full
+        search finds them (and pairs that :meth:`near` finds too)."""
         if self.key_index is None:
             self.key_index = HammingIndex(self.key_values, self.copy_threshold)
         asked = np.array(
@@ -1036,10 +1039,16 @@ class _Index:
         )
         found = self.key_index.within(self.key_values[asked])
         mine, other = asked[found[:, 0]], found[:, 1]
-        # first hash to first hash is ``near``'s
         meet = (self.key_codes[mine] != 0) | (self.key_codes[other] != 0)
         meet &= self.key_owners[mine] != self.key_owners[other]
-        return set(self.key_owners[other[meet]].tolist())
+        entry, partner = self.key_owners[mine[meet]], self.key_owners[other[meet]]
+        n = len(self.rows)
+        # one row per pair, at its smallest distance (the low bits sort first)
+        packed = np.sort((entry * n + partner) << 7 | found[meet, 2])
+        first = np.ones(len(packed), dtype=bool)
+        first[1:] = (packed[1:] >> 7) != (packed[:-1] >> 7)
+        packed = packed[first]
+        return np.stack([(packed >> 7) // n, (packed >> 7) % n, packed & 0x7F], axis=1)
 
 
 def waiting_share(budget: int, changes: int, files: int) -> int:
@@ -1123,29 +1132,33 @@ def _regroup_part(
         reached: set[int] = set()
         for n in frontier:
             reached |= index.near(n)
-        candidates = index.candidates(frontier) - part - reached
-        if candidates:  # which of them are hard copies, on the pixels (or remembered)
-            among = sorted(set(frontier) | candidates)
-            touching = np.isin(np.array(among), frontier)
+        # hard-copy candidates reaching out of the part (those the first hash matches are
+        # in ``reached``): which of them are copies, on the pixels (or remembered)
+        pairs = index.candidates(frontier)
+        outside = np.array(sorted(part | reached), dtype=np.int64)
+        pairs = pairs[~np.isin(pairs[:, 1], outside)]
+        if len(pairs):
+            among = np.unique(pairs[:, :2])
+            spot = np.searchsorted(among, pairs[:, :2])
+            low, high = spot.min(axis=1), spot.max(axis=1)
+            packed = np.unique((low * len(among) + high) << 7 | pairs[:, 2])
             found = Waiting()
             extra, _verdicts, made = hard_copy_pairs(
                 s,
-                [index.rows[m] for m in among],
+                [index.rows[m] for m in among.tolist()],
                 index.hashes[among],
-                [index.details[m] for m in among],
+                [index.details[m] for m in among.tolist()],
                 threshold,
                 fresh,
-                touching=touching,
+                candidates=Candidates(packed, len(among)),
                 waiting=found,
                 budget=max(0, budget),
             )
             budget -= made
             left.more |= found.more
-            left.pairs += [np.array(among, dtype=np.int64)[p] for p in found.pairs]
+            left.pairs += [among[p] for p in found.pairs]
             for i, j, _d in extra.tolist():
-                a, b = among[i], among[j]
-                if a in part or b in part:
-                    reached.update((a, b))
+                reached.update((int(among[i]), int(among[j])))
         frontier = sorted(reached - part)
         part |= reached
         if len(part) > limit:
