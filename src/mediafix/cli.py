@@ -253,6 +253,7 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     table.add_row("files seen", str(summary.seen))
     table.add_row("probed", str(summary.probed))
     table.add_row("unchanged (skipped)", str(summary.unchanged))
+    table.add_row("gone since the last scan (forgotten)", str(summary.gone))
     for kind, n in sorted(summary.by_kind.items()):
         table.add_row(f"  {kind}", str(n))
     table.add_row("errors", str(summary.errors))
@@ -266,6 +267,12 @@ def scan(paths: tuple[str, ...], workers: int | None, force: bool) -> None:
     out.print(table)
     for path, error in summary.error_samples[:10]:
         out.print(f"  [red]![/] {path}: {error}", markup=True)
+    for folder in summary.found_empty:
+        out.print(
+            f"  [yellow]![/] {folder} holds no file now: the library keeps its files as they "
+            "were (a disk not mounted?)",
+            markup=True,
+        )
 
 
 @main.command()

@@ -409,3 +409,57 @@ def test_rescan_infers_sequences_in_the_changed_folders_only(
     make_jpeg(root / "a" / "IMG_105.JPG", 6, DateTimeOriginal="2018:08:01 11:00:00")
     _scan(root)
     assert _rows()["IMG_101.JPG"].date_source == "inferred:sequence"
+
+
+def _line(output: str, label: str) -> str:
+    return next(x for x in output.splitlines() if x.strip().startswith(label)).split()[-1]
+
+
+def test_a_rescan_forgets_the_files_gone_from_the_folder(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    """A file deleted (or moved away) since the last scan leaves the library with the next
+    scan: no ghost keeper in a duplicate group (its copy would be left out of the
+    archive), no ghost in the review or the plan. Its copy, alone now, is planned."""
+    root = tmp_path / "photos"
+    a = make_jpeg(root / "camera" / "a.jpg", 21, DateTimeOriginal="2020:01:01 10:00:00")
+    (root / "backup").mkdir()
+    (root / "backup" / "b.jpg").write_bytes(a.read_bytes())
+    make_jpeg(root / "camera" / "c.jpg", 22, DateTimeOriginal="2020:01:02 10:00:00")
+    _scan(root)
+    assert sorted(_groups().values()) == [("exact", ("a.jpg", "b.jpg"))]
+    a.unlink()
+    output = _scan(root)
+    assert _line(output, "gone since the last scan") == "1"
+    assert set(_rows()) == {"b.jpg", "c.jpg"}
+    assert _groups() == {}
+    planned = CliRunner().invoke(main, ["plan", "--json"])
+    assert planned.exit_code == 0, planned.output
+    sources = {os.path.basename(i["source"]) for i in json.loads(planned.output)["items"]}
+    assert sources == {"b.jpg", "c.jpg"}
+    # the file back: scanned again as a new row, its group again
+    a.write_bytes((root / "backup" / "b.jpg").read_bytes())
+    output = _scan(root)
+    assert _line(output, "gone since the last scan") == "0" and _probed(output) == 1
+    assert sorted(_groups().values()) == [("exact", ("a.jpg", "b.jpg"))]
+
+
+def test_a_folder_found_empty_or_one_file_scanned_forgets_nothing(
+    settings_env: Path, tmp_path: Path
+) -> None:
+    """A folder that held files and holds none now is more likely a disk not mounted than a
+    deletion: its rows stay, and the scan says so. Scanning one file says nothing of the
+    other files of its folder."""
+    root = tmp_path / "photos"
+    make_jpeg(root / "a.jpg", 23, DateTimeOriginal="2020:01:01 10:00:00")
+    b = make_jpeg(root / "b.jpg", 24, DateTimeOriginal="2020:01:02 10:00:00")
+    _scan(root)
+    output = _scan(b)
+    assert _line(output, "gone since the last scan") == "0"
+    assert set(_rows()) == {"a.jpg", "b.jpg"}
+    parked = tmp_path / "parked"
+    root.rename(parked)
+    root.mkdir()
+    output = _scan(root)
+    assert _line(output, "gone since the last scan") == "0"
+    assert "holds no file now" in output and set(_rows()) == {"a.jpg", "b.jpg"}

@@ -82,6 +82,8 @@ def _inside(path: str, root_real: str) -> bool:
 
 
 OWN_FOLDER = "mediafix's own folder (its data folder or the archive): not scanned"
+# The error of a folder's entry when it cannot be listed (its files are not found, not gone).
+UNREADABLE_FOLDER = "cannot read the folder"
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def discover(root: str | os.PathLike[str], own: OwnFolders = NONE_OWN) -> Iterat
                 rel,
                 None,
                 None,
-                error=f"cannot read the folder: {exc.strerror or exc}",
+                error=f"{UNREADABLE_FOLDER}: {exc.strerror or exc}",
             )
             continue
         files = []

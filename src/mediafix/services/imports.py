@@ -23,7 +23,13 @@ from sqlalchemy.engine import Engine
 from mediafix.config import Settings
 from mediafix.media.discover import Found
 from mediafix.media.values import counted
-from mediafix.services.library import own_folders, probe_outdated, save_analysed
+from mediafix.services.library import (
+    Walk,
+    forget_gone,
+    own_folders,
+    probe_outdated,
+    save_analysed,
+)
 from mediafix.services.pipeline import (
     analyse_batch,
     analyse_options,
@@ -58,7 +64,8 @@ def register(
     total = unchanged = errors = 0
     with session_scope(eng) as s:
         own = own_folders(settings, s)
-    for chunk in batched(iter_found(paths, own), REGISTER_CHUNK):
+    walk = Walk(paths)
+    for chunk in batched(walk.watch(iter_found(paths, own)), REGISTER_CHUNK):
         with session_scope(eng) as s:
             if jobrows.heartbeat(s, job_id, message=f"finding files: {total + unchanged} so far"):
                 return
@@ -72,6 +79,7 @@ def register(
             done = jobrows.done_file_count(s, job_id)
             pending = jobrows.unfinished_file_count(s, job_id)
             jobrows.set_progress(s, job_id, current=done, total=done + pending)
+    gone = forget_gone(eng, walk)  # files under these folders that are no longer there
     with session_scope(eng) as s:
         job = s.get(Job, job_id)
         if job is not None:
@@ -80,8 +88,14 @@ def register(
                 "discovered": True,
                 "unchanged": unchanged,
                 "found_errors": errors,
+                "gone": gone.forgotten,
+                "found_empty": gone.found_empty,
             }
             job.message = f"found {total + unchanged} files ({unchanged} unchanged since last scan)"
+            if gone.forgotten:
+                job.message += f"; {gone.forgotten} gone since, forgotten"
+            if gone.found_empty:
+                job.message += f"; found empty, kept as they were: {', '.join(gone.found_empty)}"
 
 
 def register_chunk(s: Any, job_id: int, chunk: list[Found]) -> tuple[list[int], int]:

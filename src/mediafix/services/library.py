@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mediafix.config import Settings
 from mediafix.media.analysis import Analysed, status_of
-from mediafix.media.discover import Found, OwnFolders
+from mediafix.media.discover import UNREADABLE_FOLDER, Found, OwnFolders
 from mediafix.services.pipeline import (
     analyse_options,
     balanced_batches,
@@ -36,7 +36,16 @@ from mediafix.store.queries import LOOKUP_CHUNK
 from mediafix.store.records import write_analysed
 from mediafix.store.settings import GROUPS_STALE_KEY, effective_settings, set_setting
 
-__all__ = ["ScanSummary", "own_folders", "probe_outdated", "save_analysed", "scan"]
+__all__ = [
+    "Gone",
+    "ScanSummary",
+    "Walk",
+    "forget_gone",
+    "own_folders",
+    "probe_outdated",
+    "save_analysed",
+    "scan",
+]
 
 
 @dataclass
@@ -53,6 +62,9 @@ class ScanSummary:
     seconds: float = 0.0
     cancelled: bool = False
     error_samples: list[tuple[str, str]] = field(default_factory=list)
+    gone: int = 0  # files no longer in the scanned folders: their rows were forgotten
+    # folders that held files and were found empty: their rows were kept (an unmounted disk?)
+    found_empty: list[str] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -69,6 +81,82 @@ def own_folders(settings: Settings, session: Session | None = None) -> OwnFolder
         if chosen != settings.output_dir:
             skip.append(str(chosen))
     return OwnFolders.of(skip, [str(settings.data_dir / "uploads")])
+
+
+# Rows a rescan forgets when their file is gone: never one that was written to the archive
+# (its undo and its journal name it) or that a worker is probing.
+_FORGETTABLE = ("new", "ready", "review", "error")
+
+
+class Walk:
+    """What one walk of the scanned folders saw, to tell which files are gone since the last
+    (:func:`forget_gone`): the paths found under each folder, and the folders it could not
+    read (what is under them is not known, not gone). A single file scanned says nothing
+    about its folder."""
+
+    def __init__(self, paths: Iterable[str | os.PathLike[str]]) -> None:
+        self.roots = [
+            os.path.abspath(os.fspath(p))
+            for p in paths
+            if os.path.isdir(p) and not os.path.islink(p)
+        ]
+        self.seen: set[str] = set()
+        self.unreadable: list[str] = []
+
+    def watch(self, found: Iterable[Found]) -> Iterator[Found]:
+        """``found``, passed through, noting each path."""
+        for f in found:
+            self.seen.add(f.path)
+            if f.error is not None and f.error.startswith(UNREADABLE_FOLDER):
+                self.unreadable.append(f.path.rstrip(os.sep) + os.sep)
+            yield f
+
+
+@dataclass
+class Gone:
+    """What :func:`forget_gone` did."""
+
+    forgotten: int = 0
+    folders: set[str] = field(default_factory=set)  # where the forgotten files were
+    found_empty: list[str] = field(default_factory=list)  # walked folders found empty
+
+
+def forget_gone(engine: Engine, walk: Walk) -> Gone:
+    """Forget the rows of files that were under a walked folder and are no longer there
+    (deleted, moved or renamed since they were scanned): they would stay in the review,
+    the duplicate groups (a keeper that is gone) and the plan otherwise. A folder that
+    held files and is found empty keeps its rows (a disk not mounted is not a deletion);
+    rows written to the archive or being probed are kept."""
+    out = Gone()
+    for root in walk.roots:
+        with session_scope(engine) as s:
+            rows = s.execute(
+                select(File.id, File.path).where(
+                    File.root == root,
+                    File.status.in_(_FORGETTABLE),
+                    File.output_path.is_(None),
+                    File.claim.is_(None),
+                )
+            ).all()
+        gone = [
+            r
+            for r in rows
+            if r.path not in walk.seen and not any(r.path.startswith(u) for u in walk.unreadable)
+        ]
+        if not gone:
+            continue
+        inside = root.rstrip(os.sep) + os.sep
+        if not any(path.startswith(inside) for path in walk.seen):
+            out.found_empty.append(root)
+            continue
+        ids = [r.id for r in gone]
+        with session_scope(engine) as s:
+            for start in range(0, len(ids), LOOKUP_CHUNK):
+                s.execute(delete(File).where(File.id.in_(ids[start : start + LOOKUP_CHUNK])))
+            set_setting(s, GROUPS_STALE_KEY, True)  # their groups lose them at the regroup
+        out.forgotten += len(ids)
+        out.folders.update(os.path.dirname(r.path) for r in gone)
+    return out
 
 
 def probe_outdated(
@@ -136,9 +224,10 @@ def scan(
         review_confidence = review_confidence_of(settings, session)
 
     n_workers = workers or settings.workers
+    walk = Walk(paths)
 
     def todo_batches() -> Iterator[list[Found]]:
-        for chunk in batched(iter_found(paths, own), LOOKUP_CHUNK):
+        for chunk in batched(walk.watch(iter_found(paths, own)), LOOKUP_CHUNK):
             summary.seen += len(chunk)
             with session_scope(engine) as session:
                 todo, unchanged = _changed(chunk, session, force)
@@ -167,8 +256,13 @@ def scan(
         if on_progress:
             on_progress(summary, total)
     summary.cancelled = should_stop()
-    if not summary.cancelled and summary.probed:
-        settle_dates(engine, settings, folders, near)  # what the new files change around them
+    if not summary.cancelled:
+        gone = forget_gone(engine, walk)
+        summary.gone, summary.found_empty = gone.forgotten, gone.found_empty
+        folders |= gone.folders  # a gone file may have dated its neighbours in a sequence
+    if not summary.cancelled and (summary.probed or summary.gone):
+        # what the new files change around them
+        settle_dates(engine, settings, folders, near)
     with session_scope(engine) as session:
         summary.exact_duplicates = exact_duplicate_count(session)
     summary.seconds = time.monotonic() - started
