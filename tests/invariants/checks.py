@@ -81,7 +81,13 @@ def check_plan(w: World, plan: dict[str, Any], rows: dict[int, _Row]) -> None:
             [h for h in plan["held"] if sha_of(h["path"]) in both],
         )
 
-    # 2. every file: written, held with a reason, left out for a written copy, or ignored
+    # 2. every file: written, held with a reason, left out for a written copy, or ignored;
+    # and nothing else (a file deleted since it was scanned is not in the plan)
+    named = [i["source"] for i in items] + [h["path"] for h in plan["held"]]
+    named += [d["path"] for d in plan["discarded"]] + [g["path"] for g in plan["ignored"]]
+    ghosts = sorted(set(named) - set(w.files))
+    if ghosts:
+        _fail("the plan names a file that is not in the library", ghosts)
     places: dict[str, list[str]] = defaultdict(list)
     for i in items:
         places[i["source"]].append("written")

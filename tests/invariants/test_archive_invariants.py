@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 
 from mediafix.media.exiftool import ExifTool
@@ -71,6 +71,12 @@ def _flow(lib: Library, data: st.DataObject, mode: str, kill: bool, et: ExifTool
 
 def _steps(w: World, data: st.DataObject, move: bool, kill: bool, et: ExifTool) -> None:
     w.scan()
+    if data.draw(st.booleans(), label="a photo or video deleted, then a rescan"):
+        media = sorted(w.media_paths())
+        if media:
+            w.delete(data.draw(st.sampled_from(media), label="deleted"))
+            w.scan()
+            event("a photo or video deleted, then a rescan")
     decide(w, data)
     rows = w.rows()
     plan = w.plan()

@@ -121,8 +121,17 @@ class World:
         for shot in self.spec.shots:
             if shot.cid:
                 for name in shot.names():
-                    cids[self.files[str(self.lib / name)]] = shot.cid
+                    if str(self.lib / name) in self.files:  # (not deleted)
+                        cids[self.files[str(self.lib / name)]] = shot.cid
         return cids
+
+    def delete(self, path: str) -> None:
+        """A person deletes a library file between two scans: it is no longer the library's,
+        and the sources to keep unchanged are the ones left."""
+        os.unlink(path)
+        del self.files[path]
+        self.before = snapshot(self.lib)
+        self.log.append(f"deleted {os.path.relpath(path, self.lib)}")
 
     def plan(self, *extra: str) -> dict[str, Any]:
         return json.loads(self.cli("plan", str(self.out), "--json", *extra))
