@@ -416,6 +416,17 @@ def dupes(as_json: bool, threshold: int | None, kinds: tuple[str, ...]) -> None:
     for g in data["groups"]:
         counts[g["type"]] = counts.get(g["type"], 0) + 1
     out.print(", ".join(f"{n} {k}" for k, n in sorted(counts.items())) + " groups")
+    from mediafix.services.duplicates import checks_waiting, threshold_for
+
+    with session_scope(engine) as s:
+        waiting, more = checks_waiting(settings, s)
+        now = threshold_for(settings, s)
+    if waiting or more:
+        out.print(
+            f"{waiting:,}{' or more' if more else ''} pairs of look-alike pictures wait for a "
+            "pixel check (they may be hard copies: crops, screenshots, mirrored); each scan "
+            f"that finds changes checks a share, `mediafix dupes --threshold {now}` a full round"
+        )
 
 
 @main.command()

@@ -316,9 +316,16 @@ def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
         names = {n for group in groups(get_settings()) for n, _keep, _d in group[2]}
         return sum(name.endswith("-mirrored.png") for name in names)
 
+    def dupes() -> str:
+        listed = CliRunner().invoke(main, ["dupes"])
+        assert listed.exit_code == 0, listed.output
+        dispose_engines()
+        return " ".join(listed.output.split())
+
     try:
         assert "(all regrouped)" in scan()
         assert mirrored_found() == 1
+        assert "4 or more pairs of look-alike pictures wait for a pixel check" in dupes()
         ways, found = [], []
         for step in range(pairs - 1):
             photo(100 + step).save(root / "new" / f"new{step}.jpg", "JPEG", quality=92)
@@ -338,6 +345,7 @@ def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
         # regroup checks the next and holds the last, which the next rescan checks by parts
         assert ways == ["parts", "parts", "parts", "parts", "all", "parts"]
         assert found == [2, 3, 4, 5, 6, 7]
+        assert "wait for a pixel check" not in dupes()
     finally:
         dispose_engines()
         get_settings.cache_clear()

@@ -67,7 +67,7 @@ from mediafix.store.queries import LOOKUP_CHUNK
 from mediafix.store.records import keeper_input
 from mediafix.store.settings import GROUPS_STALE_KEY, effective_settings, set_setting
 
-__all__ = ["RegroupSummary", "regroup", "threshold_for"]
+__all__ = ["RegroupSummary", "checks_waiting", "regroup", "threshold_for"]
 
 log = logging.getLogger(__name__)
 
@@ -806,6 +806,23 @@ _SIGNED = (
     "metadata_count",
     "duration",
 )
+
+
+def checks_waiting(settings: Settings, s: Session) -> tuple[int, bool]:
+    """How many hard-copy candidates the last regroup left waiting for a pixel check (over
+    its budget), and whether there are more than those (found again by a full regroup)."""
+    stored = s.get(Setting, SNAPSHOT_KEY)
+    value = stored.value if stored is not None else None
+    if not isinstance(value, dict):
+        return 0, False
+    try:
+        with np.load(_snapshot_path(settings)) as data:
+            if str(data["token"]) != value.get("token"):
+                return 0, False
+            waiting = len(data["waiting"]) if "waiting" in data else 0
+    except (OSError, ValueError, KeyError):
+        return 0, False
+    return waiting, bool(value.get("backlog"))
 
 
 def _whole(why: str) -> None:
