@@ -319,9 +319,6 @@ class Waiting:
     pairs: list[np.ndarray] = field(default_factory=list)
     more: bool = False  # others beyond those, not kept
 
-    def __bool__(self) -> bool:
-        return self.more or any(len(p) for p in self.pairs)
-
 
 def check_pairs(
     session: Session,
