@@ -497,11 +497,12 @@ class _ChunkTable:
         multi = counts > 1
         self.starts, self.counts = starts[multi], counts[multi]
         del multi
-        # Dense by slot: where each bucket starts in sorted order, and its size.
-        self.start = np.zeros(1 << width, dtype=small)
-        self.start[slots] = starts
-        self.count = np.zeros(1 << width, dtype=small)
-        self.count[slots] = counts
+        # Dense by slot: how many hashes have a lower slot, i.e. where the slot's bucket
+        # starts in sorted order (and the next slot's, where it ends). One table, not one of
+        # starts and one of sizes: 16 MB less at 22 bits.
+        self.below = np.zeros((1 << width) + 1, dtype=small)
+        self.below[slots + 1] = counts
+        np.add.accumulate(self.below, out=self.below)
         del slots
         rank = np.arange(n, dtype=small) - np.repeat(starts, counts)
         shift = (start + width) % BITS
@@ -551,9 +552,11 @@ class _ChunkTable:
         for source, level in sources:
             for mask, hits in source.probe(self.tables[level], masks, limits, buffers):
                 partner = source.slots[hits] ^ mask
-                real = self.count[partner] > level  # an empty slot's zero filter may pass
+                start = self.below[partner]
+                # an empty slot's zero filter may pass
+                real = self.below[partner + 1] - start > level
                 xs.append(source.positions[hits[real]])
-                ys.append(self.start[partner[real]].astype(np.int64) + level)
+                ys.append(start[real].astype(np.int64) + level)
                 held += len(xs[-1])
             if held >= _PART_ROWS:
                 yield self._check(np.concatenate(xs), np.concatenate(ys), threshold)
@@ -563,13 +566,14 @@ class _ChunkTable:
         if len(deep_half.slots):  # deep members of both slots: through the counts
             for mask in masks:
                 partner = deep_half.slots ^ mask
-                more = self.count[partner].astype(np.int64) - dense
+                start = self.below[partner].astype(np.int64)
+                more = self.below[partner + 1] - start - dense
                 some = np.flatnonzero(more > 0)
                 if len(some):
                     for x, y in _cross_parts(
                         deep_half.positions[some],
                         np.ones(len(some), dtype=np.int64),
-                        self.start[partner[some]].astype(np.int64) + dense,
+                        start[some] + dense,
                         more[some],
                     ):
                         yield self._check(x, y, threshold)

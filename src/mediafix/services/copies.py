@@ -153,14 +153,18 @@ class Candidates:
 
     def distance_of(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """The distance of candidates (low[k], high[k]), each of which is one."""
-        at = np.searchsorted(self.packed >> 7, low * self.n + high)
-        return self.distance[at]
+        # a pair's entry is the first at or after its number with distance 0: no array of
+        # every candidate's number or distance is made
+        at = np.searchsorted(self.packed, (low * self.n + high) << 7)
+        return self.packed[at] & 0x7F
 
 
-# Key pairs gathered before they are folded into the candidates found so far (or as many as
-# those, if there are more): a fold sorts the two together, so memory is a few times the
-# number of candidate pairs of files, never that of pairs of keys.
-_FOLD_ROWS = 1 << 21
+# Key pairs gathered before they are folded into the candidates found so far: a fold sorts
+# them with one band's candidates (see :class:`_Bands`), so memory is little more than the
+# candidate pairs of files, never that of pairs of keys.
+_FOLD_ROWS = 1 << 20
+# Bands of the candidates, by their lower file.
+_BANDS = 16
 
 
 def _candidates(
@@ -179,10 +183,7 @@ def _candidates(
         return Candidates(np.empty(0, dtype=np.int64), n)
     first = np.ascontiguousarray(hashes, dtype=np.uint64)
     known, words = _detail_words(details)
-    # found[0]: the candidates so far (a list, so that a fold can let go of the old array)
-    found = [np.empty(0, dtype=np.int64)]
-    waiting: list[np.ndarray] = []
-    held = 0
+    bands = _Bands(n)
     for part in hamming_pair_parts(values, copy_threshold(threshold)):
         a, b = owner[part[:, 0]], owner[part[:, 1]]
         useful = (a != b) & ((kind[part[:, 0]] != 0) | (kind[part[:, 1]] != 0))
@@ -197,14 +198,62 @@ def _candidates(
         )
         new = ~plain
         if new.any():
-            waiting.append((low[new] * n + high[new]) << 7 | distance[new])
-            held += len(waiting[-1])
-        if held >= max(_FOLD_ROWS, len(found[0])):
-            _fold(found, waiting)
-            held = 0
-    _fold(found, waiting)
+            bands.add((low[new] * n + high[new]) << 7 | distance[new])
+    del values, owner, kind, known, words
+    found = bands.result()
     give_back_memory()
-    return Candidates(found[0], n)
+    return Candidates(found, n)
+
+
+class _Bands:
+    """Packed candidate pairs, gathered in one buffer of ``_FOLD_ROWS`` and folded from it
+    into ``_BANDS`` bands of their lower file: sorted, one per pair of files, at its smallest
+    distance (the distance is the low bits, so it sorts first within a pair).
+
+    One array of every candidate folded at once held them about four times over (3 million
+    candidates: a 100 MB peak); a band's fold holds only that band's twice. The buffer is
+    one block, reused: pieces of parts kept waiting were small blocks that outlived the
+    search's temporaries around them, and the heap could not give those back (~50 MB).
+    """
+
+    def __init__(self, n: int) -> None:
+        # band k holds the pairs whose packed value is below edges[k + 1]
+        width = max(1, -(-n // _BANDS))  # files per band
+        self.edges = np.array([(k * width * n) << 7 for k in range(_BANDS + 1)], dtype=np.int64)
+        self.edges[-1] = np.iinfo(np.int64).max
+        self.found = [np.empty(0, dtype=np.int64) for _ in range(_BANDS)]
+        self.buffer = np.empty(_FOLD_ROWS, dtype=np.int64)
+        self.held = 0
+
+    def add(self, packed: np.ndarray) -> None:
+        while len(packed):
+            room = min(len(packed), len(self.buffer) - self.held)
+            self.buffer[self.held : self.held + room] = packed[:room]
+            self.held += room
+            packed = packed[room:]
+            if self.held == len(self.buffer):
+                self._fold()
+
+    def _fold(self) -> None:
+        waiting = self.buffer[: self.held]
+        waiting.sort()
+        at = np.searchsorted(waiting, self.edges).tolist()
+        for number in range(_BANDS):
+            if at[number] == at[number + 1]:
+                continue
+            merged = np.concatenate([self.found[number], waiting[at[number] : at[number + 1]]])
+            merged.sort(kind="stable")  # two sorted runs: one merge
+            first = np.ones(len(merged), dtype=bool)
+            first[1:] = (merged[1:] >> 7) != (merged[:-1] >> 7)
+            self.found[number] = merged[first]
+        self.held = 0
+
+    def result(self) -> np.ndarray:
+        """Every candidate, sorted (the bands emptied)."""
+        self._fold()
+        self.buffer = self.buffer[:0]
+        found, self.found = self.found, []
+        return np.concatenate(found)
 
 
 def give_back_memory() -> None:
@@ -266,23 +315,6 @@ def _detail_words(details: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray
     return known, words
 
 
-def _fold(found: list[np.ndarray], waiting: list[np.ndarray]) -> None:
-    """Fold the ``waiting`` packed pairs into ``found[0]`` (emptying ``waiting``): sorted,
-    one per pair of files, at its smallest distance (the distance is the low bits, so it
-    sorts first within a pair). Only the merged array and a bit per row are held beside
-    the result: the pairs are compared a block at a time."""
-    if not waiting:
-        return
-    merged = np.concatenate([found.pop(), *waiting])
-    waiting.clear()
-    merged.sort()
-    first = np.ones(len(merged), dtype=bool)
-    for begin in range(1, len(merged), _FOLD_ROWS):
-        end = min(begin + _FOLD_ROWS, len(merged))
-        first[begin:end] = (merged[begin:end] >> 7) != (merged[begin - 1 : end - 1] >> 7)
-    found.append(merged[first])
-
-
 # New pixel checks one regroup makes (~50 ms of CPU each): enough for every candidate of a
 # library with ordinary copies, and growing linearly with it. A library of many plain,
 # alike pictures (bench/scale.py's generated shapes: 84,000 candidates among 18,000 files)
@@ -341,20 +373,17 @@ def _verdicts(
         found = query.where(tuple_(table.c.sha256, table.c.other_sha256).in_(list(wanted)))
         for sha, other, version, verdict in session.execute(found):
             remember(wanted[(sha, other)], version, verdict)
-    new_numbers = np.flatnonzero(~known)
-    # the closest first, then by pair (the candidates' order)
-    order = np.argsort((candidates.packed[new_numbers] & 0x7F).astype(np.uint8), kind="stable")
     budget = check_budget(len(rows))
-    checked = set(new_numbers[order[:budget]].tolist())
-    if len(new_numbers) > budget:
+    checked, waiting = _closest_new(candidates, known, budget)
+    del known
+    if waiting:
         log.info(
             "hard copies: %d of %d new candidate pairs checked (the closest); %d wait for "
             "the next regroup",
             budget,
-            len(new_numbers),
-            len(new_numbers) - budget,
+            budget + waiting,
+            waiting,
         )
-    del order, new_numbers
     views: OrderedDict[int, copycheck.View | None] = OrderedDict()
     out: dict[tuple[int, int], Verdict] = {}
     made = 0
@@ -387,6 +416,32 @@ def _verdicts(
     if fresh is None:
         session.flush()
     return out, made
+
+
+def _closest_new(candidates: Candidates, known: np.ndarray, budget: int) -> tuple[set[int], int]:
+    """The numbers of the ``budget`` new candidates (not ``known``) to check, the closest
+    first, then in the candidates' order; and how many new ones are left waiting.
+
+    Found by counting the new candidates at each distance, not by sorting every one of them
+    (a crowded library's 3 million: arrays of 50 MB)."""
+    distance = (candidates.packed & 0x7F).astype(np.uint8)
+    distance[known] = 0xFF  # not new: beyond every distance
+    counts = np.bincount(distance, minlength=0x100)[:0xFF]
+    total = int(counts.sum())
+    if total <= budget:
+        return set(np.flatnonzero(distance != 0xFF).tolist()), 0
+    below = np.cumsum(counts)
+    cut = int(np.searchsorted(below, budget))  # the distance where the budget runs out
+    checked = np.flatnonzero(distance < cut).tolist()
+    rest = budget - len(checked)
+    step = 1 << 20
+    for begin in range(0, len(distance), step):  # the first ``rest`` at that distance
+        if rest <= 0:
+            break
+        at = np.flatnonzero(distance[begin : begin + step] == cut)[:rest] + begin
+        checked += at.tolist()
+        rest -= len(at)
+    return set(checked), total - budget
 
 
 def _swapped(verdict: Verdict) -> Verdict:
