@@ -490,8 +490,8 @@ def keeper_ranks(
     else:
         _, by_path = np.unique(np.array(paths, dtype=object), return_inverse=True)
         # the best first: each score descending, the first criterion first; then path, index
-        keys = [np.frombuffer(indexes, dtype=np.int64), by_path.ravel()]
-        keys += [-table[:, column] for column in reversed(range(len(order)))]
+        scored = [-table[:, column] for column in reversed(range(len(order)))]
+        keys = [np.frombuffer(indexes, dtype=np.int64), by_path.ravel(), *scored]
         best_first = np.lexsort(keys).tolist()
     ranks = [0.0] * count
     for position, n in enumerate(best_first):
