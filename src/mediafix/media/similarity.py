@@ -23,6 +23,8 @@ in one layout.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
 import queue
 import threading
@@ -35,7 +37,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Group", "confirmed", "group_near", "hamming_pair_parts", "hamming_pairs"]
+__all__ = [
+    "Group",
+    "confirmed",
+    "give_back_memory",
+    "group_near",
+    "hamming_pair_parts",
+    "hamming_pairs",
+]
 
 BITS = 64
 # All-against-all is cheaper than building tables below this many hashes.
@@ -208,6 +217,18 @@ def confirmed(pairs: np.ndarray, details: Sequence[int | None], threshold: int) 
 # --------------------------------------------------------------------------- internals
 
 
+def give_back_memory() -> None:
+    """Hand the heap the search freed back to the system (glibc only; elsewhere nothing).
+
+    The search's threads allocate in their own malloc arenas, and glibc keeps the blocks
+    they free there (below its mmap threshold): without this a search of 800,000 copy keys
+    held 25-35 MB it no longer used at each new chunk table, and the rest of a regroup, on
+    the main thread, could not reuse them either.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def _as_uint64(hashes: np.ndarray | Sequence[int]) -> np.ndarray:
     array = np.asarray(hashes)
     if array.dtype == np.uint64:
@@ -360,7 +381,9 @@ def _multi_index_parts(
     with ThreadPoolExecutor(max_workers=_THREADS) as pool:
         try:
             for number, (start, width, radius) in enumerate(plan):
+                give_back_memory()  # the last chunk's search, before this one's table
                 table = _ChunkTable(values, start, width, earlier=plan[:number])
+                give_back_memory()  # the table's sorting and scattering
                 by_top: dict[int, list[int]] = {}
                 for mask in _flip_masks(width, radius):
                     by_top.setdefault(mask.bit_length() - 1, []).append(mask)
@@ -405,24 +428,26 @@ class _Level:
 
     def probe(
         self, table: np.ndarray, masks: list[int], limits: list[int], buffers: _Buffers
-    ) -> list[tuple[int, np.ndarray]]:
+    ) -> Iterator[list[tuple[int, np.ndarray]]]:
         """(mask, positions) of the hashes whose filter bits are within the mask's limit of
-        ``table[slot ^ mask]``.
+        ``table[slot ^ mask]``, a block of hashes at a time.
 
         Block by block, every mask on one block before the next: the block's slots span a
         few hundred KB of the table, and masks that share their high bits read the same
         part, so the table is read from the core's cache, not from memory, once per mask.
         The buffers are reused: fresh pages for large temporaries cost more than the
-        arithmetic.
+        arithmetic. Each block's positions go to the caller before the next block: a level
+        of crowded keys (copy keys of alike pictures) passes millions of them in all, which
+        held together took tens of MB per search thread.
         """
-        found: list[list[np.ndarray]] = [[] for _ in masks]
         for begin in range(0, len(self.slots), _BLOCK):
             size = min(_BLOCK, len(self.slots) - begin)
             slots = self.slots[begin : begin + size]
             filters = self.filters[begin : begin + size]
             index, got = buffers.index[:size], buffers.filter[:size]
             count, near = buffers.count[:size], buffers.near[:size]
-            for number, (mask, limit) in enumerate(zip(masks, limits, strict=True)):
+            found: list[tuple[int, np.ndarray]] = []
+            for mask, limit in zip(masks, limits, strict=True):
                 np.bitwise_xor(slots, mask, out=index)
                 np.take(table, index, out=got, mode="clip")
                 np.bitwise_xor(got, filters, out=got)
@@ -430,10 +455,8 @@ class _Level:
                 np.less_equal(count, limit, out=near)
                 hits = np.flatnonzero(near)
                 if len(hits):
-                    found[number].append(hits + begin)
-        return [
-            (mask, np.concatenate(parts)) for mask, parts in zip(masks, found, strict=True) if parts
-        ]
+                    found.append((mask, hits + begin))
+            yield found
 
 
 class _Buffers:
@@ -550,17 +573,18 @@ class _ChunkTable:
         limits = [threshold - mask.bit_count() for mask in masks]
         held = 0
         for source, level in sources:
-            for mask, hits in source.probe(self.tables[level], masks, limits, buffers):
-                partner = source.slots[hits] ^ mask
-                start = self.below[partner]
-                # an empty slot's zero filter may pass
-                real = self.below[partner + 1] - start > level
-                xs.append(source.positions[hits[real]])
-                ys.append(start[real].astype(np.int64) + level)
-                held += len(xs[-1])
-            if held >= _PART_ROWS:
-                yield self._check(np.concatenate(xs), np.concatenate(ys), threshold)
-                xs, ys, held = [], [], 0
+            for block in source.probe(self.tables[level], masks, limits, buffers):
+                for mask, hits in block:
+                    partner = source.slots[hits] ^ mask
+                    start = self.below[partner]
+                    # an empty slot's zero filter may pass
+                    real = self.below[partner + 1] - start > level
+                    xs.append(source.positions[hits[real]])
+                    ys.append(start[real].astype(np.int64) + level)
+                    held += len(xs[-1])
+                if held >= _PART_ROWS:
+                    yield self._check(np.concatenate(xs), np.concatenate(ys), threshold)
+                    xs, ys, held = [], [], 0
         if xs:
             yield self._check(np.concatenate(xs), np.concatenate(ys), threshold)
         if len(deep_half.slots):  # deep members of both slots: through the counts

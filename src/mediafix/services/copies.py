@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from mediafix.media import copycheck, fingerprint
 from mediafix.media.copycheck import Verdict
 from mediafix.media.safe_open import Refused, open_scanned
-from mediafix.media.similarity import hamming_pair_parts
+from mediafix.media.similarity import give_back_memory, hamming_pair_parts
 from mediafix.store.models import CopyCheck
 
 __all__ = [
@@ -250,7 +250,7 @@ class _Bands:
             first[1:] = (merged[1:] >> 7) != (merged[:-1] >> 7)
             self.found[number] = merged[first]
         self.held = 0
-        give_back_memory()  # the search threads' freed blocks (their heaps keep them: ~30 MB)
+        give_back_memory()
 
     def result(self) -> np.ndarray:
         """Every candidate, sorted (the bands emptied)."""
@@ -258,18 +258,6 @@ class _Bands:
         self.buffer = self.buffer[:0]
         found, self.found = self.found, []
         return np.concatenate(found)
-
-
-def give_back_memory() -> None:
-    """Hand the heap the search freed back to the system (glibc only; elsewhere nothing).
-
-    The search's threads allocate in their own malloc arenas, and glibc keeps freed blocks
-    below its (growing) mmap threshold there: the rest of regroup, on the main thread,
-    cannot reuse them, so without this the process held ~150 MB it no longer used (51,000
-    generated pictures) and its later steps grew on top.
-    """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
 
 
 # Blocks of this size or more get a mapping of their own (glibc's M_MMAP_THRESHOLD).
