@@ -213,10 +213,10 @@ class _Bands:
     into ``_BANDS`` bands of their lower file: sorted, one per pair of files, at its smallest
     distance (the distance is the low bits, so it sorts first within a pair).
 
-    One array of every candidate folded at once held them about four times over (3 million
-    candidates: a 100 MB peak); a band's fold holds only that band's twice. The buffer is
-    one block, reused: pieces of parts kept waiting were small blocks that outlived the
-    search's temporaries around them, and the heap could not give those back (~50 MB).
+    Folding every candidate at once held them about four times over for a moment (3 million
+    candidates: ~100 MB); a band's fold holds only that band's twice. The buffer is one
+    block, reused: pieces of parts kept waiting would be small blocks outliving the search's
+    temporaries around them, pinning heap pages that could not be given back.
     """
 
     def __init__(self, n: int) -> None:
