@@ -130,3 +130,19 @@ def test_no_copy_keys_no_candidates() -> None:
     found = _candidates(rows, np.array([1, 2], dtype=np.uint64), [None, None], 8)
     assert len(found) == 0
     assert found.rows().shape == (0, 3)
+
+
+@pytest.mark.parametrize("budget", [0, 1, 37, 400, 1_000, 5_000])
+def test_the_closest_new_candidates_are_those_a_sort_by_distance_picks(budget: int) -> None:
+    rng = np.random.default_rng(budget)
+    number = np.unique(rng.integers(0, 10**9, 3_000))
+    candidates = copies.Candidates(number << 7 | rng.integers(0, 65, len(number)), 10**5)
+    known = rng.random(len(number)) < 0.3
+    new = np.flatnonzero(~known)
+    order = np.argsort(candidates.distance[new], kind="stable")  # the closest, then in order
+    checked, total = copies._closest_new(candidates, known, 0, budget)
+    assert checked.tolist() == new[order[:budget]].tolist()  # in that order
+    assert total == len(new)
+    # the next ones, as the regroups by parts get them to check
+    later, _total = copies._closest_new(candidates, known, budget, budget + 250)
+    assert later.tolist() == new[order[budget : budget + 250]].tolist()

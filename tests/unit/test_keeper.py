@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -256,3 +257,29 @@ def test_a_name_with_an_extension_beats_one_without() -> None:
     keeper, reasons = choose_keeper([bare, named])
     assert keeper == 1
     assert any("extension" in reason for reason in reasons)
+
+
+def test_ranks_are_those_of_sorting_every_member_by_its_scores() -> None:
+    rng = random.Random(7)
+    formats = ["jpeg", "heic", "png", "webp"]
+    members = [
+        member(
+            n,
+            rng.choice(["a.jpg", "b.jpg", f"IMG_{n % 40}.jpg", "shared/c.jpg"]),
+            format=rng.choice(formats),
+            width=rng.choice([None, 800, 1600, 4032]),
+            height=rng.choice([None, 600, 1200, 3024]),
+            size=rng.choice([0, 10_000, 2_000_000]),
+            has_camera_metadata=rng.random() < 0.5,
+            taken_at=rng.choice([None, SHOT, SHOT + timedelta(seconds=1)]),
+            metadata_count=rng.choice([0, 12, 30]),
+        )
+        for n in range(600)
+    ]
+    expected = sorted(
+        members,
+        key=lambda m: (tuple(-v for v in keeper_score(m)), m.path, m.index),
+    )
+    ranks = keeper_ranks(iter(members))  # an iterator: read once
+    assert sorted(range(len(members)), key=lambda n: -ranks[n]) == [m.index for m in expected]
+    assert ranks == keeper_ranks(members)

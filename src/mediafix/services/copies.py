@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from mediafix.media import copycheck, fingerprint
 from mediafix.media.copycheck import Verdict
 from mediafix.media.safe_open import Refused, open_scanned
-from mediafix.media.similarity import hamming_pair_parts
+from mediafix.media.similarity import give_back_memory, hamming_pair_parts
 from mediafix.store.models import CopyCheck
 
 __all__ = [
@@ -66,8 +66,11 @@ class CopyRow(Protocol):
 # Largest distance between two files' copy keys that makes them a candidate, at the
 # default near-duplicate threshold (scaled with a person's threshold; bench/hard_copies.py).
 COPY_THRESHOLD = 10
-# Pictures kept decoded while candidates are checked (pairs come sorted by their first file).
-_VIEWS_KEPT = 256
+# Pictures kept decoded while candidates are checked (pairs come sorted by their first file,
+# so its picture is the one looked at again). The 9,600 checks of a regroup of 100,000
+# generated pictures decoded 15,757 pictures keeping 16, 15,699 keeping 256: those held
+# ~65 MB more (a picture ~270 kB with its features).
+_VIEWS_KEPT = 16
 _KEY_CODES = {name: code for code, name in enumerate(fingerprint.COPY_KEYS, start=1)}
 
 
@@ -167,14 +170,18 @@ class Candidates:
 
     def distance_of(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
         """The distance of candidates (low[k], high[k]), each of which is one."""
-        at = np.searchsorted(self.packed >> 7, low * self.n + high)
-        return self.distance[at]
+        # a pair's entry is the first at or after its number with distance 0: no array of
+        # every candidate's number or distance is made
+        at = np.searchsorted(self.packed, (low * self.n + high) << 7)
+        return self.packed[at] & 0x7F
 
 
-# Key pairs gathered before they are folded into the candidates found so far (or as many as
-# those, if there are more): a fold sorts the two together, so memory is a few times the
-# number of candidate pairs of files, never that of pairs of keys.
-_FOLD_ROWS = 1 << 21
+# Key pairs gathered before they are folded into the candidates found so far: a fold sorts
+# them with one band's candidates (see :class:`_Bands`), so memory is little more than the
+# candidate pairs of files, never that of pairs of keys.
+_FOLD_ROWS = 1 << 20
+# Bands of the candidates, by their lower file.
+_BANDS = 16
 
 
 def _candidates(
@@ -193,10 +200,7 @@ def _candidates(
         return Candidates(np.empty(0, dtype=np.int64), n)
     first = np.ascontiguousarray(hashes, dtype=np.uint64)
     known, words = _detail_words(details)
-    # found[0]: the candidates so far (a list, so that a fold can let go of the old array)
-    found = [np.empty(0, dtype=np.int64)]
-    waiting: list[np.ndarray] = []
-    held = 0
+    bands = _Bands(n)
     for part in hamming_pair_parts(values, copy_threshold(threshold)):
         a, b = owner[part[:, 0]], owner[part[:, 1]]
         useful = (a != b) & ((kind[part[:, 0]] != 0) | (kind[part[:, 1]] != 0))
@@ -211,26 +215,63 @@ def _candidates(
         )
         new = ~plain
         if new.any():
-            waiting.append((low[new] * n + high[new]) << 7 | distance[new])
-            held += len(waiting[-1])
-        if held >= max(_FOLD_ROWS, len(found[0])):
-            _fold(found, waiting)
-            held = 0
-    _fold(found, waiting)
+            bands.add((low[new] * n + high[new]) << 7 | distance[new])
+    del values, owner, kind, known, words
+    found = bands.result()
     give_back_memory()
-    return Candidates(found[0], n)
+    return Candidates(found, n)
 
 
-def give_back_memory() -> None:
-    """Hand the heap the search freed back to the system (glibc only; elsewhere nothing).
+class _Bands:
+    """Packed candidate pairs, gathered in one buffer of ``_FOLD_ROWS`` and folded from it
+    into ``_BANDS`` bands of their lower file: sorted, one per pair of files, at its smallest
+    distance (the distance is the low bits, so it sorts first within a pair).
 
-    The search's threads allocate in their own malloc arenas, and glibc keeps freed blocks
-    below its (growing) mmap threshold there: the rest of regroup, on the main thread,
-    cannot reuse them, so without this the process held ~150 MB it no longer used (51,000
-    generated pictures) and its later steps grew on top.
+    Folding every candidate at once held them about four times over for a moment (3 million
+    candidates: ~100 MB); a band's fold holds only that band's twice. The buffer is one
+    block, reused: pieces of parts kept waiting would be small blocks outliving the search's
+    temporaries around them, pinning heap pages that could not be given back.
     """
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).malloc_trim(0)
+
+    def __init__(self, n: int) -> None:
+        # band k holds the pairs whose packed value is below edges[k + 1]
+        width = max(1, -(-n // _BANDS))  # files per band
+        self.edges = np.array([(k * width * n) << 7 for k in range(_BANDS + 1)], dtype=np.int64)
+        self.edges[-1] = np.iinfo(np.int64).max
+        self.found = [np.empty(0, dtype=np.int64) for _ in range(_BANDS)]
+        self.buffer = np.empty(_FOLD_ROWS, dtype=np.int64)
+        self.held = 0
+
+    def add(self, packed: np.ndarray) -> None:
+        while len(packed):
+            room = min(len(packed), len(self.buffer) - self.held)
+            self.buffer[self.held : self.held + room] = packed[:room]
+            self.held += room
+            packed = packed[room:]
+            if self.held == len(self.buffer):
+                self._fold()
+
+    def _fold(self) -> None:
+        waiting = self.buffer[: self.held]
+        waiting.sort()
+        at = np.searchsorted(waiting, self.edges).tolist()
+        for number in range(_BANDS):
+            if at[number] == at[number + 1]:
+                continue
+            merged = np.concatenate([self.found[number], waiting[at[number] : at[number + 1]]])
+            merged.sort(kind="stable")  # two sorted runs: one merge
+            first = np.ones(len(merged), dtype=bool)
+            first[1:] = (merged[1:] >> 7) != (merged[:-1] >> 7)
+            self.found[number] = merged[first]
+        self.held = 0
+        give_back_memory()
+
+    def result(self) -> np.ndarray:
+        """Every candidate, sorted (the bands emptied)."""
+        self._fold()
+        self.buffer = self.buffer[:0]
+        found, self.found = self.found, []
+        return np.concatenate(found)
 
 
 # Blocks of this size or more get a mapping of their own (glibc's M_MMAP_THRESHOLD).
@@ -278,23 +319,6 @@ def _detail_words(details: Sequence[int | None]) -> tuple[np.ndarray, np.ndarray
             known[index] = True
             words[index] = np.frombuffer(value.to_bytes(32, "big"), dtype=">u8")
     return known, words
-
-
-def _fold(found: list[np.ndarray], waiting: list[np.ndarray]) -> None:
-    """Fold the ``waiting`` packed pairs into ``found[0]`` (emptying ``waiting``): sorted,
-    one per pair of files, at its smallest distance (the distance is the low bits, so it
-    sorts first within a pair). Only the merged array and a bit per row are held beside
-    the result: the pairs are compared a block at a time."""
-    if not waiting:
-        return
-    merged = np.concatenate([found.pop(), *waiting])
-    waiting.clear()
-    merged.sort()
-    first = np.ones(len(merged), dtype=bool)
-    for begin in range(1, len(merged), _FOLD_ROWS):
-        end = min(begin + _FOLD_ROWS, len(merged))
-        first[begin:end] = (merged[begin:end] >> 7) != (merged[begin - 1 : end - 1] >> 7)
-    found.append(merged[first])
 
 
 # New pixel checks one regroup makes (~50 ms of CPU each): enough for every candidate of a
@@ -389,27 +413,27 @@ def _verdicts(
         found = query.where(tuple_(table.c.sha256, table.c.other_sha256).in_(list(wanted)))
         for sha, other, version, verdict in session.execute(found):
             remember(wanted[(sha, other)], version, verdict)
-    new_numbers = np.flatnonzero(~known)
-    # the closest first, then by pair (the candidates' order)
-    order = np.argsort((candidates.packed[new_numbers] & 0x7F).astype(np.uint8), kind="stable")
     if budget is None:
         budget = check_budget(len(rows))
-    checked = set(new_numbers[order[:budget]].tolist())
-    if waiting is not None and len(new_numbers) > budget:
+    closest, total = _closest_new(candidates, known, 0, budget)
+    checked = set(closest.tolist())
+    del closest
+    left = total - len(checked)
+    if waiting is not None and left:
         kept = WAITING_KEPT * max(budget, check_budget(len(rows)))
-        later = candidates.packed[new_numbers[order[budget : budget + kept]]] >> 7
-        waiting.pairs.append(np.stack([later // candidates.n, later % candidates.n], axis=1))
-        waiting.more |= len(new_numbers) > budget + kept
-        del later
-    if len(new_numbers) > budget:
+        later, _total = _closest_new(candidates, known, budget, budget + kept)
+        pair = candidates.packed[later] >> 7
+        waiting.pairs.append(np.stack([pair // candidates.n, pair % candidates.n], axis=1))
+        waiting.more |= left > kept
+        del later, pair
+    if left:
         log.info(
             "hard copies: %d of %d new candidate pairs checked (the closest); %d wait for "
             "the next regroup",
-            budget,
-            len(new_numbers),
-            len(new_numbers) - budget,
+            len(checked),
+            total,
+            left,
         )
-    del order, new_numbers
     views: OrderedDict[int, copycheck.View | None] = OrderedDict()
     out: dict[tuple[int, int], Verdict] = {}
     made = 0
@@ -442,6 +466,33 @@ def _verdicts(
     if fresh is None:
         session.flush()
     return out, made
+
+
+def _closest_new(
+    candidates: Candidates, known: np.ndarray, begin: int, end: int
+) -> tuple[np.ndarray, int]:
+    """The numbers of the new candidates (not ``known``) ranked ``begin`` to ``end`` by
+    distance, the closest first, then in the candidates' order; and how many new ones there
+    are in all.
+
+    Found by counting the new candidates at each distance, not by sorting every one of them
+    (a crowded library's 3 million: arrays of 50 MB)."""
+    distance = (candidates.packed & 0x7F).astype(np.uint8)
+    distance[known] = 0xFF  # not new: beyond every distance
+    counts = np.bincount(distance, minlength=0x100)[:0xFF]
+    total = int(counts.sum())
+    end = min(end, total)
+    found: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
+    if begin >= end:
+        return found[0], total
+    first = np.cumsum(counts) - counts  # the rank of the first new candidate at each distance
+    for d in np.flatnonzero(counts).tolist():
+        low, high = int(first[d]), int(first[d] + counts[d])
+        if high <= begin or low >= end:
+            continue
+        at = np.flatnonzero(distance == d)  # in the candidates' order
+        found.append(at[max(0, begin - low) : end - low])
+    return np.concatenate(found), total
 
 
 def _swapped(verdict: Verdict) -> Verdict:
