@@ -181,3 +181,36 @@ def test_rows_a_scan_changed_meanwhile_are_grouped(library: Path, tmp_path: Path
     assert "more/b.jpg" in names, groups  # the paused regroup's reading did not have it
     _cli("dupes", "--threshold", "8")
     assert _groups() == groups
+
+
+def test_a_change_committed_while_the_rows_are_let_go_is_grouped(
+    library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full regroup lets its rows go while it searches the hard-copy candidates, then
+    reads them again. A change another process commits in that gap (here: the screenshot
+    moved to another folder) is in the groups it writes: PostgreSQL's second reading sees
+    it and all is worked out again; SQLite's reading does not, and the write finds it."""
+    from mediafix.services import duplicates
+
+    real = duplicates.search_candidates
+    engine = get_engine(get_settings().database_url)
+    calls = []
+
+    def meanwhile(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:  # moved on the disk, and the move saved as a rescan would
+            (library / "moved").mkdir()
+            (library / "screens" / "b-shot.png").rename(library / "moved" / "b-shot.png")
+            with session_scope(engine) as s:  # another connection, committed at once
+                shot = s.scalars(select(File).where(File.name == "b-shot.png")).one()
+                shot.rel_path, shot.path = "moved/b-shot.png", shot.path.replace("screens", "moved")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(duplicates, "search_candidates", meanwhile)
+    duplicates.regroup(engine, get_settings())
+    assert calls, "the full regroup searched with its rows let go"
+    written = _groups()
+    assert any("moved/b-shot.png" in str(g) for g in written), written
+    monkeypatch.setattr(duplicates, "search_candidates", real)
+    duplicates.regroup(engine, get_settings())  # the same rows, grouped again: the same
+    assert _groups() == written

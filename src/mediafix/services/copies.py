@@ -32,6 +32,7 @@ from mediafix.store.models import CopyCheck
 
 __all__ = [
     "Candidates",
+    "SearchInput",
     "Waiting",
     "check_budget",
     "check_pairs",
@@ -41,6 +42,7 @@ __all__ = [
     "key_table",
     "map_large_blocks",
     "parse_copy_keys",
+    "search_candidates",
 ]
 
 log = logging.getLogger(__name__)
@@ -184,9 +186,37 @@ _FOLD_ROWS = 1 << 20
 _BANDS = 16
 
 
+@dataclass
+class SearchInput:
+    """What the candidate search reads of the files, in arrays: the rows themselves can be
+    let go while it runs (a regroup reads them again after: 113 MB at 100,000 files)."""
+
+    n: int
+    first: np.ndarray  # each file's first hash (uint64)
+    values: np.ndarray  # every key (first hashes, then copy keys): :func:`key_table`
+    owner: np.ndarray
+    kind: np.ndarray
+    known: np.ndarray  # which files have a detail hash, and its words: ``_detail_words``
+    words: np.ndarray
+
+    @classmethod
+    def of(
+        cls, rows: Sequence[CopyRow], hashes: np.ndarray, details: Sequence[int | None]
+    ) -> SearchInput:
+        values, owner, kind = key_table(rows, hashes)
+        known, words = _detail_words(details)
+        first = np.ascontiguousarray(hashes, dtype=np.uint64)
+        return cls(len(rows), first, values, owner, kind, known, words)
+
+
 def _candidates(
     rows: Sequence[CopyRow], hashes: np.ndarray, details: Sequence[int | None], threshold: int
 ) -> Candidates:
+    """Pairs of files whose keys meet, that the first hash did not match."""
+    return search_candidates(SearchInput.of(rows, hashes, details), threshold)
+
+
+def search_candidates(search: SearchInput, threshold: int) -> Candidates:
     """Pairs of files whose keys meet, that the first hash did not match.
 
     Pairs of keys come from ``hamming_pair_parts`` a part at a time and are folded into pairs
@@ -194,12 +224,10 @@ def _candidates(
     but few pairs of files (a picture's own keys are close to each other; the same pair
     of files meets through several of their keys).
     """
-    n = len(rows)
-    values, owner, kind = key_table(rows, hashes)
+    n, first, values, owner, kind = search.n, search.first, search.values, search.owner, search.kind
+    known, words = search.known, search.words
     if len(values) == n:
         return Candidates(np.empty(0, dtype=np.int64), n)
-    first = np.ascontiguousarray(hashes, dtype=np.uint64)
-    known, words = _detail_words(details)
     bands = _Bands(n)
     for part in hamming_pair_parts(values, copy_threshold(threshold)):
         a, b = owner[part[:, 0]], owner[part[:, 1]]
@@ -216,7 +244,7 @@ def _candidates(
         new = ~plain
         if new.any():
             bands.add((low[new] * n + high[new]) << 7 | distance[new])
-    del values, owner, kind, known, words
+    del values, owner, kind, known, words, search
     found = bands.result()
     give_back_memory()
     return Candidates(found, n)

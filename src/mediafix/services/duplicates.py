@@ -44,6 +44,7 @@ from mediafix.media.similarity import HammingIndex, group_near
 from mediafix.media.videoprint import VideoPrint, video_groups
 from mediafix.services.copies import (
     Candidates,
+    SearchInput,
     Waiting,
     check_budget,
     check_pairs,
@@ -52,6 +53,7 @@ from mediafix.services.copies import (
     hard_copy_pairs,
     key_table,
     map_large_blocks,
+    search_candidates,
 )
 from mediafix.store.counts import group_counts
 from mediafix.store.db import ReadThenWrite, session_scope
@@ -266,9 +268,11 @@ def _plan(
     settings: Settings,
     by_parts: bool,
     fresh: dict[tuple[str, str], dict[str, Any]],
+    let_go: bool = True,
 ) -> _Plan:
     """The groups of the library as ``s`` reads it, nothing written (pixel checks made go
-    to ``fresh``)."""
+    to ``fresh``). With ``let_go``, a full regroup lets the rows go while it searches the
+    hard-copy candidates, and reads them again after."""
     summary = RegroupSummary()
     threshold = threshold_for(settings, s)
     rows = _group_rows(s)
@@ -291,8 +295,51 @@ def _plan(
                 summary.incremental = True
                 return plan
             plan.writer = _GroupWriter()
-    plan.backlog = _regroup_all(s, rows, partners, decisions, threshold, plan, fresh)
+    if not let_go:
+        plan.backlog = _regroup_all(s, rows, partners, decisions, threshold, plan, fresh)
+        return plan
+    # The hard-copy candidates first, from arrays, the rows let go meanwhile (the search's
+    # peak on top of them went over 300 MB at 100,000 files); then the rows read again.
+    pictures, search = _search_input(rows, partners)
+    del rows
+    found: Candidates | None = search_candidates(search, threshold)
+    del search
+    rows = _group_rows(s)
+    again, raw = _signatures(rows, {})
+    if not (np.array_equal(again, plan.ids) and np.array_equal(raw, plan.raw)):
+        # the library changed between the readings (PostgreSQL's read committed): all again
+        # from a new reading, the rows held this time
+        del rows, found
+        return _plan(s, settings, False, fresh, let_go=False)
+    moved = {b["row_id"]: b["key"] for b in bundles}
+    for row in rows:  # the bundles as worked out from the first reading
+        if row.id in moved:
+            row.bundle = moved[row.id]
+    plan.backlog = _regroup_all(
+        s, rows, partners, decisions, threshold, plan, fresh, (pictures, found)
+    )
     return plan
+
+
+def _search_input(rows: list[GroupRow], partners: dict[str, int]) -> tuple[np.ndarray, SearchInput]:
+    """The pictures a full regroup searches for hard copies (each content's best copy, as
+    :func:`_exact_groups` picks it), by id, and what the search reads of them."""
+    pictures = []
+    for copies in _by_sha(rows).values():
+        row = copies[_representative(copies, partners)[0]]
+        if row.kind == "image" and row.phash:
+            pictures.append(row)
+    ids = np.fromiter((r.id for r in pictures), dtype=np.int64, count=len(pictures))
+    return ids, SearchInput.of(pictures, *_picture_hashes(pictures))
+
+
+def _picture_hashes(images: list[GroupRow]) -> tuple[np.ndarray, list[int | None]]:
+    """The pictures' first hashes (uint64) and 256-bit detail hashes."""
+    hashes = np.array(
+        [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
+        dtype=np.uint64,
+    )
+    return hashes, [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
 
 
 def _apart(decisions: list[Decision]) -> str:
@@ -390,16 +437,35 @@ def _regroup_all(
     threshold: int,
     plan: _Plan,
     fresh: dict[tuple[str, str], dict[str, Any]],
+    searched: tuple[np.ndarray, Candidates | None] | None = None,
 ) -> bool:
     """Every group worked out (into ``plan.writer``); returns whether pixel checks were left
-    for a later regroup."""
+    for a later regroup. ``searched``: the hard-copy candidates already found, and among
+    which pictures (by id); searched again if those are not the pictures here."""
     summary = plan.summary
     writer = plan.writer
     by_sha = _by_sha(rows)
     representatives = _exact_groups(writer, by_sha, list(by_sha), partners, summary)
     images = [r for r in representatives if r.kind == "image" and r.phash]
+    candidates = None
+    if searched is not None and searched[1] is not None:
+        ids = np.fromiter((r.id for r in images), dtype=np.int64, count=len(images))
+        if np.array_equal(ids, searched[0]):
+            candidates = searched[1]
     waiting = Waiting()
-    _near_groups(s, writer, images, threshold, partners, decisions, by_sha, summary, fresh, waiting)
+    _near_groups(
+        s,
+        writer,
+        images,
+        threshold,
+        partners,
+        decisions,
+        by_sha,
+        summary,
+        fresh,
+        waiting,
+        candidates=candidates,
+    )
     plan.waiting = _waiting_ids(images, waiting)
     _group_videos(writer, representatives, threshold, summary, by_sha, partners)
     return waiting.more
@@ -461,22 +527,27 @@ def _near_groups(
     fresh: dict[tuple[str, str], dict[str, Any]],
     waiting: Waiting,
     budget: int | None = None,
+    candidates: Candidates | None = None,
 ) -> int:
     """Near copies among the distinct ``images``; returns how many pixel checks were made.
-    The hard-copy candidates left unchecked (over ``budget``, or the pixel-check budget of
-    as many pictures) go to ``waiting``."""
+    The hard-copy candidates (``candidates`` if found already) left unchecked (over
+    ``budget``, or the pixel-check budget of as many pictures) go to ``waiting``."""
     if len(images) < 2:
         return 0
-    hashes = np.array(
-        [int(r.phash, 16) & 0xFFFFFFFFFFFFFFFF for r in images],  # type: ignore[arg-type]
-        dtype=np.uint64,
-    )
-    details = [int(r.detail_hash, 16) if r.detail_hash else None for r in images]
+    hashes, details = _picture_hashes(images)
     # Screenshots, frames, mirrored, cropped, captioned and tilted copies: candidates
     # from the copy keys, each confirmed on its pixels (media.copycheck).
     # As many new checks as the budget allows: some candidates may wait for the next one.
     extra, verdicts, made = hard_copy_pairs(
-        s, images, hashes, details, threshold, fresh, waiting=waiting, budget=budget
+        s,
+        images,
+        hashes,
+        details,
+        threshold,
+        fresh,
+        candidates=candidates,
+        waiting=waiting,
+        budget=budget,
     )
     give_back_memory()  # the pixel checks' decoded pictures, freed on the heap (~30 MB)
     summary.hard_copies += len(verdicts)
