@@ -326,6 +326,37 @@ class LockProbe(threading.Thread):
         self.join()
 
 
+def group_lines(s: Any) -> list[str]:
+    """Every group of session ``s``'s library as a line, sorted: type, keeper, members
+    (file, keep, distance), reasons, status; the same for two regroups that make the same
+    groups, whatever their ids."""
+    from sqlalchemy import select
+
+    from mediafix.store.models import DuplicateGroup, DuplicateMember
+
+    members: dict[int, list[tuple[int, bool, int]]] = {}
+    query = select(
+        DuplicateMember.group_id,
+        DuplicateMember.file_id,
+        DuplicateMember.keep,
+        DuplicateMember.distance,
+    )
+    for gid, fid, keep, distance in s.execute(query):
+        members.setdefault(gid, []).append((fid, bool(keep), distance))
+    return sorted(
+        repr((t, k, sorted(members.get(g, [])), r, st))
+        for g, t, k, r, st in s.execute(
+            select(
+                DuplicateGroup.id,
+                DuplicateGroup.type,
+                DuplicateGroup.keeper_id,
+                DuplicateGroup.reasons,
+                DuplicateGroup.status,
+            )
+        )
+    )
+
+
 def child(data: str, step: str, changes: int) -> None:
     _reset_peak()
     import resource
@@ -335,7 +366,7 @@ def child(data: str, step: str, changes: int) -> None:
     from mediafix.config import Settings
     from mediafix.services.duplicates import regroup
     from mediafix.store.db import get_engine, session_scope
-    from mediafix.store.models import DuplicateGroup, DuplicateMember, File
+    from mediafix.store.models import File
 
     settings = Settings(data_dir=Path(data) / "data", output_dir=Path(data) / "out")
     engine = get_engine(settings.database_url)
@@ -359,27 +390,7 @@ def child(data: str, step: str, changes: int) -> None:
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     digest = hashlib.blake2b(digest_size=12)
     with session_scope(engine) as s:
-        members: dict[int, list[tuple[int, bool, int]]] = {}
-        query = select(
-            DuplicateMember.group_id,
-            DuplicateMember.file_id,
-            DuplicateMember.keep,
-            DuplicateMember.distance,
-        )
-        for gid, fid, keep, distance in s.execute(query):
-            members.setdefault(gid, []).append((fid, bool(keep), distance))
-        groups = sorted(
-            repr((t, k, sorted(members.get(g, [])), r, st))
-            for g, t, k, r, st in s.execute(
-                select(
-                    DuplicateGroup.id,
-                    DuplicateGroup.type,
-                    DuplicateGroup.keeper_id,
-                    DuplicateGroup.reasons,
-                    DuplicateGroup.status,
-                )
-            )
-        )
+        groups = group_lines(s)
     for line in groups:
         digest.update(line.encode())
     print(

@@ -95,30 +95,11 @@ def digests(engine: Any) -> tuple[int, str, str]:
     from sqlalchemy import select
 
     from mediafix.store.db import session_scope
-    from mediafix.store.models import CopyCheck, DuplicateGroup, DuplicateMember
+    from mediafix.store.models import CopyCheck
+    from regroup_memory import group_lines  # (bench/ is the script's folder)
 
     with session_scope(engine) as s:
-        members: dict[int, list[tuple[int, bool, int]]] = {}
-        query = select(
-            DuplicateMember.group_id,
-            DuplicateMember.file_id,
-            DuplicateMember.keep,
-            DuplicateMember.distance,
-        )
-        for gid, fid, keep, distance in s.execute(query):
-            members.setdefault(gid, []).append((fid, bool(keep), distance))
-        groups = sorted(
-            repr((t, k, sorted(members.get(g, [])), r, st))
-            for g, t, k, r, st in s.execute(
-                select(
-                    DuplicateGroup.id,
-                    DuplicateGroup.type,
-                    DuplicateGroup.keeper_id,
-                    DuplicateGroup.reasons,
-                    DuplicateGroup.status,
-                )
-            )
-        )
+        groups = group_lines(s)
         checks = sorted(
             repr((c.sha256, c.other_sha256, c.version, c.verdict))
             for c in s.scalars(select(CopyCheck))
