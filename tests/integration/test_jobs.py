@@ -333,3 +333,27 @@ def test_two_workers_share_an_import_on_postgres_and_redis(
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
+
+
+def test_an_import_forgets_the_files_gone_since_the_last(
+    worker_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Files deleted from a folder between two imports of it leave the library with the
+    second, which says how many."""
+    photos = tmp_path / "photos"
+    make_library(photos, 6)
+    w = Worker(worker_env, tmp_path / "worker.log")
+    try:
+        first = enqueue(worker_env, photos)
+        wait_until(lambda: job_state(first)["status"] == "completed")
+        gone = sorted(photos.rglob("*.jpg"))[:2]
+        for path in gone:
+            path.unlink()
+        second = enqueue(worker_env, photos)
+        wait_until(lambda: job_state(second)["status"] == "completed")
+    finally:
+        w.stop()
+    assert "2 gone since, forgotten" in str(job_state(second)["message"])
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        paths = set(s.scalars(select(File.path)))
+    assert len(paths) == 4 and not paths & {str(p) for p in gone}

@@ -203,12 +203,13 @@ def finish_import(eng: Engine, job_id: int) -> bool:
             )
             or 0
         )
-        unchanged = int((s.get(Job, job_id) or Job(params={})).params.get("unchanged", 0))
+        params = (s.get(Job, job_id) or Job(params={})).params
+        unchanged, gone = int(params.get("unchanged", 0)), int(params.get("gone", 0))
         won = jobrows.finish_job(
             s,
             job_id,
             "completed",
             message=f"{counted(done, 'file')} probed, {unchanged:,} unchanged, "
-            f"{n_err:,} with errors",
+            f"{n_err:,} with errors" + (f", {gone:,} gone since, forgotten" if gone else ""),
         )
     return bool(won)
