@@ -349,3 +349,48 @@ def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
     finally:
         dispose_engines()
         get_settings.cache_clear()
+
+
+def test_a_rescan_by_parts_checks_no_more_than_its_part_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rescan's regroup by parts makes its share of pixel checks and ``PART_CHECKS``
+    more, not a full regroup's budget: the candidates of a crowded library's new pictures
+    wait (closest first) instead of making a small rescan cost as much as regrouping all."""
+    from mediafix.services import copies, duplicates
+    from tests.helpers.media import make_jpeg
+
+    root = tmp_path / "photos"
+    for n in range(40):
+        make_jpeg(root / "old" / f"o{n}.jpg", 500 + n, (96, 72))
+    monkeypatch.setenv("MEDIAFIX_DATA_DIR", str(tmp_path / "data"))
+    for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL", "MEDIAFIX_PASSWORD"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(copies, "CHECK_BUDGET_BASE", 10)
+    monkeypatch.setattr(copies, "CHECK_BUDGET_PER_FILE", 0)
+    monkeypatch.setattr(duplicates, "PART_CHECKS", 0)
+    get_settings.cache_clear()
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(main, [*args])
+        assert result.exit_code == 0, result.output
+        return " ".join(result.output.split())
+
+    try:
+        run("scan", "-w", "1", str(root))
+        (root / "new").mkdir()
+        for seed in (60, 61, 62):
+            picture = photo(seed)
+            picture.save(root / "new" / f"p{seed}.jpg", "JPEG", quality=92)
+            ImageOps.mirror(picture).save(root / "new" / f"p{seed}-mirrored.png")
+        assert "(regrouped by parts)" in run("scan", "-w", "1", str(root))
+        # 46 files, 6 changed: a share of ceil(10 * 6 / 46) = 2 checks, none more
+        found = json.loads(run("dupes", "--json"))["groups"]
+        mirrored = [m for g in found for m in g["members"] if "mirrored" in m["path"]]
+        assert len(mirrored) == 2
+        assert "1 pairs of look-alike pictures wait for a pixel check" in run("dupes")
+    finally:
+        from mediafix.store.db import dispose_engines
+
+        dispose_engines()
+        get_settings.cache_clear()

@@ -1141,6 +1141,19 @@ class _Index:
         return np.stack([(packed >> 7) // n, (packed >> 7) % n, packed & 0x7F], axis=1)
 
 
+# New pixel checks a regroup by parts makes for the candidates of its part, besides its share
+# of those waiting: the few candidates of an ordinary change (a screenshot, a cropped copy)
+# are checked at once; a crowded library's dozens per picture wait, as they would in a full
+# regroup, rather than making a rescan of 1 % of its files cost as much as regrouping all.
+PART_CHECKS = 600
+
+
+def part_budget(full: int, share: int) -> int:
+    """The pixel checks a regroup by parts makes: its ``share`` of the waiting ones and
+    :data:`PART_CHECKS`, never more than a full regroup's budget ``full``."""
+    return min(full, share + PART_CHECKS)
+
+
 def waiting_share(budget: int, changes: int, files: int) -> int:
     """How many waiting hard-copy candidates a regroup by parts of ``changes`` rows checks:
     the budget of a full regroup of ``files``, in proportion to the rows that changed (at
@@ -1169,8 +1182,8 @@ def _regroup_part(
     waiting for a pixel check (from an earlier regroup, over its budget) are checked, a
     share in proportion to the changes (:func:`waiting_share`): a pair found the same joins
     the part. Only candidates with a file in the part are checked, so that every verdict
-    made is one the part's groups take in; at most as many as a full regroup would check,
-    the closest first, the others waiting in the snapshot.
+    made is one the part's groups take in; at most :func:`part_budget` of them, the closest
+    first, the others waiting in the snapshot.
 
     Returns whether pixel checks were left for later that the snapshot does not hold, or
     None when this cannot be done exactly (videos, a part too large, an old group reaching
@@ -1190,9 +1203,9 @@ def _regroup_part(
         present = np.array(sorted(by_id), dtype=np.int64)
         keep = np.isin(waiting, present).all(axis=1) & ~np.isin(waiting, moved).any(axis=1)
         waiting = waiting[keep]
-    # never more pixel checks than a full regroup would make
-    budget = check_budget(len(rows))
-    share = waiting_share(budget, len(changed) + len(gone), len(rows))
+    full = check_budget(len(rows))
+    share = waiting_share(full, len(changed) + len(gone), len(rows))
+    budget = part_budget(full, share)
     now, later = waiting[:share], waiting[share:]
     plan.backlog = changes.more
     if not seeds and not len(now):
