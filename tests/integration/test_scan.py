@@ -426,17 +426,20 @@ def test_a_rescan_forgets_the_files_gone_from_the_folder(
     (root / "backup").mkdir()
     (root / "backup" / "b.jpg").write_bytes(a.read_bytes())
     make_jpeg(root / "camera" / "c.jpg", 22, DateTimeOriginal="2020:01:02 10:00:00")
+    (root / "camera" / "notes.txt").write_text("not a photo")
     _scan(root)
     assert sorted(_groups().values()) == [("exact", ("a.jpg", "b.jpg"))]
     a.unlink()
+    (root / "camera" / "notes.txt").unlink()
     output = _scan(root)
-    assert _line(output, "gone since the last scan") == "1"
+    assert _line(output, "gone since the last scan") == "2"
     assert set(_rows()) == {"b.jpg", "c.jpg"}
     assert _groups() == {}
     planned = CliRunner().invoke(main, ["plan", "--json"])
     assert planned.exit_code == 0, planned.output
-    sources = {os.path.basename(i["source"]) for i in json.loads(planned.output)["items"]}
-    assert sources == {"b.jpg", "c.jpg"}
+    plan = json.loads(planned.output)
+    assert {os.path.basename(i["source"]) for i in plan["items"]} == {"b.jpg", "c.jpg"}
+    assert plan["ignored"] == [] and plan["held"] == [] and plan["discarded"] == []
     # the file back: scanned again as a new row, its group again
     a.write_bytes((root / "backup" / "b.jpg").read_bytes())
     output = _scan(root)

@@ -85,7 +85,7 @@ def own_folders(settings: Settings, session: Session | None = None) -> OwnFolder
 
 # Rows a rescan forgets when their file is gone: never one that was written to the archive
 # (its undo and its journal name it) or that a worker is probing.
-_FORGETTABLE = ("new", "ready", "review", "error")
+_FORGETTABLE = ("new", "ready", "review", "error", "skipped")
 
 
 class Walk:
