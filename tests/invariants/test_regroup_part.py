@@ -24,7 +24,6 @@ from sqlalchemy.engine import Engine
 from mediafix.config import Settings
 from mediafix.media import copycheck
 from mediafix.media.copycheck import Verdict
-from mediafix.services import duplicates
 from mediafix.services.duplicates import regroup
 from mediafix.store.db import get_engine, session_scope, upgrade
 from mediafix.store.models import CopyCheck, Decision, DuplicateGroup, DuplicateMember, File
@@ -270,10 +269,8 @@ CHANGES = st.sampled_from(("copy", "near", "new", "gone", "edit", "redate", "mov
     steps=st.lists(st.lists(CHANGES, min_size=1, max_size=4), min_size=1, max_size=4),
 )
 def test_regroup_by_parts_equals_a_full_regroup(
-    tmp_path_factory: Any, monkeypatch: Any, seed: int, size: int, steps: list[list[str]]
+    tmp_path_factory: Any, seed: int, size: int, steps: list[list[str]]
 ) -> None:
-    # the part's copy keys looked up a few at a time, as a large rescan's are
-    monkeypatch.setattr(duplicates._Index, "ASKED_BLOCK", 3)
     rng = random.Random(seed)
     world = World(rng, tmp_path_factory.mktemp("regroup"))
     for _ in range(size):

@@ -1069,20 +1069,9 @@ def _groups_of(
     return members
 
 
-def _closest_per_pair(packed: np.ndarray) -> np.ndarray:
-    """Packed pairs ``(pair << 7) | distance``, sorted, one per pair at its smallest distance
-    (the low bits sort first)."""
-    packed = np.sort(packed)
-    first = np.ones(len(packed), dtype=bool)
-    first[1:] = (packed[1:] >> 7) != (packed[:-1] >> 7)
-    return packed[first]
-
-
 class _Index:
     """One entry per content (sha256) that is a picture with a perceptual hash: its first
     hash, detail hash and copy keys, searched one entry against all (a rescan changes few)."""
-
-    ASKED_BLOCK = 2048  # keys looked up together in ``candidates``
 
     def __init__(
         self, by_sha: dict[str, list[GroupRow]], partners: dict[str, int], threshold: int
@@ -1138,20 +1127,17 @@ class _Index:
             [k for n in entries for k in (n, *range(self.key_start[n], self.key_start[n + 1]))],
             dtype=np.int64,
         )
+        found = self.key_index.within(self.key_values[asked])
+        mine, other = asked[found[:, 0]], found[:, 1]
+        meet = (self.key_codes[mine] != 0) | (self.key_codes[other] != 0)
+        meet &= self.key_owners[mine] != self.key_owners[other]
+        entry, partner = self.key_owners[mine[meet]], self.key_owners[other[meet]]
         n = len(self.rows)
-        # A block of keys at a time, each block's matches folded into pairs of entries at
-        # once: a crowded library's keys match hundreds each (rows of them took ~30 MB).
-        pairs: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
-        for begin in range(0, len(asked), self.ASKED_BLOCK):
-            block = asked[begin : begin + self.ASKED_BLOCK]
-            found = self.key_index.within(self.key_values[block])
-            mine, other = block[found[:, 0]], found[:, 1]
-            meet = (self.key_codes[mine] != 0) | (self.key_codes[other] != 0)
-            meet &= self.key_owners[mine] != self.key_owners[other]
-            entry, partner = self.key_owners[mine[meet]], self.key_owners[other[meet]]
-            pairs.append(_closest_per_pair((entry * n + partner) << 7 | found[meet, 2]))
-            del found, mine, other, meet, entry, partner
-        packed = _closest_per_pair(np.concatenate(pairs))
+        # one row per pair, at its smallest distance (the low bits sort first)
+        packed = np.sort((entry * n + partner) << 7 | found[meet, 2])
+        first = np.ones(len(packed), dtype=bool)
+        first[1:] = (packed[1:] >> 7) != (packed[:-1] >> 7)
+        packed = packed[first]
         return np.stack([(packed >> 7) // n, (packed >> 7) % n, packed & 0x7F], axis=1)
 
 
