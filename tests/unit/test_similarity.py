@@ -361,14 +361,14 @@ def test_an_index_of_nothing_or_a_negative_threshold_finds_nothing() -> None:
 
 
 def test_an_index_checks_crowded_buckets_a_run_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs of a few members (here 50) at a time, a bucket larger than that alone: the same
-    matches as all at once."""
+    """Parts of a few members (here 50) at a time, a bucket larger than that alone: the
+    same matches as all at once."""
     rng = np.random.default_rng(7)
     values = rng.integers(0, 2**64 - 1, 3, dtype=np.uint64, endpoint=True)[rng.integers(0, 3, 3000)]
     values ^= rng.integers(0, 2**12, 3000, dtype=np.uint64)  # crowded: ~1,000 per bucket
     asked = values[:40]
     whole = similarity.HammingIndex(values, 10).within(asked)
-    monkeypatch.setattr(similarity, "_QUERY_ROWS", 50)
+    monkeypatch.setattr(similarity, "_PART_ROWS", 50)
     runs = similarity.HammingIndex(values, 10).within(asked)
     assert len(whole) >= 40 * 900
     assert sorted(map(tuple, whole.tolist())) == sorted(map(tuple, runs.tolist()))

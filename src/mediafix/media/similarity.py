@@ -678,9 +678,8 @@ def _cross(
 # A query index cuts the 64 bits into this many chunks of 16 (dense tables of 65,536 slots).
 _QUERY_CHUNKS = 4
 _QUERY_CHUNK_BITS = BITS // _QUERY_CHUNKS
-# Queries looked up together, and the bucket members checked at a time (a few MB each array).
+# Queries looked up together (their buckets' members checked ``_cross_parts`` at a time).
 _QUERY_BLOCK = 256
-_QUERY_ROWS = 1 << 18
 
 
 class HammingIndex:
@@ -752,25 +751,18 @@ class HammingIndex:
             for number, (start, _radius, order, first, size, masks) in enumerate(self.chunks):
                 probes = (self._slots(block, start)[:, None] ^ masks[None, :]).ravel()
                 asker = np.arange(len(block)).repeat(len(masks))
-                counts = size[probes].astype(np.int64)
-                ends = np.cumsum(counts)
-                # the probes' members a run of about _QUERY_ROWS at a time: crowded buckets
-                # (alike pictures' keys) hold thousands
-                low = 0
-                while low < len(probes):
-                    before = int(ends[low - 1]) if low else 0
-                    high = max(low + 1, int(np.searchsorted(ends, before + _QUERY_ROWS, "right")))
-                    run = slice(low, high)
-                    low = high
-                    many = counts[run]
-                    total = int(many.sum())
-                    if not total:
-                        continue
-                    which = np.repeat(asker[run], many)
-                    offset = np.arange(total) - np.repeat(np.cumsum(many) - many, many)
-                    member = order[np.repeat(first[probes[run]], many) + offset].astype(np.int64)
-                    del offset
-                    differ = block[which] ^ self.values[member]
+                full = size[probes] > 0
+                probes, asker = probes[full], asker[full]
+                # each query against the members of its probed buckets, a part at a time
+                # (crowded buckets of alike pictures' keys hold thousands)
+                for query, spot in _cross_parts(
+                    asker,
+                    np.ones(len(probes), dtype=np.int64),
+                    first[probes].astype(np.int64),
+                    size[probes].astype(np.int64),
+                ):
+                    member = order[spot].astype(np.int64)
+                    differ = block[query] ^ self.values[member]
                     distance = np.bitwise_count(differ).astype(np.int64)
                     keep = distance <= self.threshold
                     # a pair an earlier chunk finds (its bits there within that chunk's
@@ -778,6 +770,6 @@ class HammingIndex:
                     for start_before, radius_before, *_ in self.chunks[:number]:
                         keep &= np.bitwise_count(self._slots(differ, start_before)) > radius_before
                     found.append(
-                        np.stack([which[keep] + begin, member[keep], distance[keep]], axis=1)
+                        np.stack([query[keep] + begin, member[keep], distance[keep]], axis=1)
                     )
         return np.concatenate(found)
