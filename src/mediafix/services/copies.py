@@ -36,6 +36,7 @@ __all__ = [
     "Waiting",
     "check_budget",
     "check_pairs",
+    "closest_per_pair",
     "copy_threshold",
     "give_back_memory",
     "hard_copy_pairs",
@@ -143,6 +144,13 @@ class Candidates:
     def __init__(self, packed: np.ndarray, n: int) -> None:
         self.packed = packed
         self.n = n
+
+    @classmethod
+    def of(cls, i: np.ndarray, j: np.ndarray, distance: np.ndarray | int, n: int) -> Candidates:
+        """The pairs (i[k], j[k]) of ``n`` files, in either order, at ``distance[k]``: one
+        per pair of files, at its smallest."""
+        low, high = np.minimum(i, j).astype(np.int64), np.maximum(i, j).astype(np.int64)
+        return cls(closest_per_pair((low * n + high) << 7 | distance), n)
 
     def __len__(self) -> int:
         return len(self.packed)
@@ -286,11 +294,10 @@ class _Bands:
         for number in range(_BANDS):
             if at[number] == at[number + 1]:
                 continue
-            merged = np.concatenate([self.found[number], waiting[at[number] : at[number + 1]]])
-            merged.sort(kind="stable")  # two sorted runs: one merge
-            first = np.ones(len(merged), dtype=bool)
-            first[1:] = (merged[1:] >> 7) != (merged[:-1] >> 7)
-            self.found[number] = merged[first]
+            # two sorted runs: the stable sort is one merge
+            self.found[number] = closest_per_pair(
+                np.concatenate([self.found[number], waiting[at[number] : at[number + 1]]])
+            )
         self.held = 0
         give_back_memory()
 
@@ -300,6 +307,15 @@ class _Bands:
         self.buffer = self.buffer[:0]
         found, self.found = self.found, []
         return np.concatenate(found)
+
+
+def closest_per_pair(packed: np.ndarray) -> np.ndarray:
+    """Packed pairs ``(pair << 7) | distance`` (sorted in place), one per pair at its
+    smallest distance: the distance is the low bits, so it sorts first within a pair."""
+    packed.sort(kind="stable")
+    first = np.ones(len(packed), dtype=bool)
+    first[1:] = (packed[1:] >> 7) != (packed[:-1] >> 7)
+    return packed[first]
 
 
 # Blocks of this size or more get a mapping of their own (glibc's M_MMAP_THRESHOLD).
@@ -383,10 +399,8 @@ def check_pairs(
     made. ``fresh`` as for :func:`hard_copy_pairs`."""
     if len(pairs) == 0:
         return {}, 0
-    low = np.minimum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
-    high = np.maximum(pairs[:, 0], pairs[:, 1]).astype(np.int64)
-    packed = np.unique((low * len(rows) + high) << 7)
-    return _verdicts(session, rows, Candidates(packed, len(rows)), fresh, budget=len(packed))
+    candidates = Candidates.of(pairs[:, 0], pairs[:, 1], 0, len(rows))
+    return _verdicts(session, rows, candidates, fresh, budget=len(candidates))
 
 
 def check_budget(files: int) -> int:

@@ -48,6 +48,7 @@ from mediafix.services.copies import (
     Waiting,
     check_budget,
     check_pairs,
+    closest_per_pair,
     copy_threshold,
     give_back_memory,
     hard_copy_pairs,
@@ -1133,11 +1134,7 @@ class _Index:
         meet &= self.key_owners[mine] != self.key_owners[other]
         entry, partner = self.key_owners[mine[meet]], self.key_owners[other[meet]]
         n = len(self.rows)
-        # one row per pair, at its smallest distance (the low bits sort first)
-        packed = np.sort((entry * n + partner) << 7 | found[meet, 2])
-        first = np.ones(len(packed), dtype=bool)
-        first[1:] = (packed[1:] >> 7) != (packed[:-1] >> 7)
-        packed = packed[first]
+        packed = closest_per_pair((entry * n + partner) << 7 | found[meet, 2])
         return np.stack([(packed >> 7) // n, (packed >> 7) % n, packed & 0x7F], axis=1)
 
 
@@ -1243,8 +1240,6 @@ def _regroup_part(
         if len(pairs):
             among = np.unique(pairs[:, :2])
             spot = np.searchsorted(among, pairs[:, :2])
-            low, high = spot.min(axis=1), spot.max(axis=1)
-            packed = np.unique((low * len(among) + high) << 7 | pairs[:, 2])
             found = Waiting()
             extra, _verdicts, made = hard_copy_pairs(
                 s,
@@ -1253,7 +1248,7 @@ def _regroup_part(
                 [index.details[m] for m in among.tolist()],
                 threshold,
                 fresh,
-                candidates=Candidates(packed, len(among)),
+                candidates=Candidates.of(spot[:, 0], spot[:, 1], pairs[:, 2], len(among)),
                 waiting=found,
                 budget=max(0, budget),
             )
