@@ -885,18 +885,31 @@ _SIGNED = (
 def checks_waiting(settings: Settings, s: Session) -> tuple[int, bool]:
     """How many hard-copy candidates the last regroup left waiting for a pixel check (over
     its budget), and whether there are more than those (found again by a full regroup)."""
+    snapshot = _last_snapshot(s, settings)
+    if isinstance(snapshot, str):
+        return 0, False
+    value, arrays = snapshot
+    return len(arrays["waiting"]), value["backlog"]
+
+
+def _last_snapshot(
+    s: Session, settings: Settings
+) -> tuple[dict[str, Any], dict[str, np.ndarray]] | str:
+    """The last regroup's snapshot: its settings value and its file's arrays (``token``,
+    ``ids``, ``sigs``, ``members``, ``waiting``), or why there is none to go by."""
     stored = s.get(Setting, SNAPSHOT_KEY)
     value = stored.value if stored is not None else None
-    if not isinstance(value, dict):
-        return 0, False
+    if not isinstance(value, dict) or not isinstance(value.get("backlog"), bool):
+        return "no snapshot of the last regroup"
     try:
         with np.load(_snapshot_path(settings)) as data:
-            if str(data["token"]) != value.get("token"):
-                return 0, False
-            waiting = len(data["waiting"]) if "waiting" in data else 0
+            arrays = {key: data[key] for key in ("token", "ids", "sigs", "members")}
+            arrays["waiting"] = data["waiting"] if "waiting" in data else np.empty((0, 2), np.int64)
     except (OSError, ValueError, KeyError):
-        return 0, False
-    return waiting, bool(value.get("backlog"))
+        return "the snapshot file is missing or unreadable"
+    if str(arrays["token"]) != value.get("token") or arrays["ids"].shape != arrays["sigs"].shape:
+        return "the snapshot file is not the last regroup's"
+    return value, arrays
 
 
 def _whole(why: str) -> None:
@@ -994,25 +1007,20 @@ def _changes_since(
     """What changed since the last regroup; None when the groups must be rebuilt whole (no
     snapshot, other settings or decisions, too many changes, candidates left unchecked that
     the snapshot does not hold)."""
-    stored = s.get(Setting, SNAPSHOT_KEY)
-    value = stored.value if stored is not None else None
-    if not isinstance(value, dict) or not isinstance(value.get("backlog"), bool):
-        _whole("no snapshot of the last regroup")
+    snapshot = _last_snapshot(s, settings)
+    if isinstance(snapshot, str):
+        _whole(snapshot)
         return None
+    value, arrays = snapshot
     if any(value.get(key) != wanted for key, wanted in state.items()):
         _whole("the threshold, a decision or mediafix changed")
         return None
-    try:
-        with np.load(_snapshot_path(settings)) as data:
-            token, old_ids, old_sigs = str(data["token"]), data["ids"], data["sigs"]
-            members = data["members"]
-            waiting = data["waiting"] if "waiting" in data else np.empty((0, 2), np.int64)
-    except (OSError, ValueError, KeyError):
-        _whole("the snapshot file is missing or unreadable")
-        return None
-    if token != value.get("token") or old_ids.shape != old_sigs.shape:
-        _whole("the snapshot file is not the last regroup's")
-        return None
+    old_ids, old_sigs, members, waiting = (
+        arrays["ids"],
+        arrays["sigs"],
+        arrays["members"],
+        arrays["waiting"],
+    )
     if value["backlog"] and not len(waiting):
         # (the snapshot holds some of the candidates left unchecked; a full regroup finds
         # the others again, once those are checked)
