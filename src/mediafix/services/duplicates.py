@@ -301,9 +301,9 @@ def _plan(
         return plan
     # The hard-copy candidates first, from arrays, the rows let go meanwhile (the search's
     # peak on top of them went over 300 MB at 100,000 files); then the rows read again.
-    pictures, search = _search_input(rows, partners)
+    search = _search_input(rows, partners)
     del rows
-    found: Candidates | None = search_candidates(search, threshold)
+    found = search_candidates(search, threshold)
     del search
     rows = _group_rows(s)
     again, raw = _signatures(rows, {})
@@ -316,22 +316,23 @@ def _plan(
     for row in rows:  # the bundles as worked out from the first reading
         if row.id in moved:
             row.bundle = moved[row.id]
-    plan.backlog = _regroup_all(
-        s, rows, partners, decisions, threshold, plan, fresh, (pictures, found)
-    )
+    plan.backlog = _regroup_all(s, rows, partners, decisions, threshold, plan, fresh, found)
     return plan
 
 
-def _search_input(rows: list[GroupRow], partners: dict[str, int]) -> tuple[np.ndarray, SearchInput]:
-    """The pictures a full regroup searches for hard copies (each content's best copy, as
-    :func:`_exact_groups` picks it), by id, and what the search reads of them."""
-    pictures = []
-    for copies in _by_sha(rows).values():
-        row = copies[_representative(copies, partners)[0]]
-        if row.kind == "image" and row.phash:
-            pictures.append(row)
-    ids = np.fromiter((r.id for r in pictures), dtype=np.int64, count=len(pictures))
-    return ids, SearchInput.of(pictures, *_picture_hashes(pictures))
+def _search_input(rows: list[GroupRow], partners: dict[str, int]) -> SearchInput:
+    """What the hard-copy search reads of the pictures a full regroup looks at: each
+    content's best copy, as :func:`_exact_groups` picks it (:func:`_representative`)."""
+    pictures = _pictures(
+        copies[_representative(copies, partners)[0]] for copies in _by_sha(rows).values()
+    )
+    return SearchInput.of(pictures, *_picture_hashes(pictures))
+
+
+def _pictures(representatives: Iterable[GroupRow]) -> list[GroupRow]:
+    """The contents' best copies that the near and hard-copy searches look at: pictures
+    with a perceptual hash."""
+    return [r for r in representatives if r.kind == "image" and r.phash]
 
 
 def _picture_hashes(images: list[GroupRow]) -> tuple[np.ndarray, list[int | None]]:
@@ -438,21 +439,16 @@ def _regroup_all(
     threshold: int,
     plan: _Plan,
     fresh: dict[tuple[str, str], dict[str, Any]],
-    searched: tuple[np.ndarray, Candidates | None] | None = None,
+    candidates: Candidates | None = None,
 ) -> bool:
     """Every group worked out (into ``plan.writer``); returns whether pixel checks were left
-    for a later regroup. ``searched``: the hard-copy candidates already found, and among
-    which pictures (by id); searched again if those are not the pictures here."""
+    for a later regroup. ``candidates``: the hard-copy candidates among the pictures, when
+    they were searched already (from the same rows)."""
     summary = plan.summary
     writer = plan.writer
     by_sha = _by_sha(rows)
     representatives = _exact_groups(writer, by_sha, list(by_sha), partners, summary)
-    images = [r for r in representatives if r.kind == "image" and r.phash]
-    candidates = None
-    if searched is not None and searched[1] is not None:
-        ids = np.fromiter((r.id for r in images), dtype=np.int64, count=len(images))
-        if np.array_equal(ids, searched[0]):
-            candidates = searched[1]
+    images = _pictures(representatives)
     waiting = Waiting()
     _near_groups(
         s,
@@ -1284,7 +1280,7 @@ def _regroup_part(
     writer = plan.writer
     ordered = [sha for sha in by_sha if sha in shas]  # the library's order, as a full regroup
     representatives = _exact_groups(writer, by_sha, ordered, partners, summary)
-    images = [r for r in representatives if r.kind == "image" and r.phash]
+    images = _pictures(representatives)
     inside = Waiting()
     _near_groups(
         s,
