@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from mediafix.cli import main
 from mediafix.config import get_settings
+from tests.helpers.regroup import group_values, regrouped_as_known
 
 SIZE = (720, 540)
 
@@ -266,15 +267,11 @@ def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
     share of them, a copy found joining its groups; when the list runs out a full regroup
     finds the rest. After every rescan the groups are exactly those a full regroup makes of
     the verdicts known then."""
-    import shutil
-
-    from sqlalchemy import select
 
     from mediafix.config import Settings
     from mediafix.services import copies
-    from mediafix.services.duplicates import regroup
-    from mediafix.store.db import dispose_engines, get_engine, session_scope
-    from mediafix.store.models import DuplicateGroup, DuplicateMember, File
+    from mediafix.store.db import dispose_engines
+    from mediafix.store.models import File
 
     root = tmp_path / "photos"
     (root / "new").mkdir(parents=True)
@@ -292,18 +289,7 @@ def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
     monkeypatch.setattr(copies, "WAITING_KEPT", 4)
 
     def groups(settings: Settings) -> list[tuple[Any, ...]]:
-        """Every group as plain values: type, keeper's name, members' names and flags."""
-        with session_scope(get_engine(settings.database_url)) as s:
-            names = {row.id: row.name for row in s.execute(select(File.id, File.name))}
-            members: dict[int, list[tuple[str, bool, int]]] = {}
-            for m in s.scalars(select(DuplicateMember)):
-                members.setdefault(m.group_id, []).append(
-                    (names[m.file_id], bool(m.keep), m.distance)
-                )
-            return sorted(
-                (g.type, names[g.keeper_id], tuple(sorted(members[g.id])), tuple(g.reasons))
-                for g in s.scalars(select(DuplicateGroup))
-            )
+        return group_values(settings, File.name)
 
     def scan() -> str:
         get_settings.cache_clear()
@@ -333,13 +319,8 @@ def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
             ways.append("parts" if "(regrouped by parts)" in output else "all")
             found.append(mirrored_found())
             # the same groups as a full regroup that checks nothing new, on a copy
-            copy = tmp_path / f"copy{step}"
-            shutil.copytree(data, copy)
-            settings = Settings(data_dir=copy, output_dir=tmp_path / "out")
-            with monkeypatch.context() as nothing_new:
-                nothing_new.setattr(copies, "CHECK_BUDGET_BASE", 0)
-                regroup(get_engine(settings.database_url), settings)
-            assert groups(settings) == groups(get_settings()), step
+            known = regrouped_as_known(data, tmp_path / f"copy{step}", monkeypatch)
+            assert groups(known) == groups(get_settings()), step
             dispose_engines()
         # four by parts, one check each; then the list is empty with more left: a full
         # regroup checks the next and holds the last, which the next rescan checks by parts

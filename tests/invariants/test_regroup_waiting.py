@@ -15,23 +15,20 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from PIL import ImageOps
-from sqlalchemy import select
 
 from mediafix.cli import main
-from mediafix.config import Settings, get_settings
+from mediafix.config import get_settings
 from mediafix.services import copies
 from mediafix.services.duplicates import regroup
-from mediafix.store.db import dispose_engines, get_engine, session_scope
-from mediafix.store.models import DuplicateGroup, DuplicateMember, File
+from mediafix.store.db import dispose_engines, get_engine
+from tests.helpers.regroup import group_values, regrouped_as_known
 from tests.integration.test_hard_copies import photo
 
 STEPS = st.lists(
@@ -39,19 +36,6 @@ STEPS = st.lists(
     min_size=1,
     max_size=5,
 )
-
-
-def _groups(settings: Settings) -> list[tuple[Any, ...]]:
-    """Every group as plain values: type, keeper's path, members' paths, flags, reasons."""
-    with session_scope(get_engine(settings.database_url)) as s:
-        paths = {row.id: row.path for row in s.execute(select(File.id, File.path))}
-        members: dict[int, list[tuple[str, bool, int]]] = {}
-        for m in s.scalars(select(DuplicateMember)):
-            members.setdefault(m.group_id, []).append((paths[m.file_id], bool(m.keep), m.distance))
-        return sorted(
-            (g.type, paths[g.keeper_id], tuple(sorted(members[g.id])), tuple(g.reasons), g.status)
-            for g in s.scalars(select(DuplicateGroup))
-        )
 
 
 class Photos:
@@ -134,20 +118,20 @@ def test_groups_are_always_those_of_the_verdicts_known(
             for what in changes:
                 photos.change(what)
             scan()
-            copy = tmp / f"copy{number}"
-            shutil.copytree(data, copy)
-            known = Settings(data_dir=copy, output_dir=tmp / "out")
-            with monkeypatch.context() as nothing_new:
-                nothing_new.setattr(copies, "CHECK_BUDGET_BASE", 0)
-                regroup(get_engine(known.database_url), known)
-            assert _groups(known) == _groups(get_settings()), (seed, start, steps, number)
+            known = regrouped_as_known(data, tmp / f"copy{number}", monkeypatch)
+            assert group_values(known) == group_values(get_settings()), (
+                seed,
+                start,
+                steps,
+                number,
+            )
             dispose_engines()
         # with the budget back, one full regroup checks every candidate it can read: each
         # mirrored copy is then in a group with its photo
         monkeypatch.setattr(copies, "CHECK_BUDGET_BASE", 6_000)
         library = get_settings()
         regroup(get_engine(library.database_url), library)
-        grouped = {path for group in _groups(library) for path, *_ in group[2]}
+        grouped = {path for group in group_values(library) for path, *_ in group[2]}
         for seed in photos.mirrored:
             assert str(photos.root / f"p{seed}-mirrored.png") in grouped
             assert str(photos.root / f"p{seed}.jpg") in grouped
