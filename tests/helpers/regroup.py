@@ -41,7 +41,7 @@ def regrouped_as_known(data: Path, copy: Path, monkeypatch: pytest.MonkeyPatch) 
     """The data folder ``data`` copied to ``copy`` and regrouped whole there with no new
     pixel check: the groups a full regroup makes of the verdicts known (its settings)."""
     shutil.copytree(data, copy)
-    settings = Settings(data_dir=copy, output_dir=copy / "out")
+    settings = Settings(data_dir=copy, output_dir=copy.with_name(f"{copy.name}-out"))
     with monkeypatch.context() as nothing_new:
         nothing_new.setattr(copies, "CHECK_BUDGET_BASE", 0)
         regroup(get_engine(settings.database_url), settings)

@@ -21,9 +21,8 @@ from sqlalchemy import delete, func, select
 from mediafix.cli import main
 from mediafix.config import get_settings
 from mediafix.store.db import dispose_engines, get_engine, session_scope
-from mediafix.store.models import CopyCheck, DuplicateGroup, File
+from mediafix.store.models import CopyCheck, DuplicateGroup, DuplicateMember, File
 from tests.helpers.paths import HELPERS, REPO
-from tests.helpers.regroup import group_values
 from tests.helpers.web import web_app
 from tests.integration.test_hard_copies import photo, screenshot
 
@@ -37,7 +36,16 @@ def _cli(*args: str) -> str:
 
 
 def _groups() -> list[tuple[Any, ...]]:
-    return group_values(get_settings(), File.rel_path)
+    """Every group as (type, status, ((file name, keep, distance) ...), reasons), sorted."""
+    with session_scope(get_engine(get_settings().database_url)) as s:
+        names = dict(s.execute(select(File.id, File.rel_path)).all())
+        members: dict[int, list[tuple[str, bool, int]]] = {}
+        for m in s.scalars(select(DuplicateMember)):
+            members.setdefault(m.group_id, []).append((names[m.file_id], m.keep, m.distance))
+        return sorted(
+            (g.type, g.status, tuple(sorted(members.get(g.id, []))), tuple(g.reasons))
+            for g in s.scalars(select(DuplicateGroup))
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
