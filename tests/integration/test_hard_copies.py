@@ -260,7 +260,7 @@ def test_pixel_checks_beyond_the_budget_wait_for_the_next_regroup(
 
 
 def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A regroup over its pixel-check budget hands the candidates it left to the rescans
     that follow: each still regroups by parts (it costs what its changes cost) and checks a
@@ -280,10 +280,7 @@ def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
         picture = photo(seed)
         picture.save(root / f"p{seed}.jpg", "JPEG", quality=92)
         ImageOps.mirror(picture).save(root / f"p{seed}-mirrored.png")
-    data = tmp_path / "data"
-    monkeypatch.setenv("MEDIAFIX_DATA_DIR", str(data))
-    for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL", "MEDIAFIX_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
+    data = settings_env
     monkeypatch.setattr(copies, "CHECK_BUDGET_BASE", 1)
     monkeypatch.setattr(copies, "CHECK_BUDGET_PER_FILE", 0)
     monkeypatch.setattr(copies, "WAITING_KEPT", 4)
@@ -333,7 +330,7 @@ def test_pixel_checks_left_waiting_go_on_in_the_rescans_regrouped_by_parts(
 
 
 def test_a_rescan_by_parts_checks_no_more_than_its_part_budget(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    settings_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A rescan's regroup by parts makes its share of pixel checks and ``PART_CHECKS``
     more, not a full regroup's budget: the candidates of a crowded library's new pictures
@@ -344,9 +341,6 @@ def test_a_rescan_by_parts_checks_no_more_than_its_part_budget(
     root = tmp_path / "photos"
     for n in range(40):
         make_jpeg(root / "old" / f"o{n}.jpg", 500 + n, (96, 72))
-    monkeypatch.setenv("MEDIAFIX_DATA_DIR", str(tmp_path / "data"))
-    for var in ("MEDIAFIX_DATABASE_URL", "MEDIAFIX_QUEUE_URL", "MEDIAFIX_PASSWORD"):
-        monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(copies, "CHECK_BUDGET_BASE", 10)
     monkeypatch.setattr(copies, "CHECK_BUDGET_PER_FILE", 0)
     monkeypatch.setattr(duplicates, "PART_CHECKS", 0)
