@@ -19,7 +19,6 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +55,7 @@ from mediafix.services.copies import (
     map_large_blocks,
     search_candidates,
 )
+from mediafix.services.grouprows import GroupRow, RowTable
 from mediafix.store.counts import group_counts
 from mediafix.store.db import ReadThenWrite, session_scope
 from mediafix.store.models import (
@@ -87,40 +87,6 @@ class RegroupSummary:
     incremental: bool = False  # only the groups the changed files touch were rebuilt
 
 
-@dataclass(slots=True)
-class GroupRow:
-    """What grouping reads of a file: its columns without ``meta`` (the big JSON), of which
-    only what the keeper choice and video matching use is kept. A library of 100,000 files
-    fits in a few tens of MB this way, where ORM rows with their metadata took a gigabyte."""
-
-    id: int
-    path: str
-    root: str
-    mtime: float | None
-    kind: str
-    format: str | None
-    content_id: str | None
-    bundle: str | None
-    sha256: str | None
-    phash: str | None
-    detail_hash: str | None
-    copy_keys: str | None
-    width: int | None
-    height: int | None
-    size: int | None
-    taken_at: datetime | None
-    taken_at_utc: datetime | None
-    make: str | None
-    model: str | None
-    camera_metadata: bool
-    metadata_count: int
-    duration: float
-
-    @property
-    def name(self) -> str:
-        return os.path.basename(self.path)
-
-
 _GROUP_COLUMNS = (
     File.id,
     File.path,
@@ -143,38 +109,41 @@ _GROUP_COLUMNS = (
     File.model,
 )
 
-_REPEATED = {"root", "kind", "format", "make", "model"}
 
-
-def _group_rows(s: Session) -> list[GroupRow]:
-    """Every groupable file, its metadata read a thousand rows at a time and dropped."""
-    return list(_iter_group_rows(s))
+def _group_rows(s: Session) -> RowTable:
+    """Every groupable file, held as columns (``grouprows``), its metadata read a thousand
+    rows at a time and dropped."""
+    table = RowTable()
+    for values in _group_values(s):
+        table.append(values)
+    return table
 
 
 def _iter_group_rows(s: Session) -> Iterator[GroupRow]:
+    """The same rows as a stream: a thousand at a time held."""
+    table = RowTable()
+    for values in _group_values(s):
+        if len(table) == 1000:
+            table = RowTable()
+        yield table.append(values)
+
+
+def _group_values(s: Session) -> Iterator[tuple[Any, ...]]:
+    """Each groupable file's values in the order of ``grouprows.FIELDS``."""
     query = (
         select(*_GROUP_COLUMNS, File.meta)
         .where(File.kind.in_(("image", "video")), File.sha256.is_not(None), File.size > 0)
         .order_by(File.id)
         .execution_options(yield_per=1000)
     )
-    # Columns whose few values repeat over the library (the root, kind, format, camera make
-    # and model) share one string per value: ~300 bytes a row, 30 MB at 100,000 files.
-    repeated = [n for n, c in enumerate(_GROUP_COLUMNS) if c.key in _REPEATED]
-    shared: dict[str, str] = {}
     for r in s.execute(query):
         meta = r.meta or {}
-        columns = list(r)[: len(_GROUP_COLUMNS)]
-        for n in repeated:
-            if columns[n] is not None:
-                columns[n] = shared.setdefault(columns[n], columns[n])
-        values: Any = (
-            *columns,
+        yield (
+            *list(r)[: len(_GROUP_COLUMNS)],
             has_camera_metadata(meta),
             len(meta),
             _duration(meta) if r.kind == "video" else 0.0,
         )
-        yield GroupRow(*values)
 
 
 def threshold_for(settings: Settings, session: Session) -> int:
@@ -320,7 +289,7 @@ def _plan(
     return plan
 
 
-def _search_input(rows: list[GroupRow], partners: dict[str, int]) -> SearchInput:
+def _search_input(rows: Sequence[GroupRow], partners: dict[str, int]) -> SearchInput:
     """What the hard-copy search reads of the pictures a full regroup looks at: each
     content's best copy, as :func:`_exact_groups` picks it (:func:`_representative`)."""
     pictures = _pictures(
@@ -433,7 +402,7 @@ def _write(
 
 def _regroup_all(
     s: Session,
-    rows: list[GroupRow],
+    rows: Sequence[GroupRow],
     partners: dict[str, int],
     decisions: Any,
     threshold: int,
@@ -476,7 +445,7 @@ def _waiting_ids(rows: Sequence[GroupRow], waiting: Waiting) -> np.ndarray:
     return ids[np.concatenate(waiting.pairs)].reshape(-1, 2)
 
 
-def _by_sha(rows: list[GroupRow]) -> dict[str, list[GroupRow]]:
+def _by_sha(rows: Sequence[GroupRow]) -> dict[str, list[GroupRow]]:
     by_sha: dict[str, list[GroupRow]] = defaultdict(list)
     for row in rows:
         by_sha[row.sha256].append(row)  # type: ignore[index]
@@ -674,7 +643,7 @@ def _duration(meta: Mapping[str, Any]) -> float:
 
 def _group_videos(
     writer: _GroupWriter,
-    rows: list[GroupRow],
+    rows: Sequence[GroupRow],
     threshold: int,
     summary: RegroupSummary,
     by_sha: dict[str, list[GroupRow]],
@@ -706,7 +675,7 @@ def _group_videos(
 
 
 def _bundles(
-    rows: list[GroupRow], summary: RegroupSummary
+    rows: Sequence[GroupRow], summary: RegroupSummary
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Give each row its bundle key (None when it is in none); returns the rows whose key
     moved (to write: {"row_id", "key"}) and key -> members."""
@@ -1164,7 +1133,7 @@ def waiting_share(budget: int, changes: int, files: int) -> int:
 
 def _regroup_part(
     s: Session,
-    rows: list[GroupRow],
+    rows: Sequence[GroupRow],
     partners: dict[str, int],
     decisions: Any,
     threshold: int,

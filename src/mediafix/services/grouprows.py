@@ -1,0 +1,293 @@
+"""The rows a regroup reads of the library, held as columns (issue #20).
+
+A regroup holds every groupable row from its first reading of the library to its last
+pixel check. As objects of their own (22 fields, each value a Python object) they took
+~1.2 kB a row, 113 MiB at 100,000 files: a third of the regroup's peak. Here each column is
+one compact array (numbers as machine values, the few values that repeat as codes, text in
+one blob) and a row is a small view onto them: about half the memory. Every value reads
+back exactly as it was read (its type included: what is not a plain value of the column's
+kind is kept aside as it came), so what grouping, and a row's signature, make of a row does
+not change.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+# A value's mark in a column: stored compactly, None, or kept aside as it came.
+_PLAIN, _NONE, _ASIDE = 0, 1, 2
+_FALSE, _TRUE = 3, 4  # a boolean column's values are their marks
+_EPOCH = datetime(1970, 1, 1)
+_MICROSECOND = timedelta(microseconds=1)
+_INT64 = 2**63
+
+
+class _Column:
+    """Values of one kind in a compact array; None and anything else beside it."""
+
+    __slots__ = ("aside", "marks")
+
+    def __init__(self) -> None:
+        self.marks = bytearray()
+        self.aside: dict[int, Any] = {}
+
+    def _mark(self, value: Any, plain: bool) -> bool:
+        if plain:
+            self.marks.append(_PLAIN)
+        elif value is None:
+            self.marks.append(_NONE)
+        else:
+            self.aside[len(self.marks)] = value
+            self.marks.append(_ASIDE)
+        return plain
+
+    def _other(self, i: int) -> Any:
+        return None if self.marks[i] == _NONE else self.aside[i]
+
+
+class _Ints(_Column):
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values = array("q")
+
+    def append(self, value: Any) -> None:
+        plain = type(value) is int and -_INT64 <= value < _INT64
+        self.values.append(value if self._mark(value, plain) else 0)
+
+    def get(self, i: int) -> Any:
+        return self.values[i] if self.marks[i] == _PLAIN else self._other(i)
+
+
+class _Floats(_Column):
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values = array("d")
+
+    def append(self, value: Any) -> None:
+        plain = type(value) is float and value == value  # a NaN is kept aside, as it came
+        self.values.append(value if self._mark(value, plain) else 0.0)
+
+    def get(self, i: int) -> Any:
+        return self.values[i] if self.marks[i] == _PLAIN else self._other(i)
+
+
+class _Bools(_Column):
+    __slots__ = ()
+
+    def append(self, value: Any) -> None:
+        if type(value) is bool:
+            self.marks.append(_FALSE + value)
+        else:
+            self._mark(value, False)
+
+    def get(self, i: int) -> Any:
+        mark = self.marks[i]
+        return mark == _TRUE if mark >= _FALSE else self._other(i)
+
+
+class _Times(_Column):
+    """Naive datetimes as microseconds since 1970 (fold 0: a fold shows in a repr)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values = array("q")
+
+    def append(self, value: Any) -> None:
+        plain = type(value) is datetime and value.tzinfo is None and value.fold == 0
+        self.values.append((value - _EPOCH) // _MICROSECOND if self._mark(value, plain) else 0)
+
+    def get(self, i: int) -> Any:
+        if self.marks[i] != _PLAIN:
+            return self._other(i)
+        return _EPOCH + timedelta(microseconds=self.values[i])
+
+
+class _Texts(_Column):
+    """Strings one after another in one blob (UTF-8, lone surrogates passed through)."""
+
+    __slots__ = ("blob", "ends")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blob = bytearray()
+        self.ends = array("q")
+
+    def append(self, value: Any) -> None:
+        if self._mark(value, type(value) is str):
+            self.blob += value.encode("utf-8", "surrogatepass")
+        self.ends.append(len(self.blob))
+
+    def get(self, i: int) -> Any:
+        if self.marks[i] != _PLAIN:
+            return self._other(i)
+        start = self.ends[i - 1] if i else 0
+        return self.blob[start : self.ends[i]].decode("utf-8", "surrogatepass")
+
+
+class _Codes:
+    """A column whose few distinct values repeat over the library: one code per row."""
+
+    __slots__ = ("codes", "known", "values")
+
+    def __init__(self) -> None:
+        self.codes = array("I")
+        self.values: list[Any] = []
+        self.known: dict[tuple[type, Any], int] = {}  # by type too: 1 and True stay apart
+
+    def append(self, value: Any) -> None:
+        key = (type(value), value)
+        code = self.known.get(key)
+        if code is None:
+            code = self.known[key] = len(self.values)
+            self.values.append(value)
+        self.codes.append(code)
+
+    def get(self, i: int) -> Any:
+        return self.values[self.codes[i]]
+
+
+class _Objects:
+    """A column kept as Python objects: the content hashes (the groups are keyed by them,
+    so each is one string for both) and the bundle keys (a regroup sets them)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: list[Any] = []
+
+    def append(self, value: Any) -> None:
+        self.values.append(value)
+
+    def get(self, i: int) -> Any:
+        return self.values[i]
+
+
+# The columns a regroup reads, in the order of their values (``duplicates._iter_group_rows``).
+FIELDS: tuple[tuple[str, type], ...] = (
+    ("id", _Ints),
+    ("path", _Texts),
+    ("root", _Codes),
+    ("mtime", _Floats),
+    ("kind", _Codes),
+    ("format", _Codes),
+    ("content_id", _Texts),
+    ("bundle", _Objects),
+    ("sha256", _Objects),
+    ("phash", _Texts),
+    ("detail_hash", _Texts),
+    ("copy_keys", _Texts),
+    ("width", _Ints),
+    ("height", _Ints),
+    ("size", _Ints),
+    ("taken_at", _Times),
+    ("taken_at_utc", _Times),
+    ("make", _Codes),
+    ("model", _Codes),
+    ("camera_metadata", _Bools),
+    ("metadata_count", _Ints),
+    ("duration", _Floats),
+)
+NAMES = tuple(name for name, _ in FIELDS)
+_BUNDLE = NAMES.index("bundle")
+
+
+class RowTable(Sequence["GroupRow"]):
+    """Rows held as columns; ``table[i]`` is the i-th row's view (the same object each
+    time, so rows compare and are found by identity as before)."""
+
+    def __init__(self, values: Iterable[Sequence[Any]] = ()) -> None:
+        self.columns: list[Any] = [kind() for _, kind in FIELDS]
+        self.rows: list[GroupRow] = []
+        for row in values:
+            self.append(row)
+
+    def append(self, values: Sequence[Any]) -> GroupRow:
+        """Add a row from its values in the order of :data:`FIELDS`."""
+        for column, value in zip(self.columns, values, strict=True):
+            column.append(value)
+        row = GroupRow(self, len(self.rows))
+        self.rows.append(row)
+        return row
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.rows[i]
+
+    def __iter__(self) -> Iterator[GroupRow]:
+        return iter(self.rows)
+
+
+class GroupRow:
+    """What grouping reads of a file: its columns without ``meta`` (the big JSON), of which
+    only what the keeper choice and video matching use is kept (``camera_metadata``,
+    ``metadata_count``, ``duration``). A view onto its :class:`RowTable`; only ``bundle``
+    is set (a regroup gives each row its bundle)."""
+
+    __slots__ = ("index", "table")
+
+    id: int
+    path: str
+    root: str
+    mtime: float | None
+    kind: str
+    format: str | None
+    content_id: str | None
+    sha256: str | None
+    phash: str | None
+    detail_hash: str | None
+    copy_keys: str | None
+    width: int | None
+    height: int | None
+    size: int | None
+    taken_at: datetime | None
+    taken_at_utc: datetime | None
+    make: str | None
+    model: str | None
+    camera_metadata: bool
+    metadata_count: int
+    duration: float
+
+    def __init__(self, table: RowTable, index: int) -> None:
+        self.table = table
+        self.index = index
+
+    @property
+    def bundle(self) -> str | None:
+        return self.table.columns[_BUNDLE].values[self.index]
+
+    @bundle.setter
+    def bundle(self, key: str | None) -> None:
+        self.table.columns[_BUNDLE].values[self.index] = key
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={getattr(self, name)!r}" for name in NAMES)
+        return f"GroupRow({values})"
+
+
+def _field(k: int, name: str) -> property:
+    def get(row: GroupRow) -> Any:
+        return row.table.columns[k].get(row.index)
+
+    get.__name__ = name
+    return property(get)
+
+
+for _k, _name in enumerate(NAMES):
+    if _name != "bundle":
+        setattr(GroupRow, _name, _field(_k, _name))
