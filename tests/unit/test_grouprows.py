@@ -21,12 +21,25 @@ _TIMES = st.one_of(
     st.datetimes(timezones=st.just(UTC)),
     st.datetimes().map(lambda d: d.replace(fold=1)),
 )
+_HEX = st.one_of(
+    st.binary(max_size=40).map(bytes.hex),
+    st.text("0123456789abcdefABCDEF ", max_size=20),
+)
+_KEY = st.tuples(st.sampled_from("mclrudpnt:é "), _HEX).map(lambda k: f"{k[0]}:{k[1]}")
+_KEYS = st.one_of(st.lists(_KEY, max_size=9).map(" ".join), st.text("mc: 0123456789abcdef"))
+_PATHS = st.one_of(
+    st.lists(st.sampled_from(["", "/", "photos", "IMG_0001.JPG", "\udcff", "é"])).map("".join),
+    st.text(),
+)
 _BY_KIND = {
     "_Ints": st.one_of(st.integers(), st.integers(-(2**70), 2**70), _ODD),
     "_Floats": st.one_of(st.floats(allow_nan=True), st.just(-0.0), _ODD),
     "_Bools": st.one_of(st.booleans(), _ODD),
     "_Times": st.one_of(_TIMES, _ODD),
     "_Texts": st.one_of(st.text(), st.just("\udcff.jpg"), _ODD),
+    "_Paths": st.one_of(_PATHS, _ODD),
+    "_Hex": st.one_of(_HEX, _ODD),
+    "_Keys": st.one_of(_KEYS, _ODD),
     "_Codes": st.one_of(st.sampled_from(["image", "video", "Canon", ""]), _ODD),
     "_Objects": st.one_of(st.text(max_size=64), _ODD),
 }
@@ -40,7 +53,7 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and repr(a) == repr(b) and a == b
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.lists(_ROW, max_size=20))
 def test_every_value_reads_back_as_it_came(rows: list[tuple[object, ...]]) -> None:
     table = RowTable(rows)
@@ -101,3 +114,23 @@ def test_dates_keep_their_microseconds_far_from_1970() -> None:
     far.append(datetime(1970, 1, 1) - timedelta(microseconds=1))
     table = RowTable([_values(taken_at=when) for when in far])
     assert [row.taken_at for row in table] == far
+
+
+def test_hashes_keys_and_folders_are_held_in_fewer_bytes_than_their_text() -> None:
+    keys = " ".join(f"{code}:{n:016x}" for n, code in enumerate("mclrudpn"))
+    rows = [
+        _values(
+            id=n,
+            path=f"/photos/2019/{n // 250:04d}/IMG_{n:06d}.JPG",
+            phash=f"{n:016x}",
+            detail_hash=f"{n:064x}",
+            copy_keys=keys,
+        )
+        for n in range(1000)
+    ]
+    table = RowTable(rows)
+    assert [row.copy_keys for row in table] == [keys] * 1000
+    for name in ("path", "phash", "detail_hash", "copy_keys"):
+        column = table.columns[NAMES.index(name)]
+        text = sum(len(str(values[NAMES.index(name)])) for values in rows)
+        assert len(column.blob) <= 0.6 * text, name

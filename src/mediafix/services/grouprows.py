@@ -13,6 +13,7 @@ not change.
 from __future__ import annotations
 
 import os
+import re
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -21,6 +22,7 @@ from typing import Any
 # A value's mark in a column: stored compactly, None, or kept aside as it came.
 _PLAIN, _NONE, _ASIDE = 0, 1, 2
 _FALSE, _TRUE = 3, 4  # a boolean column's values are their marks
+_PACKED = 5  # a text column's value packed (``_Texts.pack``)
 _EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
 _INT64 = 2**63
@@ -113,7 +115,8 @@ class _Times(_Column):
 
 
 class _Texts(_Column):
-    """Strings one after another in one blob (UTF-8, lone surrogates passed through)."""
+    """Strings one after another in one blob (UTF-8, lone surrogates passed through), or
+    packed smaller where a column's kind of text allows it (:meth:`pack`)."""
 
     __slots__ = ("blob", "ends")
 
@@ -124,14 +127,98 @@ class _Texts(_Column):
 
     def append(self, value: Any) -> None:
         if self._mark(value, type(value) is str):
-            self.blob += value.encode("utf-8", "surrogatepass")
+            packed = self.pack(value)
+            if packed is None:
+                self.blob += value.encode("utf-8", "surrogatepass")
+            else:
+                self.blob += packed
+                self.marks[-1] = _PACKED
         self.ends.append(len(self.blob))
 
     def get(self, i: int) -> Any:
-        if self.marks[i] != _PLAIN:
+        mark = self.marks[i]
+        if mark != _PLAIN and mark != _PACKED:
             return self._other(i)
         start = self.ends[i - 1] if i else 0
-        return self.blob[start : self.ends[i]].decode("utf-8", "surrogatepass")
+        data = self.blob[start : self.ends[i]]
+        return self.unpack(data, i) if mark == _PACKED else data.decode("utf-8", "surrogatepass")
+
+    def pack(self, value: str) -> bytes | None:
+        """``value`` in fewer bytes, that :meth:`unpack` turns back into it, or None."""
+        return None
+
+    def unpack(self, data: bytes | bytearray, i: int) -> str:
+        raise NotImplementedError
+
+
+def _hex_bytes(text: str) -> bytes | None:
+    """The bytes whose lower-case hex is ``text`` exactly, or None."""
+    try:
+        data = bytes.fromhex(text)
+    except ValueError:
+        return None
+    return data if data.hex() == text else None  # (fromhex skips spaces, reads upper case)
+
+
+class _Hex(_Texts):
+    """Hashes in lower-case hex: their bytes, half the size."""
+
+    __slots__ = ()
+
+    def pack(self, value: str) -> bytes | None:
+        return _hex_bytes(value)
+
+    def unpack(self, data: bytes | bytearray, i: int) -> str:
+        return data.hex()
+
+
+class _Keys(_Texts):
+    """Copy keys, ``"m:<16 hex> c:<16 hex> ..."``: their letters, then their 8 bytes each."""
+
+    __slots__ = ()
+    _FORM = re.compile(r"[!-~]:[0-9a-f]{16}(?: [!-~]:[0-9a-f]{16})*")
+
+    def pack(self, value: str) -> bytes | None:
+        if not self._FORM.fullmatch(value):
+            return None
+        starts = range(0, len(value), 19)
+        letters = value[::19].encode()
+        return letters + bytes.fromhex("".join([value[k + 2 : k + 18] for k in starts]))
+
+    def unpack(self, data: bytes | bytearray, i: int) -> str:
+        count = len(data) // 9
+        letters, digits = data[:count].decode(), data[count:].hex()
+        return " ".join([f"{letters[k]}:{digits[16 * k : 16 * k + 16]}" for k in range(count)])
+
+
+class _Paths(_Texts):
+    """Paths: the folder (the files of one folder come together) as a code, then the name."""
+
+    __slots__ = ("codes", "folders", "known")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folders: list[str] = []
+        self.known: dict[str, int] = {}
+        self.codes = array("I")
+
+    def append(self, value: Any) -> None:
+        super().append(value)
+        if len(self.codes) < len(self.marks):  # not packed
+            self.codes.append(0)
+
+    def pack(self, value: str) -> bytes | None:
+        cut = value.rfind("/") + 1
+        folder = value[:cut]
+        code = self.known.get(folder)
+        if code is None:
+            code = self.known[folder] = len(self.folders)
+            self.folders.append(folder)
+        self.codes.append(code)
+        return value[cut:].encode("utf-8", "surrogatepass")
+
+    def unpack(self, data: bytes | bytearray, i: int) -> str:
+        return self.folders[self.codes[i]] + data.decode("utf-8", "surrogatepass")
 
 
 class _Codes:
@@ -175,7 +262,7 @@ class _Objects:
 # The columns a regroup reads, in the order of their values (``duplicates._iter_group_rows``).
 FIELDS: tuple[tuple[str, type], ...] = (
     ("id", _Ints),
-    ("path", _Texts),
+    ("path", _Paths),
     ("root", _Codes),
     ("mtime", _Floats),
     ("kind", _Codes),
@@ -183,9 +270,9 @@ FIELDS: tuple[tuple[str, type], ...] = (
     ("content_id", _Texts),
     ("bundle", _Objects),
     ("sha256", _Objects),
-    ("phash", _Texts),
-    ("detail_hash", _Texts),
-    ("copy_keys", _Texts),
+    ("phash", _Hex),
+    ("detail_hash", _Hex),
+    ("copy_keys", _Keys),
     ("width", _Ints),
     ("height", _Ints),
     ("size", _Ints),
