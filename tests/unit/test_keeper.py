@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -283,3 +284,13 @@ def test_ranks_are_those_of_sorting_every_member_by_its_scores() -> None:
     ranks = keeper_ranks(iter(members))  # an iterator: read once
     assert sorted(range(len(members)), key=lambda n: -ranks[n]) == [m.index for m in expected]
     assert ranks == keeper_ranks(members)
+    # paths asked for by index: the same ranks, and only the paths of tied scores asked
+    asked: list[int] = []
+
+    def path_of(index: int) -> str:
+        asked.append(index)
+        return members[index].path
+
+    assert keeper_ranks(iter(members), path_of=path_of) == ranks
+    scores = Counter(keeper_score(m) for m in members)
+    assert set(asked) == {m.index for m in members if scores[keeper_score(m)] > 1}
