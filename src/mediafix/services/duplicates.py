@@ -518,9 +518,11 @@ def _near_groups(
     give_back_memory()  # the pixel checks' decoded pictures, freed on the heap (~30 MB)
     summary.hard_copies += len(verdicts)
     edited = _edited_files(verdicts)
-    # a keeper input per picture, read as it is made: tens of MB at 100,000 files if held
+    # a keeper input per picture, read as it is made: tens of MB at 100,000 files if held;
+    # the paths (made anew from the rows' columns at each reading) only where scores tie
     ranks = keeper_ranks(
-        keeper_input(i, r, partners, edited=edited.get(i, "")) for i, r in enumerate(images)
+        (keeper_input(i, r, partners, edited=edited.get(i, "")) for i, r in enumerate(images)),
+        path_of=lambda i: images[i].path,
     )
     forbidden = _forbidden_pairs(images, decisions)
     for group in group_near(
@@ -695,6 +697,8 @@ def _bundles(
 
 
 def _forbidden_pairs(images: list[GroupRow], decisions: Any) -> set[frozenset[int]]:
+    if not any(d.kind == "not_duplicate" for d in decisions):
+        return set()  # (no index of every picture's content made for nothing)
     index_by_sha: dict[str, list[int]] = defaultdict(list)
     for i, r in enumerate(images):
         index_by_sha[r.sha256].append(i)  # type: ignore[index]
