@@ -155,6 +155,11 @@ class Candidates:
     def __len__(self) -> int:
         return len(self.packed)
 
+    def release(self) -> None:
+        """Let the candidates go (none left): a regroup is done with them once their pixel
+        checks are, while the frames that found them live on (25 MB at 100,000 files)."""
+        self.packed = np.empty(0, dtype=np.int64)
+
     @property
     def low(self) -> np.ndarray:
         return (self.packed >> 7) // self.n

@@ -515,6 +515,8 @@ def _near_groups(
         waiting=waiting,
         budget=budget,
     )
+    if candidates is not None:
+        candidates.release()  # the callers' frames hold them through the grouping below
     give_back_memory()  # the pixel checks' decoded pictures, freed on the heap (~30 MB)
     summary.hard_copies += len(verdicts)
     edited = _edited_files(verdicts)
