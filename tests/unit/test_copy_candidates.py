@@ -146,3 +146,10 @@ def test_the_closest_new_candidates_are_those_a_sort_by_distance_picks(budget: i
     # the next ones, as the regroups by parts get them to check
     later, _total = copies._closest_new(candidates, known, budget, budget + 250)
     assert later.tolist() == new[order[budget : budget + 250]].tolist()
+
+
+def test_candidates_let_go_leave_none() -> None:
+    found = copies.Candidates.of(np.array([0, 3]), np.array([2, 1]), np.array([5, 9]), 4)
+    assert found.rows().tolist() == [[0, 2, 5], [1, 3, 9]]
+    found.release()
+    assert len(found) == 0 and found.rows().shape == (0, 3)

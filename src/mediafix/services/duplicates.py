@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import operator
 import os
@@ -43,6 +44,7 @@ from mediafix.media.similarity import HammingIndex, group_near
 from mediafix.media.videoprint import VideoPrint, video_groups
 from mediafix.services.copies import (
     Candidates,
+    Fresh,
     SearchInput,
     Waiting,
     check_budget,
@@ -198,7 +200,7 @@ def regroup(engine: Engine, settings: Settings, *, by_parts: bool = False) -> Re
     """
     started = time.monotonic()
     map_large_blocks()  # the search's big arrays leave no resident holes behind (issue #20)
-    fresh: dict[tuple[str, str], dict[str, Any]] = {}  # pixel checks not stored yet
+    fresh: Fresh = {}  # pixel checks not stored yet
     for attempt in range(_ATTEMPTS):
         if attempt == _ATTEMPTS - 1:
             with session_scope(engine) as s:
@@ -237,7 +239,7 @@ def _plan(
     s: Session,
     settings: Settings,
     by_parts: bool,
-    fresh: dict[tuple[str, str], dict[str, Any]],
+    fresh: Fresh,
     let_go: bool = True,
 ) -> _Plan:
     """The groups of the library as ``s`` reads it, nothing written (pixel checks made go
@@ -344,7 +346,7 @@ def _still_current(s: Session, settings: Settings, plan: _Plan) -> list[Decision
 def _write(
     s: Session,
     plan: _Plan,
-    fresh: dict[tuple[str, str], dict[str, Any]],
+    fresh: Fresh,
     decisions: list[Decision],
 ) -> tuple[str, np.ndarray]:
     """Write ``plan``'s groups, bundles, pixel checks and snapshot state in ``s``; returns
@@ -360,8 +362,10 @@ def _write(
             .values(bundle=bindparam("key")),
             plan.bundles,
         )
-    for values in fresh.values():
-        s.merge(CopyCheck(**values))
+    for (sha, other), (version, text) in fresh.items():
+        s.merge(
+            CopyCheck(sha256=sha, other_sha256=other, version=version, verdict=json.loads(text))
+        )
     fresh.clear()
     if plan.old is None:
         s.execute(delete(DuplicateMember))
@@ -407,7 +411,7 @@ def _regroup_all(
     decisions: Any,
     threshold: int,
     plan: _Plan,
-    fresh: dict[tuple[str, str], dict[str, Any]],
+    fresh: Fresh,
     candidates: Candidates | None = None,
 ) -> bool:
     """Every group worked out (into ``plan.writer``); returns whether pixel checks were left
@@ -490,7 +494,7 @@ def _near_groups(
     decisions: Any,
     by_sha: dict[str, list[GroupRow]],
     summary: RegroupSummary,
-    fresh: dict[tuple[str, str], dict[str, Any]],
+    fresh: Fresh,
     waiting: Waiting,
     budget: int | None = None,
     candidates: Candidates | None = None,
@@ -1170,7 +1174,7 @@ def _regroup_part(
     changes: _Changes,
     *,
     plan: _Plan,
-    fresh: dict[tuple[str, str], dict[str, Any]],
+    fresh: Fresh,
 ) -> bool | None:
     """Work out anew the groups of the connected parts that changed and gone rows touch
     (into ``plan``: its writer, and in ``old`` the groups they replace).
