@@ -51,34 +51,43 @@ class _Column:
         return None if self.marks[i] == _NONE else self.aside[i]
 
 
-class _Ints(_Column):
+class _Numbers(_Column):
+    """Machine numbers in an array (``TYPECODE``), each as :meth:`encode` makes it of a
+    value that :meth:`plain` accepts and :meth:`decode` turns back into that value."""
+
     __slots__ = ("values",)
+    TYPECODE = "q"
 
     def __init__(self) -> None:
         super().__init__()
-        self.values = array("q")
+        self.values = array(self.TYPECODE)
 
     def append(self, value: Any) -> None:
-        plain = type(value) is int and -_INT64 <= value < _INT64
-        self.values.append(value if self._mark(value, plain) else 0)
+        self.values.append(self.encode(value) if self._mark(value, self.plain(value)) else 0)
 
     def get(self, i: int) -> Any:
-        return self.values[i] if self.marks[i] == _PLAIN else self._other(i)
+        return self.decode(self.values[i]) if self.marks[i] == _PLAIN else self._other(i)
+
+    def plain(self, value: Any) -> bool:
+        return type(value) is int and -_INT64 <= value < _INT64
+
+    def encode(self, value: Any) -> Any:
+        return value
+
+    def decode(self, number: Any) -> Any:
+        return number
 
 
-class _Floats(_Column):
-    __slots__ = ("values",)
+class _Ints(_Numbers):
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.values = array("d")
 
-    def append(self, value: Any) -> None:
-        plain = type(value) is float and value == value  # a NaN is kept aside, as it came
-        self.values.append(value if self._mark(value, plain) else 0.0)
+class _Floats(_Numbers):
+    __slots__ = ()
+    TYPECODE = "d"
 
-    def get(self, i: int) -> Any:
-        return self.values[i] if self.marks[i] == _PLAIN else self._other(i)
+    def plain(self, value: Any) -> bool:
+        return type(value) is float and value == value  # a NaN is kept aside, as it came
 
 
 class _Bools(_Column):
@@ -95,23 +104,19 @@ class _Bools(_Column):
         return mark == _TRUE if mark >= _FALSE else self._other(i)
 
 
-class _Times(_Column):
+class _Times(_Numbers):
     """Naive datetimes as microseconds since 1970 (fold 0: a fold shows in a repr)."""
 
-    __slots__ = ("values",)
+    __slots__ = ()
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.values = array("q")
+    def plain(self, value: Any) -> bool:
+        return type(value) is datetime and value.tzinfo is None and value.fold == 0
 
-    def append(self, value: Any) -> None:
-        plain = type(value) is datetime and value.tzinfo is None and value.fold == 0
-        self.values.append((value - _EPOCH) // _MICROSECOND if self._mark(value, plain) else 0)
+    def encode(self, value: Any) -> Any:
+        return (value - _EPOCH) // _MICROSECOND
 
-    def get(self, i: int) -> Any:
-        if self.marks[i] != _PLAIN:
-            return self._other(i)
-        return _EPOCH + timedelta(microseconds=self.values[i])
+    def decode(self, number: Any) -> Any:
+        return _EPOCH + timedelta(microseconds=number)
 
 
 class _Texts(_Column):
