@@ -207,7 +207,7 @@ def keeper_input(
     (a copy in a bundle has ``count - 1`` partners beside it); ``edited`` says how the file
     is an edited copy of another (a crop, a screenshot...), from ``media.copycheck``. A row
     without ``meta`` carries what the keeper reads of it: ``camera_metadata`` and
-    ``metadata_count`` (``services.duplicates.GroupRow``)."""
+    ``metadata_count`` (``services.grouprows.GroupRow``)."""
     if hasattr(row, "metadata_count"):
         camera_metadata, metadata_count = row.camera_metadata, row.metadata_count
     else:
