@@ -146,13 +146,13 @@ class _Texts(_Column):
             return self._other(i)
         start = self.ends[i - 1] if i else 0
         data = self.blob[start : self.ends[i]]
-        return self.unpack(data, i) if mark == _PACKED else data.decode("utf-8", "surrogatepass")
+        return self.unpack(data) if mark == _PACKED else data.decode("utf-8", "surrogatepass")
 
     def pack(self, value: str) -> bytes | None:
         """``value`` in fewer bytes, that :meth:`unpack` turns back into it, or None."""
         return None
 
-    def unpack(self, data: bytes | bytearray, i: int) -> str:
+    def unpack(self, data: bytes | bytearray) -> str:
         raise NotImplementedError
 
 
@@ -173,7 +173,7 @@ class _Hex(_Texts):
     def pack(self, value: str) -> bytes | None:
         return _hex_bytes(value)
 
-    def unpack(self, data: bytes | bytearray, i: int) -> str:
+    def unpack(self, data: bytes | bytearray) -> str:
         return data.hex()
 
 
@@ -190,40 +190,10 @@ class _Keys(_Texts):
         letters = value[::19].encode()
         return letters + bytes.fromhex("".join([value[k + 2 : k + 18] for k in starts]))
 
-    def unpack(self, data: bytes | bytearray, i: int) -> str:
+    def unpack(self, data: bytes | bytearray) -> str:
         count = len(data) // 9
         letters, digits = data[:count].decode(), data[count:].hex()
         return " ".join([f"{letters[k]}:{digits[16 * k : 16 * k + 16]}" for k in range(count)])
-
-
-class _Paths(_Texts):
-    """Paths: the folder (the files of one folder come together) as a code, then the name."""
-
-    __slots__ = ("codes", "folders", "known")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.folders: list[str] = []
-        self.known: dict[str, int] = {}
-        self.codes = array("I")
-
-    def append(self, value: Any) -> None:
-        super().append(value)
-        if len(self.codes) < len(self.marks):  # not packed
-            self.codes.append(0)
-
-    def pack(self, value: str) -> bytes | None:
-        cut = value.rfind("/") + 1
-        folder = value[:cut]
-        code = self.known.get(folder)
-        if code is None:
-            code = self.known[folder] = len(self.folders)
-            self.folders.append(folder)
-        self.codes.append(code)
-        return value[cut:].encode("utf-8", "surrogatepass")
-
-    def unpack(self, data: bytes | bytearray, i: int) -> str:
-        return self.folders[self.codes[i]] + data.decode("utf-8", "surrogatepass")
 
 
 class _Codes:
@@ -237,15 +207,39 @@ class _Codes:
         self.known: dict[tuple[type, Any], int] = {}  # by type too: 1 and True stay apart
 
     def append(self, value: Any) -> None:
+        self.codes.append(self.code(value))
+
+    def code(self, value: Any) -> int:
+        """``value``'s code, a new one the first time it comes."""
         key = (type(value), value)
         code = self.known.get(key)
         if code is None:
             code = self.known[key] = len(self.values)
             self.values.append(value)
-        self.codes.append(code)
+        return code
 
     def get(self, i: int) -> Any:
         return self.values[self.codes[i]]
+
+
+class _Paths(_Texts):
+    """Paths: the folder (the files of one folder come together) as a 4-byte code, then
+    the name."""
+
+    __slots__ = ("folders",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.folders = _Codes()
+
+    def pack(self, value: str) -> bytes | None:
+        cut = value.rfind("/") + 1
+        code = self.folders.code(value[:cut]).to_bytes(4, "little")
+        return code + value[cut:].encode("utf-8", "surrogatepass")
+
+    def unpack(self, data: bytes | bytearray) -> str:
+        folder = self.folders.values[int.from_bytes(data[:4], "little")]
+        return folder + data[4:].decode("utf-8", "surrogatepass")
 
 
 class _Objects:
@@ -264,7 +258,8 @@ class _Objects:
         return self.values[i]
 
 
-# The columns a regroup reads, in the order of their values (``duplicates._iter_group_rows``).
+# The columns a regroup reads, in the order of their values (``duplicates._group_values``):
+# the files table's columns of the same names, then three made from ``meta``.
 FIELDS: tuple[tuple[str, type], ...] = (
     ("id", _Ints),
     ("path", _Paths),
