@@ -57,7 +57,7 @@ from mediafix.services.copies import (
     map_large_blocks,
     search_candidates,
 )
-from mediafix.services.grouprows import GroupRow, RowTable
+from mediafix.services.grouprows import NAMES, GroupRow, RowTable
 from mediafix.store.counts import group_counts
 from mediafix.store.db import ReadThenWrite, session_scope
 from mediafix.store.models import (
@@ -89,27 +89,10 @@ class RegroupSummary:
     incremental: bool = False  # only the groups the changed files touch were rebuilt
 
 
-_GROUP_COLUMNS = (
-    File.id,
-    File.path,
-    File.root,
-    File.mtime,
-    File.kind,
-    File.format,
-    File.content_id,
-    File.bundle,
-    File.sha256,
-    File.phash,
-    File.detail_hash,
-    File.copy_keys,
-    File.width,
-    File.height,
-    File.size,
-    File.taken_at,
-    File.taken_at_utc,
-    File.make,
-    File.model,
-)
+# What grouping reads of the files table: its columns named in ``grouprows.FIELDS`` (the
+# others there are made from ``meta``).
+_FROM_META = ("camera_metadata", "metadata_count", "duration")
+_GROUP_COLUMNS = tuple(getattr(File, name) for name in NAMES if name not in _FROM_META)
 
 
 def _group_rows(s: Session) -> RowTable:
@@ -831,30 +814,7 @@ SNAPSHOT_FILE = "groups-snapshot.npz"
 # Raised whenever grouping makes something else of the same rows: older snapshots then
 # lead to a full regroup.
 _SNAPSHOT_VERSION = 1
-_SIGNED = (
-    "id",
-    "path",
-    "root",
-    "mtime",
-    "kind",
-    "format",
-    "content_id",
-    "bundle",
-    "sha256",
-    "phash",
-    "detail_hash",
-    "copy_keys",
-    "width",
-    "height",
-    "size",
-    "taken_at",
-    "taken_at_utc",
-    "make",
-    "model",
-    "camera_metadata",
-    "metadata_count",
-    "duration",
-)
+_SIGNED = NAMES  # everything grouping reads of a row
 
 
 def checks_waiting(settings: Settings, s: Session) -> tuple[int, bool]:
